@@ -1,0 +1,36 @@
+"""Branches (physical stores) and their counters (tills)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Branch(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True, description="Short code shown on receipts, e.g. LHR-1")
+    name = fields.CharField(max_length=120)
+    timezone = fields.CharField(max_length=64, default="Asia/Karachi")
+    # Some retailers keep selling when the system says zero (stock not yet received on paper).
+    allow_negative_stock = fields.BooleanField(default=False)
+    shopify_location_id = fields.CharField(max_length=80, null=True, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    counters: fields.ReverseRelation["Counter"]
+
+    class Meta:
+        table = "branch"
+        ordering = ["id"]
+
+
+class Counter(Model):
+    id = fields.IntField(primary_key=True)
+    branch: fields.ForeignKeyRelation[Branch] = fields.ForeignKeyField(
+        "models.Branch", related_name="counters", on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=32)
+    name = fields.CharField(max_length=120)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "counter"
+        unique_together = (("branch", "code"),)
+        ordering = ["id"]

@@ -1,0 +1,53 @@
+"""Business failures as typed errors.
+
+Operations raise `OperationError`; resolvers turn it into `errors { field message code }` in the
+mutation payload. Anything else that escapes is a bug and is masked for clients.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE = "DUPLICATE"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    STOCK_CHANGED = "STOCK_CHANGED"
+    TOO_MANY = "TOO_MANY"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request; `field` is the input path, e.g. `lines.2.quantity`."""
+
+    code: ErrorCode
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class OperationError(Exception):
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(p.message for p in self.problems)
+
+    @classmethod
+    def single(cls, code: ErrorCode, message: str, field: str | None = None) -> "OperationError":
+        return cls([Problem(code, message, field)])
+
+
+class Problems:
+    """Collects every problem in an input before failing, so a client fixes them in one go."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        self.items.append(Problem(code, message, field))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise OperationError(list(self.items))

@@ -1,0 +1,35 @@
+"""Raw SQL on the current Tortoise connection, the same text on SQLite and PostgreSQL.
+
+The ledger's hot path is a handful of guarded statements with RETURNING; Tortoise's query
+builder cannot express `UPDATE ... WHERE <guard> RETURNING`, and its `execute_query` drops
+RETURNING rows on asyncpg. Statements here are written with `?` placeholders and rewritten to
+`$n` for PostgreSQL.
+"""
+
+import re
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def is_sqlite(conn: BaseDBAsyncClient) -> bool:
+    return conn.capabilities.dialect == "sqlite"
+
+
+def _for_dialect(conn: BaseDBAsyncClient, sql: str) -> str:
+    if is_sqlite(conn):
+        return sql
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+def db_time(conn: BaseDBAsyncClient, value: datetime) -> Any:
+    """SQLite keeps Tortoise datetimes as ISO text; asyncpg wants the datetime itself."""
+    return value.isoformat(sep=" ") if is_sqlite(conn) else value
+
+
+async def fetch(conn: BaseDBAsyncClient, sql: str, values: list[Any] | None = None) -> list[dict]:
+    return await conn.execute_query_dict(_for_dialect(conn, sql), values or [])

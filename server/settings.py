@@ -1,0 +1,28 @@
+"""Settings from `BRANCHLINE_*` environment variables (pydantic-settings)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BRANCHLINE_", env_file=".env", extra="ignore")
+
+    # Embedded default: a SQLite file in the working directory. WAL and a generous busy timeout so
+    # a second process (a CLI `check` beside `serve`) waits instead of failing.
+    database_url: str = "sqlite://branchline.sqlite3?busy_timeout=15000"
+    broadcast_url: str = "memory://"
+    # Used to derive encryption keys for secrets at rest (Shopify and FBR tokens, later issues).
+    secret_key: str = Field(default="dev-only-change-me", repr=False)
+    debug: bool = False
+    # Live subscribers that fall this many events behind are disconnected (close code 4801).
+    subscriber_queue_size: int = 1000
+    max_query_depth: int = 12
+    max_query_tokens: int = 4000
+    max_aliases: int = 30
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
