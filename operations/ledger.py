@@ -62,6 +62,9 @@ class Posting:
     reference_id: str | None = None
     note: str | None = None
     occurred_at: datetime | None = None
+    # What makes a retry "the same request": by default the movements; a caller that derives
+    # movements from current stock (a count) passes a hash of its client's input instead.
+    request_hash: str | None = None
     # None: each branch's own setting. True: apply even below zero (late offline sales,
     # Shopify orders that already happened) — the caller reports them as exceptions.
     allow_negative: bool | None = None
@@ -161,8 +164,6 @@ def validate(posting: Posting, movements: list[Movement]) -> None:
     key = posting.idempotency_key
     if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
         problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
-    if not movements:
-        problems.add(ErrorCode.INVALID, "at least one line is required", "lines")
     if len(movements) > MAX_MOVEMENTS_PER_POSTING:
         problems.add(ErrorCode.TOO_MANY, f"at most {MAX_MOVEMENTS_PER_POSTING} lines per request", "lines")
     for i, m in enumerate(movements):
@@ -180,7 +181,7 @@ async def apply(tx: Transaction, posting: Posting, movements: list[Movement]) ->
     conn = tx.conn
     now = datetime.now(UTC)
     occurred_at = posting.occurred_at or now
-    request_hash = _request_hash(posting, movements)
+    request_hash = posting.request_hash or _request_hash(posting, movements)
 
     claimed = await fetch(
         conn,
@@ -203,6 +204,8 @@ async def apply(tx: Transaction, posting: Posting, movements: list[Movement]) ->
         return await _earlier_result(tx, posting.idempotency_key, request_hash)
     posting_id = claimed[0]["id"]
 
+    if not movements:  # e.g. a count that matched: recorded, so a retry returns the same
+        return PostingResult(posting_id, posting.idempotency_key, [])
     skus, negative_ok = await _check_references(tx, movements)
     levels = _group(movements)
     after = await _update_levels(tx, levels, posting, negative_ok, skus, now)

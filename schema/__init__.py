@@ -1,0 +1,41 @@
+"""The GraphQL schema. `schema.graphql` beside this file is its exported SDL (kept in sync by a test)."""
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from schema.errors import BadRequest
+from schema.root import Mutation, Query, Subscription
+
+
+def _is_bug(error: GraphQLError) -> bool:
+    """Mask only unexpected exceptions; validation, bad-argument and auth errors stay readable."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def build_schema(
+    *, max_depth: int = 12, max_tokens: int = 4000, max_aliases: int = 30, introspection: bool = True
+) -> strawberry.Schema:
+    extensions = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaskErrors(should_mask_error=_is_bug, error_message="Unexpected error."),
+    ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=extensions,
+    )
+
+
+schema = build_schema()
+
+__all__ = ["BadRequest", "build_schema", "schema"]

@@ -15,7 +15,10 @@ class Settings(BaseSettings):
     broadcast_url: str = "memory://"
     # Used to derive encryption keys for secrets at rest (Shopify and FBR tokens, later issues).
     secret_key: str = Field(default="dev-only-change-me", repr=False)
+    # Development: GraphiQL and introspection on. Never in production.
     debug: bool = False
+    # Schema introspection without GraphiQL (e.g. for a staging dashboard build).
+    introspection: bool = False
     # Live subscribers that fall this many events behind are disconnected (close code 4801).
     subscriber_queue_size: int = 1000
     max_query_depth: int = 12

@@ -1,11 +1,9 @@
 """The process's bus, set by the server's lifespan, and publishing of committed events."""
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from subscriptions.bus import Bus

@@ -1,0 +1,93 @@
+"""Branches and counters."""
+
+from dataclasses import asdict, dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.branches import Branch, Counter
+from models.stock import BranchStockSequence
+from operations.errors import ErrorCode, OperationError, Problems
+from operations.idempotency import run_once
+from operations.transaction import transaction
+
+
+@dataclass(frozen=True)
+class NewBranch:
+    code: str
+    name: str
+    timezone: str = "Asia/Karachi"
+    allow_negative_stock: bool = False
+
+
+@dataclass(frozen=True)
+class NewCounter:
+    branch_id: int
+    code: str
+    name: str
+
+
+def _check_code(problems: Problems, code: str) -> None:
+    if not code.strip() or len(code) > 32:
+        problems.add(ErrorCode.INVALID, "code must be 1–32 characters", "code")
+
+
+def _check_name(problems: Problems, name: str) -> None:
+    if not name.strip() or len(name) > 120:
+        problems.add(ErrorCode.INVALID, "name must be 1–120 characters", "name")
+
+
+async def create_branch(new: NewBranch, idempotency_key: str | None = None) -> tuple[Branch, bool]:
+    problems = Problems()
+    _check_code(problems, new.code)
+    _check_name(problems, new.name)
+    try:
+        ZoneInfo(new.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add(ErrorCode.INVALID, f"unknown time zone {new.timezone!r}", "timezone")
+    problems.raise_if_any()
+
+    async def create() -> Branch:
+        if await Branch.exists(code=new.code.strip()):
+            raise OperationError.single(ErrorCode.DUPLICATE, f"a branch with code {new.code!r} exists", "code")
+        try:
+            async with in_transaction():  # savepoint: a racing duplicate must not abort the outer one
+                branch = await Branch.create(
+                    code=new.code.strip(),
+                    name=new.name.strip(),
+                    timezone=new.timezone,
+                    allow_negative_stock=new.allow_negative_stock,
+                )
+        except IntegrityError:
+            raise OperationError.single(
+                ErrorCode.DUPLICATE, f"a branch with code {new.code!r} exists", "code"
+            ) from None
+        await BranchStockSequence.create(branch_id=branch.id, last_sequence=0)
+        return branch
+
+    async with transaction() as tx:
+        return await run_once(tx, "createBranch", idempotency_key, asdict(new), create, Branch.get)
+
+
+async def create_counter(new: NewCounter, idempotency_key: str | None = None) -> tuple[Counter, bool]:
+    problems = Problems()
+    _check_code(problems, new.code)
+    _check_name(problems, new.name)
+    problems.raise_if_any()
+
+    async def create() -> Counter:
+        if not await Branch.exists(id=new.branch_id):
+            raise OperationError.single(ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
+        if await Counter.exists(branch_id=new.branch_id, code=new.code.strip()):
+            raise OperationError.single(ErrorCode.DUPLICATE, f"this branch already has a counter {new.code!r}", "code")
+        try:
+            async with in_transaction():
+                return await Counter.create(branch_id=new.branch_id, code=new.code.strip(), name=new.name.strip())
+        except IntegrityError:
+            raise OperationError.single(
+                ErrorCode.DUPLICATE, f"this branch already has a counter {new.code!r}", "code"
+            ) from None
+
+    async with transaction() as tx:
+        return await run_once(tx, "createCounter", idempotency_key, asdict(new), create, Counter.get)

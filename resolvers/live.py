@@ -1,0 +1,187 @@
+"""`stockChanged`: live stock for counters and dashboards, gap-free.
+
+Order matters: subscribe to the bus first, then read each branch's current sequence, then
+stream. A change committed between the two is either in the snapshot or arrives on the bus;
+events at or below the snapshot are dropped as already known.
+
+Per-branch sequences are contiguous, so a jump (or a GAP signal after the bus reconnected)
+means events were lost in transit: the missing ones are read back from the ledger before the
+newer event is delivered. A subscriber too slow for its bounded queue is closed with
+SLOW_CONSUMER_CLOSE_CODE; it resumes with stockMovements(after:).
+"""
+
+import logging
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+
+import orjson
+from strawberry.types import Info
+
+from models import branches as branch_models
+from operations.sql import fetch
+from operations.transaction import transaction
+from schema import ids
+from schema.errors import BadRequest
+from schema.live import StockChange
+from schema.types import StockBucket
+from subscriptions import live
+from subscriptions.bus import GAP, SLOW_CONSUMER_CLOSE_CODE, SlowConsumer
+from subscriptions.channels import stock_channel
+
+log = logging.getLogger(__name__)
+MAX_BRANCHES = 50
+MAX_VARIANTS = 500
+BACKFILL_PAGE = 500
+
+
+def _decode_all(values: list[str], type_name: str, field: str, limit: int) -> list[int]:
+    if len(values) > limit:
+        raise BadRequest(f"at most {limit} {field}", field=field)
+    out = []
+    for value in values:
+        try:
+            out.append(ids.decode(value, type_name, field))
+        except Exception:
+            raise BadRequest(f"not a valid {type_name} ID: {value!r}", field=field) from None
+    return out
+
+
+async def _validated_branches(branch_ids: list[str]) -> list[int]:
+    if not branch_ids:
+        raise BadRequest("give at least one branch", field="branchIds")
+    pks = sorted(set(_decode_all(branch_ids, "Branch", "branchIds", MAX_BRANCHES)))
+    found = set(await branch_models.Branch.filter(id__in=pks).values_list("id", flat=True))
+    missing = [pk for pk in pks if pk not in found]
+    if missing:
+        raise BadRequest(f"unknown branches: {missing}", code="NOT_FOUND", field="branchIds")
+    return pks
+
+
+async def _current_sequences(branch_pks: list[int]) -> dict[int, int]:
+    async with transaction() as tx:
+        rows = await fetch(
+            tx.conn,
+            f"SELECT branch_id, last_sequence FROM branch_stock_sequence"
+            f" WHERE branch_id IN ({', '.join('?' for _ in branch_pks)})",
+            branch_pks,
+        )
+    found = {r["branch_id"]: r["last_sequence"] for r in rows}
+    return {pk: found.get(pk, 0) for pk in branch_pks}
+
+
+async def _ledger_events(branch_pk: int, after: int, up_to: int | None) -> list[dict]:
+    """Movements after `after` (up to `up_to`, inclusive) as bus events, from the database."""
+    async with transaction() as tx:
+        rows = await fetch(
+            tx.conn,
+            "SELECT m.id, m.variant_id, v.sku, m.bucket, m.delta, m.reason, m.sequence, m.on_hand_after,"
+            " m.reserved_after, m.in_transit_after, m.damaged_after, m.occurred_at"
+            " FROM stock_movement m JOIN variant v ON v.id = m.variant_id"
+            " WHERE m.branch_id = ? AND m.sequence > ? AND m.sequence <= ? ORDER BY m.sequence LIMIT ?",
+            [branch_pk, after, up_to if up_to is not None else 2**62, BACKFILL_PAGE],
+        )
+    return [
+        {
+            "movementId": r["id"],
+            "branchId": branch_pk,
+            "variantId": r["variant_id"],
+            "sku": r["sku"],
+            "bucket": r["bucket"],
+            "delta": r["delta"],
+            "reason": r["reason"],
+            "sequence": r["sequence"],
+            "onHand": r["on_hand_after"],
+            "reserved": r["reserved_after"],
+            "available": r["on_hand_after"] - r["reserved_after"],
+            "inTransit": r["in_transit_after"],
+            "damaged": r["damaged_after"],
+            "occurredAt": r["occurred_at"],
+        }
+        for r in rows
+    ]
+
+
+def _to_change(e: dict) -> StockChange:
+    occurred = e["occurredAt"]
+    if isinstance(occurred, str):
+        occurred = datetime.fromisoformat(occurred)
+        occurred = occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)
+    return StockChange(
+        branch_id=ids.global_id("Branch", e["branchId"]),
+        variant_id=ids.global_id("Variant", e["variantId"]),
+        movement_id=ids.global_id("StockMovement", e["movementId"]),
+        sku=e["sku"],
+        bucket=StockBucket(e["bucket"]),
+        delta=e["delta"],
+        reason=e["reason"],
+        sequence=e["sequence"],
+        on_hand=e["onHand"],
+        reserved=e["reserved"],
+        available=e["available"],
+        in_transit=e["inTransit"],
+        damaged=e["damaged"],
+        occurred_at=occurred,
+    )
+
+
+class _Cursor:
+    """What this subscriber has delivered per branch; fills holes from the ledger."""
+
+    def __init__(self, last: dict[int, int], variants: set[int] | None):
+        self.last = last
+        self.variants = variants
+
+    async def deliver(self, events: list[dict]) -> list[dict]:
+        out: list[dict] = []
+        for e in events:
+            branch = e["branchId"]
+            if e["sequence"] <= self.last[branch]:
+                continue  # already delivered (or older than the snapshot)
+            if e["sequence"] > self.last[branch] + 1:
+                out += await self.catch_up(branch, up_to=e["sequence"] - 1)
+            self.last[branch] = e["sequence"]
+            out.append(e)
+        return [e for e in out if self.variants is None or e["variantId"] in self.variants]
+
+    async def catch_up(self, branch: int, up_to: int | None = None) -> list[dict]:
+        missed: list[dict] = []
+        while True:
+            page = await _ledger_events(branch, self.last[branch], up_to)
+            if not page:
+                return missed
+            missed += page
+            self.last[branch] = page[-1]["sequence"]
+
+
+async def stock_changed(
+    info: Info, branch_ids: list[str], variant_ids: list[str] | None = None
+) -> AsyncGenerator[StockChange, None]:
+    branch_pks = await _validated_branches(branch_ids)
+    variants = set(_decode_all(variant_ids, "Variant", "variantIds", MAX_VARIANTS)) if variant_ids else None
+    bus = live.current()
+    if bus is None:
+        raise BadRequest("live events are not available on this server", code="UNAVAILABLE")
+    async with bus.subscribe([stock_channel(pk) for pk in branch_pks]) as subscription:
+        cursor = _Cursor(await _current_sequences(branch_pks), variants)
+        while True:
+            try:
+                event = await subscription.get()
+            except SlowConsumer:
+                await _close_slow(info)
+                return
+            if event is None:
+                continue
+            if event.message == GAP:
+                branch = int(event.channel.split(":", 1)[1])
+                batch = [e for e in await cursor.catch_up(branch) if variants is None or e["variantId"] in variants]
+            else:
+                batch = await cursor.deliver(orjson.loads(event.message))
+            for e in batch:
+                yield _to_change(e)
+
+
+async def _close_slow(info: Info) -> None:
+    socket = info.context.response
+    log.warning("closing a stockChanged subscriber that fell behind")
+    if socket is not None and hasattr(socket, "close"):
+        await socket.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="slow consumer: resume with stockMovements(after:)")

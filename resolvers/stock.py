@@ -1,0 +1,118 @@
+"""Stock levels, the movement ledger, and stock adjustments."""
+
+from strawberry import relay
+from strawberry.types import Info
+from tortoise.expressions import F
+
+from models import branches as branch_models
+from models import stock as models
+from operations import catalog as catalog_ops
+from operations import stock as ops
+from operations.errors import OperationError
+from resolvers.mutations import payload
+from schema import ids
+from schema.errors import BadRequest
+from schema.inputs import AdjustStockInput
+from schema.pagination import decode_cursor, keyset_page
+from schema.payloads import AdjustStockPayload
+from schema.types import StockLevel, StockMovement
+
+MAX_FILTER_IDS = 100
+
+
+def _decode_query_id(value: str, type_name: str, field: str) -> int:
+    try:
+        return ids.decode(value, type_name, field)
+    except OperationError as error:
+        raise BadRequest(str(error), field=field) from None
+
+
+def _decode_variant_filter(variant_ids: list[str] | None) -> list[int] | None:
+    if variant_ids is None:
+        return None
+    if len(variant_ids) > MAX_FILTER_IDS:
+        raise BadRequest(f"at most {MAX_FILTER_IDS} variantIds", field="variantIds")
+    return [_decode_query_id(v, "Variant", "variantIds") for v in variant_ids]
+
+
+async def _branch_pk(branch_id: str) -> int:
+    pk = _decode_query_id(branch_id, "Branch", "branchId")
+    if not await branch_models.Branch.exists(id=pk):
+        raise BadRequest(f"branch {branch_id} does not exist", code="NOT_FOUND", field="branchId")
+    return pk
+
+
+async def stock_levels(
+    info: Info,
+    branch_id: str,
+    first: int,
+    after: str | None = None,
+    variant_ids: list[str] | None = None,
+    low_stock: bool = False,
+) -> relay.Connection[StockLevel]:
+    """`lowStock`: available at or below the reorder point (out of stock included)."""
+    queryset = models.StockLevel.filter(branch_id=await _branch_pk(branch_id))
+    variant_pks = _decode_variant_filter(variant_ids)
+    if variant_pks is not None:
+        queryset = queryset.filter(variant_id__in=variant_pks)
+    if low_stock:
+        queryset = queryset.annotate(available=F("on_hand") - F("reserved")).filter(available__lte=F("reorder_point"))
+    return await keyset_page(
+        queryset, first=first, after_key=decode_cursor(after), key="id", to_node=StockLevel.from_model
+    )
+
+
+async def stock_movements(
+    info: Info,
+    branch_id: str,
+    first: int,
+    after: int | None = None,
+    variant_ids: list[str] | None = None,
+) -> relay.Connection[StockMovement]:
+    """The branch's ledger in sequence order; `after` is the last sequence the client saw."""
+    queryset = models.StockMovement.filter(branch_id=await _branch_pk(branch_id))
+    variant_pks = _decode_variant_filter(variant_ids)
+    if variant_pks is not None:
+        queryset = queryset.filter(variant_id__in=variant_pks)
+    if after is not None and after < 0:
+        raise BadRequest("after is a sequence number (0 or more)", field="after")
+    return await keyset_page(
+        queryset,
+        first=first,
+        after_key=after,
+        key="sequence",
+        to_node=StockMovement.from_model,
+        cursor=lambda row: str(row.sequence),
+    )
+
+
+async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayload:
+    async def run():
+        branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
+        refs = [
+            catalog_ops.VariantRef(
+                id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
+                sku=line.sku,
+                barcode=line.barcode,
+            )
+            for i, line in enumerate(input.lines)
+        ]
+        if not await branch_models.Branch.exists(id=branch_pk):
+            raise OperationError.single(ops.ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
+        variant_pks = await catalog_ops.resolve_variant_refs(refs)
+        result = await ops.adjust_stock(
+            ops.Adjustment(
+                branch_id=branch_pk,
+                reason=ops.AdjustmentReason(input.reason.value),
+                lines=[
+                    ops.AdjustmentLine(pk, line.quantity, line.counted_quantity)
+                    for pk, line in zip(variant_pks, input.lines, strict=True)
+                ],
+                idempotency_key=input.idempotency_key,
+                note=input.note,
+                actor=info.context.actor,
+            )
+        )
+        return {"movements": [StockMovement.from_applied(m) for m in result.movements]}
+
+    return await payload(AdjustStockPayload, run)

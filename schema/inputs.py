@@ -1,0 +1,74 @@
+"""Mutation inputs. Every creating mutation takes an idempotencyKey."""
+
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+
+from operations.stock import AdjustmentReason as OperationReason
+
+AdjustmentReason = strawberry.enum(
+    Enum("AdjustmentReason", {r.name: r.value for r in OperationReason}),
+    description="Why stock is adjusted. DAMAGED moves units from on hand to the damaged bucket; "
+    "COUNT sets on hand to countedQuantity.",
+)
+
+KEY_DESCRIPTION = "Repeating a request with the same key returns the first result and changes nothing."
+
+
+@strawberry.input
+class CreateBranchInput:
+    code: str
+    name: str
+    timezone: str = "Asia/Karachi"
+    allow_negative_stock: bool = False
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class CreateCounterInput:
+    branch_id: strawberry.ID
+    code: str
+    name: str
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class VariantInput:
+    sku: str
+    price: Decimal
+    barcode: str | None = None
+    title: str = ""
+    size: str | None = None
+    colour: str | None = None
+    tax_rate: Decimal = Decimal("0")
+    pct_code: str | None = None
+
+
+@strawberry.input
+class CreateProductInput:
+    title: str
+    variants: list[VariantInput]
+    vendor: str = ""
+    product_type: str = ""
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
+class StockLineInput:
+    variant_id: strawberry.ID | None = None
+    sku: str | None = None
+    barcode: str | None = None
+    quantity: int | None = strawberry.field(default=None, description="The change: -2 takes two units off.")
+    counted_quantity: int | None = strawberry.field(
+        default=None, description="What is physically there: on hand becomes this."
+    )
+
+
+@strawberry.input
+class AdjustStockInput:
+    branch_id: strawberry.ID
+    reason: AdjustmentReason  # type: ignore[valid-type]
+    lines: list[StockLineInput]
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    note: str | None = None

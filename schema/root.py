@@ -1,0 +1,43 @@
+"""The root Query, Mutation and Subscription types: names only; the work is in resolvers/."""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry import relay
+
+from resolvers import branches, catalog, live, stock
+from schema.live import StockChange
+from schema.payloads import AdjustStockPayload, CreateBranchPayload, CreateCounterPayload, CreateProductPayload
+from schema.types import Branch, StockLevel, StockMovement, Variant
+
+
+@strawberry.type
+class Query:
+    node: relay.Node = relay.node()
+    branches: relay.Connection[Branch] = strawberry.field(resolver=branches.branches)
+    variants: relay.Connection[Variant] = strawberry.field(resolver=catalog.variants)
+    stock_levels: relay.Connection[StockLevel] = strawberry.field(resolver=stock.stock_levels)
+    stock_movements: relay.Connection[StockMovement] = strawberry.field(resolver=stock.stock_movements)
+
+
+@strawberry.type
+class Mutation:
+    create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
+    create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
+    create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
+    adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Every committed stock change at these branches (optionally only these variants)."
+    )
+    async def stock_changed(
+        self,
+        info: strawberry.Info,
+        branch_ids: list[strawberry.ID],
+        variant_ids: list[strawberry.ID] | None = None,
+    ) -> AsyncGenerator[StockChange, None]:
+        async for change in live.stock_changed(info, branch_ids, variant_ids):
+            yield change

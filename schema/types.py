@@ -1,0 +1,256 @@
+"""Node types: plain dataclasses built from the ORM rows; relations go through DataLoaders."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import branches as branch_models
+from models import catalog as catalog_models
+from models import stock as stock_models
+
+StockBucket = strawberry.enum(
+    Enum("StockBucket", {b.name: b.value for b in stock_models.Bucket}),
+    description="ON_HAND: physically at the branch. RESERVED: promised to open orders. "
+    "IN_TRANSIT: on the way between branches. DAMAGED: set aside, not sellable.",
+)
+
+
+async def _by_ids(model: Any, info: Info, node_ids: Iterable[str], required: bool, convert) -> list:
+    ids = []
+    for raw in node_ids:
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            ids.append(None)
+    rows = {row.id: row for row in await model.filter(id__in=[i for i in ids if i is not None])}
+    out = [convert(rows[i]) if i in rows else None for i in ids]
+    if required and any(x is None for x in out):
+        raise ValueError(f"{model.__name__} not found")
+    return out
+
+
+@strawberry.type(description="An amount of money: a decimal string and its ISO currency.")
+class Money:
+    amount: Decimal
+    currency: str = "PKR"
+
+
+@strawberry.type(description="A physical store.")
+class Branch(relay.Node):
+    id: relay.NodeID[int]
+    code: str
+    name: str
+    timezone: str
+    allow_negative_stock: bool
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: branch_models.Branch) -> Self:
+        return cls(
+            id=m.id,
+            code=m.code,
+            name=m.name,
+            timezone=m.timezone,
+            allow_negative_stock=m.allow_negative_stock,
+            created_at=m.created_at,
+        )
+
+    @strawberry.field(description="The branch's counters (tills).")
+    async def counters(self, info: Info) -> list["Counter"]:
+        return [Counter.from_model(c) for c in await info.context.loaders.counters_of_branch.load(self.id)]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _by_ids(branch_models.Branch, info, node_ids, required, cls.from_model)
+
+
+@strawberry.type(description="A counter (till) at a branch.")
+class Counter(relay.Node):
+    id: relay.NodeID[int]
+    code: str
+    name: str
+    branch_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: branch_models.Counter) -> Self:
+        return cls(id=m.id, code=m.code, name=m.name, branch_pk=m.branch_id)
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _by_ids(branch_models.Counter, info, node_ids, required, cls.from_model)
+
+
+@strawberry.type
+class Product(relay.Node):
+    id: relay.NodeID[int]
+    title: str
+    vendor: str
+    product_type: str
+
+    @classmethod
+    def from_model(cls, m: catalog_models.Product) -> Self:
+        return cls(id=m.id, title=m.title, vendor=m.vendor, product_type=m.product_type)
+
+    @strawberry.field
+    async def variants(self, info: Info) -> list["Variant"]:
+        return [Variant.from_model(v) for v in await info.context.loaders.variants_of_product.load(self.id)]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _by_ids(catalog_models.Product, info, node_ids, required, cls.from_model)
+
+
+@strawberry.type(description="A sellable variant (size/colour) of a product: the unit stock is counted in.")
+class Variant(relay.Node):
+    id: relay.NodeID[int]
+    sku: str
+    barcode: str | None
+    title: str
+    size: str | None
+    colour: str | None
+    price: Money
+    tax_rate: Decimal = strawberry.field(description="Percent, e.g. 18.00")
+    pct_code: str | None = strawberry.field(description="Pakistan Customs Tariff code for FBR invoices")
+    product_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: catalog_models.Variant) -> Self:
+        return cls(
+            id=m.id,
+            sku=m.sku,
+            barcode=m.barcode,
+            title=m.title,
+            size=m.size,
+            colour=m.colour,
+            price=Money(amount=m.price),
+            tax_rate=m.tax_rate,
+            pct_code=m.pct_code,
+            product_pk=m.product_id,
+        )
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        return Product.from_model(await info.context.loaders.product.load(self.product_pk))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _by_ids(catalog_models.Variant, info, node_ids, required, cls.from_model)
+
+
+@strawberry.type(description="Stock of one variant at one branch. available = onHand - reserved.")
+class StockLevel(relay.Node):
+    id: relay.NodeID[int]
+    on_hand: int
+    reserved: int
+    available: int
+    in_transit: int
+    damaged: int
+    reorder_point: int
+    version: int
+    updated_at: datetime
+    branch_pk: strawberry.Private[int]
+    variant_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: stock_models.StockLevel) -> Self:
+        return cls(
+            id=m.id,
+            on_hand=m.on_hand,
+            reserved=m.reserved,
+            available=m.on_hand - m.reserved,
+            in_transit=m.in_transit,
+            damaged=m.damaged,
+            reorder_point=m.reorder_point,
+            version=m.version,
+            updated_at=m.updated_at,
+            branch_pk=m.branch_id,
+            variant_pk=m.variant_id,
+        )
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant:
+        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _by_ids(stock_models.StockLevel, info, node_ids, required, cls.from_model)
+
+
+@strawberry.type(description="One entry of the stock ledger; never changed once written.")
+class StockMovement(relay.Node):
+    id: relay.NodeID[int]
+    sequence: int = strawberry.field(description="Per-branch, gap-free, in commit order.")
+    bucket: StockBucket  # type: ignore[valid-type]
+    delta: int
+    reason: str
+    on_hand: int = strawberry.field(description="On hand right after this movement.")
+    reserved: int
+    available: int
+    in_transit: int
+    damaged: int
+    occurred_at: datetime
+    branch_pk: strawberry.Private[int]
+    variant_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: stock_models.StockMovement) -> Self:
+        return cls(
+            id=m.id,
+            sequence=m.sequence,
+            bucket=StockBucket(m.bucket.value if hasattr(m.bucket, "value") else m.bucket),
+            delta=m.delta,
+            reason=m.reason,
+            on_hand=m.on_hand_after,
+            reserved=m.reserved_after,
+            available=m.on_hand_after - m.reserved_after,
+            in_transit=m.in_transit_after,
+            damaged=m.damaged_after,
+            occurred_at=m.occurred_at,
+            branch_pk=m.branch_id,
+            variant_pk=m.variant_id,
+        )
+
+    @classmethod
+    def from_applied(cls, m: Any) -> Self:
+        """From operations.ledger.AppliedMovement (a mutation's result)."""
+        return cls(
+            id=m.id,
+            sequence=m.sequence,
+            bucket=StockBucket(m.bucket.value),
+            delta=m.delta,
+            reason=m.reason,
+            on_hand=m.on_hand,
+            reserved=m.reserved,
+            available=m.available,
+            in_transit=m.in_transit,
+            damaged=m.damaged,
+            occurred_at=m.occurred_at,
+            branch_pk=m.branch_id,
+            variant_pk=m.variant_id,
+        )
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant:
+        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _by_ids(stock_models.StockMovement, info, node_ids, required, cls.from_model)

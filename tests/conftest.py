@@ -1,0 +1,96 @@
+"""Shared fixtures: the same suite runs on SQLite + memory (default) and PostgreSQL + Redis.
+
+Set BRANCHLINE_TEST_DATABASE_URL (postgres://...) and BRANCHLINE_TEST_REDIS_URL (redis://...)
+to run on the production engines. The test database is wiped: never point it at real data.
+"""
+
+import asyncio
+import os
+
+import pytest
+from tortoise import Tortoise
+
+from models.config import dialect, tortoise_config
+from models.database import apply_migrations
+from subscriptions import live
+from subscriptions.bus import Bus
+
+TEST_DATABASE_URL = os.environ.get("BRANCHLINE_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("BRANCHLINE_TEST_REDIS_URL")
+
+TABLES = [
+    "stock_movement",
+    "stock_posting",
+    "stock_level",
+    "branch_stock_sequence",
+    "idempotent_request",
+    "variant",
+    "product",
+    "counter",
+    "branch",
+]
+
+
+async def _reset_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.split("?")[0].replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        url = TEST_DATABASE_URL
+        asyncio.run(_reset_postgres(url))
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('db')}/test.sqlite3?busy_timeout=15000"
+    asyncio.run(apply_migrations(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def broadcast_url() -> str:
+    return TEST_REDIS_URL or "memory://"
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return dialect(database_url) == "postgres"
+
+
+async def truncate_all() -> None:
+    conn = Tortoise.get_connection("default")
+    if conn.capabilities.dialect == "sqlite":
+        for table in TABLES:
+            await conn.execute_script(f'DELETE FROM "{table}"')
+        await conn.execute_script("DELETE FROM sqlite_sequence")
+    else:
+        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def db(database_url):
+    """A connected, empty database for one test."""
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    await truncate_all()
+    try:
+        yield database_url
+    finally:
+        await Tortoise.close_connections()
+
+
+@pytest.fixture
+async def bus(db, broadcast_url):
+    """The live-event bus, installed as the process's bus, so operations publish to it."""
+    bus = Bus(broadcast_url, queue_size=10_000)
+    await bus.connect()
+    live.install(bus)
+    try:
+        yield bus
+    finally:
+        live.install(None)
+        await bus.disconnect()
