@@ -67,7 +67,7 @@ async def create_branch(new: NewBranch, idempotency_key: str | None = None) -> t
         return branch
 
     async with transaction() as tx:
-        return await run_once(tx, "createBranch", idempotency_key, asdict(new), create, Branch.get)
+        return await run_once(tx, "createBranch", idempotency_key, asdict(new), create, lambda pk: Branch.get(id=pk))
 
 
 async def create_counter(new: NewCounter, idempotency_key: str | None = None) -> tuple[Counter, bool]:
@@ -90,4 +90,4 @@ async def create_counter(new: NewCounter, idempotency_key: str | None = None) ->
             ) from None
 
     async with transaction() as tx:
-        return await run_once(tx, "createCounter", idempotency_key, asdict(new), create, Counter.get)
+        return await run_once(tx, "createCounter", idempotency_key, asdict(new), create, lambda pk: Counter.get(id=pk))

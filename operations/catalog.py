@@ -122,7 +122,7 @@ async def create_product(new: NewProduct, idempotency_key: str | None = None) ->
         return product
 
     async with transaction() as tx:
-        return await run_once(tx, "createProduct", idempotency_key, asdict(new), create, Product.get)
+        return await run_once(tx, "createProduct", idempotency_key, asdict(new), create, lambda pk: Product.get(id=pk))
 
 
 @dataclass(frozen=True)

@@ -316,7 +316,7 @@ async def _update_levels(
     now: datetime,
 ) -> dict[tuple[int, int], dict]:
     after: dict[tuple[int, int], dict] = {}
-    shortages: list[Shortage] = []
+    shortages: list[tuple[int, Shortage]] = []
     fields: dict[tuple[int, int], str] = {}
     changed: list[Problem] = []
     for level in levels:
@@ -341,11 +341,11 @@ async def _update_levels(
                 )
             )
             continue
-        shortages.append(_shortage(level, current, skus[level.variant_id]))
+        shortages.append((level.movements[0][0], _shortage(level, current, skus[level.variant_id])))
     if changed:
         raise OperationError(changed)
-    if shortages:
-        raise InsufficientStock(shortages, fields)
+    if shortages:  # reported in the order the client listed the lines
+        raise InsufficientStock([s for _, s in sorted(shortages, key=lambda x: x[0])], fields)
     return after
 
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from models.stock import Bucket
 from operations import ledger
 from operations.errors import ErrorCode, OperationError, Problems
-from operations.idempotency import fingerprint
+from operations.idempotency import MAX_KEY_LENGTH, fingerprint
 from operations.sql import fetch
 from operations.transaction import Transaction, transaction
 
@@ -54,6 +54,8 @@ class Adjustment:
 
 def _validate(adj: Adjustment) -> None:
     problems = Problems()
+    if not adj.idempotency_key.strip() or len(adj.idempotency_key) > MAX_KEY_LENGTH:
+        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
     if not adj.lines:
         problems.add(ErrorCode.INVALID, "at least one line is required", "lines")
     if adj.note is not None and len(adj.note) > MAX_NOTE:

@@ -1,5 +1,6 @@
 """Stock levels, the movement ledger, and stock adjustments."""
 
+import strawberry
 from strawberry import relay
 from strawberry.types import Info
 from tortoise.expressions import F
@@ -44,10 +45,10 @@ async def _branch_pk(branch_id: str) -> int:
 
 async def stock_levels(
     info: Info,
-    branch_id: str,
+    branch_id: strawberry.ID,
     first: int,
     after: str | None = None,
-    variant_ids: list[str] | None = None,
+    variant_ids: list[strawberry.ID] | None = None,
     low_stock: bool = False,
 ) -> relay.Connection[StockLevel]:
     """`lowStock`: available at or below the reorder point (out of stock included)."""
@@ -64,10 +65,10 @@ async def stock_levels(
 
 async def stock_movements(
     info: Info,
-    branch_id: str,
+    branch_id: strawberry.ID,
     first: int,
     after: int | None = None,
-    variant_ids: list[str] | None = None,
+    variant_ids: list[strawberry.ID] | None = None,
 ) -> relay.Connection[StockMovement]:
     """The branch's ledger in sequence order; `after` is the last sequence the client saw."""
     queryset = models.StockMovement.filter(branch_id=await _branch_pk(branch_id))

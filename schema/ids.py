@@ -21,3 +21,17 @@ def decode(value: str, type_name: str, field: str) -> int:
         return pk
     except (ValueError, TypeError, relay.GlobalIDValueError):
         raise OperationError.single(ErrorCode.INVALID, f"not a valid {type_name} ID: {value!r}", field) from None
+
+
+async def resolve_node(info, value: str):
+    """`node(id:)`: a malformed ID is the client's mistake, not a server error."""
+    from schema.errors import BadRequest
+
+    try:
+        gid = relay.GlobalID.from_id(value)
+    except (ValueError, TypeError, relay.GlobalIDValueError):
+        raise BadRequest(f"not a valid ID: {value!r}", field="id") from None
+    try:
+        return await gid.resolve_node(info, required=False)
+    except (ValueError, TypeError):  # unknown type name or a non-numeric node id
+        return None

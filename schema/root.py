@@ -6,6 +6,7 @@ import strawberry
 from strawberry import relay
 
 from resolvers import branches, catalog, live, stock
+from schema.ids import resolve_node
 from schema.live import StockChange
 from schema.payloads import AdjustStockPayload, CreateBranchPayload, CreateCounterPayload, CreateProductPayload
 from schema.types import Branch, StockLevel, StockMovement, Variant
@@ -13,7 +14,10 @@ from schema.types import Branch, StockLevel, StockMovement, Variant
 
 @strawberry.type
 class Query:
-    node: relay.Node = relay.node()
+    @strawberry.field(description="Any object by its global ID.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> relay.Node | None:
+        return await resolve_node(info, id)
+
     branches: relay.Connection[Branch] = strawberry.field(resolver=branches.branches)
     variants: relay.Connection[Variant] = strawberry.field(resolver=catalog.variants)
     stock_levels: relay.Connection[StockLevel] = strawberry.field(resolver=stock.stock_levels)

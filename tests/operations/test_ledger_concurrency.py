@@ -43,7 +43,7 @@ async def test_mixed_multi_line_batches_never_deadlock_or_half_apply(db):
             await stock(b.id, v.id, 8)
     rng = random.Random(7)
     batches = []
-    for i in range(60):
+    for _ in range(60):
         lines = rng.sample([(b.id, v.id) for b in (branch_a, branch_b) for v in variants], k=rng.randint(1, 4))
         rng.shuffle(lines)  # callers list lines in any order; the ledger locks in a fixed order
         batches.append([(b, v, rng.randint(1, 3)) for b, v in lines])

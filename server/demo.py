@@ -1,0 +1,207 @@
+"""A demo retailer for `branchline serve --demo`: Zari & Co., a Pakistani fashion, footwear and beauty chain.
+
+Everything goes through the domain operations (never the stock tables), so the demo's stock has a
+ledger behind it like real stock and `branchline check` passes on it.
+
+Re-running is safe: rows an interrupted run created are found and skipped, the opening-stock
+postings are replayed by their deterministic keys (quantities come from a fixed seed, so a retry
+is the same request), and nothing is duplicated. Counters are created last: their presence marks
+a finished seed.
+"""
+
+import random
+from decimal import Decimal
+
+from models.branches import Branch, Counter
+from models.catalog import Variant
+from operations.branches import NewBranch, NewCounter, create_branch, create_counter
+from operations.catalog import NewProduct, NewVariant, create_product
+from operations.ledger import MAX_MOVEMENTS_PER_POSTING
+from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+
+# (code, name, number of counters)
+BRANCHES = [
+    ("LHR-GUL", "Lahore – Gulberg", 3),
+    ("KHI-DOL", "Karachi – Dolmen Mall Clifton", 3),
+    ("ISB-CEN", "Islamabad – Centaurus", 2),
+]
+
+WOMEN_SIZES = ("S", "M", "L", "XL")
+WOMEN_SHOES = ("36", "37", "38", "39", "40", "41")
+MEN_SHOES = ("39", "40", "41", "42", "43", "44")
+ONE_SIZE = (None,)
+
+# kind: (SKU prefix, product type, vendor, sizes, Pakistan Customs Tariff code for FBR invoices)
+KINDS = {
+    "lawn": ("LAWN", "Unstitched", "Zari & Co.", ONE_SIZE, "5208.5200"),  # printed cotton fabric
+    "kurta": ("KRT", "Kurta", "Zari & Co.", WOMEN_SIZES, "6206.3000"),  # women's cotton tops
+    "suit": ("SUIT", "Stitched Suit", "Zari & Co.", WOMEN_SIZES, "6204.4200"),  # women's dresses
+    "men": ("SK", "Shalwar Kameez", "Zari Men", WOMEN_SIZES, "6203.2200"),  # men's ensembles
+    "shawl": ("SHWL", "Shawl", "Zari & Co.", ONE_SIZE, "6214.2000"),  # shawls of wool
+    "heels": ("KHS", "Women's Footwear", "Qadam Footwear", WOMEN_SHOES, "6403.9900"),
+    "chappal": ("CHP", "Men's Footwear", "Qadam Footwear", MEN_SHOES, "6403.9900"),
+    "sneaker": ("SNK", "Sneakers", "Qadam Footwear", MEN_SHOES, "6404.1100"),  # textile uppers
+    "lip": ("LIP", "Lip Make-up", "Zari Beauty", ONE_SIZE, "3304.1000"),
+    "eye": ("EYE", "Eye Make-up", "Zari Beauty", ONE_SIZE, "3304.2000"),
+    "nail": ("NAIL", "Nail Polish", "Zari Beauty", ONE_SIZE, "3304.3000"),
+    "face": ("FACE", "Face Make-up", "Zari Beauty", ONE_SIZE, "3304.9900"),
+    "perfume": ("PRF", "Fragrance", "Zari Beauty", ("50ml", "100ml"), "3303.0000"),
+}
+
+# (kind, title, price in PKR, colours or shades separated by "/"); one variant per size × colour.
+PRODUCTS = [
+    ("lawn", "Gulnar Embroidered Lawn 3-Piece", 6990, "Rust/Teal"),
+    ("lawn", "Chikankari Lawn 3-Piece", 8490, "White/Powder Blue"),
+    ("lawn", "Printed Lawn 2-Piece", 3990, "Mustard/Sea Green/Pink"),
+    ("lawn", "Digital Print Lawn 3-Piece", 5490, "Lilac/Peach"),
+    ("lawn", "Jacquard Lawn 3-Piece", 7490, "Maroon/Bottle Green"),
+    ("lawn", "Festive Chiffon Suit 3-Piece", 12990, "Ivory/Magenta"),
+    ("kurta", "Block Print Cotton Kurta", 2990, "Indigo/Red"),
+    ("kurta", "Embroidered Cambric Kurta", 3990, "Black"),
+    ("kurta", "Khaddar Straight Kurta", 3490, "Olive/Mustard"),
+    ("kurta", "Mirror Work Kurta", 4990, "Fuchsia"),
+    ("kurta", "Linen Kurti", 2490, "Sky Blue/Beige"),
+    ("kurta", "Silk Angrakha Kurta", 6990, "Emerald"),
+    ("suit", "Stitched Lawn Suit 3-Piece", 7490, "Coral"),
+    ("suit", "Formal Organza Suit", 18990, "Champagne"),
+    ("suit", "Velvet Wedding Suit", 24990, "Maroon"),
+    ("suit", "Pret Cotton Suit 2-Piece", 5990, "Navy/Peach"),
+    ("suit", "Karandi Winter Suit", 8990, "Grey"),
+    ("men", "Wash & Wear Shalwar Kameez", 4490, "White/Black/Charcoal"),
+    ("men", "Boski Shalwar Kameez", 9990, "Off White"),
+    ("men", "Cotton Shalwar Kameez", 3990, "Sky Blue/Beige"),
+    ("men", "Embroidered Kurta Pajama", 6490, "Black"),
+    ("men", "Eid Kurta Shalwar", 5490, "Mint"),
+    ("men", "Karandi Shalwar Kameez", 7990, "Brown"),
+    ("shawl", "Pashmina Shawl", 14990, "Camel/Black"),
+    ("shawl", "Kashmiri Embroidered Shawl", 9990, "Maroon/Navy"),
+    ("shawl", "Printed Viscose Stole", 1990, "Peach/Grey/Teal"),
+    ("shawl", "Men's Wool Loi", 5990, "Brown/Grey"),
+    ("heels", "Multani Khussa", 2490, "Gold"),
+    ("heels", "Embroidered Bridal Khussa", 4990, "Red/Silver"),
+    ("heels", "Block Heel Sandal", 3990, "Black/Nude"),
+    ("heels", "Flat Leather Sandal", 2990, "Tan"),
+    ("chappal", "Peshawari Chappal", 4490, "Brown/Black"),
+    ("chappal", "Norozi Chappal", 5990, "Tan"),
+    ("chappal", "Men's Leather Khussa", 3490, "Black"),
+    ("chappal", "Suede Loafer", 6990, "Brown"),
+    ("sneaker", "Canvas Sneaker", 3990, "White/Navy"),
+    ("sneaker", "Knit Running Shoe", 6990, "Black"),
+    ("lip", "Matte Lipstick", 1590, "Ruby/Nude Rose/Brick/Berry/Mauve"),
+    ("lip", "Creamy Lip Crayon", 1790, "Coral/Plum/Pink"),
+    ("lip", "Liquid Lipstick", 1890, "Red/Toffee/Wine"),
+    ("eye", "Kohl Kajal Pencil", 1500, "Black/Brown"),
+    ("eye", "Volume Mascara", 1990, "Black"),
+    ("eye", "Eyeshadow Palette", 3490, "Desert/Smokey"),
+    ("nail", "Gel Finish Nail Polish", 1500, "Red/Nude/Maroon/Lilac"),
+    ("face", "Compact Powder", 2290, "Ivory/Beige/Honey"),
+    ("face", "Liquid Foundation", 2990, "Ivory/Beige/Honey/Caramel"),
+    ("perfume", "Oud al Zari Eau de Parfum", 6990, "Oud"),
+    ("perfume", "Jasmine Eau de Parfum", 5490, "Jasmine"),
+    ("perfume", "Aqua Eau de Toilette", 4490, "Aqua"),
+    ("perfume", "Amber Nights Eau de Parfum", 7990, "Amber"),
+]
+
+# GS1 Pakistan prefix 896, then a made-up company number; the item number is the variant's position.
+BARCODE_STEM = "8961234"
+
+
+def ean13(first12: str) -> str:
+    """Append the EAN-13 check digit: weights 1,3,1,3… from the left over the first 12 digits."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+def _price(base: int, size: str | None) -> Decimal:
+    # A 100ml bottle costs about 1.6× the 50ml one, ending in …90 like the rest.
+    amount = round(base * 1.6, -2) - 10 if size == "100ml" else base
+    return Decimal(amount).quantize(Decimal("0.01"))
+
+
+def catalog() -> list[NewProduct]:
+    products: list[NewProduct] = []
+    styles: dict[str, int] = {}
+    item = 0
+    for kind, title, price, colours in PRODUCTS:
+        prefix, product_type, vendor, sizes, pct_code = KINDS[kind]
+        styles[kind] = style = styles.get(kind, 100) + 1
+        variants = []
+        for colour in colours.split("/"):
+            for size in sizes:
+                item += 1
+                # Perfume "colours" are the scent: the variant differs only by bottle size.
+                shown_colour = None if kind == "perfume" else colour
+                parts = [prefix, f"{style:04d}", size, shown_colour]
+                sku = "-".join(p.replace(" ", "").upper() for p in parts if p)
+                variants.append(
+                    NewVariant(
+                        sku=sku,
+                        price=_price(price, size),
+                        barcode=ean13(f"{BARCODE_STEM}{item:05d}"),
+                        size=size,
+                        colour=shown_colour,
+                        # Pakistan's standard sales tax rate; kept uniform for the demo.
+                        tax_rate=Decimal("18.00"),
+                        pct_code=pct_code,
+                    )
+                )
+        products.append(NewProduct(title=title, variants=variants, vendor=vendor, product_type=product_type))
+    return products
+
+
+def opening_quantities(skus: list[str]) -> dict[str, list[int]]:
+    """Per branch, one quantity per SKU; the same every run so a retried adjustment is a replay."""
+    rng = random.Random(2026)
+    quantities: dict[str, list[int]] = {}
+    for code, _, _ in BRANCHES:
+        # About one in five lines is 0–3 units so low-stock and out-of-stock screens have something to show.
+        quantities[code] = [rng.randint(0, 3) if rng.random() < 0.2 else rng.randint(4, 25) for _ in skus]
+    return quantities
+
+
+async def seed_demo() -> bool:
+    """Seed the demo retailer into an empty database. False (and nothing done) if there is nothing to do."""
+    codes = [code for code, _, _ in BRANCHES]
+    if await Branch.exclude(code__in=codes).exists():
+        return False  # someone's real branches: never mix the demo into them
+    last_code, _, last_count = BRANCHES[-1]
+    if await Counter.exists(branch__code=last_code, code=f"C{last_count}"):
+        return False  # a finished seed; a partial one (no last counter yet) carries on below
+
+    # What an interrupted run already created is skipped by looking it up, not by replaying its key:
+    # run_once's replay path (`load(result_id)` → `Model.get(id)`) raises TypeError on Tortoise 1.1.9.
+    # The keys are still passed, so once that is fixed a replay is also harmless.
+    branches = {b.code: b for b in await Branch.filter(code__in=codes)}
+    for code, name, _ in BRANCHES:
+        if code not in branches:
+            branches[code], _ = await create_branch(NewBranch(code=code, name=name), f"demo:branch:{code}")
+
+    products = catalog()
+    skus = [v.sku for p in products for v in p.variants]
+    done = set(await Variant.filter(sku__in=skus).values_list("sku", flat=True))
+    for i, product in enumerate(products, start=1):
+        if product.variants[0].sku not in done:  # a product is created in one transaction: all or nothing
+            await create_product(product, f"demo:product:{i:03d}")
+
+    ids = dict(await Variant.filter(sku__in=skus).values_list("sku", "id"))
+    for code, quantities in opening_quantities(skus).items():
+        # A zero is no movement at all: the ledger refuses zero deltas and the level simply stays absent.
+        lines = [AdjustmentLine(ids[sku], quantity=q) for sku, q in zip(skus, quantities, strict=True) if q > 0]
+        for n, start in enumerate(range(0, len(lines), MAX_MOVEMENTS_PER_POSTING), start=1):
+            await adjust_stock(
+                Adjustment(
+                    branch_id=branches[code].id,
+                    reason=AdjustmentReason.OPENING_STOCK,
+                    lines=lines[start : start + MAX_MOVEMENTS_PER_POSTING],
+                    idempotency_key=f"demo:opening:{code}:{n}",
+                    note="Demo opening stock",
+                    actor="demo",
+                )
+            )
+
+    for code, _, count in BRANCHES:
+        for n in range(1, count + 1):
+            if not await Counter.exists(branch_id=branches[code].id, code=f"C{n}"):
+                new = NewCounter(branch_id=branches[code].id, code=f"C{n}", name=f"Counter {n}")
+                await create_counter(new, f"demo:counter:{code}:C{n}")
+    return True

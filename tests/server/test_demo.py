@@ -1,0 +1,94 @@
+"""The demo seed: a full, valid retailer on an empty database, and safe to run again."""
+
+import pytest
+
+import server.demo as demo
+from models.branches import Branch, Counter
+from models.catalog import Product, Variant
+from models.database import open_database
+from models.stock import StockLevel
+from operations.stock import check_ledger
+
+
+@pytest.fixture
+async def empty_db(tmp_path):
+    async with open_database(f"sqlite://{tmp_path}/demo.sqlite3"):
+        yield
+
+
+def valid_ean13(code: str) -> bool:
+    if len(code) != 13 or not code.isdigit():
+        return False
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(code[:12]))
+    return (10 - total % 10) % 10 == int(code[12])
+
+
+async def counts() -> tuple[int, int, int, int, int, int]:
+    on_hand = sum(await StockLevel.all().values_list("on_hand", flat=True))
+    return (
+        await Branch.all().count(),
+        await Counter.all().count(),
+        await Product.all().count(),
+        await Variant.all().count(),
+        await StockLevel.all().count(),
+        on_hand,
+    )
+
+
+def expected_on_hand() -> int:
+    skus = [v.sku for p in demo.catalog() for v in p.variants]
+    return sum(sum(q) for q in demo.opening_quantities(skus).values())
+
+
+async def test_seeds_an_empty_database_once(empty_db):
+    assert await demo.seed_demo() is True
+
+    branches, counters, products, variants, levels, on_hand = await counts()
+    assert branches == 3
+    assert counters >= 6
+    assert products >= 45
+    assert variants >= 150
+    assert levels > 0
+    assert on_hand == expected_on_hand() > 0
+    barcodes = await Variant.all().values_list("barcode", flat=True)
+    assert all(valid_ean13(b) for b in barcodes)
+    assert all(b.startswith("896") for b in barcodes)
+    assert await check_ledger() == ([], [])
+
+    assert await demo.seed_demo() is False
+    assert await counts() == (branches, counters, products, variants, levels, on_hand)
+    assert await check_ledger() == ([], [])
+
+
+async def test_a_seed_interrupted_half_way_completes_on_the_next_run(empty_db, monkeypatch):
+    real_adjust = demo.adjust_stock
+    calls = 0
+
+    async def crash_on_second_branch(adjustment):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("server killed")
+        return await real_adjust(adjustment)
+
+    monkeypatch.setattr(demo, "adjust_stock", crash_on_second_branch)
+    with pytest.raises(RuntimeError):
+        await demo.seed_demo()
+    monkeypatch.setattr(demo, "adjust_stock", real_adjust)
+
+    assert await demo.seed_demo() is True
+    branches, counters, products, variants, _, on_hand = await counts()
+    assert (branches, counters, products) == (3, 8, len(demo.PRODUCTS))
+    assert variants == sum(len(p.variants) for p in demo.catalog())
+    assert on_hand == expected_on_hand()  # the first branch's stock was not added twice
+    assert await check_ledger() == ([], [])
+    assert await demo.seed_demo() is False
+
+
+async def test_leaves_a_real_retailer_alone(empty_db):
+    from operations.branches import NewBranch, create_branch
+
+    await create_branch(NewBranch(code="MAIN", name="Main Store"))
+    assert await demo.seed_demo() is False
+    assert await Branch.all().count() == 1
+    assert await Product.all().count() == 0
