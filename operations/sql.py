@@ -8,6 +8,7 @@ RETURNING rows on asyncpg. Statements here are written with `?` placeholders and
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -20,9 +21,13 @@ def is_sqlite(conn: BaseDBAsyncClient) -> bool:
 
 
 def _for_dialect(conn: BaseDBAsyncClient, sql: str) -> str:
-    if is_sqlite(conn):
-        return sql
-    counter = iter(range(1, 10_000))
+    return sql if is_sqlite(conn) else _numbered(sql)
+
+
+@lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    # The ledger's statements repeat: rewrite each text once, not on every call.
+    counter = iter(range(1, 100_000))
     return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from models.stock import StockMovement
 from models.branches import Branch
+from models.stock import StockMovement
 
 CREATE_BRANCH = """
 mutation($input: CreateBranchInput!) {

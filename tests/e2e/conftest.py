@@ -1,0 +1,100 @@
+"""Real servers for end-to-end tests: `branchline serve` in a subprocess, a real uvicorn, spoken to
+over HTTP and WebSocket with gql as a POS client would."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from gql import Client
+from gql.transport.httpx import HTTPXAsyncTransport
+from gql.transport.websockets import WebsocketsTransport
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, database_url: str, broadcast_url: str, **settings: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "BRANCHLINE_DATABASE_URL": database_url,
+            "BRANCHLINE_BROADCAST_URL": broadcast_url,
+            **{f"BRANCHLINE_{k.upper()}": v for k, v in settings.items()},
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not become healthy")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def http_client(self) -> Client:
+        return Client(transport=HTTPXAsyncTransport(url=f"{self.url}/graphql", timeout=30), execute_timeout=30)
+
+    def ws_client(self) -> Client:
+        transport = WebsocketsTransport(
+            url=f"ws://127.0.0.1:{self.port}/graphql",
+            subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],  # not the legacy protocol
+        )
+        return Client(transport=transport, execute_timeout=30)
+
+
+@contextmanager
+def running_server(database_url: str, broadcast_url: str, **settings: str):
+    server = Server(database_url, broadcast_url, **settings)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(database_url, broadcast_url):
+    with running_server(database_url, broadcast_url) as s:
+        yield s
+
+
+def redis_url_for_two_processes(broadcast_url: str) -> str | None:
+    """Two processes need a shared bus: the test Redis, or a local one if it answers."""
+    if broadcast_url.startswith("redis"):
+        return broadcast_url
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return "redis://127.0.0.1:6379/0"
+    except OSError:
+        return None

@@ -1,0 +1,144 @@
+"""End to end over a real uvicorn: no oversell over HTTP, live stock over graphql-transport-ws,
+resume after a disconnect, fan-out between two server processes through Redis."""
+
+import asyncio
+import itertools
+
+import pytest
+from gql.transport.exceptions import TransportQueryError
+
+from tests.e2e.conftest import redis_url_for_two_processes, running_server
+from tests.e2e.shop import STOCK_CHANGED, adjust, all_movements, build_shop, request
+
+_codes = itertools.count(1)
+
+
+def code() -> str:
+    return f"E{next(_codes)}"
+
+
+async def test_fifty_concurrent_http_sellers_against_ten_units(server):
+    async with server.http_client() as session:
+        branch, ids = await build_shop(session, code(), ["A"], stock=10)
+
+    async def seller(i: int):
+        # Each POS client has its own connection, as counters do.
+        async with server.http_client() as s:
+            return await adjust(s, branch, [{"variantId": ids["A"], "quantity": -1}], key=f"sell-{i}")
+
+    results = await asyncio.gather(*(seller(i) for i in range(50)))
+    ok = [r for r in results if not r["errors"]]
+    short = [r for r in results if r["errors"] and r["errors"][0]["code"] == "INSUFFICIENT_STOCK"]
+    assert (len(ok), len(short)) == (10, 40)
+    async with server.http_client() as session:
+        movements = await all_movements(session, branch)
+    sales = [m for m in movements if m["delta"] == -1]
+    assert len(sales) == 10 and movements[-1]["onHand"] == 0
+    assert sorted(m["onHand"] for m in sales) == list(range(10))
+
+
+async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(server):
+    async with server.http_client() as http:
+        branch, ids = await build_shop(http, code(), ["A", "B"], stock=5)
+        async with server.ws_client() as ws:
+            received: list[dict] = []
+
+            async def listen():
+                async for event in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
+                    received.append(event["stockChanged"])
+
+            listener = asyncio.create_task(listen())
+            await asyncio.sleep(0.5)  # let the subscription start
+            await adjust(http, branch, [{"variantId": ids["A"], "quantity": -2}], key="a1")
+            # Rolled back as a whole: B's good line must never be announced.
+            failed = await adjust(
+                http,
+                branch,
+                [{"variantId": ids["B"], "quantity": -1}, {"variantId": ids["A"], "quantity": -9}],
+                key="a2",
+            )
+            assert failed["errors"][0]["code"] == "INSUFFICIENT_STOCK"
+            await adjust(http, branch, [{"variantId": ids["B"], "quantity": 3}], key="a3")
+            for _ in range(50):
+                if len(received) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.3)
+            listener.cancel()
+    assert [(e["sku"].split("-")[-1], e["delta"], e["onHand"], e["available"], e["sequence"]) for e in received] == [
+        ("A", -2, 3, 3, 3),
+        ("B", 3, 8, 8, 4),
+    ]
+    assert all(e["branchId"] == branch and e["reason"] == "correction" for e in received)
+
+
+async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(server):
+    async with server.http_client() as http:
+        branch, ids = await build_shop(http, code(), ["A", "B", "C"], stock=100)
+        opening = await all_movements(http, branch)
+        last_seen = opening[-1]["sequence"]
+        seen: list[int] = []
+        stop_after = 7
+
+        async def writer(i: int):
+            async with server.http_client() as s:
+                sku = "ABC"[i % 3]
+                await adjust(s, branch, [{"variantId": ids[sku], "quantity": -1}], key=f"burst-{i}")
+
+        async with server.ws_client() as ws:
+
+            async def listen():
+                async for event in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
+                    seen.append(event["stockChanged"]["sequence"])
+                    if len(seen) == stop_after:
+                        return  # the counter loses its connection mid-burst
+
+            listener = asyncio.create_task(listen())
+            await asyncio.sleep(0.5)  # subscribed
+            burst = asyncio.gather(*(writer(i) for i in range(40)))
+            await asyncio.wait_for(listener, timeout=30)
+        await burst
+        resumed = await all_movements(http, branch, after=seen[-1])
+    everything = seen + [m["sequence"] for m in resumed]
+    assert len(everything) == len(set(everything)) == 40
+    assert sorted(everything) == list(range(last_seen + 1, last_seen + 41))
+
+
+async def test_subscription_without_a_valid_branch_is_refused(server):
+    async with server.ws_client() as ws:
+        for branches in ([], ["not-an-id"], ["QnJhbmNoOjk5OTk5"]):
+            with pytest.raises(TransportQueryError) as caught:
+                async for _ in ws.subscribe(request(STOCK_CHANGED, branches=branches)):
+                    pass
+            assert caught.value.errors[0]["extensions"]["field"] == "branchIds"
+
+
+async def test_change_through_process_a_reaches_subscriber_on_process_b(database_url, broadcast_url):
+    redis_url = redis_url_for_two_processes(broadcast_url)
+    if redis_url is None:
+        pytest.skip("no Redis to share between two server processes")
+    with running_server(database_url, redis_url) as a, running_server(database_url, redis_url) as b:
+        async with a.http_client() as http_a:
+            branch, ids = await build_shop(http_a, code(), ["A"], stock=4)
+            async with b.ws_client() as ws_b:
+                got = asyncio.get_running_loop().create_future()
+
+                async def listen():
+                    async for event in ws_b.subscribe(request(STOCK_CHANGED, branches=[branch])):
+                        got.set_result(event["stockChanged"])
+                        return
+
+                listener = asyncio.create_task(listen())
+                await asyncio.sleep(0.5)
+                await adjust(http_a, branch, [{"variantId": ids["A"], "quantity": -1}], key="via-a")
+                event = await asyncio.wait_for(got, timeout=10)
+                await listener
+    assert (event["delta"], event["onHand"]) == (-1, 3)
+
+
+async def test_health_reports_database_and_bus(server):
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        body = (await client.get(f"{server.url}/health")).json()
+    assert body["status"] == "ok" and body["database"]["ok"] and body["bus"]["ok"]
