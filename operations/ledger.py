@@ -23,9 +23,17 @@ from datetime import UTC, datetime
 
 import orjson
 
-from models.stock import Bucket, ShopifyEffect
+from models.stock import Bucket, ShopifyEffect  # noqa: F401  (re-exported for callers)
 from operations.errors import ErrorCode, OperationError, Problem, Problems
 from operations.sql import db_time, fetch
+from operations.stock_entries import (
+    AppliedMovement,
+    InsufficientStock,
+    Movement,
+    Posting,
+    PostingResult,
+    Shortage,
+)
 from operations.transaction import Transaction
 from subscriptions.channels import stock_channel
 
@@ -39,107 +47,6 @@ _BUCKET_COLUMNS = {
     Bucket.IN_TRANSIT: "in_transit",
     Bucket.DAMAGED: "damaged",
 }
-
-
-@dataclass(frozen=True)
-class Movement:
-    branch_id: int
-    variant_id: int
-    delta: int
-    bucket: Bucket = Bucket.ON_HAND
-    reason: str | None = None  # defaults to the posting's reason
-    shopify_effect: ShopifyEffect = ShopifyEffect.PUSH
-    # Compare-and-set for counts: the movement applies only if on hand is still this value.
-    expected_on_hand: int | None = None
-
-
-@dataclass(frozen=True)
-class Posting:
-    idempotency_key: str
-    reason: str
-    actor: str = "system"
-    reference_type: str | None = None
-    reference_id: str | None = None
-    note: str | None = None
-    occurred_at: datetime | None = None
-    # What makes a retry "the same request": by default the movements; a caller that derives
-    # movements from current stock (a count) passes a hash of its client's input instead.
-    request_hash: str | None = None
-    # None: each branch's own setting. True: apply even below zero (late offline sales,
-    # Shopify orders that already happened) — the caller reports them as exceptions.
-    allow_negative: bool | None = None
-
-
-@dataclass(frozen=True)
-class AppliedMovement:
-    id: int
-    branch_id: int
-    variant_id: int
-    sku: str
-    bucket: Bucket
-    delta: int
-    reason: str
-    sequence: int
-    on_hand: int
-    reserved: int
-    in_transit: int
-    damaged: int
-    occurred_at: datetime
-
-    @property
-    def available(self) -> int:
-        return self.on_hand - self.reserved
-
-    def event(self) -> dict:
-        """The `stockChanged` payload as published on the bus."""
-        return {
-            "movementId": self.id,
-            "branchId": self.branch_id,
-            "variantId": self.variant_id,
-            "sku": self.sku,
-            "bucket": self.bucket.value,
-            "delta": self.delta,
-            "reason": self.reason,
-            "sequence": self.sequence,
-            "onHand": self.on_hand,
-            "reserved": self.reserved,
-            "available": self.available,
-            "inTransit": self.in_transit,
-            "damaged": self.damaged,
-            "occurredAt": self.occurred_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class PostingResult:
-    posting_id: int
-    idempotency_key: str
-    movements: list[AppliedMovement]
-    replayed: bool = False  # True when the key had been posted before: nothing was applied now
-
-
-@dataclass(frozen=True)
-class Shortage:
-    branch_id: int
-    variant_id: int
-    sku: str
-    requested: int
-    available: int
-
-
-class InsufficientStock(OperationError):
-    def __init__(self, shortages: list[Shortage], fields: dict[tuple[int, int], str]):
-        self.shortages = shortages
-        super().__init__(
-            [
-                Problem(
-                    ErrorCode.INSUFFICIENT_STOCK,
-                    f"{s.sku}: {s.requested} requested, {s.available} available at branch {s.branch_id}",
-                    fields.get((s.branch_id, s.variant_id)),
-                )
-                for s in shortages
-            ]
-        )
 
 
 @dataclass
@@ -511,3 +418,16 @@ async def _append_movements(
             )
         )
     return applied
+
+
+async def set_reorder_points(tx: Transaction, branch_id: int, points: dict[int, int]) -> None:
+    """Reorder points live on the level row: a setting, not stock, so no movement is written."""
+    now = db_time(tx.conn, datetime.now(UTC))
+    for variant_id in sorted(points):  # the same lock order as stock changes
+        await fetch(
+            tx.conn,
+            "INSERT INTO stock_level (branch_id, variant_id, on_hand, reserved, in_transit, damaged, reorder_point,"
+            " version, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?, 0, ?)"
+            " ON CONFLICT (branch_id, variant_id) DO UPDATE SET reorder_point = excluded.reorder_point",
+            [branch_id, variant_id, points[variant_id], now],
+        )

@@ -138,6 +138,28 @@ async def _movements(tx: Transaction, adj: Adjustment) -> list[ledger.Movement]:
     return movements
 
 
+MAX_REORDER_POINT = 100_000
+
+
+async def set_reorder_points(branch_id: int, points: list[tuple[int, int]]) -> None:
+    """(variant id, reorder point) pairs; `stockLevels(lowStock: true)` lists available <= the point."""
+    problems = Problems()
+    if not points:
+        problems.add(ErrorCode.INVALID, "at least one line is required", "lines")
+    if len(points) > ledger.MAX_MOVEMENTS_PER_POSTING:
+        problems.add(ErrorCode.TOO_MANY, f"at most {ledger.MAX_MOVEMENTS_PER_POSTING} lines", "lines")
+    seen: set[int] = set()
+    for i, (variant_id, point) in enumerate(points):
+        if variant_id in seen:
+            problems.add(ErrorCode.DUPLICATE, "the same variant appears twice", f"lines.{i}.variantId")
+        seen.add(variant_id)
+        if not 0 <= point <= MAX_REORDER_POINT:
+            problems.add(ErrorCode.INVALID, f"reorderPoint must be 0–{MAX_REORDER_POINT:,}", f"lines.{i}.reorderPoint")
+    problems.raise_if_any()
+    async with transaction() as tx:
+        await ledger.set_reorder_points(tx, branch_id, dict(points))
+
+
 @dataclass(frozen=True)
 class Difference:
     branch_id: int

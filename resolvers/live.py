@@ -138,12 +138,19 @@ class _Cursor:
             if e["sequence"] <= self.last[branch]:
                 continue  # already delivered (or older than the snapshot)
             if e["sequence"] > self.last[branch] + 1:
-                out += await self.catch_up(branch, up_to=e["sequence"] - 1)
+                out += await self._catch_up(branch, up_to=e["sequence"] - 1)
             self.last[branch] = e["sequence"]
             out.append(e)
-        return [e for e in out if self.variants is None or e["variantId"] in self.variants]
+        return self._wanted(out)
 
-    async def catch_up(self, branch: int, up_to: int | None = None) -> list[dict]:
+    async def after_gap(self, branch: int) -> list[dict]:
+        """The bus lost messages for a while: read everything since the last delivered."""
+        return self._wanted(await self._catch_up(branch))
+
+    def _wanted(self, events: list[dict]) -> list[dict]:
+        return [e for e in events if self.variants is None or e["variantId"] in self.variants]
+
+    async def _catch_up(self, branch: int, up_to: int | None = None) -> list[dict]:
         missed: list[dict] = []
         while True:
             page = await _ledger_events(branch, self.last[branch], up_to)
@@ -173,7 +180,7 @@ async def stock_changed(
                 continue
             if event.message == GAP:
                 branch = int(event.channel.split(":", 1)[1])
-                batch = [e for e in await cursor.catch_up(branch) if variants is None or e["variantId"] in variants]
+                batch = await cursor.after_gap(branch)
             else:
                 batch = await cursor.deliver(orjson.loads(event.message))
             for e in batch:

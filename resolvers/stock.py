@@ -13,9 +13,9 @@ from operations.errors import OperationError
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
-from schema.inputs import AdjustStockInput
+from schema.inputs import AdjustStockInput, SetReorderPointsInput
 from schema.pagination import decode_cursor, keyset_page
-from schema.payloads import AdjustStockPayload
+from schema.payloads import AdjustStockPayload, SetReorderPointsPayload
 from schema.types import StockLevel, StockMovement
 
 MAX_FILTER_IDS = 100
@@ -57,7 +57,9 @@ async def stock_levels(
     if variant_pks is not None:
         queryset = queryset.filter(variant_id__in=variant_pks)
     if low_stock:
-        queryset = queryset.annotate(available=F("on_hand") - F("reserved")).filter(available__lte=F("reorder_point"))
+        queryset = queryset.annotate(available_now=F("on_hand") - F("reserved")).filter(
+            available_now__lte=F("reorder_point")
+        )
     return await keyset_page(
         queryset, first=first, after_key=decode_cursor(after), key="id", to_node=StockLevel.from_model
     )
@@ -87,20 +89,25 @@ async def stock_movements(
     )
 
 
+async def _branch_and_variants(branch_id: str, lines: list) -> tuple[int, list[int]]:
+    """The branch and each line's variant (by ID, SKU or barcode), as typed errors if unknown."""
+    branch_pk = ids.decode(branch_id, "Branch", "branchId")
+    refs = [
+        catalog_ops.VariantRef(
+            id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
+            sku=line.sku,
+            barcode=line.barcode,
+        )
+        for i, line in enumerate(lines)
+    ]
+    if not await branch_models.Branch.exists(id=branch_pk):
+        raise OperationError.single(ops.ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
+    return branch_pk, await catalog_ops.resolve_variant_refs(refs)
+
+
 async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayload:
     async def run():
-        branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
-        refs = [
-            catalog_ops.VariantRef(
-                id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
-                sku=line.sku,
-                barcode=line.barcode,
-            )
-            for i, line in enumerate(input.lines)
-        ]
-        if not await branch_models.Branch.exists(id=branch_pk):
-            raise OperationError.single(ops.ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
-        variant_pks = await catalog_ops.resolve_variant_refs(refs)
+        branch_pk, variant_pks = await _branch_and_variants(input.branch_id, input.lines)
         result = await ops.adjust_stock(
             ops.Adjustment(
                 branch_id=branch_pk,
@@ -117,3 +124,14 @@ async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayloa
         return {"movements": [StockMovement.from_applied(m) for m in result.movements]}
 
     return await payload(AdjustStockPayload, run)
+
+
+async def set_reorder_points(info: Info, input: SetReorderPointsInput) -> SetReorderPointsPayload:
+    async def run():
+        branch_pk, variant_pks = await _branch_and_variants(input.branch_id, input.lines)
+        points = [(pk, line.reorder_point) for pk, line in zip(variant_pks, input.lines, strict=True)]
+        await ops.set_reorder_points(branch_pk, points)
+        levels = await models.StockLevel.filter(branch_id=branch_pk, variant_id__in=variant_pks).order_by("variant_id")
+        return {"levels": [StockLevel.from_model(level) for level in levels]}
+
+    return await payload(SetReorderPointsPayload, run)

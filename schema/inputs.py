@@ -72,3 +72,17 @@ class AdjustStockInput:
     lines: list[StockLineInput]
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     note: str | None = None
+
+
+@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
+class ReorderPointLineInput:
+    reorder_point: int = strawberry.field(description="Low stock when available is at or below this.")
+    variant_id: strawberry.ID | None = None
+    sku: str | None = None
+    barcode: str | None = None
+
+
+@strawberry.input
+class SetReorderPointsInput:
+    branch_id: strawberry.ID
+    lines: list[ReorderPointLineInput]

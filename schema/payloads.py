@@ -3,7 +3,7 @@
 import strawberry
 
 from schema.errors import UserError
-from schema.types import Branch, Counter, Product, StockMovement
+from schema.types import Branch, Counter, Product, StockLevel, StockMovement
 
 
 @strawberry.type
@@ -29,4 +29,10 @@ class AdjustStockPayload:
     movements: list[StockMovement] = strawberry.field(
         default_factory=list, description="The ledger entries written, with the levels they left."
     )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SetReorderPointsPayload:
+    levels: list[StockLevel] = strawberry.field(default_factory=list)
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -8,7 +8,13 @@ from strawberry import relay
 from resolvers import branches, catalog, live, stock
 from schema.ids import resolve_node
 from schema.live import StockChange
-from schema.payloads import AdjustStockPayload, CreateBranchPayload, CreateCounterPayload, CreateProductPayload
+from schema.payloads import (
+    AdjustStockPayload,
+    CreateBranchPayload,
+    CreateCounterPayload,
+    CreateProductPayload,
+    SetReorderPointsPayload,
+)
 from schema.types import Branch, StockLevel, StockMovement, Variant
 
 
@@ -30,6 +36,7 @@ class Mutation:
     create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
+    set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
 
 
 @strawberry.type

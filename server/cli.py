@@ -19,7 +19,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"debug": True})
     app = create_app(settings, demo=args.demo)
     print(f"Branchline on http://{args.host}:{args.port}/graphql  (database: {settings.database_url.split('?')[0]})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
     return 0
 
 

@@ -3,10 +3,9 @@
 Everything goes through the domain operations (never the stock tables), so the demo's stock has a
 ledger behind it like real stock and `branchline check` passes on it.
 
-Re-running is safe: rows an interrupted run created are found and skipped, the opening-stock
-postings are replayed by their deterministic keys (quantities come from a fixed seed, so a retry
-is the same request), and nothing is duplicated. Counters are created last: their presence marks
-a finished seed.
+Re-running is safe: every step has a deterministic idempotency key (quantities come from a fixed
+seed, so a retry is the same request), so an interrupted run is completed without duplicates.
+Counters are created last: their presence marks a finished seed.
 """
 
 import random
@@ -17,7 +16,7 @@ from models.catalog import Variant
 from operations.branches import NewBranch, NewCounter, create_branch, create_counter
 from operations.catalog import NewProduct, NewVariant, create_product
 from operations.ledger import MAX_MOVEMENTS_PER_POSTING
-from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, set_reorder_points
 
 # (code, name, number of counters)
 BRANCHES = [
@@ -102,6 +101,12 @@ PRODUCTS = [
     ("perfume", "Amber Nights Eau de Parfum", 7990, "Amber"),
 ]
 
+# Low stock when available is at or below this: fast movers (lawn, make-up) are reordered earlier.
+REORDER_POINTS = {
+    "LAWN": 5, "KRT": 3, "SUIT": 2, "SK": 2, "SHWL": 2, "KHS": 2, "CHP": 2, "SNK": 2,
+    "LIP": 6, "EYE": 6, "NAIL": 6, "FACE": 4, "PRF": 3,
+}  # fmt: skip
+
 # GS1 Pakistan prefix 896, then a made-up company number; the item number is the variant's position.
 BARCODE_STEM = "8961234"
 
@@ -168,24 +173,22 @@ async def seed_demo() -> bool:
     if await Counter.exists(branch__code=last_code, code=f"C{last_count}"):
         return False  # a finished seed; a partial one (no last counter yet) carries on below
 
-    # What an interrupted run already created is skipped by looking it up, not by replaying its key:
-    # run_once's replay path (`load(result_id)` → `Model.get(id)`) raises TypeError on Tortoise 1.1.9.
-    # The keys are still passed, so once that is fixed a replay is also harmless.
-    branches = {b.code: b for b in await Branch.filter(code__in=codes)}
+    # Every step has a deterministic idempotency key: after an interrupted run, what was done is
+    # replayed (returned, not repeated) and the rest is done now.
+    branches = {}
     for code, name, _ in BRANCHES:
-        if code not in branches:
-            branches[code], _ = await create_branch(NewBranch(code=code, name=name), f"demo:branch:{code}")
+        branches[code], _ = await create_branch(NewBranch(code=code, name=name), f"demo:branch:{code}")
 
     products = catalog()
-    skus = [v.sku for p in products for v in p.variants]
-    done = set(await Variant.filter(sku__in=skus).values_list("sku", flat=True))
     for i, product in enumerate(products, start=1):
-        if product.variants[0].sku not in done:  # a product is created in one transaction: all or nothing
-            await create_product(product, f"demo:product:{i:03d}")
+        await create_product(product, f"demo:product:{i:03d}")
 
+    skus = [v.sku for p in products for v in p.variants]
     ids = dict(await Variant.filter(sku__in=skus).values_list("sku", "id"))
+    reorder = [(ids[v.sku], REORDER_POINTS[v.sku.split("-")[0]]) for p in products for v in p.variants]
     for code, quantities in opening_quantities(skus).items():
-        # A zero is no movement at all: the ledger refuses zero deltas and the level simply stays absent.
+        # Reorder points first: they also give every variant a level row, so sold-out lines show.
+        await set_reorder_points(branches[code].id, reorder)
         lines = [AdjustmentLine(ids[sku], quantity=q) for sku, q in zip(skus, quantities, strict=True) if q > 0]
         for n, start in enumerate(range(0, len(lines), MAX_MOVEMENTS_PER_POSTING), start=1):
             await adjust_stock(
@@ -201,7 +204,6 @@ async def seed_demo() -> bool:
 
     for code, _, count in BRANCHES:
         for n in range(1, count + 1):
-            if not await Counter.exists(branch_id=branches[code].id, code=f"C{n}"):
-                new = NewCounter(branch_id=branches[code].id, code=f"C{n}", name=f"Counter {n}")
-                await create_counter(new, f"demo:counter:{code}:C{n}")
+            new = NewCounter(branch_id=branches[code].id, code=f"C{n}", name=f"Counter {n}")
+            await create_counter(new, f"demo:counter:{code}:C{n}")
     return True

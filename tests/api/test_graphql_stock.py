@@ -299,3 +299,25 @@ async def test_depth_limit(api):
     deep = "{ branches(first: 1) { edges { node { counters { branch { counters { branch { counters { branch { counters { branch { counters { branch { id } } } } } } } } } } } } } }"  # noqa: E501
     body = await api.raw(deep)
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+
+
+async def test_reorder_points_drive_the_low_stock_filter(api):
+    branch, _ = await make_shop(api, stock={"LAWN-S": 3, "LAWN-M": 10})
+    data = await api(
+        """mutation($input: SetReorderPointsInput!) { setReorderPoints(input: $input) {
+             levels { reorderPoint variant { sku } } errors { field code } } }""",
+        {
+            "input": {
+                "branchId": branch["id"],
+                "lines": [{"sku": "LAWN-S", "reorderPoint": 4}, {"sku": "LAWN-M", "reorderPoint": 4}],
+            }
+        },
+    )
+    assert data["setReorderPoints"]["errors"] == []
+    low = await api(LEVELS, {"branch": branch["id"], "first": 10, "low": True})
+    assert [e["node"]["variant"]["sku"] for e in low["stockLevels"]["edges"]] == ["LAWN-S"]
+    bad = await api(
+        """mutation($input: SetReorderPointsInput!) { setReorderPoints(input: $input) { errors { field code } } }""",
+        {"input": {"branchId": branch["id"], "lines": [{"sku": "LAWN-S", "reorderPoint": -1}]}},
+    )
+    assert bad["setReorderPoints"]["errors"] == [{"field": "lines.0.reorderPoint", "code": "INVALID"}]
