@@ -146,32 +146,46 @@ async def _earlier_result(tx: Transaction, key: str, request_hash: str) -> Posti
     return PostingResult(posting_id, key, await movements_of_posting(tx, posting_id), replayed=True)
 
 
+_MOVEMENT_COLUMNS = (
+    "SELECT m.id, m.branch_id, m.variant_id, v.sku, m.bucket, m.delta, m.reason, m.sequence,"
+    " m.on_hand_after, m.reserved_after, m.in_transit_after, m.damaged_after, m.occurred_at"
+    " FROM stock_movement m JOIN variant v ON v.id = m.variant_id"
+)
+
+
 async def movements_of_posting(tx: Transaction, posting_id: int) -> list[AppliedMovement]:
+    rows = await fetch(tx.conn, f"{_MOVEMENT_COLUMNS} WHERE m.posting_id = ? ORDER BY m.id", [posting_id])
+    return [_applied(r) for r in rows]
+
+
+async def movements_after(
+    tx: Transaction, branch_id: int, after: int, up_to: int | None = None, limit: int = 500
+) -> list[AppliedMovement]:
+    """A branch's movements with sequence in (after, up_to], in sequence order: for catching up."""
     rows = await fetch(
         tx.conn,
-        "SELECT m.id, m.branch_id, m.variant_id, v.sku, m.bucket, m.delta, m.reason, m.sequence,"
-        " m.on_hand_after, m.reserved_after, m.in_transit_after, m.damaged_after, m.occurred_at"
-        " FROM stock_movement m JOIN variant v ON v.id = m.variant_id WHERE m.posting_id = ? ORDER BY m.id",
-        [posting_id],
+        f"{_MOVEMENT_COLUMNS} WHERE m.branch_id = ? AND m.sequence > ? AND m.sequence <= ? ORDER BY m.sequence LIMIT ?",
+        [branch_id, after, up_to if up_to is not None else 2**62, limit],
     )
-    return [
-        AppliedMovement(
-            id=r["id"],
-            branch_id=r["branch_id"],
-            variant_id=r["variant_id"],
-            sku=r["sku"],
-            bucket=Bucket(r["bucket"]),
-            delta=r["delta"],
-            reason=r["reason"],
-            sequence=r["sequence"],
-            on_hand=r["on_hand_after"],
-            reserved=r["reserved_after"],
-            in_transit=r["in_transit_after"],
-            damaged=r["damaged_after"],
-            occurred_at=_as_datetime(r["occurred_at"]),
-        )
-        for r in rows
-    ]
+    return [_applied(r) for r in rows]
+
+
+def _applied(r: dict) -> AppliedMovement:
+    return AppliedMovement(
+        id=r["id"],
+        branch_id=r["branch_id"],
+        variant_id=r["variant_id"],
+        sku=r["sku"],
+        bucket=Bucket(r["bucket"]),
+        delta=r["delta"],
+        reason=r["reason"],
+        sequence=r["sequence"],
+        on_hand=r["on_hand_after"],
+        reserved=r["reserved_after"],
+        in_transit=r["in_transit_after"],
+        damaged=r["damaged_after"],
+        occurred_at=_as_datetime(r["occurred_at"]),
+    )
 
 
 def _as_datetime(value) -> datetime:

@@ -18,6 +18,7 @@ import orjson
 from strawberry.types import Info
 
 from models import branches as branch_models
+from operations import ledger
 from operations.sql import fetch
 from operations.transaction import transaction
 from schema import ids
@@ -25,7 +26,7 @@ from schema.errors import BadRequest
 from schema.live import StockChange
 from schema.types import StockBucket
 from subscriptions import live
-from subscriptions.bus import GAP, SLOW_CONSUMER_CLOSE_CODE, SlowConsumer
+from subscriptions.bus import GAP, SLOW_CONSUMER_CLOSE_CODE, BusClosed, SlowConsumer
 from subscriptions.channels import stock_channel
 
 log = logging.getLogger(__name__)
@@ -72,33 +73,8 @@ async def _current_sequences(branch_pks: list[int]) -> dict[int, int]:
 async def _ledger_events(branch_pk: int, after: int, up_to: int | None) -> list[dict]:
     """Movements after `after` (up to `up_to`, inclusive) as bus events, from the database."""
     async with transaction() as tx:
-        rows = await fetch(
-            tx.conn,
-            "SELECT m.id, m.variant_id, v.sku, m.bucket, m.delta, m.reason, m.sequence, m.on_hand_after,"
-            " m.reserved_after, m.in_transit_after, m.damaged_after, m.occurred_at"
-            " FROM stock_movement m JOIN variant v ON v.id = m.variant_id"
-            " WHERE m.branch_id = ? AND m.sequence > ? AND m.sequence <= ? ORDER BY m.sequence LIMIT ?",
-            [branch_pk, after, up_to if up_to is not None else 2**62, BACKFILL_PAGE],
-        )
-    return [
-        {
-            "movementId": r["id"],
-            "branchId": branch_pk,
-            "variantId": r["variant_id"],
-            "sku": r["sku"],
-            "bucket": r["bucket"],
-            "delta": r["delta"],
-            "reason": r["reason"],
-            "sequence": r["sequence"],
-            "onHand": r["on_hand_after"],
-            "reserved": r["reserved_after"],
-            "available": r["on_hand_after"] - r["reserved_after"],
-            "inTransit": r["in_transit_after"],
-            "damaged": r["damaged_after"],
-            "occurredAt": r["occurred_at"],
-        }
-        for r in rows
-    ]
+        movements = await ledger.movements_after(tx, branch_pk, after, up_to, limit=BACKFILL_PAGE)
+    return [m.event() for m in movements]
 
 
 def _to_change(e: dict) -> StockChange:
@@ -176,6 +152,10 @@ async def stock_changed(
             except SlowConsumer:
                 await _close_slow(info)
                 return
+            except BusClosed:  # the server is stopping, or its bus failed: tell the client how to recover
+                raise BadRequest(
+                    "live events stopped: subscribe again and resume with stockMovements(after:)", code="UNAVAILABLE"
+                ) from None
             if event is None:
                 continue
             if event.message == GAP:

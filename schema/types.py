@@ -147,8 +147,24 @@ class Variant(relay.Node):
         return await _by_ids(catalog_models.Variant, info, node_ids, required, cls.from_model)
 
 
+@strawberry.type
+class AtBranch:
+    """Stock rows belong to one (branch, variant); both load through the request's DataLoaders."""
+
+    branch_pk: strawberry.Private[int]
+    variant_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant:
+        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
+
+
 @strawberry.type(description="Stock of one variant at one branch. available = onHand - reserved.")
-class StockLevel(relay.Node):
+class StockLevel(AtBranch, relay.Node):
     id: relay.NodeID[int]
     on_hand: int
     reserved: int
@@ -158,8 +174,6 @@ class StockLevel(relay.Node):
     reorder_point: int
     version: int
     updated_at: datetime
-    branch_pk: strawberry.Private[int]
-    variant_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: stock_models.StockLevel) -> Self:
@@ -177,21 +191,13 @@ class StockLevel(relay.Node):
             variant_pk=m.variant_id,
         )
 
-    @strawberry.field
-    async def branch(self, info: Info) -> Branch:
-        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
-
-    @strawberry.field
-    async def variant(self, info: Info) -> Variant:
-        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
-
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         return await _by_ids(stock_models.StockLevel, info, node_ids, required, cls.from_model)
 
 
 @strawberry.type(description="One entry of the stock ledger; never changed once written.")
-class StockMovement(relay.Node):
+class StockMovement(AtBranch, relay.Node):
     id: relay.NodeID[int]
     sequence: int = strawberry.field(description="Per-branch, gap-free, in commit order.")
     bucket: StockBucket  # type: ignore[valid-type]
@@ -203,8 +209,6 @@ class StockMovement(relay.Node):
     in_transit: int
     damaged: int
     occurred_at: datetime
-    branch_pk: strawberry.Private[int]
-    variant_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: stock_models.StockMovement) -> Self:
@@ -242,14 +246,6 @@ class StockMovement(relay.Node):
             branch_pk=m.branch_id,
             variant_pk=m.variant_id,
         )
-
-    @strawberry.field
-    async def branch(self, info: Info) -> Branch:
-        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
-
-    @strawberry.field
-    async def variant(self, info: Info) -> Variant:
-        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
