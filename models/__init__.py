@@ -8,4 +8,5 @@ MODEL_MODULES = [
     "models.catalog",
     "models.stock",
     "models.idempotency",
+    "models.staff",
 ]

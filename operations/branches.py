@@ -8,6 +8,8 @@ from tortoise.transactions import in_transaction
 
 from models.branches import Branch, Counter
 from models.stock import BranchStockSequence
+from operations import audit
+from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import run_once
 from operations.transaction import transaction
@@ -38,7 +40,8 @@ def _check_name(problems: Problems, name: str) -> None:
         problems.add(ErrorCode.INVALID, "name must be 1–120 characters", "name")
 
 
-async def create_branch(new: NewBranch, idempotency_key: str | None = None) -> tuple[Branch, bool]:
+async def create_branch(actor: Actor, new: NewBranch, idempotency_key: str | None = None) -> tuple[Branch, bool]:
+    require(actor, Permission.MANAGE_BRANCHES)
     problems = Problems()
     _check_code(problems, new.code)
     _check_name(problems, new.name)
@@ -64,13 +67,15 @@ async def create_branch(new: NewBranch, idempotency_key: str | None = None) -> t
                 ErrorCode.DUPLICATE, f"a branch with code {new.code!r} exists", "code"
             ) from None
         await BranchStockSequence.create(branch_id=branch.id, last_sequence=0)
+        await audit.record(actor, "branch.created", branch_id=branch.id, target=("branch", branch.id))
         return branch
 
     async with transaction() as tx:
         return await run_once(tx, "createBranch", idempotency_key, asdict(new), create, lambda pk: Branch.get(id=pk))
 
 
-async def create_counter(new: NewCounter, idempotency_key: str | None = None) -> tuple[Counter, bool]:
+async def create_counter(actor: Actor, new: NewCounter, idempotency_key: str | None = None) -> tuple[Counter, bool]:
+    require(actor, Permission.MANAGE_COUNTERS, new.branch_id)
     problems = Problems()
     _check_code(problems, new.code)
     _check_name(problems, new.name)
@@ -83,11 +88,13 @@ async def create_counter(new: NewCounter, idempotency_key: str | None = None) ->
             raise OperationError.single(ErrorCode.DUPLICATE, f"this branch already has a counter {new.code!r}", "code")
         try:
             async with in_transaction():
-                return await Counter.create(branch_id=new.branch_id, code=new.code.strip(), name=new.name.strip())
+                counter = await Counter.create(branch_id=new.branch_id, code=new.code.strip(), name=new.name.strip())
         except IntegrityError:
             raise OperationError.single(
                 ErrorCode.DUPLICATE, f"this branch already has a counter {new.code!r}", "code"
             ) from None
+        await audit.record(actor, "counter.created", branch_id=new.branch_id, target=("counter", counter.id))
+        return counter
 
     async with transaction() as tx:
         return await run_once(tx, "createCounter", idempotency_key, asdict(new), create, lambda pk: Counter.get(id=pk))

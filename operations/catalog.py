@@ -7,6 +7,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.catalog import Product, Variant
+from operations import audit
+from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import run_once
 from operations.transaction import transaction
@@ -93,7 +95,8 @@ async def _taken(new: NewProduct) -> None:
     problems.raise_if_any()
 
 
-async def create_product(new: NewProduct, idempotency_key: str | None = None) -> tuple[Product, bool]:
+async def create_product(actor: Actor, new: NewProduct, idempotency_key: str | None = None) -> tuple[Product, bool]:
+    require(actor, Permission.MANAGE_CATALOG)
     _validate(new)
 
     async def create() -> Product:
@@ -119,6 +122,7 @@ async def create_product(new: NewProduct, idempotency_key: str | None = None) ->
             raise OperationError.single(
                 ErrorCode.DUPLICATE, "a sku or barcode was taken by another request", "variants"
             ) from None
+        await audit.record(actor, "product.created", target=("product", product.id), variants=len(new.variants))
         return product
 
     async with transaction() as tx:

@@ -4,7 +4,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from models.stock import Bucket
-from operations import ledger
+from operations import audit, ledger
+from operations.access import SYSTEM, Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import MAX_KEY_LENGTH, fingerprint
 from operations.sql import fetch
@@ -49,7 +50,7 @@ class Adjustment:
     lines: list[AdjustmentLine]
     idempotency_key: str
     note: str | None = None
-    actor: str = "api"
+    actor: Actor = SYSTEM
 
 
 def _validate(adj: Adjustment) -> None:
@@ -91,11 +92,12 @@ def _validate(adj: Adjustment) -> None:
 
 
 async def adjust_stock(adj: Adjustment) -> ledger.PostingResult:
+    require(adj.actor, Permission.ADJUST_STOCK, adj.branch_id)
     _validate(adj)
     posting = ledger.Posting(
         idempotency_key=f"adjustStock:{adj.idempotency_key}",
         reason=adj.reason.value,
-        actor=adj.actor,
+        actor=adj.actor.label,
         reference_type="adjustment",
         note=adj.note,
         request_hash=fingerprint(asdict(adj) | {"actor": None}),
@@ -103,7 +105,17 @@ async def adjust_stock(adj: Adjustment) -> ledger.PostingResult:
     for attempt in range(_RETRIES_ON_CONCURRENT_CHANGE):
         try:
             async with transaction() as tx:
-                return await ledger.apply(tx, posting, await _movements(tx, adj))
+                result = await ledger.apply(tx, posting, await _movements(tx, adj))
+                if not result.replayed:
+                    await audit.record(
+                        adj.actor,
+                        "stock.adjusted",
+                        branch_id=adj.branch_id,
+                        target=("stock_posting", result.posting_id),
+                        reason=adj.reason.value,
+                        lines=len(adj.lines),
+                    )
+                return result
         except OperationError as error:
             # A count raced with a sale: read the new on hand and try again.
             retry = all(p.code is ErrorCode.STOCK_CHANGED for p in error.problems)
@@ -141,8 +153,9 @@ async def _movements(tx: Transaction, adj: Adjustment) -> list[ledger.Movement]:
 MAX_REORDER_POINT = 100_000
 
 
-async def set_reorder_points(branch_id: int, points: list[tuple[int, int]]) -> None:
+async def set_reorder_points(actor: Actor, branch_id: int, points: list[tuple[int, int]]) -> None:
     """(variant id, reorder point) pairs; `stockLevels(lowStock: true)` lists available <= the point."""
+    require(actor, Permission.ADJUST_STOCK, branch_id)
     problems = Problems()
     if not points:
         problems.add(ErrorCode.INVALID, "at least one line is required", "lines")
@@ -158,6 +171,7 @@ async def set_reorder_points(branch_id: int, points: list[tuple[int, int]]) -> N
     problems.raise_if_any()
     async with transaction() as tx:
         await ledger.set_reorder_points(tx, branch_id, dict(points))
+        await audit.record(actor, "stock.reorder_points_set", branch_id=branch_id, lines=len(points))
 
 
 @dataclass(frozen=True)

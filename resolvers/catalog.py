@@ -6,6 +6,7 @@ from tortoise.expressions import Q
 
 from models import catalog as models
 from operations import catalog as ops
+from operations.access import require_signed_in
 from resolvers.mutations import payload
 from schema.errors import BadRequest
 from schema.inputs import CreateProductInput
@@ -23,6 +24,7 @@ async def variants(
     barcode: str | None = None,
 ) -> relay.Connection[Variant]:
     """`search` matches title, product title, SKU or barcode; `sku`/`barcode` match exactly (a scan)."""
+    require_signed_in(info.context.actor)
     queryset = models.Variant.all()
     if search is not None:
         if len(search) > 100:
@@ -62,7 +64,7 @@ async def create_product(info: Info, input: CreateProductInput) -> CreateProduct
                 for v in input.variants
             ],
         )
-        product, _ = await ops.create_product(new, input.idempotency_key)
+        product, _ = await ops.create_product(info.context.actor, new, input.idempotency_key)
         return {"product": Product.from_model(product)}
 
     return await payload(CreateProductPayload, run)

@@ -19,6 +19,7 @@ from strawberry.types import Info
 
 from models import branches as branch_models
 from operations import ledger
+from operations.access import Actor, Permission
 from operations.sql import fetch
 from operations.transaction import transaction
 from schema import ids
@@ -47,10 +48,13 @@ def _decode_all(values: list[str], type_name: str, field: str, limit: int) -> li
     return out
 
 
-async def _validated_branches(branch_ids: list[str]) -> list[int]:
+async def _validated_branches(actor: Actor, branch_ids: list[str]) -> list[int]:
     if not branch_ids:
         raise BadRequest("give at least one branch", field="branchIds")
     pks = sorted(set(_decode_all(branch_ids, "Branch", "branchIds", MAX_BRANCHES)))
+    for pk in pks:
+        if not actor.can(Permission.VIEW_STOCK, pk):
+            raise BadRequest(f"you may not watch stock at branch {pk}", code="FORBIDDEN", field="branchIds")
     found = set(await branch_models.Branch.filter(id__in=pks).values_list("id", flat=True))
     missing = [pk for pk in pks if pk not in found]
     if missing:
@@ -139,7 +143,7 @@ class _Cursor:
 async def stock_changed(
     info: Info, branch_ids: list[str], variant_ids: list[str] | None = None
 ) -> AsyncGenerator[StockChange, None]:
-    branch_pks = await _validated_branches(branch_ids)
+    branch_pks = await _validated_branches(info.context.actor, branch_ids)
     variants = set(_decode_all(variant_ids, "Variant", "variantIds", MAX_VARIANTS)) if variant_ids else None
     bus = live.current()
     if bus is None:

@@ -9,6 +9,7 @@ from models import branches as branch_models
 from models import stock as models
 from operations import catalog as catalog_ops
 from operations import stock as ops
+from operations.access import Permission, require
 from operations.errors import OperationError
 from resolvers.mutations import payload
 from schema import ids
@@ -36,8 +37,10 @@ def _decode_variant_filter(variant_ids: list[str] | None) -> list[int] | None:
     return [_decode_query_id(v, "Variant", "variantIds") for v in variant_ids]
 
 
-async def _branch_pk(branch_id: str) -> int:
+async def _branch_pk(info: Info, branch_id: str) -> int:
+    """A branch the caller may see stock at; an unknown one and a forbidden one look alike."""
     pk = _decode_query_id(branch_id, "Branch", "branchId")
+    require(info.context.actor, Permission.VIEW_STOCK, pk)
     if not await branch_models.Branch.exists(id=pk):
         raise BadRequest(f"branch {branch_id} does not exist", code="NOT_FOUND", field="branchId")
     return pk
@@ -52,7 +55,7 @@ async def stock_levels(
     low_stock: bool = False,
 ) -> relay.Connection[StockLevel]:
     """`lowStock`: available at or below the reorder point (out of stock included)."""
-    queryset = models.StockLevel.filter(branch_id=await _branch_pk(branch_id))
+    queryset = models.StockLevel.filter(branch_id=await _branch_pk(info, branch_id))
     variant_pks = _decode_variant_filter(variant_ids)
     if variant_pks is not None:
         queryset = queryset.filter(variant_id__in=variant_pks)
@@ -73,7 +76,7 @@ async def stock_movements(
     variant_ids: list[strawberry.ID] | None = None,
 ) -> relay.Connection[StockMovement]:
     """The branch's ledger in sequence order; `after` is the last sequence the client saw."""
-    queryset = models.StockMovement.filter(branch_id=await _branch_pk(branch_id))
+    queryset = models.StockMovement.filter(branch_id=await _branch_pk(info, branch_id))
     variant_pks = _decode_variant_filter(variant_ids)
     if variant_pks is not None:
         queryset = queryset.filter(variant_id__in=variant_pks)
@@ -89,9 +92,12 @@ async def stock_movements(
     )
 
 
-async def _branch_and_variants(branch_id: str, lines: list) -> tuple[int, list[int]]:
-    """The branch and each line's variant (by ID, SKU or barcode), as typed errors if unknown."""
+async def _branch_and_variants(info: Info, branch_id: str, lines: list) -> tuple[int, list[int]]:
+    """The branch and each line's variant (by ID, SKU or barcode), as typed errors if unknown.
+
+    Access is checked first, so a caller without rights learns nothing from validation errors."""
     branch_pk = ids.decode(branch_id, "Branch", "branchId")
+    require(info.context.actor, Permission.ADJUST_STOCK, branch_pk)
     refs = [
         catalog_ops.VariantRef(
             id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
@@ -107,7 +113,7 @@ async def _branch_and_variants(branch_id: str, lines: list) -> tuple[int, list[i
 
 async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayload:
     async def run():
-        branch_pk, variant_pks = await _branch_and_variants(input.branch_id, input.lines)
+        branch_pk, variant_pks = await _branch_and_variants(info, input.branch_id, input.lines)
         result = await ops.adjust_stock(
             ops.Adjustment(
                 branch_id=branch_pk,
@@ -128,9 +134,9 @@ async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayloa
 
 async def set_reorder_points(info: Info, input: SetReorderPointsInput) -> SetReorderPointsPayload:
     async def run():
-        branch_pk, variant_pks = await _branch_and_variants(input.branch_id, input.lines)
+        branch_pk, variant_pks = await _branch_and_variants(info, input.branch_id, input.lines)
         points = [(pk, line.reorder_point) for pk, line in zip(variant_pks, input.lines, strict=True)]
-        await ops.set_reorder_points(branch_pk, points)
+        await ops.set_reorder_points(info.context.actor, branch_pk, points)
         levels = await models.StockLevel.filter(branch_id=branch_pk, variant_id__in=variant_pks).order_by("variant_id")
         return {"levels": [StockLevel.from_model(level) for level in levels]}
 

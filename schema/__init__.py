@@ -3,9 +3,17 @@
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 
+from operations.access import AccessDenied
 from schema.errors import BadRequest
 from schema.root import Mutation, Query, Subscription
 
@@ -13,7 +21,18 @@ from schema.root import Mutation, Query, Subscription
 def _is_bug(error: GraphQLError) -> bool:
     """Mask only unexpected exceptions; validation, bad-argument and auth errors stay readable."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, GraphQLError | AccessDenied)
+
+
+class AccessErrorCodes(SchemaExtension):
+    """Give refusals a machine-readable code: extensions.code = UNAUTHENTICATED | FORBIDDEN."""
+
+    def on_execute(self):
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            if isinstance(error.original_error, AccessDenied):
+                error.extensions = {**(error.extensions or {}), "code": error.original_error.code}
 
 
 def build_schema(
@@ -24,6 +43,7 @@ def build_schema(
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaskErrors(should_mask_error=_is_bug, error_message="Unexpected error."),
+        AccessErrorCodes,
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from operations.access import ANONYMOUS, Actor
 from resolvers.loaders import Loaders
 
 
@@ -10,7 +11,6 @@ from resolvers.loaders import Loaders
 class Context:
     request: Any = None
     response: Any = None
-    # Until staff sign-in lands (counter billing issue) every caller acts as "api".
-    actor: str = "api"
+    actor: Actor = ANONYMOUS
     connection_params: dict | None = None
     loaders: Loaders = field(default_factory=Loaders)

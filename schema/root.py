@@ -5,7 +5,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from resolvers import branches, catalog, live, stock
+from resolvers import branches, catalog, live, staff, stock
 from schema.ids import resolve_node
 from schema.live import StockChange
 from schema.payloads import (
@@ -15,6 +15,7 @@ from schema.payloads import (
     CreateProductPayload,
     SetReorderPointsPayload,
 )
+from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
 from schema.types import Branch, StockLevel, StockMovement, Variant
 
 
@@ -28,10 +29,16 @@ class Query:
     variants: relay.Connection[Variant] = strawberry.field(resolver=catalog.variants)
     stock_levels: relay.Connection[StockLevel] = strawberry.field(resolver=stock.stock_levels)
     stock_movements: relay.Connection[StockMovement] = strawberry.field(resolver=stock.stock_movements)
+    me: Staff = strawberry.field(resolver=staff.me, description="The signed-in staff member.")
+    audit_log: list[AuditEntry] = strawberry.field(resolver=staff.audit_log)
 
 
 @strawberry.type
 class Mutation:
+    login: LoginPayload = strawberry.mutation(resolver=staff.login)
+    counter_login: LoginPayload = strawberry.mutation(resolver=staff.counter_login)
+    logout: LogoutPayload = strawberry.mutation(resolver=staff.logout)
+    create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
     create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)

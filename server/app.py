@@ -10,6 +10,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.config import tortoise_config
 from models.database import apply_migrations
+from operations.keys import use_secret
 from schema import build_schema
 from server.graphql_view import graphql_app
 from server.health import health
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        use_secret(settings.secret_key)
         await apply_migrations(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
             bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)

@@ -13,9 +13,12 @@ from decimal import Decimal
 
 from models.branches import Branch, Counter
 from models.catalog import Variant
+from models.staff import Role, Staff
+from operations.access import SYSTEM
 from operations.branches import NewBranch, NewCounter, create_branch, create_counter
 from operations.catalog import NewProduct, NewVariant, create_product
 from operations.ledger import MAX_MOVEMENTS_PER_POSTING
+from operations.staff import NewStaff, create_staff
 from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, set_reorder_points
 
 # (code, name, number of counters)
@@ -107,6 +110,32 @@ REORDER_POINTS = {
     "LIP": 6, "EYE": 6, "NAIL": 6, "FACE": 4, "PRF": 3,
 }  # fmt: skip
 
+# Demo sign-ins, printed by `branchline serve --demo` and listed in the README. Demo only: a real
+# install starts with `branchline create-owner` and has no default passwords.
+DEMO_PASSWORD = "zari-demo-2026"
+# (email, name, role, branch codes, counter PIN)
+DEMO_STAFF = [
+    ("owner@zari.demo", "Sana Owner", Role.OWNER, (), "9000"),
+    ("inventory@zari.demo", "Imran Inventory", Role.INVENTORY, ("LHR-GUL", "KHI-DOL", "ISB-CEN"), None),
+    ("finance@zari.demo", "Farah Finance", Role.FINANCE, ("LHR-GUL", "KHI-DOL", "ISB-CEN"), None),
+    ("manager.lhr@zari.demo", "Bilal Manager", Role.BRANCH_MANAGER, ("LHR-GUL",), "1111"),
+    ("ayesha.lhr@zari.demo", "Ayesha Cashier", Role.CASHIER, ("LHR-GUL",), "1234"),
+    ("usman.lhr@zari.demo", "Usman Cashier", Role.CASHIER, ("LHR-GUL",), "2345"),
+    ("manager.khi@zari.demo", "Hina Manager", Role.BRANCH_MANAGER, ("KHI-DOL",), "2222"),
+    ("zain.khi@zari.demo", "Zain Cashier", Role.CASHIER, ("KHI-DOL",), "3456"),
+    ("manager.isb@zari.demo", "Omar Manager", Role.BRANCH_MANAGER, ("ISB-CEN",), "3333"),
+    ("maryam.isb@zari.demo", "Maryam Cashier", Role.CASHIER, ("ISB-CEN",), "4567"),
+]
+
+
+def demo_credentials() -> str:
+    rows = [
+        f"  {email:<24} {role.value:<15} PIN {pin or '-':<5} {', '.join(codes) or 'all branches'}"
+        for email, _, role, codes, pin in DEMO_STAFF
+    ]
+    return "\n".join([f"Demo sign-ins (password for all: {DEMO_PASSWORD}):", *rows])
+
+
 # GS1 Pakistan prefix 896, then a made-up company number; the item number is the variant's position.
 BARCODE_STEM = "8961234"
 
@@ -177,18 +206,18 @@ async def seed_demo() -> bool:
     # replayed (returned, not repeated) and the rest is done now.
     branches = {}
     for code, name, _ in BRANCHES:
-        branches[code], _ = await create_branch(NewBranch(code=code, name=name), f"demo:branch:{code}")
+        branches[code], _ = await create_branch(SYSTEM, NewBranch(code=code, name=name), f"demo:branch:{code}")
 
     products = catalog()
     for i, product in enumerate(products, start=1):
-        await create_product(product, f"demo:product:{i:03d}")
+        await create_product(SYSTEM, product, f"demo:product:{i:03d}")
 
     skus = [v.sku for p in products for v in p.variants]
     ids = dict(await Variant.filter(sku__in=skus).values_list("sku", "id"))
     reorder = [(ids[v.sku], REORDER_POINTS[v.sku.split("-")[0]]) for p in products for v in p.variants]
     for code, quantities in opening_quantities(skus).items():
         # Reorder points first: they also give every variant a level row, so sold-out lines show.
-        await set_reorder_points(branches[code].id, reorder)
+        await set_reorder_points(SYSTEM, branches[code].id, reorder)
         lines = [AdjustmentLine(ids[sku], quantity=q) for sku, q in zip(skus, quantities, strict=True) if q > 0]
         for n, start in enumerate(range(0, len(lines), MAX_MOVEMENTS_PER_POSTING), start=1):
             await adjust_stock(
@@ -198,12 +227,16 @@ async def seed_demo() -> bool:
                     lines=lines[start : start + MAX_MOVEMENTS_PER_POSTING],
                     idempotency_key=f"demo:opening:{code}:{n}",
                     note="Demo opening stock",
-                    actor="demo",
                 )
             )
+
+    for email, name, role, codes, pin in DEMO_STAFF:
+        if not await Staff.exists(email=email):
+            new = NewStaff(email, name, role, DEMO_PASSWORD, pin, [branches[c].id for c in codes])
+            await create_staff(SYSTEM, new)
 
     for code, _, count in BRANCHES:
         for n in range(1, count + 1):
             new = NewCounter(branch_id=branches[code].id, code=f"C{n}", name=f"Counter {n}")
-            await create_counter(new, f"demo:counter:{code}:C{n}")
+            await create_counter(SYSTEM, new, f"demo:counter:{code}:C{n}")
     return True

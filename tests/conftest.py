@@ -18,18 +18,6 @@ from subscriptions.bus import Bus
 TEST_DATABASE_URL = os.environ.get("BRANCHLINE_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("BRANCHLINE_TEST_REDIS_URL")
 
-TABLES = [
-    "stock_movement",
-    "stock_posting",
-    "stock_level",
-    "branch_stock_sequence",
-    "idempotent_request",
-    "variant",
-    "product",
-    "counter",
-    "branch",
-]
-
 
 async def _reset_postgres(url: str) -> None:
     import asyncpg
@@ -63,13 +51,24 @@ def is_postgres(database_url) -> bool:
 
 
 async def truncate_all() -> None:
+    """Empty every table the migrations made (all of them, so a new model needs no edit here)."""
     conn = Tortoise.get_connection("default")
     if conn.capabilities.dialect == "sqlite":
-        for table in TABLES:
-            await conn.execute_script(f'DELETE FROM "{table}"')
+        rows = await conn.execute_query_dict(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name <> 'tortoise_migrations'"
+        )
+        await conn.execute_script("PRAGMA foreign_keys = OFF")
+        for row in rows:
+            await conn.execute_script(f'DELETE FROM "{row["name"]}"')
         await conn.execute_script("DELETE FROM sqlite_sequence")
+        await conn.execute_script("PRAGMA foreign_keys = ON")
     else:
-        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        rows = await conn.execute_query_dict(
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+        )
+        tables = ", ".join(f'"{row["name"]}"' for row in rows)
+        await conn.execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture

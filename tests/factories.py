@@ -4,6 +4,7 @@ from decimal import Decimal
 from itertools import count
 
 from operations import branches, catalog, ledger
+from operations.access import SYSTEM
 from operations.transaction import transaction
 
 _n = count(1)
@@ -12,7 +13,7 @@ _n = count(1)
 async def make_branch(code: str | None = None, *, allow_negative_stock: bool = False):
     code = code or f"B{next(_n)}"
     branch, _ = await branches.create_branch(
-        branches.NewBranch(code=code, name=f"Branch {code}", allow_negative_stock=allow_negative_stock)
+        SYSTEM, branches.NewBranch(code=code, name=f"Branch {code}", allow_negative_stock=allow_negative_stock)
     )
     return branch
 
@@ -20,10 +21,11 @@ async def make_branch(code: str | None = None, *, allow_negative_stock: bool = F
 async def make_variants(n: int = 1, prefix: str | None = None):
     prefix = prefix or f"P{next(_n)}"
     product, _ = await catalog.create_product(
+        SYSTEM,
         catalog.NewProduct(
             title=f"Product {prefix}",
             variants=[catalog.NewVariant(sku=f"{prefix}-{i}", price=Decimal("1000.00")) for i in range(n)],
-        )
+        ),
     )
     return list(await product.variants.all().order_by("id"))
 

@@ -42,6 +42,7 @@ async def test_a_subscriber_that_falls_behind_is_closed_with_the_documented_code
     import asyncio
     from types import SimpleNamespace
 
+    from operations.access import SYSTEM
     from resolvers.live import stock_changed
     from schema.ids import global_id
     from subscriptions import live
@@ -54,7 +55,7 @@ async def test_a_subscriber_that_falls_behind_is_closed_with_the_documented_code
         branch = await make_branch()
         [v] = await make_variants()
         socket = _Socket()
-        info = SimpleNamespace(context=SimpleNamespace(response=socket))
+        info = SimpleNamespace(context=SimpleNamespace(response=socket, actor=SYSTEM))
         stream = stock_changed(info, [str(global_id("Branch", branch.id))])
         first = asyncio.create_task(anext(stream))
         await asyncio.sleep(0.3)  # subscribed

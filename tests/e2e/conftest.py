@@ -63,13 +63,16 @@ class Server:
             self.process.kill()
             self.process.wait()
 
-    def http_client(self) -> Client:
-        return Client(transport=HTTPXAsyncTransport(url=f"{self.url}/graphql", timeout=30), execute_timeout=30)
+    def http_client(self, token: str | None) -> Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        transport = HTTPXAsyncTransport(url=f"{self.url}/graphql", timeout=30, headers=headers)
+        return Client(transport=transport, execute_timeout=30)
 
-    def ws_client(self) -> Client:
+    def ws_client(self, token: str | None) -> Client:
         transport = WebsocketsTransport(
             url=f"ws://127.0.0.1:{self.port}/graphql",
             subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],  # not the legacy protocol
+            init_payload={"authToken": token} if token else {},
         )
         return Client(transport=transport, execute_timeout=30)
 
@@ -87,6 +90,17 @@ def running_server(database_url: str, broadcast_url: str, **settings: str):
 def server(database_url, broadcast_url):
     with running_server(database_url, broadcast_url) as s:
         yield s
+
+
+@pytest.fixture
+async def owner_token(db) -> str:
+    """An owner signed in (created in the shared database the server processes use)."""
+    from models.staff import Role
+    from operations.access import SYSTEM
+    from operations.staff import NewStaff, create_staff, login
+
+    await create_staff(SYSTEM, NewStaff("owner@e2e.pk", "E2E Owner", Role.OWNER, "e2e-password-1"))
+    return (await login("owner@e2e.pk", "e2e-password-1")).token
 
 
 def redis_url_for_two_processes(broadcast_url: str) -> str | None:

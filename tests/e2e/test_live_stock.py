@@ -17,30 +17,30 @@ def code() -> str:
     return f"E{next(_codes)}"
 
 
-async def test_fifty_concurrent_http_sellers_against_ten_units(server):
-    async with server.http_client() as session:
+async def test_fifty_concurrent_http_sellers_against_ten_units(server, owner_token):
+    async with server.http_client(owner_token) as session:
         branch, ids = await build_shop(session, code(), ["A"], stock=10)
 
     async def seller(i: int):
         # Each POS client has its own connection, as counters do.
-        async with server.http_client() as s:
+        async with server.http_client(owner_token) as s:
             return await adjust(s, branch, [{"variantId": ids["A"], "quantity": -1}], key=f"sell-{i}")
 
     results = await asyncio.gather(*(seller(i) for i in range(50)))
     ok = [r for r in results if not r["errors"]]
     short = [r for r in results if r["errors"] and r["errors"][0]["code"] == "INSUFFICIENT_STOCK"]
     assert (len(ok), len(short)) == (10, 40)
-    async with server.http_client() as session:
+    async with server.http_client(owner_token) as session:
         movements = await all_movements(session, branch)
     sales = [m for m in movements if m["delta"] == -1]
     assert len(sales) == 10 and movements[-1]["onHand"] == 0
     assert sorted(m["onHand"] for m in sales) == list(range(10))
 
 
-async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(server):
-    async with server.http_client() as http:
+async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(server, owner_token):
+    async with server.http_client(owner_token) as http:
         branch, ids = await build_shop(http, code(), ["A", "B"], stock=5)
-        async with server.ws_client() as ws:
+        async with server.ws_client(owner_token) as ws:
             received: list[dict] = []
 
             async def listen():
@@ -72,8 +72,8 @@ async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(ser
     assert all(e["branchId"] == branch and e["reason"] == "correction" for e in received)
 
 
-async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(server):
-    async with server.http_client() as http:
+async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(server, owner_token):
+    async with server.http_client(owner_token) as http:
         branch, ids = await build_shop(http, code(), ["A", "B", "C"], stock=100)
         opening = await all_movements(http, branch)
         last_seen = opening[-1]["sequence"]
@@ -81,11 +81,11 @@ async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(ser
         stop_after = 7
 
         async def writer(i: int):
-            async with server.http_client() as s:
+            async with server.http_client(owner_token) as s:
                 sku = "ABC"[i % 3]
                 await adjust(s, branch, [{"variantId": ids[sku], "quantity": -1}], key=f"burst-{i}")
 
-        async with server.ws_client() as ws:
+        async with server.ws_client(owner_token) as ws:
 
             async def listen():
                 async for event in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
@@ -104,8 +104,8 @@ async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(ser
     assert sorted(everything) == list(range(last_seen + 1, last_seen + 41))
 
 
-async def test_subscription_without_a_valid_branch_is_refused(server):
-    async with server.ws_client() as ws:
+async def test_subscription_without_a_valid_branch_is_refused(server, owner_token):
+    async with server.ws_client(owner_token) as ws:
         for branches in ([], ["not-an-id"], ["QnJhbmNoOjk5OTk5"]):
             with pytest.raises(TransportQueryError) as caught:
                 async for _ in ws.subscribe(request(STOCK_CHANGED, branches=branches)):
@@ -113,14 +113,14 @@ async def test_subscription_without_a_valid_branch_is_refused(server):
             assert caught.value.errors[0]["extensions"]["field"] == "branchIds"
 
 
-async def test_change_through_process_a_reaches_subscriber_on_process_b(database_url, broadcast_url):
+async def test_change_through_process_a_reaches_subscriber_on_process_b(database_url, broadcast_url, owner_token):
     redis_url = redis_url_for_two_processes(broadcast_url)
     if redis_url is None:
         pytest.skip("no Redis to share between two server processes")
     with running_server(database_url, redis_url) as a, running_server(database_url, redis_url) as b:
-        async with a.http_client() as http_a:
+        async with a.http_client(owner_token) as http_a:
             branch, ids = await build_shop(http_a, code(), ["A"], stock=4)
-            async with b.ws_client() as ws_b:
+            async with b.ws_client(owner_token) as ws_b:
                 got = asyncio.get_running_loop().create_future()
 
                 async def listen():
@@ -136,9 +136,35 @@ async def test_change_through_process_a_reaches_subscriber_on_process_b(database
     assert (event["delta"], event["onHand"]) == (-1, 3)
 
 
-async def test_health_reports_database_and_bus(server):
+async def test_health_reports_database_and_bus(server, owner_token):
     import httpx
 
     async with httpx.AsyncClient() as client:
         body = (await client.get(f"{server.url}/health")).json()
     assert body["status"] == "ok" and body["database"]["ok"] and body["bus"]["ok"]
+
+
+async def test_websocket_needs_a_valid_token_and_branch_rights(server, owner_token):
+    from gql.transport.exceptions import TransportConnectionFailed
+
+    from models.branches import Branch
+    from models.staff import Role
+    from operations.access import SYSTEM
+    from operations.staff import NewStaff, create_staff, login
+
+    async with server.http_client(owner_token) as http:
+        branch, _ = await build_shop(http, code(), ["A"], stock=1)
+        other, _ = await build_shop(http, code(), ["A"], stock=1)
+    for token in (None, "not-a-token"):
+        with pytest.raises(TransportConnectionFailed):
+            async with server.ws_client(token) as ws:
+                async for _ in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
+                    pass
+    own = await Branch.all().order_by("id").first()
+    await create_staff(SYSTEM, NewStaff("c@e2e.pk", "Cashier", Role.CASHIER, "e2e-password-1", None, [own.id]))
+    cashier = (await login("c@e2e.pk", "e2e-password-1")).token
+    async with server.ws_client(cashier) as ws:
+        with pytest.raises(TransportQueryError) as caught:
+            async for _ in ws.subscribe(request(STOCK_CHANGED, branches=[other])):
+                pass
+    assert caught.value.errors[0]["extensions"]["code"] == "FORBIDDEN"

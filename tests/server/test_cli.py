@@ -40,3 +40,15 @@ def test_migrate_is_repeatable(database_url):
     for _ in range(2):
         result = branchline(database_url, "migrate")
         assert result.returncode == 0, result.stderr
+
+
+async def test_create_owner_only_on_a_fresh_install(db):
+    first = branchline(db, "create-owner", "--email", "Owner@Shop.pk", "--password", "a long password")
+    assert first.returncode == 0, first.stderr
+    from operations.staff import login
+
+    assert (await login("owner@shop.pk", "a long password")).staff.role.value == "owner"
+    again = branchline(db, "create-owner", "--email", "other@shop.pk", "--password", "a long password")
+    assert again.returncode == 1 and "an owner already exists" in again.stderr
+    short = branchline(db, "create-owner", "--email", "x@shop.pk", "--password", "short")
+    assert short.returncode == 1

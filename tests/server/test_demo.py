@@ -86,9 +86,10 @@ async def test_a_seed_interrupted_half_way_completes_on_the_next_run(empty_db, m
 
 
 async def test_leaves_a_real_retailer_alone(empty_db):
+    from operations.access import SYSTEM
     from operations.branches import NewBranch, create_branch
 
-    await create_branch(NewBranch(code="MAIN", name="Main Store"))
+    await create_branch(SYSTEM, NewBranch(code="MAIN", name="Main Store"))
     assert await demo.seed_demo() is False
     assert await Branch.all().count() == 1
     assert await Product.all().count() == 0

@@ -1,0 +1,100 @@
+"""Staff, sign-in and audit types."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import staff as models
+from schema.errors import UserError
+from schema.types import Branch
+
+StaffRole = strawberry.enum(Enum("StaffRole", {r.name: r.value for r in models.Role}), name="StaffRole")
+
+
+@strawberry.type(description="A member of staff. Owners and admins work at every branch.")
+class Staff(relay.Node):
+    id: relay.NodeID[int]
+    email: str
+    name: str
+    role: StaffRole  # type: ignore[valid-type]
+    active: bool
+
+    @classmethod
+    def from_model(cls, m: models.Staff) -> Self:
+        return cls(id=m.id, email=m.email, name=m.name, role=StaffRole(m.role.value), active=m.active)
+
+    @strawberry.field(description="Empty for owners and admins: they work everywhere.")
+    async def branches(self, info: Info) -> list[Branch]:
+        links = await models.StaffBranch.filter(staff_id=self.id).prefetch_related("branch").order_by("branch_id")
+        return [Branch.from_model(link.branch) for link in links]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.staff import staff_nodes
+
+        return await staff_nodes(info, node_ids, required)
+
+
+@strawberry.type
+class AuditEntry:
+    id: strawberry.ID
+    at: datetime
+    actor: str
+    action: str
+    branch_id: strawberry.ID | None
+    target_type: str | None
+    target_id: str | None
+    approved_by_staff_id: strawberry.ID | None
+    detail: strawberry.scalars.JSON
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.input
+class CounterLoginInput:
+    counter_id: strawberry.ID
+    pin: str
+    staff_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Optional: the cashier picked from a list, then the PIN."
+    )
+
+
+@strawberry.input
+class CreateStaffInput:
+    email: str
+    name: str
+    role: StaffRole  # type: ignore[valid-type]
+    password: str | None = None
+    pin: str | None = strawberry.field(default=None, description="4 digits, for counter sign-in and approvals.")
+    branch_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None = strawberry.field(
+        default=None, description="Send as `Authorization: Bearer <token>`, or as `authToken` in connection_init."
+    )
+    expires_at: datetime | None = None
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreateStaffPayload:
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,135 @@
+"""Who may do what, where: sign-in, lockouts, tokens, and the role × branch matrix."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models.staff import Role, Staff, StaffSession
+from operations.access import SYSTEM
+from operations.branches import NewCounter, create_counter
+from schema.ids import global_id
+from tests.api.conftest import PASSWORD
+from tests.factories import make_branch, make_variants, stock
+
+LOGIN = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token staff { role } errors { code field } } }"  # noqa: E501
+COUNTER_LOGIN = "mutation($c: ID!, $pin: String!) { counterLogin(input: {counterId: $c, pin: $pin}) { token staff { name } errors { code } } }"  # noqa: E501
+BRANCHES = "{ branches(first: 10) { edges { node { code } } } }"
+LEVELS = "query($b: ID!) { stockLevels(branchId: $b, first: 10) { edges { node { onHand } } } }"
+ADJUST = """mutation($b: ID!, $k: String!) { adjustStock(input: {branchId: $b, reason: CORRECTION,
+  lines: [{sku: "P-0", quantity: 1}], idempotencyKey: $k}) { movements { onHand } errors { code } } }"""
+
+
+def gid(kind: str, pk: int) -> str:
+    return str(global_id(kind, pk))
+
+
+def code_of(body: dict) -> str:
+    return body["errors"][0]["extensions"]["code"]
+
+
+@pytest.fixture
+async def two_branches(db):
+    a, b = await make_branch("A"), await make_branch("B")
+    [v] = await make_variants(1, prefix="P")
+    for branch in (a, b):
+        await stock(branch.id, v.id, 5)
+    return a, b
+
+
+async def test_anonymous_callers_are_asked_to_sign_in(anonymous, two_branches):
+    a, _ = two_branches
+    for body in (await anonymous.raw(BRANCHES), await anonymous.raw(ADJUST, {"b": gid("Branch", a.id), "k": "x"})):
+        assert code_of(body) == "UNAUTHENTICATED"
+    assert code_of(await anonymous.as_token("forged-token").raw(BRANCHES)) == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_a", "adjusts_a", "sees_b"),
+    [
+        (Role.OWNER, True, True, True),
+        (Role.BRANCH_MANAGER, True, True, False),
+        (Role.INVENTORY, True, True, False),
+        (Role.CASHIER, True, False, False),
+        (Role.FINANCE, False, False, False),
+    ],
+)
+async def test_role_and_branch_matrix_for_stock(anonymous, two_branches, role, sees_a, adjusts_a, sees_b):
+    a, b = two_branches
+    client = await anonymous.as_staff(role, [a.id] if role is not Role.OWNER else [])
+    for branch, allowed in ((a, sees_a), (b, sees_b)):
+        body = await client.raw(LEVELS, {"b": gid("Branch", branch.id)})
+        assert ("errors" not in body) == allowed, body
+        if not allowed:
+            assert code_of(body) == "FORBIDDEN"
+    body = await client.raw(ADJUST, {"b": gid("Branch", a.id), "k": f"adj-{role}"})
+    assert ("errors" not in body) == adjusts_a, body
+    body = await client.raw(ADJUST, {"b": gid("Branch", b.id), "k": f"adj-b-{role}"})
+    assert ("errors" not in body) == (role is Role.OWNER), body
+    codes = [e["node"]["code"] for e in (await client(BRANCHES))["branches"]["edges"]] if sees_a or adjusts_a else None
+    if codes is not None:
+        assert codes == (["A", "B"] if role is Role.OWNER else ["A"])
+
+
+async def test_only_managers_of_a_branch_create_its_counters_and_cashiers(anonymous, two_branches):
+    a, b = two_branches
+    manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [a.id])
+    q = "mutation($b: ID!, $c: String!) { createCounter(input: {branchId: $b, code: $c, name: $c}) { counter { code } errors { code } } }"  # noqa: E501
+    assert (await manager(q, {"b": gid("Branch", a.id), "c": "C9"}))["createCounter"]["counter"]["code"] == "C9"
+    assert code_of(await manager.raw(q, {"b": gid("Branch", b.id), "c": "C9"})) == "FORBIDDEN"
+    staff = """mutation($b: [ID!]!, $r: StaffRole!) { createStaff(input: {email: "new@x.pk", name: "New",
+      role: $r, pin: "4321", branchIds: $b}) { staff { role } errors { code field } } }"""
+    assert code_of(await manager.raw(staff, {"b": [gid("Branch", b.id)], "r": "CASHIER"})) == "FORBIDDEN"
+    made = await manager(staff, {"b": [gid("Branch", a.id)], "r": "CASHIER"})
+    assert made["createStaff"]["staff"]["role"] == "CASHIER"
+    refused = await manager(staff.replace("new@x", "new2@x"), {"b": [gid("Branch", a.id)], "r": "BRANCH_MANAGER"})
+    assert refused["createStaff"]["errors"][0]["field"] == "role"
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id])
+    assert code_of(await cashier.raw(staff, {"b": [gid("Branch", a.id)], "r": "CASHIER"})) == "FORBIDDEN"
+
+
+async def test_wrong_passwords_are_refused_then_locked(anonymous, two_branches):
+    await anonymous.as_staff(Role.CASHIER, [two_branches[0].id])
+    email = (await Staff.get(role=Role.CASHIER)).email
+    for _ in range(4):
+        data = (await anonymous(LOGIN, {"e": email, "p": "wrong password"}))["login"]
+        assert data["errors"][0]["code"] == "INVALID_CREDENTIALS" and data["token"] is None
+    unknown = (await anonymous(LOGIN, {"e": "nobody@x.pk", "p": "wrong password"}))["login"]
+    assert unknown["errors"][0]["code"] == "INVALID_CREDENTIALS"  # same answer as a wrong password
+    await anonymous(LOGIN, {"e": email, "p": "wrong password"})
+    locked = (await anonymous(LOGIN, {"e": email, "p": PASSWORD}))["login"]
+    assert locked["errors"][0]["code"] == "LOCKED" and locked["token"] is None
+
+
+async def test_counter_pin_signs_in_and_wrong_pins_lock_the_counter(anonymous, two_branches):
+    a, b = two_branches
+    counter, _ = await create_counter(SYSTEM, NewCounter(a.id, "C1", "Counter 1"))
+    other, _ = await create_counter(SYSTEM, NewCounter(b.id, "C1", "Counter 1"))
+    await anonymous.as_staff(Role.CASHIER, [a.id], pin="2468")
+    ok = (await anonymous(COUNTER_LOGIN, {"c": gid("Counter", counter.id), "pin": "2468"}))["counterLogin"]
+    assert ok["token"] and ok["errors"] == []
+    # The same PIN at another branch's counter is just a wrong PIN.
+    elsewhere = (await anonymous(COUNTER_LOGIN, {"c": gid("Counter", other.id), "pin": "2468"}))["counterLogin"]
+    assert elsewhere["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    for pin in ("0000", "1111", "2222", "3333", "4444"):
+        await anonymous(COUNTER_LOGIN, {"c": gid("Counter", counter.id), "pin": pin})
+    locked = (await anonymous(COUNTER_LOGIN, {"c": gid("Counter", counter.id), "pin": "2468"}))["counterLogin"]
+    assert locked["errors"][0]["code"] == "LOCKED"
+
+
+async def test_logged_out_and_expired_tokens_are_refused(anonymous, two_branches):
+    client = await anonymous.as_staff(Role.OWNER)
+    assert (await client("{ me { role } }"))["me"]["role"] == "OWNER"
+    assert (await client("mutation { logout { ok } }"))["logout"]["ok"]
+    assert code_of(await client.raw("{ me { role } }")) == "UNAUTHENTICATED"
+    other = await anonymous.as_staff(Role.OWNER)
+    await StaffSession.all().update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert code_of(await other.raw(BRANCHES)) == "UNAUTHENTICATED"
+
+
+async def test_audit_log_records_sensitive_actions_for_those_allowed(api, anonymous, two_branches):
+    a, _ = two_branches
+    await api('mutation { createBranch(input: {code: "K", name: "Karachi"}) { errors { code } } }')
+    entries = (await api("{ auditLog(first: 10) { action actor } }"))["auditLog"]
+    assert {"branch.created", "staff.login"} <= {e["action"] for e in entries}
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id])
+    assert code_of(await cashier.raw("{ auditLog(first: 10) { action } }")) == "FORBIDDEN"
