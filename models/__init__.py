@@ -1,5 +1,8 @@
 """Tortoise ORM models, one module per aggregate.
 
+Model docstrings become table comments in migrations; Tortoise's SQLite migration runner splits
+scripts on ";", so keep semicolons out of model class docstrings.
+
 `MODEL_MODULES` is what Tortoise loads; `server.settings.tortoise_config()` builds the full config.
 """
 
@@ -9,4 +12,7 @@ MODEL_MODULES = [
     "models.stock",
     "models.idempotency",
     "models.staff",
+    "models.registers",
+    "models.sales",
+    "models.outbox",
 ]

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from models.stock import Bucket, ShopifyEffect  # noqa: F401  (re-exported for callers)
+from models.stock import Bucket, ShopifyEffect
 from operations.errors import ErrorCode, OperationError, Problem, Problems
 from operations.sql import db_time, fetch
 from operations.stock_entries import (
@@ -118,6 +118,8 @@ async def apply(tx: Transaction, posting: Posting, movements: list[Movement]) ->
     after = await _update_levels(tx, levels, posting, negative_ok, skus, now)
     sequences = await _take_sequences(tx, levels)
     applied = await _append_movements(tx, posting_id, posting, levels, after, sequences, skus, occurred_at)
+    pushed = [a for a, m in zip(applied, _flat(levels), strict=True) if m.shopify_effect is ShopifyEffect.PUSH]
+    await _queue_for_shopify(tx, pushed, now)
     for m in applied:
         tx.publish_after_commit(stock_channel(m.branch_id), m.event())
     return PostingResult(posting_id, posting.idempotency_key, applied)
@@ -445,3 +447,29 @@ async def set_reorder_points(tx: Transaction, branch_id: int, points: dict[int, 
             " ON CONFLICT (branch_id, variant_id) DO UPDATE SET reorder_point = excluded.reorder_point",
             [branch_id, variant_id, points[variant_id], now],
         )
+
+
+def _flat(levels: list[_Level]) -> list[Movement]:
+    return [m for level in levels for _, m in level.movements]
+
+
+async def _queue_for_shopify(tx: Transaction, movements: list[AppliedMovement], now: datetime) -> None:
+    """One outbox row per movement Shopify does not already know about (DESIGN §5), written in
+    this transaction: the Shopify sync pushes it later, exactly once, even across restarts."""
+    if not movements:
+        return
+    placeholders, values = [], []
+    for m in movements:
+        placeholders.append("(?, ?, ?, 'pending', 0, ?)")
+        payload = {"movementId": m.id, "branchId": m.branch_id, "variantId": m.variant_id, "bucket": m.bucket.value}
+        values += [
+            "shopify.inventory_delta",
+            f"movement:{m.id}",
+            orjson.dumps(payload | {"delta": m.delta}).decode(),
+            db_time(tx.conn, now),
+        ]
+    await fetch(
+        tx.conn,
+        f"INSERT INTO outbox (topic, key, payload, status, attempts, created_at) VALUES {', '.join(placeholders)}",
+        values,
+    )

@@ -173,3 +173,21 @@ async def test_events_published_only_after_commit(bus):
     events = orjson.loads(first.message) + orjson.loads(second.message)
     assert [(e["delta"], e["onHand"], e["sequence"]) for e in events] == [(5, 5, 1), (-2, 3, 2)]
     assert await check_ledger() == ([], [])
+
+
+async def test_movements_shopify_does_not_know_about_are_queued_in_the_outbox(db):
+    from models.outbox import OutboxRow
+
+    branch = await make_branch()
+    [v] = await make_variants()
+    result = await stock(branch.id, v.id, 5)
+    async with transaction() as tx:
+        await ledger.apply(
+            tx,
+            ledger.Posting("order:9", "order_reserved"),
+            [ledger.Movement(branch.id, v.id, 2, Bucket.RESERVED, shopify_effect=ledger.ShopifyEffect.SHOPIFY_KNOWS)],
+        )
+    rows = await OutboxRow.all()
+    assert [(r.key, r.payload["delta"], r.status.value) for r in rows] == [
+        (f"movement:{result.movements[0].id}", 5, "pending")
+    ]
