@@ -29,6 +29,7 @@ from tortoise import connections
 
 from models.database import open_database
 from operations import ledger
+from operations.access import SYSTEM
 from operations.branches import NewBranch, create_branch
 from operations.catalog import NewProduct, NewVariant, create_product
 from operations.ledger import Movement, Posting
@@ -86,16 +87,17 @@ async def seed(branch_count: int, variant_count: int) -> tuple[list[int], list[i
     """Branches and variants through operations, opening stock through the ledger."""
     branch_ids = []
     for b in range(branch_count):
-        branch, _ = await create_branch(NewBranch(code=f"BENCH-{b + 1}", name=f"Benchmark branch {b + 1}"))
+        branch, _ = await create_branch(SYSTEM, NewBranch(code=f"BENCH-{b + 1}", name=f"Benchmark branch {b + 1}"))
         branch_ids.append(branch.id)
     variant_ids: list[int] = []
     for start in range(0, variant_count, 100):  # create_product takes at most 100 variants
         count = min(100, variant_count - start)
         product, _ = await create_product(
+            SYSTEM,
             NewProduct(
                 title=f"Bench product {start // 100 + 1}",
                 variants=[NewVariant(sku=f"BENCH-{start + i:05d}", price=Decimal("100.00")) for i in range(count)],
-            )
+            ),
         )
         variant_ids += [v.id for v in await product.variants.all().order_by("id")]
     for branch_id in branch_ids:

@@ -144,10 +144,15 @@ async def resolve_variant_refs(refs: list[VariantRef], field: str = "lines") -> 
         if sum(x is not None for x in (ref.id, ref.sku, ref.barcode)) != 1:
             problems.add(ErrorCode.INVALID, "give exactly one of variantId, sku, barcode", f"{field}.{i}.variantId")
     problems.raise_if_any()
-    by_id = {v.id: v.id for v in await Variant.filter(id__in=[r.id for r in refs if r.id is not None])}
-    by_sku = dict(await Variant.filter(sku__in=[r.sku for r in refs if r.sku]).values_list("sku", "id"))
-    by_barcode = dict(
-        await Variant.filter(barcode__in=[r.barcode for r in refs if r.barcode]).values_list("barcode", "id")
+    # Only the lookups a basket needs: a scanned basket has no IDs, an app's basket no barcodes.
+    wanted_ids = [r.id for r in refs if r.id is not None]
+    wanted_skus = [r.sku for r in refs if r.sku]
+    wanted_barcodes = [r.barcode for r in refs if r.barcode]
+    by_id = set(await Variant.filter(id__in=wanted_ids).values_list("id", flat=True)) if wanted_ids else set()
+    by_id = {i: i for i in by_id}
+    by_sku = dict(await Variant.filter(sku__in=wanted_skus).values_list("sku", "id")) if wanted_skus else {}
+    by_barcode = (
+        dict(await Variant.filter(barcode__in=wanted_barcodes).values_list("barcode", "id")) if wanted_barcodes else {}
     )
     ids: list[int] = []
     for i, ref in enumerate(refs):

@@ -8,8 +8,10 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -44,6 +46,9 @@ def build_schema(
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaskErrors(should_mask_error=_is_bug, error_message="Unexpected error."),
         AccessErrorCodes,
+        # POS clients send the same few documents all day: parse and validate each text once.
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

@@ -5,7 +5,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from resolvers import branches, catalog, live, staff, stock
+from resolvers import branches, catalog, live, sales, staff, stock
+from resolvers import registers as register_resolvers
+from resolvers import returns as return_resolvers
 from schema.ids import resolve_node
 from schema.live import StockChange
 from schema.payloads import (
@@ -15,6 +17,16 @@ from schema.payloads import (
     CreateProductPayload,
     SetReorderPointsPayload,
 )
+from schema.registers import (
+    CloseRegisterPayload,
+    EndShiftPayload,
+    OpenRegisterPayload,
+    RecordCashMovementPayload,
+    Register,
+    RegisterReport,
+)
+from schema.returns import CreateExchangePayload, CreateReturnPayload
+from schema.sales import CheckoutPayload, Sale, SyncOfflineSalesPayload
 from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
 from schema.types import Branch, StockLevel, StockMovement, Variant
 
@@ -31,6 +43,9 @@ class Query:
     stock_movements: relay.Connection[StockMovement] = strawberry.field(resolver=stock.stock_movements)
     me: Staff = strawberry.field(resolver=staff.me, description="The signed-in staff member.")
     audit_log: list[AuditEntry] = strawberry.field(resolver=staff.audit_log)
+    sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
+    current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
+    register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
 
 
 @strawberry.type
@@ -44,6 +59,19 @@ class Mutation:
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
+    checkout: CheckoutPayload = strawberry.mutation(resolver=sales.checkout)
+    save_draft: CheckoutPayload = strawberry.mutation(resolver=sales.save_draft)
+    place_draft: CheckoutPayload = strawberry.mutation(resolver=sales.place_draft)
+    void_sale: CheckoutPayload = strawberry.mutation(resolver=sales.void_sale)
+    sync_offline_sales: SyncOfflineSalesPayload = strawberry.mutation(resolver=sales.sync_offline_sales)
+    create_return: CreateReturnPayload = strawberry.mutation(resolver=return_resolvers.create_return)
+    create_exchange: CreateExchangePayload = strawberry.mutation(resolver=return_resolvers.create_exchange)
+    open_register: OpenRegisterPayload = strawberry.mutation(resolver=register_resolvers.open_register)
+    record_cash_movement: RecordCashMovementPayload = strawberry.mutation(
+        resolver=register_resolvers.record_cash_movement
+    )
+    close_register: CloseRegisterPayload = strawberry.mutation(resolver=register_resolvers.close_register)
+    end_shift: EndShiftPayload = strawberry.mutation(resolver=register_resolvers.end_shift)
 
 
 @strawberry.type

@@ -1,5 +1,6 @@
 """The Starlette application factory and its lifespan."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from models.config import tortoise_config
 from models.database import apply_migrations
 from operations.keys import use_secret
+from operations.policy import configure as configure_policy
 from schema import build_schema
 from server.graphql_view import graphql_app
 from server.health import health
@@ -19,6 +21,20 @@ from subscriptions import live
 from subscriptions.bus import Bus
 
 log = logging.getLogger("branchline")
+
+
+async def _sweep_expired_holds(every: float = 60) -> None:
+    """Drafts that held stock past their expiry give it back (in-process; a worker later)."""
+    from operations.drafts import release_expired_holds
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            released = await release_expired_holds()
+            if released:
+                log.info("released the stock held by %d expired drafts", released)
+        except Exception:  # keep sweeping; the next round retries
+            log.exception("releasing expired draft holds failed")
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starlette:
@@ -34,11 +50,18 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         use_secret(settings.secret_key)
+        configure_policy(
+            retailer_name=settings.retailer_name,
+            prices_include_tax=settings.prices_include_tax,
+            discount_approval_percent=settings.discount_approval_percent,
+            refund_approval_amount=settings.refund_approval_amount,
+        )
         await apply_migrations(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
             bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
             await bus.connect()
             live.install(bus)
+            sweeper = asyncio.create_task(_sweep_expired_holds())
             try:
                 if demo:
                     from server.demo import seed_demo
@@ -46,6 +69,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
                     await seed_demo()
                 yield
             finally:
+                sweeper.cancel()
                 live.install(None)
                 await bus.disconnect()
 

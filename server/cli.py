@@ -18,7 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
         from server.demo import demo_credentials
 
         # The demo is for looking around: GraphiQL on, introspection on.
-        settings = settings.model_copy(update={"debug": True})
+        settings = settings.model_copy(update={"debug": True, "retailer_name": "Zari & Co."})
         print(demo_credentials())
     app = create_app(settings, demo=args.demo)
     print(f"Branchline on http://{args.host}:{args.port}/graphql  (database: {settings.database_url.split('?')[0]})")

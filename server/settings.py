@@ -1,5 +1,6 @@
 """Settings from `BRANCHLINE_*` environment variables (pydantic-settings)."""
 
+from decimal import Decimal
 from functools import lru_cache
 
 from pydantic import Field
@@ -21,6 +22,11 @@ class Settings(BaseSettings):
     introspection: bool = False
     # Live subscribers that fall this many events behind are disconnected (close code 4801).
     subscriber_queue_size: int = 1000
+    # Selling rules (operations/policy.py).
+    retailer_name: str = "Branchline Store"
+    prices_include_tax: bool = True
+    discount_approval_percent: Decimal = Decimal("20")
+    refund_approval_amount: Decimal = Decimal("20000")
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30

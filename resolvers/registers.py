@@ -1,0 +1,117 @@
+"""Registers and cash: open, cash in/out, close with a count, end a shift; X/Z reports."""
+
+import strawberry
+from strawberry.types import Info
+
+from models import registers as models
+from models.branches import Counter
+from operations import registers as ops
+from operations.access import Permission, require
+from operations.errors import ErrorCode, OperationError
+from resolvers.mutations import payload
+from schema import ids
+from schema.errors import BadRequest
+from schema.registers import (
+    CashMovement,
+    CloseRegisterInput,
+    CloseRegisterPayload,
+    EndShiftPayload,
+    OpenRegisterInput,
+    OpenRegisterPayload,
+    RecordCashMovementInput,
+    RecordCashMovementPayload,
+    Register,
+    RegisterReport,
+    Shift,
+    may_view,
+)
+
+
+def _query_id(value: str, type_name: str, field: str) -> int:
+    """Queries have no payload: a bad ID is a GraphQL error the client can read."""
+    try:
+        return ids.decode(value, type_name, field)
+    except OperationError as error:
+        raise BadRequest(str(error), field=field) from None
+
+
+async def current_register(info: Info, counter_id: strawberry.ID) -> Register | None:
+    """The open register at this counter, or null when it has to be opened first."""
+    counter_pk = _query_id(counter_id, "Counter", "counterId")
+    counter = await Counter.get_or_none(id=counter_pk)
+    if counter is None:
+        raise BadRequest(f"counter {counter_id} does not exist", code="NOT_FOUND", field="counterId")
+    if not may_view(info.context.actor, counter.branch_id):
+        require(info.context.actor, Permission.VIEW_SALES, counter.branch_id)  # raises, with the right code
+    register = await ops.current_register(counter_pk)
+    return Register.from_model(register) if register else None
+
+
+async def register_report(info: Info, register_id: strawberry.ID) -> RegisterReport:
+    """The X report of an open register (mid-shift), or the Z report of a closed one."""
+    register_pk = _query_id(register_id, "Register", "registerId")
+    try:
+        report = await ops.register_report(info.context.actor, register_pk)
+    except OperationError as error:
+        raise BadRequest(str(error), code="NOT_FOUND", field="registerId") from None
+    return RegisterReport.from_report(report)
+
+
+async def open_register(info: Info, input: OpenRegisterInput) -> OpenRegisterPayload:
+    async def run():
+        counter_pk = ids.decode(input.counter_id, "Counter", "counterId")
+        register = await ops.open_register(info.context.actor, counter_pk, input.opening_float, input.idempotency_key)
+        return {"register": Register.from_model(register)}
+
+    return await payload(OpenRegisterPayload, run)
+
+
+async def record_cash_movement(info: Info, input: RecordCashMovementInput) -> RecordCashMovementPayload:
+    async def run():
+        register_pk = ids.decode(input.register_id, "Register", "registerId")
+        movement = await ops.record_cash(
+            info.context.actor,
+            register_pk,
+            models.CashMovementKind(input.kind.value),
+            input.amount,
+            input.reason,
+            input.idempotency_key,
+        )
+        register = await models.Register.get(id=register_pk)
+        return {"cash_movement": CashMovement.from_model(movement), "register": Register.from_model(register)}
+
+    return await payload(RecordCashMovementPayload, run)
+
+
+def _denominations(input: CloseRegisterInput) -> dict[int, int] | None:
+    if input.denominations is None:
+        return None
+    counts: dict[int, int] = {}
+    for i, line in enumerate(input.denominations):
+        if line.value in counts:  # two lines for the 1000s: the cashier meant one, we cannot tell which
+            raise OperationError.single(ErrorCode.INVALID, f"{line.value} is listed twice", f"denominations.{i}.value")
+        counts[line.value] = line.count
+    return counts
+
+
+async def close_register(info: Info, input: CloseRegisterInput) -> CloseRegisterPayload:
+    async def run():
+        register_pk = ids.decode(input.register_id, "Register", "registerId")
+        register = await ops.close_register(
+            info.context.actor,
+            register_pk,
+            counted_total=input.counted_total,
+            denominations=_denominations(input),
+            idempotency_key=input.idempotency_key,
+        )
+        return {"register": Register.from_model(register)}
+
+    return await payload(CloseRegisterPayload, run)
+
+
+async def end_shift(info: Info, register_id: strawberry.ID) -> EndShiftPayload:
+    async def run():
+        shift = await ops.end_shift(info.context.actor, ids.decode(register_id, "Register", "registerId"))
+        return {"shift": Shift.from_model(shift)}
+
+    return await payload(EndShiftPayload, run)

@@ -1,0 +1,94 @@
+"""createReturn and createExchange: decode the input, call operations/returns.py, shape the payload."""
+
+from collections.abc import Iterable
+
+from strawberry.types import Info
+
+from models import sales as models
+from operations import returns as ops
+from operations.access import Permission
+from operations.catalog import VariantRef
+from operations.sales import CheckoutLine, Payment
+from resolvers.mutations import payload
+from schema import ids
+from schema.returns import (
+    CreateExchangeInput,
+    CreateExchangePayload,
+    CreateReturnInput,
+    CreateReturnPayload,
+    ReturnLineInput,
+    SaleReturn,
+)
+from schema.sales import CheckoutLineInput, Sale, TenderInput
+
+
+async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPayload:
+    async def run():
+        request = ops.ReturnRequest(
+            sale_id=_sale_id(input.sale_id),
+            sale_number=input.sale_number,
+            counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
+            lines=_items(input.lines),
+            refunds=_payments(input.refunds),
+            idempotency_key=input.idempotency_key,
+            reason=input.reason,
+            manager_pin=input.manager_pin,
+        )
+        doc, _ = await ops.create_return(info.context.actor, request)
+        return {"sale_return": SaleReturn.from_model(doc)}
+
+    return await payload(CreateReturnPayload, run)
+
+
+async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExchangePayload:
+    async def run():
+        request = ops.ExchangeRequest(
+            sale_id=_sale_id(input.sale_id),
+            sale_number=input.sale_number,
+            counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
+            return_lines=_items(input.return_lines),
+            new_lines=[_checkout_line(i, line) for i, line in enumerate(input.new_lines)],
+            tenders=_payments(input.tenders),
+            refunds=_payments(input.refunds),
+            idempotency_key=input.idempotency_key,
+            reason=input.reason,
+            manager_pin=input.manager_pin,
+        )
+        doc, _ = await ops.create_exchange(info.context.actor, request)
+        new_sale = await models.Sale.get(id=doc.exchange_sale_id)
+        return {"sale_return": SaleReturn.from_model(doc), "sale": Sale.from_model(new_sale)}
+
+    return await payload(CreateExchangePayload, run)
+
+
+async def return_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    """Returns through node(id:): only at branches where the caller may see sales."""
+    wanted = [int(i) for i in node_ids if i.isdigit()]
+    rows = {r.id: r for r in await models.SaleReturn.filter(id__in=wanted)}
+    actor = info.context.actor
+    return [
+        SaleReturn.from_model(rows[i]) if i in rows and actor.can(Permission.VIEW_SALES, rows[i].branch_id) else None
+        for i in wanted
+    ]
+
+
+def _sale_id(value) -> int | None:
+    return ids.decode(value, "Sale", "saleId") if value is not None else None
+
+
+def _items(lines: list[ReturnLineInput]) -> list[ops.ReturnItem]:
+    return [ops.ReturnItem(line.line_no, line.quantity, models.Restock(line.restock.value)) for line in lines]
+
+
+def _payments(tenders: list[TenderInput]) -> list[Payment]:
+    return [Payment(models.TenderType(t.type.value), t.amount, t.reference, t.account) for t in tenders]
+
+
+def _checkout_line(i: int, line: CheckoutLineInput) -> CheckoutLine:
+    variant_id = ids.decode(line.variant_id, "Variant", f"newLines.{i}.variantId") if line.variant_id else None
+    return CheckoutLine(
+        variant=VariantRef(id=variant_id, sku=line.sku, barcode=line.barcode),
+        quantity=line.quantity,
+        price_override=line.price_override,
+        discount=line.discount,
+    )

@@ -1,0 +1,180 @@
+"""Checkout and sales queries."""
+
+from collections.abc import Iterable
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import sales as models
+from operations import drafts, offline
+from operations import sales as ops
+from operations.access import Permission, require
+from operations.catalog import VariantRef
+from operations.errors import OperationError
+from operations.receipts import render_thermal
+from resolvers.mutations import payload
+from schema import ids
+from schema.errors import BadRequest, user_errors
+from schema.pagination import decode_cursor, keyset_page
+from schema.sales import (
+    CheckoutInput,
+    CheckoutPayload,
+    OfflineSaleResult,
+    PlaceDraftInput,
+    Sale,
+    SaveDraftInput,
+    SyncOfflineSalesInput,
+    SyncOfflineSalesPayload,
+    VoidSaleInput,
+)
+
+
+def _lines(lines, field: str = "lines") -> list[ops.CheckoutLine]:
+    return [
+        ops.CheckoutLine(
+            variant=VariantRef(
+                id=ids.decode(line.variant_id, "Variant", f"{field}.{i}.variantId") if line.variant_id else None,
+                sku=line.sku,
+                barcode=line.barcode,
+            ),
+            quantity=line.quantity,
+            price_override=line.price_override,
+            discount=line.discount,
+        )
+        for i, line in enumerate(lines)
+    ]
+
+
+def _payments(tenders) -> list[ops.Payment]:
+    return [ops.Payment(models.TenderType(t.type.value), t.amount, t.reference, t.account) for t in tenders]
+
+
+async def checkout(info: Info, input: CheckoutInput) -> CheckoutPayload:
+    async def run():
+        request = ops.Checkout(
+            counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
+            lines=_lines(input.lines),
+            payments=_payments(input.tenders),
+            idempotency_key=input.idempotency_key,
+            order_discount=input.order_discount,
+            customer_name=input.customer_name,
+            customer_phone=input.customer_phone,
+            salesperson_id=ids.decode(input.salesperson_id, "Staff", "salespersonId") if input.salesperson_id else None,
+            manager_pin=input.manager_pin,
+            note=input.note,
+        )
+        sale, _ = await ops.checkout(info.context.actor, request)
+        return {"sale": Sale.from_model(sale)}
+
+    return await payload(CheckoutPayload, run)
+
+
+async def sales(info: Info, branch_id: strawberry.ID, first: int, after: str | None = None) -> relay.Connection[Sale]:
+    """A branch's sales, oldest first (page on with `after`)."""
+    try:
+        branch_pk = ids.decode(branch_id, "Branch", "branchId")
+    except Exception:
+        raise BadRequest(f"not a valid Branch ID: {branch_id!r}", field="branchId") from None
+    require(info.context.actor, Permission.VIEW_SALES, branch_pk)
+    return await keyset_page(
+        models.Sale.filter(branch_id=branch_pk),
+        first=first,
+        after_key=decode_cursor(after),
+        key="id",
+        to_node=Sale.from_model,
+    )
+
+
+async def sale_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    """Sales through node(id:): only at branches where the caller may see sales."""
+    wanted = [int(i) for i in node_ids if i.isdigit()]
+    rows = {s.id: s for s in await models.Sale.filter(id__in=wanted)}
+    actor = info.context.actor
+    return [
+        Sale.from_model(rows[i]) if i in rows and actor.can(Permission.VIEW_SALES, rows[i].branch_id) else None
+        for i in wanted
+    ]
+
+
+async def receipt_text(sale: models.Sale, width_mm: int) -> str:
+    if width_mm not in (58, 80):
+        raise BadRequest("widthMm is 58 or 80", field="widthMm")
+    return render_thermal(await ops.receipt_for(sale), width_mm)
+
+
+async def save_draft(info: Info, input: SaveDraftInput) -> CheckoutPayload:
+    async def run():
+        draft = drafts.Draft(
+            counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
+            lines=_lines(input.lines),
+            order_discount=input.order_discount,
+            customer_name=input.customer_name,
+            customer_phone=input.customer_phone,
+            hold_minutes=input.hold_minutes,
+            is_quote=input.is_quote,
+            note=input.note,
+        )
+        draft_pk = ids.decode(input.draft_id, "Sale", "draftId") if input.draft_id else None
+        return {"sale": Sale.from_model(await drafts.save_draft(info.context.actor, draft, draft_pk))}
+
+    return await payload(CheckoutPayload, run)
+
+
+async def place_draft(info: Info, input: PlaceDraftInput) -> CheckoutPayload:
+    async def run():
+        sale, _ = await drafts.place_draft(
+            info.context.actor,
+            ids.decode(input.draft_id, "Sale", "draftId"),
+            ids.decode(input.counter_id, "Counter", "counterId"),
+            _payments(input.tenders),
+            input.idempotency_key,
+        )
+        return {"sale": Sale.from_model(sale)}
+
+    return await payload(CheckoutPayload, run)
+
+
+async def void_sale(info: Info, input: VoidSaleInput) -> CheckoutPayload:
+    async def run():
+        sale_pk = ids.decode(input.sale_id, "Sale", "saleId")
+        return {
+            "sale": Sale.from_model(
+                await drafts.void_sale(info.context.actor, sale_pk, input.manager_pin, input.reason)
+            )
+        }
+
+    return await payload(CheckoutPayload, run)
+
+
+async def sync_offline_sales(info: Info, input: SyncOfflineSalesInput) -> SyncOfflineSalesPayload:
+    async def run():
+        uploads = [
+            offline.OfflineSale(
+                offline_id=s.offline_id,
+                occurred_at=s.occurred_at,
+                lines=_lines(s.lines, f"sales.{i}.lines"),
+                payments=_payments(s.tenders),
+                order_discount=s.order_discount,
+                customer_name=s.customer_name,
+                customer_phone=s.customer_phone,
+                note=s.note,
+            )
+            for i, s in enumerate(input.sales)
+        ]
+        counter_pk = ids.decode(input.counter_id, "Counter", "counterId")
+        results = await offline.sync_offline_sales(info.context.actor, counter_pk, uploads)
+        return {
+            "results": [
+                OfflineSaleResult(
+                    offline_id=r.offline_id,
+                    sale=Sale.from_model(r.sale) if r.sale else None,
+                    replayed=r.replayed,
+                    oversold=bool(r.sale and r.sale.oversold),
+                    errors=user_errors(OperationError(r.problems)) if r.problems else [],
+                )
+                for r in results
+            ]
+        }
+
+    return await payload(SyncOfflineSalesPayload, run)

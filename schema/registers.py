@@ -1,0 +1,273 @@
+"""Registers and cash: the Register node, X/Z reports, and the register mutations' inputs and payloads."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import registers as models
+from models.branches import Counter as CounterModel
+from models.sales import TenderType
+from operations import registers as ops
+from operations.access import Actor, Permission
+from schema import ids
+from schema.errors import UserError
+from schema.inputs import KEY_DESCRIPTION
+from schema.types import Branch, Counter, Money
+
+RegisterStatus = strawberry.enum(
+    Enum("RegisterStatus", {s.name: s.value for s in models.RegisterStatus}), name="RegisterStatus"
+)
+CashMovementKind = strawberry.enum(
+    Enum("CashMovementKind", {k.name: k.value for k in models.CashMovementKind}),
+    name="CashMovementKind",
+    description="CASH_IN: e.g. change brought from the bank. CASH_OUT: e.g. paid the tea boy, banked the takings.",
+)
+
+
+def may_view(actor: Actor, branch_id: int) -> bool:
+    """Who may see a register's figures: those who sell at the branch or see its sales/reports."""
+    return any(actor.can(p, branch_id) for p in (Permission.SELL, Permission.VIEW_SALES, Permission.VIEW_REPORTS))
+
+
+def _money(amount: Decimal | None) -> Money | None:
+    return None if amount is None else Money(amount=amount)
+
+
+@strawberry.type(description="Cash sold, refunded or tendered, split by how it was paid.")
+class TenderTotals:
+    cash: Money
+    card: Money
+    bank: Money = strawberry.field(description="Bank transfer, Raast, JazzCash, Easypaisa.")
+
+    @classmethod
+    def from_totals(cls, totals: dict[TenderType, Decimal]) -> Self:
+        return cls(**{t.value: Money(amount=totals[t]) for t in TenderType})
+
+
+@strawberry.type(description="One cashier's shift in the register and what they sold.")
+class ShiftSummary:
+    cashier_id: strawberry.ID
+    cashier_name: str
+    started_at: datetime
+    ended_at: datetime | None
+    sales_count: int
+    sales_total: Money
+
+
+_REPORT_AMOUNTS = (
+    *("opening_float", "gross_sales", "discounts", "tax", "sales_total", "voided_total", "refunded_total"),
+    *("cash_sales", "cash_refunds", "cash_in", "cash_out", "expected_cash"),
+)
+
+
+@strawberry.type(
+    description="The X report while the register is open (final = false), the Z report once it is closed. "
+    "expectedCash = openingFloat + cashSales - cashRefunds + cashIn - cashOut; overShort = countedCash - expectedCash."
+)
+class RegisterReport:
+    final: bool
+    register_id: strawberry.ID
+    counter_id: strawberry.ID
+    branch_id: strawberry.ID
+    opened_at: datetime
+    opened_by_name: str
+    closed_at: datetime | None
+    closed_by_name: str | None
+    opening_float: Money
+    sales_count: int = strawberry.field(description="Placed, updated or refunded sales (voided ones apart).")
+    gross_sales: Money = strawberry.field(description="Before discounts.")
+    discounts: Money
+    tax: Money
+    sales_total: Money = strawberry.field(description="What customers were charged.")
+    voided_count: int
+    voided_total: Money
+    returns_count: int
+    refunded_total: Money
+    sales_by_tender: TenderTotals = strawberry.field(description="As tendered: cash includes change handed back.")
+    refunds_by_tender: TenderTotals
+    cash_sales: Money = strawberry.field(description="Cash kept from sales, after change.")
+    cash_refunds: Money
+    cash_in: Money
+    cash_out: Money
+    expected_cash: Money
+    counted_cash: Money | None
+    over_short: Money | None = strawberry.field(description="Negative: the drawer is short.")
+    shifts: list[ShiftSummary]
+
+    @classmethod
+    def from_report(cls, r: ops.RegisterReport) -> Self:
+        money = {name: Money(amount=getattr(r, name)) for name in _REPORT_AMOUNTS}
+        return cls(
+            final=r.final,
+            register_id=ids.global_id("Register", r.register_id),
+            counter_id=ids.global_id("Counter", r.counter_id),
+            branch_id=ids.global_id("Branch", r.branch_id),
+            opened_at=r.opened_at,
+            opened_by_name=r.opened_by[1],
+            closed_at=r.closed_at,
+            closed_by_name=r.closed_by[1] if r.closed_by else None,
+            sales_count=r.sales_count,
+            voided_count=r.voided_count,
+            returns_count=r.returns_count,
+            sales_by_tender=TenderTotals.from_totals(r.sales_by_tender),
+            refunds_by_tender=TenderTotals.from_totals(r.refunds_by_tender),
+            counted_cash=_money(r.counted_cash),
+            over_short=_money(r.over_short),
+            shifts=[
+                ShiftSummary(
+                    cashier_id=ids.global_id("Staff", s.cashier_id),
+                    cashier_name=s.cashier_name,
+                    started_at=s.started_at,
+                    ended_at=s.ended_at,
+                    sales_count=s.sales_count,
+                    sales_total=Money(amount=s.sales_total),
+                )
+                for s in r.shifts
+            ],
+            **money,
+        )
+
+
+@strawberry.type(description="A counter's cash drawer from opening to close; one open register per counter.")
+class Register(relay.Node):
+    id: relay.NodeID[int]
+    status: RegisterStatus  # type: ignore[valid-type]
+    opening_float: Money
+    opened_at: datetime
+    closed_at: datetime | None
+    expected_cash: Money | None = strawberry.field(description="Recorded at close.")
+    counted_cash: Money | None
+    over_short: Money | None = strawberry.field(description="countedCash - expectedCash; negative: short.")
+    counter_pk: strawberry.Private[int]
+    branch_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.Register) -> Self:
+        return cls(
+            id=m.id,
+            status=RegisterStatus(m.status.value if hasattr(m.status, "value") else m.status),
+            opening_float=Money(amount=m.opening_float),
+            opened_at=m.opened_at,
+            closed_at=m.closed_at,
+            expected_cash=_money(m.expected_cash),
+            counted_cash=_money(m.counted_cash),
+            over_short=_money(m.over_short),
+            counter_pk=m.counter_id,
+            branch_pk=m.branch_id,
+        )
+
+    @strawberry.field
+    async def counter(self, info: Info) -> Counter:
+        return Counter.from_model(await CounterModel.get(id=self.counter_pk))
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
+
+    @strawberry.field(description="The X report now, or the Z report once closed.")
+    async def report(self, info: Info) -> RegisterReport:
+        return RegisterReport.from_report(await ops.register_report(info.context.actor, self.id))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        wanted = [int(i) if i.isdigit() else None for i in node_ids]
+        rows = {r.id: r for r in await models.Register.filter(id__in=[i for i in wanted if i is not None])}
+        actor = info.context.actor
+        return [cls.from_model(rows[i]) if i in rows and may_view(actor, rows[i].branch_id) else None for i in wanted]
+
+
+@strawberry.type(description="A cashier's time at a register.")
+class Shift:
+    register_id: strawberry.ID
+    cashier_id: strawberry.ID
+    started_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def from_model(cls, m: models.Shift) -> Self:
+        return cls(
+            register_id=ids.global_id("Register", m.register_id),
+            cashier_id=ids.global_id("Staff", m.cashier_id),
+            started_at=m.started_at,
+            ended_at=m.ended_at,
+        )
+
+
+@strawberry.type(description="Cash put into or taken out of the drawer outside a sale.")
+class CashMovement:
+    kind: CashMovementKind  # type: ignore[valid-type]
+    amount: Money
+    reason: str
+    at: datetime
+    staff_id: strawberry.ID
+
+    @classmethod
+    def from_model(cls, m: models.CashMovement) -> Self:
+        return cls(
+            kind=CashMovementKind(m.kind.value if hasattr(m.kind, "value") else m.kind),
+            amount=Money(amount=m.amount),
+            reason=m.reason,
+            at=m.at,
+            staff_id=ids.global_id("Staff", m.staff_id),
+        )
+
+
+@strawberry.input
+class OpenRegisterInput:
+    counter_id: strawberry.ID
+    opening_float: Decimal = strawberry.field(description='Cash put in the drawer to give change, e.g. "5000.00".')
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class RecordCashMovementInput:
+    register_id: strawberry.ID
+    kind: CashMovementKind  # type: ignore[valid-type]
+    amount: Decimal
+    reason: str
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="How many of one PKR note or coin: 5000, 1000, 500, 100, 50, 20, 10, 5, 2 or 1.")
+class DenominationCountInput:
+    value: int
+    count: int
+
+
+@strawberry.input(description="The cash counted in the drawer: exactly one of countedTotal or denominations.")
+class CloseRegisterInput:
+    register_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    counted_total: Decimal | None = None
+    denominations: list[DenominationCountInput] | None = None
+
+
+@strawberry.type
+class OpenRegisterPayload:
+    register: Register | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecordCashMovementPayload:
+    cash_movement: CashMovement | None = None
+    register: Register | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CloseRegisterPayload:
+    register: Register | None = strawberry.field(default=None, description="Ask for `report` for the Z report.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class EndShiftPayload:
+    shift: Shift | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

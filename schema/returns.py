@@ -1,0 +1,173 @@
+"""Returns and exchanges: the return document, its lines, and the createReturn / createExchange
+inputs and payloads."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import sales as models
+from schema.errors import UserError
+from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, TenderType, money
+from schema.types import Branch, Money
+
+Restock = strawberry.enum(
+    Enum("Restock", {r.name: r.value for r in models.Restock}),
+    name="Restock",
+    description="RESTOCK: back on the returning branch's shelf. NO_RESTOCK: no stock comes back. "
+    "DAMAGED: into the returning branch's damaged bucket.",
+)
+
+
+@strawberry.type
+class ReturnLine:
+    line_no: int = strawberry.field(description="The original sale's line.")
+    sku: str
+    description: str
+    quantity: int
+    restock: Restock  # type: ignore[valid-type]
+    discount: Money = strawberry.field(description="The share of the line and order discounts given back.")
+    net: Money
+    tax: Money
+    total: Money = strawberry.field(description="Refunded for these units: net + tax.")
+
+
+@strawberry.type(
+    description="Goods taken back against an original sale, at any branch; an exchange links its new sale."
+)
+class SaleReturn(relay.Node):
+    id: relay.NodeID[int]
+    number: str = strawberry.field(description="R- and the returning counter's next number, e.g. R-KHI-C1-000043.")
+    reason: str | None
+    net: Money
+    tax: Money
+    total: Money = strawberry.field(description="Refunded for the returned lines (before an exchange's new lines).")
+    cash_paid_out: Money = strawberry.field(description="Cash handed back from the returning counter's drawer.")
+    created_at: datetime
+    register_id: strawberry.ID | None
+    shift_id: strawberry.ID | None
+    model: strawberry.Private[models.SaleReturn]
+
+    @classmethod
+    def from_model(cls, m: models.SaleReturn, currency: str = "PKR") -> Self:
+        return cls(
+            id=m.id,
+            number=m.number,
+            reason=m.reason,
+            net=money(m.net, currency),
+            tax=money(m.tax, currency),
+            total=money(m.total, currency),
+            cash_paid_out=money(m.cash_paid_out, currency),
+            created_at=m.created_at,
+            register_id=strawberry.ID(str(m.register_id)) if m.register_id else None,
+            shift_id=strawberry.ID(str(m.shift_id)) if m.shift_id else None,
+            model=m,
+        )
+
+    @strawberry.field(description="The original sale the goods came back against.")
+    async def sale(self) -> Sale:
+        return Sale.from_model(await models.Sale.get(id=self.model.sale_id))
+
+    @strawberry.field(description="The branch that took the goods back (and got the stock).")
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
+
+    @strawberry.field
+    async def lines(self) -> list[ReturnLine]:
+        rows = await models.ReturnLine.filter(sale_return_id=self.id).order_by("id").prefetch_related("sale_line")
+        c = self.total.currency
+        return [
+            ReturnLine(
+                line_no=r.sale_line.line_no,
+                sku=r.sale_line.sku,
+                description=r.sale_line.description,
+                quantity=r.quantity,
+                restock=Restock(r.restock.value),
+                discount=money(r.discount, c),
+                net=money(r.net, c),
+                tax=money(r.tax, c),
+                total=money(r.total, c),
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(description="How the refund was paid out: cash, card or bank.")
+    async def tenders(self) -> list[SaleTender]:
+        rows = await models.Tender.filter(sale_return_id=self.id).order_by("id")
+        c = self.total.currency
+        return [
+            SaleTender(
+                type=TenderType(t.type.value), amount=money(t.amount, c), reference=t.reference, account=t.account
+            )
+            for t in rows
+        ]
+
+    @strawberry.field(description="The new sale of an exchange.")
+    async def exchange_sale(self) -> Sale | None:
+        if self.model.exchange_sale_id is None:
+            return None
+        return Sale.from_model(await models.Sale.get(id=self.model.exchange_sale_id))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.returns import return_nodes
+
+        return await return_nodes(info, node_ids)
+
+
+@strawberry.input
+class ReturnLineInput:
+    line_no: int = strawberry.field(description="The original sale's line number.")
+    quantity: int
+    restock: Restock  # type: ignore[valid-type]
+
+
+@strawberry.input(description="The original sale by exactly one of saleId and saleNumber.")
+class CreateReturnInput:
+    counter_id: strawberry.ID = strawberry.field(description="Where the customer is now: any branch's counter.")
+    lines: list[ReturnLineInput]
+    idempotency_key: str
+    sale_id: strawberry.ID | None = None
+    sale_number: str | None = None
+    refunds: list[TenderInput] = strawberry.field(
+        default_factory=list, description="Must add up exactly to the refund; cash needs the counter's register open."
+    )
+    reason: str | None = None
+    manager_pin: str | None = strawberry.field(default=None, description="Approves a refund above the limit.")
+
+
+@strawberry.input(description="Return lines and new lines in one document; the difference is paid or refunded.")
+class CreateExchangeInput:
+    counter_id: strawberry.ID
+    return_lines: list[ReturnLineInput]
+    new_lines: list[CheckoutLineInput]
+    idempotency_key: str
+    sale_id: strawberry.ID | None = None
+    sale_number: str | None = None
+    tenders: list[TenderInput] = strawberry.field(
+        default_factory=list, description="When the new lines cost more: pays the difference (change from cash)."
+    )
+    refunds: list[TenderInput] = strawberry.field(
+        default_factory=list, description="When they cost less: adds up exactly to the difference."
+    )
+    reason: str | None = None
+    manager_pin: str | None = strawberry.field(
+        default=None, description="Approves a large refund, a price override or a large discount."
+    )
+
+
+@strawberry.type
+class CreateReturnPayload:
+    sale_return: SaleReturn | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreateExchangePayload:
+    sale_return: SaleReturn | None = None
+    sale: Sale | None = strawberry.field(default=None, description="The new sale.")
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,256 @@
+"""Sales at the counter: the sale, its lines and tenders, checkout input and payload."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import sales as models
+from schema.errors import UserError
+from schema.types import Money, Variant
+
+SaleStatus = strawberry.enum(Enum("SaleStatus", {s.name: s.value for s in models.SaleStatus}), name="SaleStatus")
+TenderType = strawberry.enum(
+    Enum("TenderType", {t.name: t.value for t in models.TenderType}),
+    name="TenderType",
+    description="CASH, CARD, or BANK (bank transfer, Raast, JazzCash/Easypaisa wallets).",
+)
+
+
+def money(amount: Decimal, currency: str = "PKR") -> Money:
+    return Money(amount=amount, currency=currency)
+
+
+@strawberry.type
+class SaleLine:
+    line_no: int
+    sku: str
+    description: str
+    quantity: int
+    unit_price: Money
+    price_overridden: bool
+    tax_rate: Decimal
+    line_discount: Money
+    order_discount: Money = strawberry.field(description="This line's share of the order discount.")
+    net: Money
+    tax: Money
+    total: Money
+    returned_quantity: int
+    variant_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.SaleLine, currency: str) -> Self:
+        return cls(
+            line_no=m.line_no,
+            sku=m.sku,
+            description=m.description,
+            quantity=m.quantity,
+            unit_price=money(m.unit_price, currency),
+            price_overridden=m.price_overridden,
+            tax_rate=m.tax_rate,
+            line_discount=money(m.line_discount, currency),
+            order_discount=money(m.order_discount, currency),
+            net=money(m.net, currency),
+            tax=money(m.tax, currency),
+            total=money(m.total, currency),
+            returned_quantity=m.returned_quantity,
+            variant_pk=m.variant_id,
+        )
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant:
+        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
+
+
+@strawberry.type
+class SaleTender:
+    type: TenderType  # type: ignore[valid-type]
+    amount: Money
+    reference: str | None
+    account: str | None
+
+
+@strawberry.type(description="A counter sale (or a draft / quote before it is placed).")
+class Sale(relay.Node):
+    id: relay.NodeID[int]
+    number: str | None = strawberry.field(description="Per branch and counter, e.g. LHR-GUL-C1-000042.")
+    status: SaleStatus  # type: ignore[valid-type]
+    is_quote: bool
+    tax_inclusive: bool
+    customer_name: str | None
+    customer_phone: str | None
+    subtotal: Money
+    discount_total: Money
+    net_total: Money
+    tax_total: Money
+    total: Money
+    paid: Money
+    change_due: Money
+    refunded_total: Money
+    occurred_at: datetime
+    placed_at: datetime | None
+    register_id: strawberry.ID | None
+    shift_id: strawberry.ID | None
+    model: strawberry.Private[models.Sale]
+
+    @classmethod
+    def from_model(cls, m: models.Sale) -> Self:
+        c = m.currency
+        return cls(
+            id=m.id,
+            number=m.number,
+            status=SaleStatus(m.status.value),
+            is_quote=m.is_quote,
+            tax_inclusive=m.tax_inclusive,
+            customer_name=m.customer_name,
+            customer_phone=m.customer_phone,
+            subtotal=money(m.subtotal, c),
+            discount_total=money(m.discount_total, c),
+            net_total=money(m.net_total, c),
+            tax_total=money(m.tax_total, c),
+            total=money(m.total, c),
+            paid=money(m.paid, c),
+            change_due=money(m.change_due, c),
+            refunded_total=money(m.refunded_total, c),
+            occurred_at=m.occurred_at,
+            placed_at=m.placed_at,
+            register_id=strawberry.ID(str(m.register_id)) if m.register_id else None,
+            shift_id=strawberry.ID(str(m.shift_id)) if m.shift_id else None,
+            model=m,
+        )
+
+    @strawberry.field
+    async def lines(self) -> list[SaleLine]:
+        rows = await models.SaleLine.filter(sale_id=self.id).order_by("line_no")
+        return [SaleLine.from_model(r, self.model.currency) for r in rows]
+
+    @strawberry.field
+    async def tenders(self) -> list[SaleTender]:
+        rows = await models.Tender.filter(sale_id=self.id).order_by("id")
+        c = self.model.currency
+        return [
+            SaleTender(
+                type=TenderType(t.type.value), amount=money(t.amount, c), reference=t.reference, account=t.account
+            )
+            for t in rows
+        ]
+
+    @strawberry.field(description="The receipt as thermal-printer text: 58 or 80 mm paper.")
+    async def receipt_text(self, width_mm: int = 80) -> str:
+        from resolvers.sales import receipt_text
+
+        return await receipt_text(self.model, width_mm)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.sales import sale_nodes
+
+        return await sale_nodes(info, node_ids)
+
+
+@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode (a scan).")
+class CheckoutLineInput:
+    quantity: int
+    variant_id: strawberry.ID | None = None
+    sku: str | None = None
+    barcode: str | None = None
+    price_override: Decimal | None = strawberry.field(default=None, description="Needs a manager's PIN.")
+    discount: Decimal = strawberry.field(default=Decimal(0), description="Amount off the whole line.")
+
+
+@strawberry.input
+class TenderInput:
+    type: TenderType  # type: ignore[valid-type]
+    amount: Decimal
+    reference: str | None = None
+    account: str | None = None
+
+
+@strawberry.input
+class CheckoutInput:
+    counter_id: strawberry.ID
+    lines: list[CheckoutLineInput]
+    tenders: list[TenderInput]
+    idempotency_key: str
+    order_discount: Decimal = Decimal(0)
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    salesperson_id: strawberry.ID | None = None
+    manager_pin: str | None = strawberry.field(
+        default=None, description="Approves a price override or a discount above the limit."
+    )
+    note: str | None = None
+
+
+@strawberry.type
+class CheckoutPayload:
+    sale: Sale | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Save a sale for later: parked, or a quote. Give draftId to edit one.")
+class SaveDraftInput:
+    counter_id: strawberry.ID
+    lines: list[CheckoutLineInput]
+    draft_id: strawberry.ID | None = None
+    order_discount: Decimal = Decimal(0)
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    hold_minutes: int | None = strawberry.field(
+        default=None, description="Hold the stock (reserve it) for this many minutes, up to 48 hours."
+    )
+    is_quote: bool = False
+    note: str | None = None
+
+
+@strawberry.input(description="Turn a draft or quote into a sale at any counter of its branch.")
+class PlaceDraftInput:
+    draft_id: strawberry.ID
+    counter_id: strawberry.ID
+    tenders: list[TenderInput]
+    idempotency_key: str
+
+
+@strawberry.input
+class VoidSaleInput:
+    sale_id: strawberry.ID
+    manager_pin: str
+    reason: str
+
+
+@strawberry.input
+class OfflineSaleInput:
+    offline_id: str = strawberry.field(description="The counter's own ID for the sale; uploads are idempotent on it.")
+    occurred_at: datetime
+    lines: list[CheckoutLineInput]
+    tenders: list[TenderInput]
+    order_discount: Decimal = Decimal(0)
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    note: str | None = None
+
+
+@strawberry.input
+class SyncOfflineSalesInput:
+    counter_id: strawberry.ID
+    sales: list[OfflineSaleInput]
+
+
+@strawberry.type
+class OfflineSaleResult:
+    offline_id: str
+    sale: Sale | None
+    replayed: bool = strawberry.field(description="True when this sale had been uploaded before.")
+    oversold: bool = strawberry.field(description="Applied below zero: the goods had already left.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class SyncOfflineSalesPayload:
+    results: list[OfflineSaleResult] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
