@@ -173,7 +173,8 @@ async def next_sale_number(tx, counter: Counter) -> str:
     if not rows:
         await fetch(
             tx.conn,
-            "INSERT INTO sale_number_sequence (counter_id, last_number) VALUES (?, 0) ON CONFLICT (counter_id) DO NOTHING",
+            "INSERT INTO sale_number_sequence (counter_id, last_number) VALUES (?, 0)"
+            " ON CONFLICT (counter_id) DO NOTHING",
             [counter.id],
         )
         rows = await fetch(tx.conn, sql, [counter.id])

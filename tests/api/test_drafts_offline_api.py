@@ -31,25 +31,34 @@ async def test_park_place_void_and_upload_offline(anonymous, db):
     draft = parked["saveDraft"]["sale"]
     assert draft["status"] == "DRAFT" and draft["number"] is None
     placed = await cashier(
-        f"mutation($d: ID!, $c: ID!) {{ placeDraft(input: {{draftId: $d, counterId: $c, idempotencyKey: \"p1\","
-        f" tenders: [{{type: CASH, amount: \"1000\"}}]}}) {{ {SALE} }} }}",
+        f'mutation($d: ID!, $c: ID!) {{ placeDraft(input: {{draftId: $d, counterId: $c, idempotencyKey: "p1",'
+        f' tenders: [{{type: CASH, amount: "1000"}}]}}) {{ {SALE} }} }}',
         {"d": draft["id"], "c": c},
     )
     assert placed["placeDraft"]["sale"]["number"] == "KHI-C1-000001"
     voided = await cashier(
-        f"mutation($s: ID!) {{ voidSale(input: {{saleId: $s, managerPin: \"3434\", reason: \"wrong shade\"}})"
+        f'mutation($s: ID!) {{ voidSale(input: {{saleId: $s, managerPin: "3434", reason: "wrong shade"}})'
         f" {{ {SALE} }} }}",
         {"s": draft["id"]},
     )
     assert voided["voidSale"]["sale"]["status"] == "VOIDED"
     when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    upload = """mutation($c: ID!, $sales: [OfflineSaleInput!]!) { syncOfflineSales(input: {counterId: $c, sales: $sales}) {
+    upload = """mutation($c: ID!, $sales: [OfflineSaleInput!]!) {
+      syncOfflineSales(input: {counterId: $c, sales: $sales}) {
       results { offlineId replayed oversold sale { number } errors { code field } } errors { code } } }"""
     sales = [
-        {"offlineId": "tab-1", "occurredAt": when, "lines": [{"sku": v.sku, "quantity": 3}],
-         "tenders": [{"type": "CASH", "amount": "3000"}]},
-        {"offlineId": "tab-2", "occurredAt": when, "lines": [{"sku": "NOPE", "quantity": 1}],
-         "tenders": [{"type": "CASH", "amount": "10"}]},
+        {
+            "offlineId": "tab-1",
+            "occurredAt": when,
+            "lines": [{"sku": v.sku, "quantity": 3}],
+            "tenders": [{"type": "CASH", "amount": "3000"}],
+        },
+        {
+            "offlineId": "tab-2",
+            "occurredAt": when,
+            "lines": [{"sku": "NOPE", "quantity": 1}],
+            "tenders": [{"type": "CASH", "amount": "10"}],
+        },
     ]
     first = (await cashier(upload, {"c": c, "sales": sales}))["syncOfflineSales"]["results"]
     again = (await cashier(upload, {"c": c, "sales": sales}))["syncOfflineSales"]["results"]
