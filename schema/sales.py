@@ -10,9 +10,11 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from models import branches as branch_models
 from models import sales as models
+from models import staff as staff_models
 from schema.errors import UserError
-from schema.types import Money, Variant
+from schema.types import Branch, Counter, Money, Variant
 
 SaleStatus = strawberry.enum(Enum("SaleStatus", {s.name: s.value for s in models.SaleStatus}), name="SaleStatus")
 TenderType = strawberry.enum(
@@ -123,6 +125,18 @@ class Sale(relay.Node):
             shift_id=strawberry.ID(str(m.shift_id)) if m.shift_id else None,
             model=m,
         )
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
+
+    @strawberry.field
+    async def counter(self) -> Counter:
+        return Counter.from_model(await branch_models.Counter.get(id=self.model.counter_id))
+
+    @strawberry.field
+    async def cashier_name(self) -> str:
+        return (await staff_models.Staff.get(id=self.model.cashier_id)).name
 
     @strawberry.field
     async def lines(self) -> list[SaleLine]:

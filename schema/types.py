@@ -1,6 +1,6 @@
 """Node types: plain dataclasses built from the ORM rows; relations go through DataLoaders."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models import branches as branch_models
 from models import catalog as catalog_models
 from models import stock as stock_models
+from operations.access import Permission, require_signed_in
 
 StockBucket = strawberry.enum(
     Enum("StockBucket", {b.name: b.value for b in stock_models.Bucket}),
@@ -21,7 +22,21 @@ StockBucket = strawberry.enum(
 )
 
 
-async def _by_ids(model: Any, info: Info, node_ids: Iterable[str], required: bool, convert) -> list:
+def _works_at(actor, branch_id: int) -> bool:
+    return actor.branch_ids is None or branch_id in actor.branch_ids
+
+
+def _sees_stock(actor, row) -> bool:
+    return actor.can(Permission.VIEW_STOCK, row.branch_id)
+
+
+async def _by_ids(
+    model: Any, info: Info, node_ids: Iterable[str], required: bool, convert, allowed: Callable | None = None
+) -> list:
+    """Rows by id for node(id:), each hidden (None) unless `allowed(actor, row)`; the catalog only
+    needs a signed-in caller."""
+    actor = info.context.actor
+    require_signed_in(actor)
     ids = []
     for raw in node_ids:
         try:
@@ -29,6 +44,8 @@ async def _by_ids(model: Any, info: Info, node_ids: Iterable[str], required: boo
         except ValueError:
             ids.append(None)
     rows = {row.id: row for row in await model.filter(id__in=[i for i in ids if i is not None])}
+    if allowed is not None:
+        rows = {pk: row for pk, row in rows.items() if allowed(actor, row)}
     out = [convert(rows[i]) if i in rows else None for i in ids]
     if required and any(x is None for x in out):
         raise ValueError(f"{model.__name__} not found")
@@ -67,7 +84,9 @@ class Branch(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(branch_models.Branch, info, node_ids, required, cls.from_model)
+        return await _by_ids(
+            branch_models.Branch, info, node_ids, required, cls.from_model, lambda a, r: _works_at(a, r.id)
+        )
 
 
 @strawberry.type(description="A counter (till) at a branch.")
@@ -87,7 +106,9 @@ class Counter(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(branch_models.Counter, info, node_ids, required, cls.from_model)
+        return await _by_ids(
+            branch_models.Counter, info, node_ids, required, cls.from_model, lambda a, r: _works_at(a, r.branch_id)
+        )
 
 
 @strawberry.type
@@ -193,7 +214,7 @@ class StockLevel(AtBranch, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(stock_models.StockLevel, info, node_ids, required, cls.from_model)
+        return await _by_ids(stock_models.StockLevel, info, node_ids, required, cls.from_model, _sees_stock)
 
 
 @strawberry.type(description="One entry of the stock ledger; never changed once written.")
@@ -249,4 +270,4 @@ class StockMovement(AtBranch, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(stock_models.StockMovement, info, node_ids, required, cls.from_model)
+        return await _by_ids(stock_models.StockMovement, info, node_ids, required, cls.from_model, _sees_stock)

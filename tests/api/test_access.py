@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.staff import Role, Staff, StaffSession
+from models.stock import StockLevel
 from operations.access import SYSTEM
 from operations.branches import NewCounter, create_counter
 from schema.ids import global_id
@@ -133,3 +134,25 @@ async def test_audit_log_records_sensitive_actions_for_those_allowed(api, anonym
     assert {"branch.created", "staff.login"} <= {e["action"] for e in entries}
     cashier = await anonymous.as_staff(Role.CASHIER, [a.id])
     assert code_of(await cashier.raw("{ auditLog(first: 10) { action } }")) == "FORBIDDEN"
+
+
+async def test_node_hides_what_the_caller_may_not_see(anonymous, two_branches):
+    a, b = two_branches
+    level_b = await StockLevel.get(branch_id=b.id)
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id])
+    q = "query($id: ID!) { node(id: $id) { id } }"
+    assert (await cashier(q, {"id": gid("Branch", a.id)}))["node"] is not None
+    for hidden in (gid("Branch", b.id), gid("StockLevel", level_b.id)):
+        assert (await cashier(q, {"id": hidden}))["node"] is None
+    assert code_of(await anonymous.raw(q, {"id": gid("Branch", a.id)})) == "UNAUTHENTICATED"
+
+
+async def test_finance_reads_sales_but_does_not_sell_or_adjust(anonymous, two_branches):
+    a, b = two_branches
+    finance = await anonymous.as_staff(Role.FINANCE, [a.id])
+    sales = "query($b: ID!) { sales(branchId: $b, first: 5) { edges { node { id } } } }"
+    assert (await finance(sales, {"b": gid("Branch", a.id)}))["sales"]["edges"] == []
+    assert code_of(await finance.raw(sales, {"b": gid("Branch", b.id)})) == "FORBIDDEN"
+    assert code_of(await finance.raw(ADJUST, {"b": gid("Branch", a.id), "k": "f"})) == "FORBIDDEN"
+    cashier_a = await anonymous.as_staff(Role.CASHIER, [a.id])
+    assert code_of(await cashier_a.raw(sales, {"b": gid("Branch", b.id)})) == "FORBIDDEN"
