@@ -155,8 +155,13 @@ def _raw_insert_movements(lines: int) -> str:
     return (
         "INSERT INTO stock_movement (posting_id, branch_id, variant_id, sequence, bucket, delta, reason,"
         " shopify_effect, on_hand_after, reserved_after, in_transit_after, damaged_after, occurred_at)"
-        f" VALUES {rows} RETURNING id, branch_id, sequence"
+        f" VALUES {rows} RETURNING id, branch_id, variant_id, sequence"
     )
+
+
+def _raw_insert_outbox(n: int) -> str:
+    rows = ", ".join(f"(${4 * i + 1}, ${4 * i + 2}, ${4 * i + 3}, 'pending', 0, ${4 * i + 4})" for i in range(n))
+    return f"INSERT INTO outbox (topic, key, payload, status, attempts, created_at) VALUES {rows}"
 
 
 class RawShortage(Exception):
@@ -165,6 +170,7 @@ class RawShortage(Exception):
 
 def raw_op(pool: asyncpg.Pool) -> Op:
     inserts = {n: _raw_insert_movements(n) for n in SHAPES.values()}
+    outbox_inserts = {n: _raw_insert_outbox(n) for n in SHAPES.values()}
 
     async def op(branch_id: int, variant_ids: list[int], key: str) -> list[dict]:
         now = datetime.now(UTC)
@@ -206,6 +212,18 @@ def raw_op(pool: asyncpg.Pool) -> Op:
                     now,
                 ]
             inserted = await conn.fetch(inserts[len(lines)], *values)
+            # The outbox rows for the Shopify sync, one per movement, in the same transaction.
+            outbox: list = []
+            for r in inserted:
+                payload = {
+                    "movementId": r["id"],
+                    "branchId": branch_id,
+                    "variantId": r["variant_id"],
+                    "bucket": "on_hand",
+                    "delta": -1,
+                }
+                outbox += ["shopify.inventory_delta", f"movement:{r['id']}", orjson.dumps(payload).decode(), now]
+            await conn.execute(outbox_inserts[len(lines)], *outbox)
         # What the ledger hands to the bus after commit (no bus is installed, in either run).
         ids = {r["sequence"]: r["id"] for r in inserted}
         return [
