@@ -160,6 +160,16 @@ async def test_websocket_needs_a_valid_token_and_branch_rights(server, owner_tok
             async with server.ws_client(token) as ws:
                 async for _ in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
                     pass
+    from operations.access import Actor
+    from operations.staff import authenticate, logout
+
+    signed_out = (await login("owner@e2e.pk", "e2e-password-1")).token
+    await logout(await authenticate(signed_out))
+    with pytest.raises(TransportConnectionFailed):  # a revoked token is refused over WebSocket too
+        async with server.ws_client(signed_out) as ws:
+            async for _ in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
+                pass
+    assert isinstance(await authenticate(owner_token), Actor)
     own = await Branch.all().order_by("id").first()
     await create_staff(SYSTEM, NewStaff("c@e2e.pk", "Cashier", Role.CASHIER, "e2e-password-1", None, [own.id]))
     cashier = (await login("c@e2e.pk", "e2e-password-1")).token
