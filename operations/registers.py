@@ -12,6 +12,8 @@ Expected cash = opening float + Σ sale.cash_taken (placed, updated or refunded 
 gave its cash back) − Σ return.cash_paid_out + cash in − cash out. cash_taken already nets off the
 change given. Sums are taken in whole paisa in SQL, so SQLite (which keeps decimals as text) and
 PostgreSQL give the same exact answer.
+
+The X/Z reports, which read these figures, are in operations/register_reports.py.
 """
 
 from dataclasses import dataclass
@@ -23,8 +25,7 @@ from tortoise.transactions import in_transaction
 
 from models.branches import Counter
 from models.registers import CashMovement, CashMovementKind, Register, RegisterStatus, Shift
-from models.sales import SaleStatus, TenderType
-from models.staff import Staff
+from models.sales import SaleStatus
 from operations import audit
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
@@ -41,7 +42,6 @@ MAX_REASON = 200
 # Sales whose cash is in the drawer. Drafts took none; a voided sale handed it back.
 CASH_SALE_STATUSES = (SaleStatus.PLACED, SaleStatus.UPDATED, SaleStatus.REFUNDED)
 IN_CASH_SALES = "status IN (" + ", ".join(f"'{s.value}'" for s in CASH_SALE_STATUSES) + ")"
-VOIDED = f"status = '{SaleStatus.VOIDED.value}'"
 CASH_IN = f"kind = '{CashMovementKind.CASH_IN.value}'"
 CASH_OUT = f"kind = '{CashMovementKind.CASH_OUT.value}'"
 
@@ -114,7 +114,8 @@ def _key_reused(what: str) -> OperationError:
     return OperationError.single(ErrorCode.IDEMPOTENCY_KEY_REUSED, message, "idempotencyKey")
 
 
-async def _register(register_id: int) -> Register:
+async def get_register(register_id: int) -> Register:
+    """The register, or NOT_FOUND on registerId."""
     register = await Register.get_or_none(id=register_id)
     if register is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "register does not exist", "registerId")
@@ -199,7 +200,7 @@ async def open_register(
 
 async def end_shift(actor: Actor, register_id: int) -> Shift:
     """The caller stops working this register (the register stays open for the next cashier)."""
-    register = await _register(register_id)
+    register = await get_register(register_id)
     require(actor, Permission.SELL, register.branch_id)
     problems = Problems()
     _check_staff(problems, actor, "ending a shift")
@@ -222,7 +223,7 @@ async def record_cash(
     idempotency_key: str | None = None,
 ) -> CashMovement:
     """Cash put into or taken out of the drawer outside a sale, with the reason written down."""
-    register = await _register(register_id)
+    register = await get_register(register_id)
     require(actor, Permission.SELL, register.branch_id)
     kind = CashMovementKind(kind)
     problems = Problems()
@@ -307,7 +308,7 @@ async def close_register(
     idempotency_key: str | None = None,
 ) -> Register:
     """Close with the cash counted in the drawer; records expected cash and over/short, ends shifts."""
-    register = await _register(register_id)
+    register = await get_register(register_id)
     require(actor, Permission.SELL, register.branch_id)
     problems = Problems()
     counted, pieces = _counted(problems, counted_total, denominations)
@@ -346,131 +347,3 @@ async def close_register(
     async with transaction() as tx:
         result, _ = await run_once(tx, "closeRegister", idempotency_key, request, close, lambda pk: Register.get(id=pk))
         return result
-
-
-@dataclass(frozen=True)
-class ShiftLine:
-    shift_id: int
-    cashier_id: int
-    cashier_name: str
-    started_at: datetime
-    ended_at: datetime | None
-    sales_count: int
-    sales_total: Decimal
-
-
-@dataclass(frozen=True)
-class RegisterReport:
-    """The X report while the register is open; the Z report (`final`) once it is closed."""
-
-    final: bool
-    register_id: int
-    counter_id: int
-    branch_id: int
-    opened_at: datetime
-    opened_by: tuple[int, str]  # (staff id, name)
-    closed_at: datetime | None
-    closed_by: tuple[int, str] | None
-    opening_float: Decimal
-    sales_count: int  # placed, updated or refunded; voided sales are counted apart
-    gross_sales: Decimal  # before discounts
-    discounts: Decimal
-    tax: Decimal
-    sales_total: Decimal  # what customers were charged
-    voided_count: int
-    voided_total: Decimal
-    returns_count: int
-    refunded_total: Decimal
-    sales_by_tender: dict[TenderType, Decimal]  # tendered, so cash includes the change handed back
-    refunds_by_tender: dict[TenderType, Decimal]
-    cash_sales: Decimal  # cash kept after change
-    cash_refunds: Decimal
-    cash_in: Decimal
-    cash_out: Decimal
-    expected_cash: Decimal
-    counted_cash: Decimal | None
-    over_short: Decimal | None
-    shifts: list[ShiftLine]
-
-
-_SALES_BY_SHIFT = (
-    f"SELECT shift_id, SUM(CASE WHEN {IN_CASH_SALES} THEN 1 ELSE 0 END) AS sales,"
-    f" {paisa_sum('subtotal', IN_CASH_SALES)} AS gross, {paisa_sum('discount_total', IN_CASH_SALES)} AS discounts,"
-    f" {paisa_sum('tax_total', IN_CASH_SALES)} AS tax, {paisa_sum('total', IN_CASH_SALES)} AS total,"
-    f" SUM(CASE WHEN {VOIDED} THEN 1 ELSE 0 END) AS voided, {paisa_sum('total', VOIDED)} AS voided_total"
-    " FROM sale WHERE register_id = ? GROUP BY shift_id"
-)
-_TENDERS = (
-    f"SELECT 'sale' AS side, t.type AS type, {paisa_sum('t.amount')} AS amount FROM tender t"
-    f" JOIN sale s ON s.id = t.sale_id WHERE s.register_id = ? AND s.{IN_CASH_SALES} GROUP BY t.type"
-    f" UNION ALL SELECT 'return' AS side, t.type AS type, {paisa_sum('t.amount')} AS amount FROM tender t"
-    " JOIN sale_return r ON r.id = t.sale_return_id WHERE r.register_id = ? GROUP BY t.type"
-)
-
-
-async def register_report(actor: Actor, register_id: int) -> RegisterReport:
-    register = await _register(register_id)
-    if not any(actor.can(p, register.branch_id) for p in (Permission.VIEW_SALES, Permission.VIEW_REPORTS)):
-        require(actor, Permission.VIEW_REPORTS, register.branch_id)  # raises, with the right code
-    async with transaction() as tx:
-        by_shift = {row["shift_id"]: row for row in await fetch(tx.conn, _SALES_BY_SHIFT, [register_id])}
-        [returns] = await fetch(
-            tx.conn,
-            f"SELECT COUNT(*) AS n, {paisa_sum('total')} AS total FROM sale_return WHERE register_id = ?",
-            [register_id],
-        )
-        tenders = await fetch(tx.conn, _TENDERS, [register_id, register_id])
-        cash = await drawer_cash(tx.conn, register)
-        shifts = await Shift.filter(register_id=register_id).order_by("id")
-        people = {register.opened_by_id, register.closed_by_id, *(s.cashier_id for s in shifts)}
-        names = dict(await Staff.filter(id__in=[p for p in people if p]).values_list("id", "name"))
-
-    def total(column: str) -> Decimal:
-        return rupees(sum(int(row[column]) for row in by_shift.values()))
-
-    by_tender = {side: dict.fromkeys(TenderType, Decimal("0.00")) for side in ("sale", "return")}
-    for row in tenders:
-        by_tender[row["side"]][TenderType(row["type"])] = rupees(row["amount"])
-    final = register.status == RegisterStatus.CLOSED
-    return RegisterReport(
-        final=final,
-        register_id=register.id,
-        counter_id=register.counter_id,
-        branch_id=register.branch_id,
-        opened_at=register.opened_at,
-        opened_by=(register.opened_by_id, names.get(register.opened_by_id, "")),
-        closed_at=register.closed_at,
-        closed_by=(register.closed_by_id, names.get(register.closed_by_id, "")) if register.closed_by_id else None,
-        opening_float=register.opening_float,
-        sales_count=sum(int(row["sales"]) for row in by_shift.values()),
-        gross_sales=total("gross"),
-        discounts=total("discounts"),
-        tax=total("tax"),
-        sales_total=total("total"),
-        voided_count=sum(int(row["voided"]) for row in by_shift.values()),
-        voided_total=total("voided_total"),
-        returns_count=int(returns["n"]),
-        refunded_total=rupees(returns["total"]),
-        sales_by_tender=by_tender["sale"],
-        refunds_by_tender=by_tender["return"],
-        cash_sales=cash.cash_sales,
-        cash_refunds=cash.cash_refunds,
-        cash_in=cash.cash_in,
-        cash_out=cash.cash_out,
-        # The Z report shows the figure the close recorded; the X report the drawer right now.
-        expected_cash=register.expected_cash if final else cash.expected,
-        counted_cash=register.counted_cash,
-        over_short=register.over_short,
-        shifts=[
-            ShiftLine(
-                shift_id=s.id,
-                cashier_id=s.cashier_id,
-                cashier_name=names.get(s.cashier_id, ""),
-                started_at=s.started_at,
-                ended_at=s.ended_at,
-                sales_count=int(by_shift.get(s.id, {}).get("sales", 0)),
-                sales_total=rupees(by_shift.get(s.id, {}).get("total", 0)),
-            )
-            for s in shifts
-        ],
-    )

@@ -1,4 +1,4 @@
-"""Returns and exchanges at the counter: goods come back against an original sale, at any branch.
+"""Returns at the counter: goods come back against an original sale, at any branch.
 
 One transaction per return, like a sale (DESIGN §2), in this order:
 1. claim the idempotency key (a SaleReturn row, in a savepoint): a retry sent while the first is
@@ -12,14 +12,12 @@ One transaction per return, like a sale (DESIGN §2), in this order:
 5. number, write, audit, and post the restocks last (one `ledger.apply`).
 Locks follow checkout's order (register, number sequence, stock levels): no deadlock between them.
 
-An exchange is a return and a new sale in one transaction and one ledger batch; the customer pays
-the difference or gets it back, and SaleReturn.exchange_sale links the two documents.
+Exchanges (operations/exchanges.py) are built from the same steps, which are public for that.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -31,11 +29,11 @@ from models.sales import Restock, ReturnLine, Sale, SaleLine, SaleReturn, SaleSt
 from models.stock import Bucket
 from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
-from operations.errors import ErrorCode, OperationError, Problem, Problems
+from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import MAX_KEY_LENGTH, fingerprint
 from operations.policy import policy
 from operations.registers import current_register, shift_for
-from operations.sales import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, sale_movements, write_sale
+from operations.sales import Payment, next_sale_number
 from operations.sql import fetch
 from operations.staff import approve_with_pin
 from operations.transaction import Transaction, transaction
@@ -67,20 +65,6 @@ class ReturnRequest:
     sale_number: str | None = None
 
 
-@dataclass(frozen=True)
-class ExchangeRequest:
-    sale_id: int | None
-    counter_id: int
-    return_lines: list[ReturnItem]
-    new_lines: list[CheckoutLine]
-    idempotency_key: str
-    tenders: list[Payment] = field(default_factory=list)  # the customer pays a positive difference
-    refunds: list[Payment] = field(default_factory=list)  # the customer gets a negative one back
-    reason: str | None = None
-    manager_pin: str | None = None
-    sale_number: str | None = None
-
-
 @dataclass
 class _TakenBack:
     """What the returned lines are worth and where their stock goes (not yet written)."""
@@ -94,63 +78,19 @@ class _TakenBack:
     fully_returned: bool = False
 
 
-# --- the two operations ------------------------------------------------------------------------
+# --- the operation -----------------------------------------------------------------------------
 
 
 async def create_return(actor: Actor, r: ReturnRequest) -> tuple[SaleReturn, bool]:
     """Returns (return, replayed). Business failures raise OperationError and write nothing."""
-    counter = await _start(actor, r.counter_id, r.idempotency_key, r.reason, r.lines, "lines")
-    _check_tenders(r.refunds, "refunds")
+    counter = await start(actor, r.counter_id, r.idempotency_key, r.reason, r.lines, "lines")
+    check_tenders(r.refunds, "refunds")
     request_hash = fingerprint({"kind": "return"} | asdict(r) | {"manager_pin": None})
 
     async def run() -> SaleReturn:
-        return await _return(actor, r, counter, await _original(r.sale_id, r.sale_number), request_hash)
+        return await _return(actor, r, counter, await original(r.sale_id, r.sale_number), request_hash)
 
-    return await _once(r.idempotency_key, request_hash, run)
-
-
-async def create_exchange(actor: Actor, x: ExchangeRequest) -> tuple[SaleReturn, bool]:
-    """Returns (return, replayed); the return's exchange_sale is the new sale."""
-    counter = await _start(actor, x.counter_id, x.idempotency_key, x.reason, x.return_lines, "returnLines")
-    problems = Problems()
-    if not x.new_lines:
-        problems.add(ErrorCode.INVALID, "an exchange needs at least one new line (else use createReturn)", "newLines")
-    if len(x.new_lines) > MAX_LINES:
-        problems.add(ErrorCode.TOO_MANY, f"at most {MAX_LINES} new lines", "newLines")
-    problems.raise_if_any()
-    _check_tenders(x.tenders, "tenders")
-    _check_tenders(x.refunds, "refunds")
-    request_hash = fingerprint({"kind": "exchange"} | asdict(x) | {"manager_pin": None})
-
-    async def run() -> SaleReturn:
-        sale = await _original(x.sale_id, x.sale_number)
-        basket = Checkout(
-            counter_id=counter.id,
-            lines=x.new_lines,
-            payments=x.tenders,
-            idempotency_key=x.idempotency_key,
-            customer_name=sale.customer_name,
-            customer_phone=sale.customer_phone,
-            note=f"exchange against sale {sale.number}",
-        )
-        with _fields_renamed("lines", "newLines"):
-            priced = await price_basket(basket)
-        return await _exchange(actor, x, counter, sale, basket, priced, request_hash)
-
-    return await _once(x.idempotency_key, request_hash, run)
-
-
-async def _once(key: str, request_hash: str, run: Callable[[], Awaitable[SaleReturn]]) -> tuple[SaleReturn, bool]:
-    """The first result for a key, or run it (the same pattern as checkout)."""
-    if (earlier := await _earlier(key, request_hash)) is not None:
-        return earlier, True
-    try:
-        return await run(), False
-    except IntegrityError:
-        # A concurrent retry with the same key committed first: its return is the answer.
-        if (earlier := await _earlier(key, request_hash)) is None:
-            raise
-        return earlier, True
+    return await once(r.idempotency_key, request_hash, run)
 
 
 async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: str) -> SaleReturn:
@@ -161,12 +101,12 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
         )
     now = datetime.now(UTC)
     async with transaction() as tx:
-        doc = await _claim(actor, counter, sale, r.idempotency_key, request_hash, r.reason)
+        doc = await claim(actor, counter, sale, r.idempotency_key, request_hash, r.reason)
         shift = await shift_for(register, actor.staff_id) if register else None
-        taken = await _take_back(tx, sale.id, counter.branch_id, r.lines, "lines")
-        cash_out = _match_refunds(r.refunds, taken.total, "refunds")
+        taken = await take_back(tx, sale.id, counter.branch_id, r.lines, "lines")
+        cash_out = match_refunds(r.refunds, taken.total, "refunds")
         approver = await _approve_refund(counter.branch_id, taken.total, r.manager_pin)
-        doc = await _finish(tx, doc, counter, register, shift, taken, r.refunds, cash_out, approver)
+        doc = await finish(tx, doc, counter, register, shift, taken, r.refunds, cash_out, approver)
         await audit.record(
             actor,
             "sale.returned",
@@ -177,73 +117,14 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
             total=taken.total,
         )
         if taken.movements:
-            await ledger.apply(tx, _posting(f"return:{doc.id}", "return", actor, doc, now), taken.movements)
+            await ledger.apply(tx, posting(f"return:{doc.id}", "return", actor, doc, now), taken.movements)
     return doc
 
 
-async def _exchange(actor, x: ExchangeRequest, counter, sale, basket, priced, request_hash) -> SaleReturn:
-    register = await current_register(counter.id)
-    if register is None:  # the new sale is rung up in this counter's register
-        raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
-    now = datetime.now(UTC)
-    async with transaction() as tx:
-        doc = await _claim(actor, counter, sale, x.idempotency_key, request_hash, x.reason)
-        shift = await shift_for(register, actor.staff_id)
-        taken = await _take_back(tx, sale.id, counter.branch_id, x.return_lines, "returnLines")
-        new_total = priced.priced.total
-        difference = new_total - taken.total
-        if difference > 0:  # the customer pays the rest; change only from cash, as at checkout
-            if x.refunds:
-                raise OperationError.single(ErrorCode.INVALID, f"the customer owes {difference}: no refunds", "refunds")
-            paid = pricing.settle(difference, [_pricing_tender(t) for t in x.tenders])
-            # The sale is paid by the goods taken back plus the tenders: paid − change = total.
-            priced.settlement = replace(paid, paid=paid.paid + taken.total)
-            cash_out = ZERO
-        else:
-            if x.tenders:
-                msg = f"nothing to pay: the customer gets {-difference} back" if difference else "nothing to pay"
-                raise OperationError.single(ErrorCode.INVALID, msg, "tenders")
-            cash_out = _match_refunds(x.refunds, -difference, "refunds")
-            priced.settlement = pricing.Settlement([], new_total, ZERO, ZERO)
-        needs_pin = bool(priced.needs_approval) or -difference > policy.refund_approval_amount
-        approver = None
-        if needs_pin:
-            approver = await approve_with_pin(counter.branch_id, x.manager_pin, "this exchange")
-        new_sale = await write_sale(
-            tx,
-            actor,
-            basket,
-            counter,
-            register,
-            priced,
-            now=now,
-            idempotency_key=None,  # the return carries the key for the whole exchange
-            request_hash=None,
-            approver=approver if priced.needs_approval else None,
-        )
-        doc.exchange_sale_id = new_sale.id
-        doc = await _finish(tx, doc, counter, register, shift, taken, x.refunds, cash_out, approver)
-        await audit.record(
-            actor,
-            "sale.exchanged",
-            branch_id=counter.branch_id,
-            target=("sale_return", doc.id),
-            approved_by=approver.id if approver else None,
-            sale_id=sale.id,
-            exchange_sale_id=new_sale.id,
-            difference=difference,
-        )
-        # New lines first: the ledger names a short line by its index in the batch.
-        movements = sale_movements(counter, priced) + taken.movements
-        with _fields_renamed("lines", "newLines"):
-            await ledger.apply(tx, _posting(f"exchange:{doc.id}", "exchange", actor, doc, now), movements)
-    return doc
+# --- the steps (shared with exchanges.py) ------------------------------------------------------
 
 
-# --- the steps ---------------------------------------------------------------------------------
-
-
-async def _start(actor: Actor, counter_id: int, key: str, reason: str | None, items: list, where: str) -> Counter:
+async def start(actor: Actor, counter_id: int, key: str, reason: str | None, items: list, where: str) -> Counter:
     counter = await Counter.get_or_none(id=counter_id)
     if counter is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "counter does not exist", "counterId")
@@ -272,7 +153,7 @@ async def _start(actor: Actor, counter_id: int, key: str, reason: str | None, it
     return counter
 
 
-def _check_tenders(tenders: list[Payment], where: str) -> None:
+def check_tenders(tenders: list[Payment], where: str) -> None:
     problems = Problems()
     if len(tenders) > MAX_TENDERS:
         problems.add(ErrorCode.TOO_MANY, f"at most {MAX_TENDERS} {where}", where)
@@ -281,6 +162,19 @@ def _check_tenders(tenders: list[Payment], where: str) -> None:
         if not (isinstance(a, Decimal) and a.is_finite() and a > 0 and a == a.quantize(PKR)):
             problems.add(ErrorCode.INVALID, f"amount must be more than 0, in steps of {PKR}", f"{where}.{i}.amount")
     problems.raise_if_any()
+
+
+async def once(key: str, request_hash: str, run: Callable[[], Awaitable[SaleReturn]]) -> tuple[SaleReturn, bool]:
+    """The first result for a key, or run it (the same pattern as checkout)."""
+    if (earlier := await _earlier(key, request_hash)) is not None:
+        return earlier, True
+    try:
+        return await run(), False
+    except IntegrityError:
+        # A concurrent retry with the same key committed first: its return is the answer.
+        if (earlier := await _earlier(key, request_hash)) is None:
+            raise
+        return earlier, True
 
 
 async def _earlier(key: str, request_hash: str) -> SaleReturn | None:
@@ -294,7 +188,7 @@ async def _earlier(key: str, request_hash: str) -> SaleReturn | None:
     return doc
 
 
-async def _original(sale_id: int | None, sale_number: str | None) -> Sale:
+async def original(sale_id: int | None, sale_number: str | None) -> Sale:
     if (sale_id is None) == (sale_number is None):
         raise OperationError.single(ErrorCode.INVALID, "give either saleId or saleNumber, exactly one", "saleId")
     sale = await (Sale.get_or_none(id=sale_id) if sale_id is not None else Sale.get_or_none(number=sale_number))
@@ -305,7 +199,7 @@ async def _original(sale_id: int | None, sale_number: str | None) -> Sale:
     return sale
 
 
-async def _claim(actor, counter, sale, key: str, request_hash: str, reason: str | None) -> SaleReturn:
+async def claim(actor, counter, sale, key: str, request_hash: str, reason: str | None) -> SaleReturn:
     """The key is claimed before anything else is locked; the real number and totals come later
     (a placeholder number keeps the column's NOT NULL UNIQUE until then, within this transaction)."""
     async with in_transaction():  # savepoint: a duplicate key must not abort PostgreSQL's transaction
@@ -324,7 +218,7 @@ async def _claim(actor, counter, sale, key: str, request_hash: str, reason: str 
         )
 
 
-async def _take_back(tx: Transaction, sale_id: int, branch_id: int, items: list[ReturnItem], where: str) -> _TakenBack:
+async def take_back(tx: Transaction, sale_id: int, branch_id: int, items: list[ReturnItem], where: str) -> _TakenBack:
     """Lock the sale, count the units back in with guarded updates, and price each share."""
     placeholders = ", ".join("?" for _ in RETURNABLE)
     locked = await fetch(
@@ -388,7 +282,7 @@ def _as_priced(line: SaleLine) -> pricing.PricedLine:
     )
 
 
-def _match_refunds(refunds: list[Payment], due: Decimal, where: str) -> Decimal:
+def match_refunds(refunds: list[Payment], due: Decimal, where: str) -> Decimal:
     """Refund tenders must add up exactly to what is due; returns the cash part (out of the drawer)."""
     given = sum((t.amount for t in refunds), ZERO)
     if given != due:
@@ -402,7 +296,7 @@ async def _approve_refund(branch_id: int, total: Decimal, pin: str | None):
     return await approve_with_pin(branch_id, pin, f"a refund above {policy.refund_approval_amount}")
 
 
-async def _finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBack, refunds, cash_out, approver):
+async def finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBack, refunds, cash_out, approver):
     """Number and fill in the return, write its lines and tenders, and move the original sale on."""
     doc.number = f"R-{await next_sale_number(tx, counter)}"
     doc.register_id = register.id if register else None
@@ -422,7 +316,7 @@ async def _finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBa
                 for t in refunds
             ]
         )
-    sale = taken.sale  # read after the lock in _take_back: safe to write back
+    sale = taken.sale  # read after the lock in take_back: safe to write back
     await Sale.filter(id=sale.id).update(
         refunded_total=sale.refunded_total + taken.total,
         status=SaleStatus.REFUNDED if taken.fully_returned else SaleStatus.UPDATED,
@@ -431,26 +325,5 @@ async def _finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBa
     return doc
 
 
-def _posting(key: str, reason: str, actor: Actor, doc: SaleReturn, now: datetime) -> ledger.Posting:
+def posting(key: str, reason: str, actor: Actor, doc: SaleReturn, now: datetime) -> ledger.Posting:
     return ledger.Posting(key, reason, actor.label, "sale_return", str(doc.id), occurred_at=now)
-
-
-def _pricing_tender(p: Payment) -> pricing.Tender:
-    return pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference)
-
-
-@contextmanager
-def _fields_renamed(old: str, new: str) -> Iterator[None]:
-    """Report a reused step's errors under this request's field names (`lines.0` → `newLines.0`)."""
-    try:
-        yield
-    except OperationError as error:
-        error.problems = [
-            Problem(p.code, p.message, new + p.field[len(old) :] if _under(p.field, old) else p.field)
-            for p in error.problems
-        ]
-        raise
-
-
-def _under(name: str | None, prefix: str) -> bool:
-    return name is not None and (name == prefix or name.startswith(prefix + "."))

@@ -5,6 +5,7 @@ from strawberry.types import Info
 
 from models import registers as models
 from models.branches import Counter
+from operations import register_reports
 from operations import registers as ops
 from operations.access import Permission, require
 from operations.errors import ErrorCode, OperationError
@@ -51,7 +52,7 @@ async def register_report(info: Info, register_id: strawberry.ID) -> RegisterRep
     """The X report of an open register (mid-shift), or the Z report of a closed one."""
     register_pk = _query_id(register_id, "Register", "registerId")
     try:
-        report = await ops.register_report(info.context.actor, register_pk)
+        report = await register_reports.register_report(info.context.actor, register_pk)
     except OperationError as error:
         raise BadRequest(str(error), code="NOT_FOUND", field="registerId") from None
     return RegisterReport.from_report(report)

@@ -1,10 +1,11 @@
-"""createReturn and createExchange: decode the input, call operations/returns.py, shape the payload."""
+"""createReturn and createExchange: decode the input, call operations/returns.py or exchanges.py, shape the payload."""
 
 from collections.abc import Iterable
 
 from strawberry.types import Info
 
 from models import sales as models
+from operations import exchanges
 from operations import returns as ops
 from operations.access import Permission
 from operations.catalog import VariantRef
@@ -42,7 +43,7 @@ async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPay
 
 async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExchangePayload:
     async def run():
-        request = ops.ExchangeRequest(
+        request = exchanges.ExchangeRequest(
             sale_id=_sale_id(input.sale_id),
             sale_number=input.sale_number,
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
@@ -54,7 +55,7 @@ async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExcha
             reason=input.reason,
             manager_pin=input.manager_pin,
         )
-        doc, _ = await ops.create_exchange(info.context.actor, request)
+        doc, _ = await exchanges.create_exchange(info.context.actor, request)
         new_sale = await models.Sale.get(id=doc.exchange_sale_id)
         return {"sale_return": SaleReturn.from_model(doc), "sale": Sale.from_model(new_sale)}
 

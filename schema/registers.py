@@ -13,7 +13,7 @@ from strawberry.types import Info
 from models import registers as models
 from models.branches import Counter as CounterModel
 from models.sales import TenderType
-from operations import registers as ops
+from operations import register_reports
 from operations.access import Actor, Permission
 from schema import ids
 from schema.errors import UserError
@@ -101,7 +101,7 @@ class RegisterReport:
     shifts: list[ShiftSummary]
 
     @classmethod
-    def from_report(cls, r: ops.RegisterReport) -> Self:
+    def from_report(cls, r: register_reports.RegisterReport) -> Self:
         money = {name: Money(amount=getattr(r, name)) for name in _REPORT_AMOUNTS}
         return cls(
             final=r.final,
@@ -172,7 +172,7 @@ class Register(relay.Node):
 
     @strawberry.field(description="The X report now, or the Z report once closed.")
     async def report(self, info: Info) -> RegisterReport:
-        return RegisterReport.from_report(await ops.register_report(info.context.actor, self.id))
+        return RegisterReport.from_report(await register_reports.register_report(info.context.actor, self.id))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

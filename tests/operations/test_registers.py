@@ -17,13 +17,13 @@ from models.staff import AuditEntry, Role
 from operations.access import SYSTEM, AccessDenied, Actor
 from operations.branches import NewCounter, create_counter
 from operations.errors import ErrorCode, OperationError
+from operations.register_reports import register_report
 from operations.registers import (
     close_register,
     current_register,
     end_shift,
     open_register,
     record_cash,
-    register_report,
     shift_for,
 )
 from operations.staff import NewStaff, create_staff

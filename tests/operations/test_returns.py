@@ -10,7 +10,7 @@ from tortoise import Tortoise
 from models.sales import Restock, ReturnLine, Sale, SaleLine, SaleReturn, SaleStatus, Tender, TenderType
 from models.staff import AuditEntry, Role
 from models.stock import StockLevel, StockPosting
-from operations import returns, sales
+from operations import exchanges, returns, sales
 from operations.access import SYSTEM, AccessDenied
 from operations.branches import NewCounter, create_counter
 from operations.catalog import VariantRef
@@ -311,8 +311,8 @@ async def test_the_same_key_twice_is_one_return(shop):
     assert caught.value.problems[0].code is ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
-def swap(sale, counter, back_lines, new_lines, key="x1", tenders=(), refunds=(), **kw) -> returns.ExchangeRequest:
-    return returns.ExchangeRequest(
+def swap(sale, counter, back_lines, new_lines, key="x1", tenders=(), refunds=(), **kw) -> exchanges.ExchangeRequest:
+    return exchanges.ExchangeRequest(
         sale_id=sale.id,
         counter_id=counter.id,
         return_lines=[returns.ReturnItem(*line) for line in back_lines],
@@ -328,7 +328,7 @@ async def test_exchange_where_the_customer_pays_the_difference(shop):
     sale = await sell(shop, [sales.CheckoutLine(VariantRef(id=shop.kurta.id), 2)], "2360.00")
     shawl = [sales.CheckoutLine(VariantRef(id=shop.shawl.id), 1)]
     # 1 kurta back (1180.00) for a shawl (2500.00): 1320.00 to pay, 1500 cash given, 180 change.
-    doc, replayed = await returns.create_exchange(
+    doc, replayed = await exchanges.create_exchange(
         shop.cashier, swap(sale, shop.counter, [(1, 1)], shawl, tenders=[("cash", "1500.00")])
     )
     new = await Sale.get(id=doc.exchange_sale_id)
@@ -349,7 +349,7 @@ async def test_exchange_where_the_customer_pays_the_difference(shop):
     assert await StockPosting.filter(idempotency_key=f"exchange:{doc.id}").count() == 1
     cash = await drawer_cash(Tortoise.get_connection("default"), shop.register)
     assert cash.expected == D("5000.00") + D("2360.00") + D("1320.00")
-    again, replayed = await returns.create_exchange(
+    again, replayed = await exchanges.create_exchange(
         shop.cashier, swap(sale, shop.counter, [(1, 1)], shawl, tenders=[("cash", "1500.00")])
     )
     assert replayed and again.id == doc.id and await Sale.all().count() == 2
@@ -360,11 +360,11 @@ async def test_exchange_where_the_customer_gets_money_back(shop):
     sale = await sell(shop, [sales.CheckoutLine(VariantRef(id=shop.shawl.id), 1)], "2500.00")
     kurta = [sales.CheckoutLine(VariantRef(sku=shop.kurta.sku), 1)]
     with pytest.raises(OperationError) as caught:  # the refund must cover the difference exactly
-        await returns.create_exchange(
+        await exchanges.create_exchange(
             shop.cashier, swap(sale, shop.counter, [(1, 1)], kurta, refunds=[("cash", "1000")])
         )
     assert (caught.value.problems[0].code, caught.value.problems[0].field) == (ErrorCode.INVALID, "refunds")
-    doc, _ = await returns.create_exchange(
+    doc, _ = await exchanges.create_exchange(
         shop.cashier, swap(sale, shop.counter, [(1, 1)], kurta, refunds=[("cash", "1320.00")])
     )
     new = await Sale.get(id=doc.exchange_sale_id)
@@ -382,9 +382,9 @@ async def test_an_even_exchange_takes_no_tenders(shop):
     sale = await sell(shop, [sales.CheckoutLine(VariantRef(id=shop.kurta.id), 1)], "1180.00")
     same = [sales.CheckoutLine(VariantRef(id=shop.kurta.id), 1)]
     with pytest.raises(OperationError) as caught:
-        await returns.create_exchange(shop.cashier, swap(sale, shop.counter, [(1, 1)], same, tenders=[("cash", "1")]))
+        await exchanges.create_exchange(shop.cashier, swap(sale, shop.counter, [(1, 1)], same, tenders=[("cash", "1")]))
     assert caught.value.problems[0].field == "tenders"
-    doc, _ = await returns.create_exchange(shop.cashier, swap(sale, shop.counter, [(1, 1)], same))
+    doc, _ = await exchanges.create_exchange(shop.cashier, swap(sale, shop.counter, [(1, 1)], same))
     assert (doc.total, (await Sale.get(id=doc.exchange_sale_id)).total) == (D("1180.00"), D("1180.00"))
     assert (await level(shop.branch, shop.kurta)).on_hand == 9
     assert await check_ledger() == ([], [])
@@ -395,7 +395,7 @@ async def test_an_exchange_whose_new_line_is_out_of_stock_writes_nothing(shop):
     before = {line.id: line.returned_quantity for line in await SaleLine.filter(sale_id=sale.id)}
     too_many = [sales.CheckoutLine(VariantRef(id=shop.shawl.id), 11)]
     with pytest.raises(OperationError) as caught:
-        await returns.create_exchange(
+        await exchanges.create_exchange(
             shop.cashier, swap(sale, shop.counter, [(1, 1)], too_many, tenders=[("cash", "30000.00")])
         )
     assert (caught.value.problems[0].code, caught.value.problems[0].field) == (
@@ -407,7 +407,7 @@ async def test_an_exchange_whose_new_line_is_out_of_stock_writes_nothing(shop):
     assert (await level(shop.branch, shop.kurta)).on_hand == 8
     assert (await level(shop.branch, shop.shawl)).on_hand == 10
     with pytest.raises(OperationError) as caught:  # and more back than sold, in an exchange
-        await returns.create_exchange(
+        await exchanges.create_exchange(
             shop.cashier,
             swap(sale, shop.counter, [(1, 3)], [sales.CheckoutLine(VariantRef(id=shop.shawl.id), 1)], key="x2"),
         )
