@@ -15,7 +15,7 @@ from models.stock import Bucket
 from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError
-from operations.idempotency import fingerprint
+from operations.idempotency import earlier_document, fingerprint
 from operations.policy import policy
 from operations.registers import current_register, shift_for
 from operations.sales import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, write_lines
@@ -142,10 +142,8 @@ async def place_draft(
     """Turn a draft (or quote) into a placed sale at any counter of its branch, without re-entry."""
     counter = await _counter(actor, counter_id)
     request_hash = fingerprint({"draft": draft_id, "counter": counter_id, "payments": [asdict(p) for p in payments]})
-    earlier = await Sale.get_or_none(idempotency_key=idempotency_key)
+    earlier = await earlier_document(Sale, idempotency_key, request_hash, "sale")
     if earlier is not None:
-        if earlier.request_hash != request_hash:
-            raise OperationError.single(ErrorCode.IDEMPOTENCY_KEY_REUSED, "key used for another sale", "idempotencyKey")
         return earlier, True
     sale = await _open_draft(draft_id, counter)
     tenders = [pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference) for p in payments]

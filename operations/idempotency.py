@@ -61,3 +61,32 @@ async def run_once(
             "idempotencyKey",
         )
     return await load(earlier.result_id), True
+
+
+async def earlier_document(model: Any, key: str, request_hash: str, what: str, field: str = "idempotencyKey"):
+    """A document (sale, return) already made under this key, or None.
+
+    The same key with a different request is a client bug, not a retry: refused."""
+    doc = await model.get_or_none(idempotency_key=key)
+    if doc is not None and doc.request_hash != request_hash:
+        raise OperationError.single(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED, f"this key was already used for a different {what}", field
+        )
+    return doc
+
+
+async def first_or_run(
+    model: Any, key: str, request_hash: str, what: str, run: Callable[[], Awaitable[Any]], field: str = "idempotencyKey"
+) -> tuple[Any, bool]:
+    """Run `run` (which inserts the document under the unique key), or return the first result.
+
+    A concurrent retry that commits first makes our insert fail on the unique index; its
+    document is then the answer. Returns (document, replayed)."""
+    if (earlier := await earlier_document(model, key, request_hash, what, field)) is not None:
+        return earlier, True
+    try:
+        return await run(), False
+    except IntegrityError:
+        if (earlier := await earlier_document(model, key, request_hash, what, field)) is None:
+            raise
+        return earlier, True

@@ -10,14 +10,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
-
 from models.branches import Counter
 from models.sales import Sale
 from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problem
-from operations.idempotency import fingerprint
+from operations.idempotency import earlier_document, fingerprint, first_or_run
 from operations.registers import current_register
 from operations.sales import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
 from operations.transaction import transaction
@@ -89,7 +87,7 @@ async def _apply(actor: Actor, counter: Counter, sale: OfflineSale) -> tuple[Sal
     _check(sale)
     key = _key(counter, sale.offline_id)
     request_hash = fingerprint(asdict(sale))
-    earlier = await _earlier(key, request_hash)
+    earlier = await earlier_document(Sale, key, request_hash, "offline sale", "offlineId")
     if earlier is not None:
         return earlier, True
     basket = Checkout(
@@ -110,13 +108,14 @@ async def _apply(actor: Actor, counter: Counter, sale: OfflineSale) -> tuple[Sal
         raise OperationError.single(
             ErrorCode.REGISTER_CLOSED, "open the register at this counter, then upload again", "counterId"
         )
-    try:
-        return await _write(actor, counter, register, basket, priced, sale, key, request_hash), False
-    except IntegrityError:
-        earlier = await _earlier(key, request_hash)  # a concurrent upload of the same sale won
-        if earlier is None:
-            raise
-        return earlier, True
+    return await first_or_run(
+        Sale,
+        key,
+        request_hash,
+        "offline sale",
+        lambda: _write(actor, counter, register, basket, priced, sale, key, request_hash),
+        "offlineId",
+    )
 
 
 async def _write(actor, counter, register, basket, priced, sale: OfflineSale, key, request_hash) -> Sale:
@@ -158,12 +157,3 @@ async def _write(actor, counter, register, basket, priced, sale: OfflineSale, ke
                 skus=",".join(m.sku for m in result.movements if m.on_hand < 0),
             )
     return placed
-
-
-async def _earlier(key: str, request_hash: str) -> Sale | None:
-    sale = await Sale.get_or_none(idempotency_key=key)
-    if sale is not None and sale.request_hash != request_hash:
-        raise OperationError.single(
-            ErrorCode.IDEMPOTENCY_KEY_REUSED, "this offlineId was already uploaded with different contents", "offlineId"
-        )
-    return sale

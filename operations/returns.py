@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.branches import Counter
@@ -30,7 +29,7 @@ from models.stock import Bucket
 from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
-from operations.idempotency import MAX_KEY_LENGTH, fingerprint
+from operations.idempotency import MAX_KEY_LENGTH, fingerprint, first_or_run
 from operations.policy import policy
 from operations.registers import current_register, shift_for
 from operations.sales import Payment, next_sale_number
@@ -166,26 +165,7 @@ def check_tenders(tenders: list[Payment], where: str) -> None:
 
 async def once(key: str, request_hash: str, run: Callable[[], Awaitable[SaleReturn]]) -> tuple[SaleReturn, bool]:
     """The first result for a key, or run it (the same pattern as checkout)."""
-    if (earlier := await _earlier(key, request_hash)) is not None:
-        return earlier, True
-    try:
-        return await run(), False
-    except IntegrityError:
-        # A concurrent retry with the same key committed first: its return is the answer.
-        if (earlier := await _earlier(key, request_hash)) is None:
-            raise
-        return earlier, True
-
-
-async def _earlier(key: str, request_hash: str) -> SaleReturn | None:
-    doc = await SaleReturn.get_or_none(idempotency_key=key)
-    if doc is not None and doc.request_hash != request_hash:
-        raise OperationError.single(
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "this idempotencyKey was already used for a different return or exchange",
-            "idempotencyKey",
-        )
-    return doc
+    return await first_or_run(SaleReturn, key, request_hash, "return or exchange", run)
 
 
 async def original(sale_id: int | None, sale_number: str | None) -> Sale:

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.branches import Branch, Counter
@@ -21,7 +20,7 @@ from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
 from operations.catalog import VariantRef, resolve_variant_refs
 from operations.errors import ErrorCode, OperationError, Problems
-from operations.idempotency import MAX_KEY_LENGTH, fingerprint
+from operations.idempotency import MAX_KEY_LENGTH, earlier_document, fingerprint, first_or_run
 from operations.policy import policy
 from operations.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.registers import current_register, shift_for
@@ -124,7 +123,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     require(actor, Permission.SELL, counter.branch_id)
     _validate(c)
     request_hash = fingerprint(asdict(c) | {"manager_pin": None})
-    earlier = await _earlier(c.idempotency_key, request_hash)
+    earlier = await earlier_document(Sale, c.idempotency_key, request_hash, "sale")
     if earlier is not None:
         return earlier, True
     if actor.staff_id is None:
@@ -137,25 +136,13 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     register = await current_register(counter.id)
     if register is None:
         raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
-    try:
-        return await _place(actor, c, counter, register, priced, request_hash, approver), False
-    except IntegrityError:
-        # A concurrent retry with the same key committed first: return its sale.
-        earlier = await _earlier(c.idempotency_key, request_hash)
-        if earlier is None:
-            raise
-        return earlier, True
-
-
-async def _earlier(key: str, request_hash: str) -> Sale | None:
-    sale = await Sale.get_or_none(idempotency_key=key)
-    if sale is not None and sale.request_hash != request_hash:
-        raise OperationError.single(
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "this idempotencyKey was already used for a different sale",
-            "idempotencyKey",
-        )
-    return sale
+    return await first_or_run(
+        Sale,
+        c.idempotency_key,
+        request_hash,
+        "sale",
+        lambda: _place(actor, c, counter, register, priced, request_hash, approver),
+    )
 
 
 async def _check_salesperson(staff_id: int | None, branch_id: int) -> None:
