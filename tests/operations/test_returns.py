@@ -18,26 +18,10 @@ from operations.errors import ErrorCode, OperationError
 from operations.policy import configure, policy
 from operations.registers import drawer_cash, open_register
 from operations.stock import check_ledger
-from tests.factories import make_branch, make_variants, stock
-from tests.operations.conftest import Shop, staff_actor
+from tests.factories import make_branch
+from tests.operations.conftest import staff_actor
 
 D = Decimal
-
-
-@pytest.fixture
-async def shop(db):
-    s = Shop()
-    s.branch = await make_branch("LHR")
-    s.counter, _ = await create_counter(SYSTEM, NewCounter(s.branch.id, "C1", "Counter 1"))
-    s.kurta, s.shawl = await make_variants(2, prefix="K")
-    await s.kurta.__class__.filter(id=s.kurta.id).update(price=D("1180.00"), tax_rate=D("18.00"))
-    await s.shawl.__class__.filter(id=s.shawl.id).update(price=D("2500.00"), tax_rate=D("18.00"))
-    for v in (s.kurta, s.shawl):
-        await stock(s.branch.id, v.id, 10)
-    s.cashier = await staff_actor(Role.CASHIER, [s.branch.id], pin="1234", email="cashier@t.pk")
-    s.manager = await staff_actor(Role.BRANCH_MANAGER, [s.branch.id], pin="9999", email="manager@t.pk")
-    s.register = await open_register(s.cashier, s.counter.id, D("5000.00"), "open-1")
-    return s
 
 
 async def sell(shop, lines, cash: str, key="sale-1", order_discount=D(0)):
