@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import itertools
-import json
 import os
 import random
 import signal
@@ -24,11 +22,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import httpx
@@ -40,14 +37,43 @@ from models.staff import Role
 from operations import ledger, pricing
 from operations.access import SYSTEM
 from operations.branches import NewBranch, NewCounter, create_branch, create_counter
-from operations.catalog import NewProduct, NewVariant, create_product
+from operations.catalog import NewVariant
 from operations.policy import policy
 from operations.registers import open_register
 from operations.staff import NewStaff, authenticate, create_staff, login
 from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
 from schema.ids import global_id
 
+if not __package__:  # run as `python bench/checkout.py`: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    RAW_SEQUENCE,
+    Measured,
+    add_rounds_argument,
+    alternating,
+    bench_parser,
+    closed_loop,
+    create_variants,
+    insert_movements,
+    inventory_delta_payload,
+    log,
+    movement_values,
+    next_key,
+    paired_ratio_median,
+    parse_args,
+    parse_url,
+    per_op_ms,
+    ratio,
+    recreate_database,
+    run,
+    sale_posting_hash,
+    stock_changed_events,
+    values_rows,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/branchline_bench_checkout"
 PRICE = Decimal("1000.00")  # tax-inclusive shelf price of every variant
 TAX_RATE = Decimal("18")
@@ -60,42 +86,6 @@ Op = Callable[[int, list[int], str], Awaitable[str]]  # (counter index, variant 
 
 
 # --- setup ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    host: str
-    port: int
-    user: str
-    password: str | None
-    database: str
-
-
-def parse_url(url: str) -> Target:
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise SystemExit("--database-url must be a postgres:// URL")
-    database = parts.path.lstrip("/")
-    if "bench" not in database:
-        raise SystemExit(f"refusing to drop database {database!r}: its name must contain 'bench'")
-    return Target(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=unquote(parts.username or "postgres"),
-        password=unquote(parts.password) if parts.password else None,
-        database=database,
-    )
-
-
-async def recreate_database(target: Target) -> None:
-    conn = await asyncpg.connect(
-        host=target.host, port=target.port, user=target.user, password=target.password, database="postgres"
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{target.database}"')
-    finally:
-        await conn.close()
 
 
 @dataclass(frozen=True)
@@ -118,20 +108,9 @@ class Seeded:
 async def seed(counter_count: int, variant_count: int) -> Seeded:
     """Everything through the domain operations, as an owner and the counters' cashiers would."""
     branch, _ = await create_branch(SYSTEM, NewBranch(code="BENCH", name="Benchmark branch"))
-    variant_ids: list[int] = []
-    for start in range(0, variant_count, 100):  # create_product takes at most 100 variants
-        count = min(100, variant_count - start)
-        product, _ = await create_product(
-            SYSTEM,
-            NewProduct(
-                title=f"Bench product {start // 100 + 1}",
-                variants=[
-                    NewVariant(sku=f"BENCH-{start + i:05d}", price=PRICE, tax_rate=TAX_RATE, title=f"Size {i}")
-                    for i in range(count)
-                ],
-            ),
-        )
-        variant_ids += [v.id for v in await product.variants.all().order_by("id")]
+    variant_ids = await create_variants(
+        variant_count, lambda sku, i: NewVariant(sku=sku, price=PRICE, tax_rate=TAX_RATE, title=f"Size {i}")
+    )
     await adjust_stock(
         Adjustment(
             branch.id,
@@ -308,22 +287,9 @@ RAW_LEVEL = (
     " AND (b.allow_negative_stock OR l.on_hand - l.reserved >= $1)"
     " RETURNING l.on_hand, l.reserved, l.in_transit, l.damaged, v.sku"
 )
-RAW_SEQUENCE = (
-    "UPDATE branch_stock_sequence SET last_sequence = last_sequence + $1 WHERE branch_id = $2 RETURNING last_sequence"
-)
-
-
-def _rows(columns: int, count: int) -> str:
-    return ", ".join("(" + ", ".join(f"${columns * i + c}" for c in range(1, columns + 1)) + ")" for i in range(count))
-
-
-RAW_LINES = f"INSERT INTO sale_line ({_LINE_COLUMNS}) VALUES {_rows(16, LINES)}"
-RAW_MOVEMENTS = (
-    "INSERT INTO stock_movement (posting_id, branch_id, variant_id, sequence, bucket, delta, reason,"
-    " shopify_effect, on_hand_after, reserved_after, in_transit_after, damaged_after, occurred_at)"
-    f" VALUES {_rows(13, LINES)} RETURNING id, sequence"
-)
-RAW_OUTBOX = f"INSERT INTO outbox (topic, key, payload, status, attempts, created_at) VALUES {_rows(6, LINES)}"
+RAW_LINES = f"INSERT INTO sale_line ({_LINE_COLUMNS}) VALUES {values_rows(16, LINES)}"
+RAW_MOVEMENTS = insert_movements(LINES, returning="id, sequence")
+RAW_OUTBOX = f"INSERT INTO outbox (topic, key, payload, status, attempts, created_at) VALUES {values_rows(6, LINES)}"
 
 
 class RawFailed(Exception):
@@ -395,12 +361,7 @@ def raw_op(pool: asyncpg.Pool, seeded: Seeded) -> Op:
 
             # The ledger's part: claim, guarded levels in variant order, the branch sequence last, movements.
             levels = sorted(variant_ids)
-            posting_body = {
-                "reason": "sale",
-                "reference": ["sale", str(sale_id)],
-                "movements": [[branch_id, v, -1, "on_hand", None, None] for v in variant_ids],
-            }
-            posting_hash = hashlib.sha256(orjson.dumps(posting_body)).hexdigest()
+            posting_hash = sale_posting_hash(branch_id, variant_ids, ["sale", str(sale_id)])
             actor = f"staff:{counter.staff_id} ({counter.staff_name})"
             posting_id = await conn.fetchval(
                 RAW_CLAIM_POSTING, f"sale:{sale_id}", posting_hash, str(sale_id), actor, now
@@ -415,39 +376,16 @@ def raw_op(pool: asyncpg.Pool, seeded: Seeded) -> Op:
                 after.append((variant_id, row))
             last = await conn.fetchval(RAW_SEQUENCE, LINES, branch_id)
             first = last - LINES + 1
-            movement_values: list = []
-            for i, (variant_id, row) in enumerate(after):
-                movement_values += [posting_id, branch_id, variant_id, first + i, "on_hand", -1, "sale", "push"]
-                movement_values += [row["on_hand"], row["reserved"], row["in_transit"], row["damaged"], now]
-            ids = {r["sequence"]: r["id"] for r in await conn.fetch(RAW_MOVEMENTS, *movement_values)}
+            movements = movement_values(posting_id, branch_id, after, first, now)
+            ids = {r["sequence"]: r["id"] for r in await conn.fetch(RAW_MOVEMENTS, *movements)}
             outbox_values: list = []
             for i, (variant_id, _) in enumerate(after):
                 movement_id = ids[first + i]
-                payload = {"movementId": movement_id, "branchId": branch_id, "variantId": variant_id}
-                payload |= {"bucket": "on_hand", "delta": -1}
-                outbox_values += ["shopify.inventory_delta", f"movement:{movement_id}", orjson.dumps(payload).decode()]
-                outbox_values += ["pending", 0, now]
+                payload = inventory_delta_payload(movement_id, branch_id, variant_id)
+                outbox_values += ["shopify.inventory_delta", f"movement:{movement_id}", payload, "pending", 0, now]
             await conn.execute(RAW_OUTBOX, *outbox_values)
         # What the app hands to the live bus after commit (the raw side has no bus: built, not sent).
-        _events = [
-            {
-                "movementId": ids[first + i],
-                "branchId": branch_id,
-                "variantId": variant_id,
-                "sku": row["sku"],
-                "bucket": "on_hand",
-                "delta": -1,
-                "reason": "sale",
-                "sequence": first + i,
-                "onHand": row["on_hand"],
-                "reserved": row["reserved"],
-                "available": row["on_hand"] - row["reserved"],
-                "inTransit": row["in_transit"],
-                "damaged": row["damaged"],
-                "occurredAt": now.isoformat(),
-            }
-            for i, (variant_id, row) in enumerate(after)
-        ]
+        _events = stock_changed_events(branch_id, after, ids, first, now)
         return number
 
     return op
@@ -497,45 +435,19 @@ class CpuMeter:
 
 
 @dataclass
-class Result:
-    latencies: list[float] = field(default_factory=list)  # seconds, every sale completed inside a window
-    elapsed: float = 0.0
-    errors: int = 0
-    first_error: str | None = None
-    segments: list[float] = field(default_factory=list)  # sales/s of each measured segment
+class Result(Measured):
+    error_chars = 500
     cpu_sales: int = 0  # sales completed over the segments, drain included (the CPU figures cover them)
     client_cpu: float = 0.0
     server_cpu: float | None = 0.0
     postgres_cpu: float | None = 0.0
 
     def summary(self, with_server: bool) -> dict:
-        ordered = sorted(self.latencies)
-
-        def per_sale(seconds: float | None) -> float | None:
-            return round(seconds / self.cpu_sales * 1000, 3) if seconds is not None and self.cpu_sales else None
-
-        out = {
-            "sales_per_s": round(len(ordered) / self.elapsed, 1) if self.elapsed else 0.0,
-            "p50_ms": round(_percentile(ordered, 50) * 1000, 3),
-            "p99_ms": round(_percentile(ordered, 99) * 1000, 3),
-            "sales": len(ordered),
-            "errors": self.errors,
-            "client_cpu_ms_per_sale": per_sale(self.client_cpu),
-        }
+        cpu = {"client_cpu_ms_per_sale": per_op_ms(self.client_cpu, self.cpu_sales)}
         if with_server:
-            out["server_cpu_ms_per_sale"] = per_sale(self.server_cpu)
-        out["postgres_cpu_ms_per_sale"] = per_sale(self.postgres_cpu)
-        out["segments_sales_per_s"] = [round(s, 1) for s in self.segments]
-        if self.first_error:
-            out["first_error"] = self.first_error
-        return out
-
-
-def _percentile(ordered: list[float], pct: float) -> float:
-    if not ordered:
-        return 0.0
-    rank = max(1, -(-len(ordered) * pct // 100))  # nearest-rank
-    return ordered[int(rank) - 1]
+            cpu["server_cpu_ms_per_sale"] = per_op_ms(self.server_cpu, self.cpu_sales)
+        cpu["postgres_cpu_ms_per_sale"] = per_op_ms(self.postgres_cpu, self.cpu_sales)
+        return self.figures("sale", cpu)
 
 
 def _minus(after: float | None, before: float | None) -> float | None:
@@ -544,9 +456,6 @@ def _minus(after: float | None, before: float | None) -> float | None:
 
 def _add(total: float | None, more: float | None) -> float | None:
     return total + more if total is not None and more is not None else None
-
-
-_keys = itertools.count(1)
 
 
 async def run_load(
@@ -566,34 +475,17 @@ async def run_load(
     """
     result = into if into is not None else Result()
     before = len(result.latencies)
-    completed = 0
     cpu_before = meter.read()
-    started = time.perf_counter()
-    deadline = started + seconds
+    deadline = time.perf_counter() + seconds
 
-    async def worker(w: int) -> None:
-        nonlocal completed
-        rng = random.Random(seed * 1000 + w)
-        while time.perf_counter() < deadline:
-            chosen = rng.sample(seeded.variant_ids, LINES)  # distinct variants, random order
-            key = f"bench:{name}:{next(_keys)}"
-            began = time.perf_counter()
-            try:
-                await op(w, chosen, key)
-            except Exception as error:
-                result.errors += 1
-                result.first_error = result.first_error or f"{type(error).__name__}: {error}"[:500]
-                continue
-            ended = time.perf_counter()
-            completed += 1
-            if ended <= deadline:
-                result.latencies.append(ended - began)
+    def next_op(w: int, rng: random.Random) -> Awaitable[str]:
+        chosen = rng.sample(seeded.variant_ids, LINES)  # distinct variants, random order
+        return op(w, chosen, next_key(name))
 
-    await asyncio.gather(*(worker(w) for w in range(len(seeded.counters))))
+    completed = await closed_loop(len(seeded.counters), seed, deadline, next_op, result)
     if into is not None:
         cpu_after = meter.read()
-        into.elapsed += seconds
-        into.segments.append((len(into.latencies) - before) / seconds)
+        into.add_segment(len(into.latencies) - before, seconds)
         into.cpu_sales += completed
         into.client_cpu += cpu_after[0] - cpu_before[0]
         into.server_cpu = _add(into.server_cpu, _minus(cpu_after[1], cpu_before[1]))
@@ -662,15 +554,7 @@ async def bench(args: argparse.Namespace) -> dict:
                 )
                 for c in seeded.counters
             ]
-            raw_pool = await asyncpg.create_pool(
-                host=target.host,
-                port=target.port,
-                user=target.user,
-                password=target.password,
-                database=target.database,
-                min_size=args.counters,
-                max_size=args.counters,
-            )
+            raw_pool = await target.create_pool(min_size=args.counters, max_size=args.counters)
             meter = CpuMeter(server.pid)
             impls = {"raw_sql": raw_op(raw_pool, seeded), "http": http_op(clients, seeded)}
             results = {impl: Result() for impl in impls}
@@ -684,8 +568,7 @@ async def bench(args: argparse.Namespace) -> dict:
                     results[impl].first_error = results[impl].first_error or warm.first_error
             segment = args.seconds / args.rounds
             for r in range(args.rounds):
-                order = ["raw_sql", "http"] if r % 2 == 0 else ["http", "raw_sql"]  # ABBA against drift
-                for impl in order:
+                for impl in alternating(r, ["raw_sql", "http"]):
                     into = results[impl]
                     committed += await run_load(impls[impl], impl, seeded, segment, r + 1, meter, into)
                     log(f"round {r + 1}/{args.rounds} {impl:<7} {into.segments[-1]:8.1f} sales/s")
@@ -699,8 +582,6 @@ async def bench(args: argparse.Namespace) -> dict:
         checks = await verify(committed, args.counters)
 
     http, raw = results["http"].summary(with_server=True), results["raw_sql"].summary(with_server=False)
-    ratio = http["sales_per_s"] / raw["sales_per_s"] if raw["sales_per_s"] else 0.0
-    paired = sorted(a / b for a, b in zip(http["segments_sales_per_s"], raw["segments_sales_per_s"], strict=True) if b)
     errors = http["errors"] + raw["errors"]
     return {
         "bench": "checkout",
@@ -709,8 +590,8 @@ async def bench(args: argparse.Namespace) -> dict:
         "seconds": args.seconds,
         "http": http,
         "raw_sql": raw,
-        "ratio": round(ratio, 3),
-        "paired_ratio_median": round(paired[len(paired) // 2], 3) if paired else None,
+        "ratio": round(ratio(http["sales_per_s"], raw["sales_per_s"]), 3),
+        "paired_ratio_median": paired_ratio_median(http["segments_sales_per_s"], raw["segments_sales_per_s"]),
         **checks,
         "ok": errors == 0
         and checks["ledger_check"] == "ok"
@@ -728,49 +609,22 @@ async def bench(args: argparse.Namespace) -> dict:
     }
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url", default=DEFAULT_URL, help="dropped and re-created (name must contain 'bench')"
-    )
+    parser = bench_parser(__doc__, DEFAULT_URL)
     parser.add_argument("--counters", type=int, default=8, help="concurrent counters, one client each (default 8)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per side (default 5)")
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=None,
-        help="measured segments per side, order alternated (ABBA...); default: one per 0.5 s, even",
-    )
+    add_rounds_argument(parser, per="side")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per side (default 1)")
     parser.add_argument("--variants", type=int, default=50, help="variants the sales pick from (default 50)")
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     parser.add_argument(
         "--server-profile", metavar="FILE", help="run the server under cProfile and write its stats to FILE"
     )
-    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto", help="auto: uvloop if present")
-    args = parser.parse_args(argv)
-    if args.rounds is None:
-        args.rounds = max(2, 2 * round(args.seconds))
+    args = parse_args(parser, argv)
     if args.counters < 1 or args.rounds < 1 or args.variants < LINES or args.seconds <= 0 or args.warmup < 0:
         parser.error(f"--counters and --rounds must be >= 1, --variants >= {LINES}, --seconds > 0, --warmup >= 0")
 
-    runner_factory = None
-    args.loop_name = "asyncio"
-    if args.loop in ("auto", "uvloop"):  # uvicorn's default loop is uvloop when installed: the server's
-        try:
-            import uvloop
-
-            runner_factory, args.loop_name = uvloop.new_event_loop, "uvloop"
-        except ImportError:
-            if args.loop == "uvloop":
-                parser.error("uvloop is not installed")
-    with asyncio.Runner(loop_factory=runner_factory) as runner:
-        out = runner.run(bench(args))
-    print(json.dumps(out))
+    out = run(bench, args, parser)
     return 0 if out["ok"] else 1
 
 
