@@ -8,6 +8,7 @@ the hold into a deduction in one ledger batch: on hand and reserved both drop, n
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 from models.branches import Counter
 from models.sales import Sale, SaleLine, SaleStatus, Tender
@@ -15,7 +16,7 @@ from models.stock import Bucket
 from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError
-from operations.idempotency import earlier_document, fingerprint
+from operations.idempotency import earlier_document, fingerprint, run_once
 from operations.policy import policy
 from operations.registers import current_register, shift_for
 from operations.sales import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, write_lines
@@ -47,8 +48,13 @@ async def _counter(actor: Actor, counter_id: int) -> Counter:
     return counter
 
 
-async def save_draft(actor: Actor, draft: Draft, draft_id: int | None = None) -> Sale:
-    """Create a draft, or replace an existing one's lines (its old hold is released in the same batch)."""
+async def save_draft(
+    actor: Actor, draft: Draft, draft_id: int | None = None, idempotency_key: str | None = None
+) -> Sale:
+    """Create a draft, or replace an existing one's lines (its old hold is released in the same batch).
+
+    With a key, a retried save returns the first draft instead of making (and holding stock for)
+    a second one."""
     counter = await _counter(actor, draft.counter_id)
     if draft.hold_minutes is not None and not 1 <= draft.hold_minutes <= MAX_HOLD.total_seconds() // 60:
         raise OperationError.single(ErrorCode.INVALID, "holdMinutes must be 1–2880", "holdMinutes")
@@ -63,57 +69,66 @@ async def save_draft(actor: Actor, draft: Draft, draft_id: int | None = None) ->
         note=draft.note,
     )
     priced = await price_basket(basket)
-    now = datetime.now(UTC)
+
+    async def write() -> Sale:
+        return await _write_draft(tx, actor, counter, draft, draft_id, basket, priced)
+
     async with transaction() as tx:
-        sale = await _open_draft(draft_id, counter) if draft_id else None
-        old_hold = await _held(sale) if sale else []
-        p = priced.priced
-        fields = dict(
-            subtotal=p.subtotal,
-            discount_total=p.discount_total,
-            net_total=p.net_total,
-            tax_total=p.tax_total,
-            total=p.total,
-            order_discount=draft.order_discount,
-            customer_name=draft.customer_name,
-            customer_phone=draft.customer_phone,
-            is_quote=draft.is_quote,
-            note=draft.note,
-            counter_id=counter.id,
-        )
-        if sale is None:
-            sale = await Sale.create(
-                branch_id=counter.branch_id,
-                cashier_id=actor.staff_id,
-                status=SaleStatus.DRAFT,
-                tax_inclusive=policy.prices_include_tax,
-                currency=policy.currency,
-                occurred_at=now,
-                **fields,
-            )
-        else:
-            await Sale.filter(id=sale.id).update(**fields)
-            await SaleLine.filter(sale_id=sale.id).delete()
-        await write_lines(sale, basket, priced)
-        version = int(now.timestamp() * 1000)
-        movements = [ledger.Movement(counter.branch_id, v, -q, Bucket.RESERVED) for v, q in old_hold]
-        if draft.hold_minutes:
-            movements += [
-                ledger.Movement(counter.branch_id, v.id, line.quantity, Bucket.RESERVED)
-                for line, v in zip(p.lines, priced.variants, strict=True)
-            ]
-        hold_key = f"draft:{sale.id}:hold:{version}" if draft.hold_minutes else None
-        await Sale.filter(id=sale.id).update(
-            reservation_key=hold_key,
-            reservation_expires_at=now + timedelta(minutes=draft.hold_minutes) if draft.hold_minutes else None,
-        )
-        if movements:
-            await ledger.apply(
-                tx,
-                ledger.Posting(f"draft:{sale.id}:{version}", "draft_hold", actor.label, "sale", str(sale.id)),
-                movements,
-            )
+        request = asdict(draft) | {"draft_id": draft_id}
+        sale, _ = await run_once(tx, "saveDraft", idempotency_key, request, write, lambda pk: Sale.get(id=pk))
     return await Sale.get(id=sale.id)
+
+
+async def _write_draft(tx, actor, counter, draft: Draft, draft_id, basket, priced) -> Sale:
+    now = datetime.now(UTC)
+    p = priced.priced
+    fields = dict(
+        subtotal=p.subtotal,
+        discount_total=p.discount_total,
+        net_total=p.net_total,
+        tax_total=p.tax_total,
+        total=p.total,
+        order_discount=draft.order_discount,
+        customer_name=draft.customer_name,
+        customer_phone=draft.customer_phone,
+        is_quote=draft.is_quote,
+        note=draft.note,
+        counter_id=counter.id,
+    )
+    if draft_id is None:
+        sale = await Sale.create(
+            branch_id=counter.branch_id,
+            cashier_id=actor.staff_id,
+            status=SaleStatus.DRAFT,
+            tax_inclusive=policy.prices_include_tax,
+            currency=policy.currency,
+            occurred_at=now,
+            **fields,
+        )
+        old_hold = []
+    else:
+        # Row lock first: two tills editing the same draft take turns, so lines and holds never mix.
+        if not await Sale.filter(id=draft_id, branch_id=counter.branch_id, status=SaleStatus.DRAFT).update(**fields):
+            await _open_draft(draft_id, counter)  # says why: not found, or no longer a draft
+        sale = await Sale.get(id=draft_id)
+        old_hold = await _held(sale)
+        await SaleLine.filter(sale_id=sale.id).delete()
+    await write_lines(sale, basket, priced)
+    version = uuid4().hex[:12]  # each save holds under its own ledger key
+    movements = [ledger.Movement(counter.branch_id, v, -q, Bucket.RESERVED) for v, q in old_hold]
+    if draft.hold_minutes:
+        movements += [
+            ledger.Movement(counter.branch_id, v.id, line.quantity, Bucket.RESERVED)
+            for line, v in zip(p.lines, priced.variants, strict=True)
+        ]
+    await Sale.filter(id=sale.id).update(
+        reservation_key=f"draft:{sale.id}:hold:{version}" if draft.hold_minutes else None,
+        reservation_expires_at=now + timedelta(minutes=draft.hold_minutes) if draft.hold_minutes else None,
+    )
+    if movements:
+        posting = ledger.Posting(f"draft:{sale.id}:{version}", "draft_hold", actor.label, "sale", str(sale.id))
+        await ledger.apply(tx, posting, movements)
+    return sale
 
 
 async def _open_draft(draft_id: int, counter: Counter) -> Sale:
@@ -223,6 +238,8 @@ async def void_sale(actor: Actor, sale_id: int, manager_pin: str | None, reason:
     require(actor, Permission.SELL, sale.branch_id)
     if not reason or len(reason) > 200:
         raise OperationError.single(ErrorCode.INVALID, "give a reason (at most 200 characters)", "reason")
+    if sale.status is SaleStatus.VOIDED:
+        return sale  # a retried void: already done
     if sale.status is not SaleStatus.PLACED:
         raise OperationError.single(ErrorCode.WRONG_STATE, f"a {sale.status.value} sale cannot be voided", "saleId")
     register = await current_register(sale.counter_id)

@@ -3,18 +3,21 @@
 import asyncio
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from models.branches import Branch, Counter
 from models.staff import CounterLock, Role, Staff, StaffBranch, StaffSession
 from operations import audit
 from operations.access import ALL_BRANCH_ROLES, Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
+from operations.idempotency import run_once
 from operations.keys import pin_digest, token_digest
 from operations.transaction import transaction
 
@@ -66,7 +69,7 @@ def _validate(new: NewStaff, problems: Problems) -> None:
         problems.add(ErrorCode.INVALID, "assign at least one branch", "branchIds")
 
 
-async def create_staff(actor: Actor, new: NewStaff) -> Staff:
+async def create_staff(actor: Actor, new: NewStaff, idempotency_key: str | None = None) -> Staff:
     require(actor, Permission.MANAGE_STAFF)
     for branch_id in new.branch_ids:
         require(actor, Permission.MANAGE_STAFF, branch_id)
@@ -78,25 +81,40 @@ async def create_staff(actor: Actor, new: NewStaff) -> Staff:
     _validate(new, problems)
     problems.raise_if_any()
     email = new.email.strip().lower()
-    async with transaction():
-        if await Staff.exists(email=email):
-            raise OperationError.single(ErrorCode.DUPLICATE, "a staff member with this email exists", "email")
-        found = await Branch.filter(id__in=new.branch_ids).count()
-        if found != len(set(new.branch_ids)):
-            raise OperationError.single(ErrorCode.NOT_FOUND, "unknown branch", "branchIds")
-        digest = pin_digest(new.pin) if new.pin else None
-        if digest and await _pin_taken(digest, new.branch_ids):
-            raise OperationError.single(ErrorCode.DUPLICATE, "another staff member here uses this PIN", "pin")
-        staff = await Staff.create(
-            email=email,
-            name=new.name.strip(),
-            role=new.role,
-            password_hash=_hasher.hash(new.password) if new.password else None,
-            pin_digest=digest,
-        )
-        for branch_id in sorted(set(new.branch_ids)):
-            await StaffBranch.create(staff_id=staff.id, branch_id=branch_id)
-        await audit.record(actor, "staff.created", target=("staff", staff.id), role=new.role.value)
+    # Secrets stay out of the stored request fingerprint: it only needs to tell requests apart.
+    request = asdict(new) | {"password": new.password is not None, "pin": new.pin is not None}
+
+    async def create() -> Staff:
+        return await _create_staff(actor, new, email)
+
+    async with transaction() as tx:
+        staff, _ = await run_once(tx, "createStaff", idempotency_key, request, create, lambda pk: Staff.get(id=pk))
+    return staff
+
+
+async def _create_staff(actor: Actor, new: NewStaff, email: str) -> Staff:
+    if await Staff.exists(email=email):
+        raise OperationError.single(ErrorCode.DUPLICATE, "a staff member with this email exists", "email")
+    found = await Branch.filter(id__in=new.branch_ids).count()
+    if found != len(set(new.branch_ids)):
+        raise OperationError.single(ErrorCode.NOT_FOUND, "unknown branch", "branchIds")
+    digest = pin_digest(new.pin) if new.pin else None
+    if digest and await _pin_taken(digest, new.branch_ids):
+        raise OperationError.single(ErrorCode.DUPLICATE, "another staff member here uses this PIN", "pin")
+    try:
+        async with in_transaction():  # savepoint: a racing request with the same email is a typed error
+            staff = await Staff.create(
+                email=email,
+                name=new.name.strip(),
+                role=new.role,
+                password_hash=_hasher.hash(new.password) if new.password else None,
+                pin_digest=digest,
+            )
+    except IntegrityError:
+        raise OperationError.single(ErrorCode.DUPLICATE, "a staff member with this email exists", "email") from None
+    for branch_id in sorted(set(new.branch_ids)):
+        await StaffBranch.create(staff_id=staff.id, branch_id=branch_id)
+    await audit.record(actor, "staff.created", target=("staff", staff.id), role=new.role.value)
     return staff
 
 

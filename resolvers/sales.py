@@ -116,7 +116,8 @@ async def save_draft(info: Info, input: SaveDraftInput) -> CheckoutPayload:
             note=input.note,
         )
         draft_pk = ids.decode(input.draft_id, "Sale", "draftId") if input.draft_id else None
-        return {"sale": Sale.from_model(await drafts.save_draft(info.context.actor, draft, draft_pk))}
+        saved = await drafts.save_draft(info.context.actor, draft, draft_pk, input.idempotency_key)
+        return {"sale": Sale.from_model(saved)}
 
     return await payload(CheckoutPayload, run)
 

@@ -61,7 +61,7 @@ async def create_staff(info: Info, input: CreateStaffInput) -> CreateStaffPayloa
             pin=input.pin,
             branch_ids=[ids.decode(b, "Branch", f"branchIds.{i}") for i, b in enumerate(input.branch_ids)],
         )
-        return {"staff": Staff.from_model(await ops.create_staff(info.context.actor, new))}
+        return {"staff": Staff.from_model(await ops.create_staff(info.context.actor, new, input.idempotency_key))}
 
     return await payload(CreateStaffPayload, run)
 

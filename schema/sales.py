@@ -220,6 +220,9 @@ class SaveDraftInput:
     )
     is_quote: bool = False
     note: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retried save returns the first draft instead of making a second one."
+    )
 
 
 @strawberry.input(description="Turn a draft or quote into a sale at any counter of its branch.")

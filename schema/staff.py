@@ -76,6 +76,9 @@ class CreateStaffInput:
     password: str | None = None
     pin: str | None = strawberry.field(default=None, description="4 digits, for counter sign-in and approvals.")
     branch_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retried request returns the staff member created the first time."
+    )
 
 
 @strawberry.type

@@ -156,3 +156,13 @@ async def test_finance_reads_sales_but_does_not_sell_or_adjust(anonymous, two_br
     assert code_of(await finance.raw(ADJUST, {"b": gid("Branch", a.id), "k": "f"})) == "FORBIDDEN"
     cashier_a = await anonymous.as_staff(Role.CASHIER, [a.id])
     assert code_of(await cashier_a.raw(sales, {"b": gid("Branch", b.id)})) == "FORBIDDEN"
+
+
+async def test_create_staff_retried_with_its_key_returns_the_first(api, two_branches):
+    a, _ = two_branches
+    q = """mutation($b: [ID!]!) { createStaff(input: {email: "twice@x.pk", name: "Twice", role: CASHIER,
+      pin: "8642", branchIds: $b, idempotencyKey: "hire-1"}) { staff { id } errors { code } } }"""
+    first = await api(q, {"b": [gid("Branch", a.id)]})
+    again = await api(q, {"b": [gid("Branch", a.id)]})
+    assert first == again and first["createStaff"]["staff"]["id"]
+    assert await Staff.filter(email="twice@x.pk").count() == 1
