@@ -110,10 +110,12 @@ class Tender(Model):
 
 
 class SaleNumberSequence(Model):
-    """The last sale number handed out per counter (sale numbers run per branch and counter)."""
+    """The last sale and return numbers handed out per counter (numbers run per branch and counter)."""
 
     counter_id = fields.IntField(primary_key=True, generated=False)
     last_number = fields.IntField(default=0)
+    # Returns are numbered on their own run, so sale numbers stay consecutive (receipts, FBR).
+    last_return_number = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "sale_number_sequence"

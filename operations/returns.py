@@ -32,7 +32,7 @@ from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import MAX_KEY_LENGTH, fingerprint, first_or_run
 from operations.policy import policy
 from operations.registers import current_register, shift_for
-from operations.sales import Payment, next_sale_number
+from operations.sales import Payment, next_return_number
 from operations.sql import fetch
 from operations.staff import approve_with_pin
 from operations.transaction import Transaction, transaction
@@ -278,7 +278,7 @@ async def _approve_refund(branch_id: int, total: Decimal, pin: str | None):
 
 async def finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBack, refunds, cash_out, approver):
     """Number and fill in the return, write its lines and tenders, and move the original sale on."""
-    doc.number = f"R-{await next_sale_number(tx, counter)}"
+    doc.number = await next_return_number(tx, counter)
     doc.register_id = register.id if register else None
     doc.shift_id = shift.id if shift else None
     doc.approved_by_id = approver.id if approver else None

@@ -153,20 +153,29 @@ async def _check_salesperson(staff_id: int | None, branch_id: int) -> None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "no such salesperson", "salespersonId")
 
 
-async def next_sale_number(tx, counter: Counter) -> str:
-    """Sequential per counter, taken inside the sale's transaction so a rolled-back sale leaves no hole."""
-    sql = "UPDATE sale_number_sequence SET last_number = last_number + 1 WHERE counter_id = ? RETURNING last_number"
+async def _next_number(tx, counter: Counter, column: str) -> str:
+    """Sequential per counter, taken inside the document's transaction so a rollback leaves no hole."""
+    sql = f"UPDATE sale_number_sequence SET {column} = {column} + 1 WHERE counter_id = ? RETURNING {column}"
     rows = await fetch(tx.conn, sql, [counter.id])
     if not rows:
         await fetch(
             tx.conn,
-            "INSERT INTO sale_number_sequence (counter_id, last_number) VALUES (?, 0)"
+            "INSERT INTO sale_number_sequence (counter_id, last_number, last_return_number) VALUES (?, 0, 0)"
             " ON CONFLICT (counter_id) DO NOTHING",
             [counter.id],
         )
         rows = await fetch(tx.conn, sql, [counter.id])
     branch = await Branch.get(id=counter.branch_id)
-    return f"{branch.code}-{counter.code}-{rows[0]['last_number']:06d}"
+    return f"{branch.code}-{counter.code}-{rows[0][column]:06d}"
+
+
+async def next_sale_number(tx, counter: Counter) -> str:
+    return await _next_number(tx, counter, "last_number")
+
+
+async def next_return_number(tx, counter: Counter) -> str:
+    """Returns run on their own numbers (R-LHR-GUL-C1-000001), so sale numbers stay consecutive."""
+    return "R-" + await _next_number(tx, counter, "last_return_number")
 
 
 async def _place(actor, c: Checkout, counter, register, priced: _Priced, request_hash, approver) -> Sale:
