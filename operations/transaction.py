@@ -8,6 +8,7 @@ committed and clients recover any gap from the ledger by sequence (DESIGN §4).
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +29,21 @@ class Transaction:
         self.events.append((channel, event))
 
 
+_outer: ContextVar[Transaction | None] = ContextVar("branchline_transaction", default=None)
+
+
 @asynccontextmanager
 async def transaction() -> AsyncIterator[Transaction]:
+    """The operation's transaction. Opened inside another one (an operation calling another), it is
+    a savepoint whose events join the outer transaction's: they go out when the OUTER one commits,
+    not when the savepoint is released (the outer one may still roll back)."""
+    outer = _outer.get()
     async with in_transaction() as conn:
-        tx = Transaction(conn)
-        yield tx
-    # Only reached when the block committed.
-    await live.publish_many(tx.events)
+        tx = Transaction(conn, events=outer.events if outer is not None else [])
+        token = _outer.set(tx)
+        try:
+            yield tx
+        finally:
+            _outer.reset(token)
+    if outer is None:  # only reached when the outermost block committed
+        await live.publish_many(tx.events)

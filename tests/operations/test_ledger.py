@@ -191,3 +191,18 @@ async def test_movements_shopify_does_not_know_about_are_queued_in_the_outbox(db
     assert [(r.key, r.payload["delta"], r.status.value) for r in rows] == [
         (f"movement:{result.movements[0].id}", 5, "pending")
     ]
+
+
+async def test_a_nested_transaction_announces_nothing_if_the_outer_one_rolls_back(bus):
+    branch = await make_branch()
+    [v] = await make_variants()
+    async with bus.subscribe([f"stock:{branch.id}"]) as sub:
+        with pytest.raises(RuntimeError):
+            async with transaction():
+                await stock(branch.id, v.id, 5)  # an operation opening its own transaction inside ours
+                raise RuntimeError("the outer operation failed after it")
+        assert await sub.get(timeout=0.5) is None
+        await stock(branch.id, v.id, 2)
+        [event] = orjson.loads((await sub.get(timeout=5)).message)
+    assert (event["delta"], event["onHand"]) == (2, 2)
+    assert not await StockLevel.filter(on_hand=5).exists()
