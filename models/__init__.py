@@ -15,4 +15,6 @@ MODEL_MODULES = [
     "models.registers",
     "models.sales",
     "models.outbox",
+    "models.customers",
+    "models.shopify",
 ]

@@ -23,13 +23,17 @@ class Permission(StrEnum):
     VIEW_SALES = "view_sales"
     VIEW_REPORTS = "view_reports"
     VIEW_AUDIT = "view_audit"
+    # Connect or disconnect Shopify, run imports, map locations: the owner's keys to the shop.
+    MANAGE_INTEGRATIONS = "manage_integrations"
 
 
 _ALL = frozenset(Permission)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _ALL,
     Role.ADMIN: _ALL,
-    Role.BRANCH_MANAGER: frozenset(_ALL - {Permission.MANAGE_BRANCHES, Permission.MANAGE_CATALOG}),
+    Role.BRANCH_MANAGER: frozenset(
+        _ALL - {Permission.MANAGE_BRANCHES, Permission.MANAGE_CATALOG, Permission.MANAGE_INTEGRATIONS}
+    ),
     Role.CASHIER: frozenset({Permission.VIEW_STOCK, Permission.SELL, Permission.REFUND, Permission.VIEW_SALES}),
     Role.INVENTORY: frozenset({Permission.VIEW_STOCK, Permission.ADJUST_STOCK, Permission.MANAGE_CATALOG}),
     Role.FINANCE: frozenset({Permission.VIEW_SALES, Permission.VIEW_REPORTS, Permission.VIEW_AUDIT}),

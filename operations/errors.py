@@ -21,6 +21,11 @@ class ErrorCode(StrEnum):
     APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
     REGISTER_CLOSED = "REGISTER_CLOSED"
     WRONG_STATE = "WRONG_STATE"
+    NOT_CONNECTED = "NOT_CONNECTED"  # Shopify is not connected
+    SHOPIFY_UNAVAILABLE = "SHOPIFY_UNAVAILABLE"  # Shopify kept failing after retries
+    UNMAPPED_LOCATION = "UNMAPPED_LOCATION"  # stock at a Shopify location with no branch
+    MALFORMED_FILE = "MALFORMED_FILE"  # an import file line that cannot be read
+    IMPORT_FAILED = "IMPORT_FAILED"  # Shopify's bulk export failed or expired
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@ def use_secret(secret: str) -> None:
     _secret = secret.encode()
 
 
+def server_secret() -> bytes:
+    return _secret
+
+
 def pin_digest(pin: str) -> str:
     return hmac.new(_secret, f"counter-pin:{pin}".encode(), hashlib.sha256).hexdigest()
 

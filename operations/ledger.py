@@ -14,6 +14,9 @@
 
 Call it once per transaction, as the last write: a second call could take sequence locks out
 of order with another transaction's level locks.
+
+`operations/opening_stock.py` is the ledger's one other writer: the import's bulk path for
+opening stock, following the same rules (levels in order, then sequences, then movements).
 """
 
 import hashlib
@@ -342,6 +345,12 @@ async def _take_sequences(tx: Transaction, levels: list[_Level]) -> dict[int, in
     counts: dict[int, int] = defaultdict(int)
     for level in levels:
         counts[level.branch_id] += len(level.movements)
+    return await take_sequences(tx, counts)
+
+
+async def take_sequences(tx: Transaction, counts: dict[int, int]) -> dict[int, int]:
+    """Reserve `counts[branch]` consecutive sequence numbers per branch (in branch order, after
+    the level writes); returns the first number of each branch's run."""
     first: dict[int, int] = {}
     for branch_id in sorted(counts):
         sql = (

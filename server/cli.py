@@ -1,4 +1,4 @@
-"""`branchline` command line: serve, migrate, check."""
+"""`branchline` command line: serve, migrate, check, import, create-owner, shopify-sim."""
 
 import argparse
 import asyncio
@@ -79,6 +79,70 @@ def _create_owner(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressBar:
+    """One line redrawn in place: phase, a bar, objects done and the rate."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream = stream
+        self.width = width
+
+    def __call__(self, job) -> None:
+        total = job.objects_total or 0
+        done = job.objects_done
+        filled = int(self.width * min(done / total, 1)) if total else 0
+        bar = "#" * filled + "-" * (self.width - filled)
+        of = f"/{total:,}" if total else ""
+        self.stream.write(f"\r{job.phase:<12} [{bar}] {done:,}{of} objects  {job.rate:,.0f}/s ")
+        self.stream.flush()
+
+
+def _import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from models.database import open_database
+    from models.shopify import ImportStatus
+    from operations import shopify_connection, shopify_import
+    from operations.access import SYSTEM
+    from operations.errors import OperationError
+
+    settings = get_settings()
+    shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
+    files = [Path(f) for f in args.file] if args.file else None
+    for f in files or []:
+        if not f.is_file():
+            print(f"no such file: {f}", file=sys.stderr)
+            return 2
+
+    async def run():
+        async with open_database(settings.database_url):
+            job, _ = await shopify_import.start_import(
+                SYSTEM, source="file" if files else "shopify", create_branches=not args.no_create_branches
+            )
+            return await shopify_import.run_job(job.id, files, on_progress=_ProgressBar())
+
+    try:
+        job = asyncio.run(run())
+    except OperationError as error:
+        print(f"import not started: {error}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    for kind, outcomes in sorted((job.counts or {}).items()):
+        print(f"  {kind}: " + ", ".join(f"{n:,} {outcome}" for outcome, n in sorted(outcomes.items())))
+    for warning in job.warnings or []:
+        print(f"  warning: {warning['message']}")
+    if job.status != ImportStatus.COMPLETED:
+        print(f"import {job.id} FAILED ({job.error_code}): {job.error}", file=sys.stderr)
+        return 1
+    print(f"import {job.id} completed: {job.objects_done:,} objects")
+    return 0
+
+
+def _shopify_sim(args: argparse.Namespace) -> int:
+    from shopify.simulator import cli_main
+
+    return cli_main(port=args.port, host=args.host, seed_file=args.seed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="branchline", description="Branchline point-of-sale backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +159,21 @@ def main(argv: list[str] | None = None) -> int:
     owner.add_argument("--name", default="Owner")
     owner.add_argument("--password", help="asked for when left out (keeps it out of shell history)")
     owner.set_defaults(run=_create_owner)
+
+    importing = commands.add_parser("import", help="import the catalog from Shopify, or from a bulk-export file")
+    importing.add_argument("--file", action="append", help="a Shopify bulk-export JSONL file (repeatable)")
+    importing.add_argument(
+        "--no-create-branches",
+        action="store_true",
+        help="refuse stock at Shopify locations not yet mapped to a branch instead of creating branches",
+    )
+    importing.set_defaults(run=_import)
+
+    sim = commands.add_parser("shopify-sim", help="run the local Shopify simulator (development and tests)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8100)
+    sim.add_argument("--seed", help="a shop saved as JSON to start from (default: the demo shop)")
+    sim.set_defaults(run=_shopify_sim)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
     commands.add_parser("check", help="recompute every stock level from the ledger").set_defaults(run=_check)

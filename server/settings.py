@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     prices_include_tax: bool = True
     discount_approval_percent: Decimal = Decimal("20")
     refund_approval_amount: Decimal = Decimal("20000")
+    # Where Shopify sends webhooks: this server's address as Shopify's servers see it.
+    public_url: str = "http://127.0.0.1:8000"
+    # Development and tests only: reach the shop here instead of https://{shop domain} (the simulator).
+    shopify_base_url: str | None = None
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30

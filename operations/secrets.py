@@ -1,0 +1,39 @@
+"""Secrets at rest (Shopify access token and client secret, later the FBR token).
+
+Fernet (AES-128-CBC with HMAC-SHA256, from `cryptography`) under a key derived from the server
+secret with HKDF, so the database file alone never reveals a token: a stolen backup without
+`BRANCHLINE_SECRET_KEY` is useless. The derivation is labelled per purpose, so the same server
+secret never serves as two different keys.
+"""
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from operations import keys
+
+
+class SecretUnreadable(Exception):
+    """The stored secret was encrypted under another server secret (or was tampered with)."""
+
+
+def _fernet(purpose: str) -> Fernet:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"branchline-secrets-v1", info=purpose.encode()).derive(
+        keys.server_secret()
+    )
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def encrypt(plaintext: str, purpose: str = "shopify") -> str:
+    return _fernet(purpose).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(token: str, purpose: str = "shopify") -> str:
+    try:
+        return _fernet(purpose).decrypt(token.encode()).decode()
+    except InvalidToken as error:
+        raise SecretUnreadable(
+            "a stored secret cannot be decrypted: was BRANCHLINE_SECRET_KEY changed? Reconnect to store it again"
+        ) from error

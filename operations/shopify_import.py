@@ -1,0 +1,310 @@
+"""The catalog import: Shopify's locations, products, variants, inventory levels and customers.
+
+From Shopify it runs three bulk operations at once (allowed since 2026-01), waits for them,
+streams each result file to disk, and imports the files; `branchline import --file` imports a
+bulk-export file directly through the same path. Either way:
+
+1. every line is read and checked, and filed by kind (shopify/jsonl.py) — a malformed line, or
+   stock at a Shopify location that has no branch when branches may not be created, fails the
+   job before anything is written;
+2. the kinds are taken in dependency order, a batch per transaction: locations (and branches
+   for new ones), products, variants, inventory levels (opening stock, once per branch and
+   variant), customers. Children are joined to parents by GID through the database, so the
+   order Shopify wrote the lines in does not matter and memory does not grow with the file;
+3. progress (phase, objects done, rate) is written with each batch and published on the job's
+   channel for the `importProgress` subscription.
+
+A job that fails says so, with the reason; what earlier batches wrote stays (each batch is
+whole), and running the import again completes it without duplicating anything.
+"""
+
+import asyncio
+import itertools
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from models.shopify import ImportJob, ImportStatus
+from operations import catalog_import as upsert
+from operations.access import Actor, Permission, require
+from operations.catalog_import import Tally
+from operations.errors import ErrorCode, OperationError
+from operations.opening_stock import OpeningLine, take_opening_stock
+from operations.shopify_connection import client_for, current_connection
+from operations.sql import fetch
+from operations.transaction import Transaction, transaction
+from shopify import jsonl, queries
+from shopify.errors import BulkOperationFailed, ShopifyError
+from shopify.jsonl import Kind
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+FINISHED = {ImportStatus.COMPLETED, ImportStatus.FAILED}
+
+
+def import_channel(job_id: int) -> str:
+    return f"import:{job_id}"
+
+
+async def start_import(
+    actor: Actor, *, source: str = "shopify", create_branches: bool = True, idempotency_key: str | None = None
+) -> tuple[ImportJob, bool]:
+    """Create a queued job (the caller runs it); (job, replayed)."""
+    require(actor, Permission.MANAGE_INTEGRATIONS)
+    if idempotency_key is not None:
+        earlier = await ImportJob.get_or_none(idempotency_key=idempotency_key)
+        if earlier is not None:
+            return earlier, True
+    if source == "shopify" and await current_connection() is None:
+        raise OperationError.single(ErrorCode.NOT_CONNECTED, "connect Shopify first (connectShopify)")
+    async with transaction():
+        running = await ImportJob.filter(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).first()
+        if running is not None:
+            raise OperationError.single(
+                ErrorCode.WRONG_STATE, f"import {running.id} is still {running.status.value}; wait for it to finish"
+            )
+        job = await ImportJob.create(
+            source=source, create_branches=create_branches, requested_by=actor.label, idempotency_key=idempotency_key
+        )
+    return job, False
+
+
+async def fail_interrupted_jobs() -> int:
+    """At start-up: a job left running by a process that died is not running any more."""
+    return await ImportJob.filter(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+        status=ImportStatus.FAILED,
+        error_code="INTERRUPTED",
+        error="the server stopped during this import; start it again (nothing is imported twice)",
+        finished_at=datetime.now(UTC),
+    )
+
+
+_running: set[asyncio.Task] = set()
+
+
+def launch(job_id: int, files: list[Path] | None = None) -> asyncio.Task:
+    """Run a job in the background of this process (the task is kept so it is not collected)."""
+    task = asyncio.create_task(run_job(job_id, files), name=f"import-{job_id}")
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return task
+
+
+async def run_job(job_id: int, files: list[Path] | None = None, *, on_progress: Callable | None = None) -> ImportJob:
+    """Run the job to its end; never raises for a business failure (the job records it)."""
+    job = await ImportJob.get(id=job_id)
+    run = _Run(job, on_progress)
+    try:
+        await run.record(status=ImportStatus.RUNNING, phase="starting", started_at=datetime.now(UTC))
+        with tempfile.TemporaryDirectory(prefix="branchline-import-") as workdir:
+            if files is None:
+                files = await run.export_from_shopify(Path(workdir))
+            await run.import_files(files, Path(workdir))
+        await run.record(status=ImportStatus.COMPLETED, phase="completed", finished_at=datetime.now(UTC))
+    except (OperationError, jsonl.JsonlError, ShopifyError) as error:
+        await run.fail(error)
+    except Exception as error:
+        log.exception("import %s failed", job_id)
+        await run.fail(error, code="INTERNAL", message="the import stopped on an unexpected error (see server log)")
+    return run.job
+
+
+class _Run:
+    def __init__(self, job: ImportJob, on_progress: Callable | None):
+        self.job = job
+        self.tally = Tally()
+        self.on_progress = on_progress
+        self.started = time.monotonic()
+        self.batch_no = 0
+
+    # ---- progress -------------------------------------------------------------------------
+
+    async def record(self, tx: Transaction | None = None, **fields) -> None:
+        self.job.update_from_dict(fields)
+        self.job.counts = self.tally.as_json()
+        self.job.warnings = self.tally.warnings
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        self.job.rate = round(self.job.objects_done / elapsed, 1)
+        if tx is None:
+            async with transaction() as own:
+                await self._save(own)
+        else:
+            await self._save(tx)
+        if self.on_progress is not None:
+            self.on_progress(self.job)
+
+    async def _save(self, tx: Transaction) -> None:
+        await self.job.save(using_db=tx.conn)
+        tx.publish_after_commit(import_channel(self.job.id), progress_event(self.job))
+
+    async def fail(self, error: Exception, *, code: str | None = None, message: str | None = None) -> None:
+        if code is None:
+            code = _error_code(error)
+        if message is None:
+            message = str(error)
+        log.warning("import %s failed (%s): %s", self.job.id, code, message)
+        await self.record(
+            status=ImportStatus.FAILED, phase="failed", error_code=code, error=message, finished_at=datetime.now(UTC)
+        )
+
+    # ---- Shopify bulk export --------------------------------------------------------------
+
+    async def export_from_shopify(self, workdir: Path) -> list[Path]:
+        connection = await current_connection()
+        if connection is None:
+            raise OperationError.single(ErrorCode.NOT_CONNECTED, "Shopify was disconnected before the import ran")
+        await self.record(phase="exporting")
+        async with await client_for(connection) as client:
+            started = {}
+            for name, query in queries.BULK_EXPORTS.items():
+                started[name] = (await client.run_bulk_query(query)).id
+            await self.record(bulk_operations=started)
+            finished = await asyncio.gather(*(client.wait_for_bulk(op_id) for op_id in started.values()))
+            self.job.objects_total = sum(op.object_count for op in finished)
+            await self.record(phase="downloading")
+            files = []
+            for name, op in zip(started, finished, strict=True):
+                path = workdir / f"shopify-{name}.jsonl"
+                if op.url:  # an export with nothing in it has no file
+                    await client.download(op.url, path)
+                else:
+                    path.write_bytes(b"")
+                files.append(path)
+        return files
+
+    # ---- importing files -------------------------------------------------------------------
+
+    async def import_files(self, files: list[Path], workdir: Path) -> None:
+        await self.record(phase="checking")
+        split_dir = workdir / "by-kind"
+        split_dir.mkdir()
+        split = await asyncio.to_thread(jsonl.split_by_kind, files, split_dir)
+        if self.job.objects_total is None:
+            self.job.objects_total = sum(split.counts.get(k.value, 0) for k in Kind)
+        for kind, n in split.counts.items():
+            if kind not in {k.value for k in Kind}:
+                self.tally.warn(f"{n} {kind} lines are not imported")
+        await self._import_locations(split.files[Kind.LOCATION], split.level_locations)
+        await self._batches(Kind.PRODUCT, split.files[Kind.PRODUCT], self._products)
+        await self._batches(Kind.VARIANT, split.files[Kind.VARIANT], self._variants)
+        await self._batches(Kind.LEVEL, split.files[Kind.LEVEL], self._levels)
+        await self._batches(Kind.CUSTOMER, split.files[Kind.CUSTOMER], self._customers)
+
+    async def _import_locations(self, path: Path, level_locations: set[str]) -> None:
+        await self.record(phase="locations")
+        lines = [obj for _, obj in jsonl.read_objects(path)]
+        async with transaction() as tx:
+            if lines:
+                await upsert.upsert_locations(tx, lines, self.tally)
+            known = {
+                r["shopify_location_id"]
+                for r in await fetch(tx.conn, "SELECT shopify_location_id FROM shopify_location")
+            }
+            unknown = sorted(level_locations - known)
+            if unknown:
+                raise OperationError.single(
+                    ErrorCode.UNMAPPED_LOCATION,
+                    f"inventory levels point at locations the import does not list: {', '.join(unknown[:5])}",
+                )
+            if self.job.create_branches:
+                await upsert.create_branches_for_new_locations(tx, self.tally)
+            mapped, ignored = await upsert.location_branches(tx)
+            unmapped = sorted(level_locations - set(mapped) - ignored)
+            if unmapped:
+                marks = ", ".join("?" for _ in unmapped)
+                names = await fetch(
+                    tx.conn, f"SELECT name FROM shopify_location WHERE shopify_location_id IN ({marks})", unmapped
+                )
+                raise OperationError.single(
+                    ErrorCode.UNMAPPED_LOCATION,
+                    "map these Shopify locations to a branch (mapLocation), or ignore them, then import again: "
+                    + ", ".join(r["name"] for r in names),
+                )
+            self.job.objects_done += len(lines)
+            await self.record(tx)
+        self.locations, self.ignored = mapped, ignored
+
+    async def _batches(self, kind: Kind, path: Path, handle) -> None:
+        """Write batch after batch; the next batch is read and parsed in a thread meanwhile, so
+        parsing overlaps the database's work instead of adding to it."""
+        await self.record(phase=_PHASES[kind])
+        objects = jsonl.read_objects(path)
+
+        def read_batch() -> list[dict]:
+            return [obj for _, obj in itertools.islice(objects, BATCH_SIZE)]
+
+        upcoming = asyncio.create_task(asyncio.to_thread(read_batch))
+        while batch := await upcoming:
+            upcoming = asyncio.create_task(asyncio.to_thread(read_batch))
+            await self._write(batch, handle)
+
+    async def _write(self, batch: list[dict], handle) -> None:
+        self.batch_no += 1
+        async with transaction() as tx:
+            await handle(tx, batch)
+            self.job.objects_done += len(batch)
+            await self.record(tx)
+
+    async def _products(self, tx: Transaction, batch: list[dict]) -> None:
+        await upsert.upsert_products(tx, batch, self.tally)
+
+    async def _variants(self, tx: Transaction, batch: list[dict]) -> None:
+        await upsert.upsert_variants(tx, batch, self.tally)
+
+    async def _customers(self, tx: Transaction, batch: list[dict]) -> None:
+        await upsert.upsert_customers(tx, batch, self.tally)
+
+    async def _levels(self, tx: Transaction, batch: list[dict]) -> None:
+        variants = await upsert.variants_by_gid(tx, sorted({obj["__parentId"] for obj in batch}))
+        lines = []
+        for obj in batch:
+            location = obj["location"]["id"]
+            if location in self.ignored:
+                self.tally.count("levels", "ignored_location")
+                continue
+            variant = variants.get(obj["__parentId"])
+            if variant is None:
+                self.tally.count("levels", "skipped")
+                self.tally.warn(f"inventory level {obj['id']}: variant {obj['__parentId']} is not in the import")
+                continue
+            q = jsonl.quantities(obj)
+            if "on_hand" not in q:
+                self.tally.count("levels", "skipped")
+                self.tally.warn(f"inventory level {obj['id']}: no on_hand quantity in the export")
+                continue
+            if q["on_hand"] < 0:
+                self.tally.warn(f"{variant[1]} at {location}: Shopify says {q['on_hand']} on hand; taken as is")
+            lines.append(OpeningLine(self.locations[location], variant[0], variant[1], q["on_hand"]))
+        taken = await take_opening_stock(tx, self.job.id, self.batch_no, lines, self.job.requested_by)
+        self.tally.count("levels", "opening_stock", taken)
+        self.tally.count("levels", "seen", len(lines))
+
+
+_PHASES = {Kind.PRODUCT: "products", Kind.VARIANT: "variants", Kind.LEVEL: "inventory", Kind.CUSTOMER: "customers"}
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, OperationError):
+        return error.problems[0].code.value
+    if isinstance(error, jsonl.JsonlError):
+        return ErrorCode.MALFORMED_FILE.value
+    if isinstance(error, BulkOperationFailed):
+        return ErrorCode.IMPORT_FAILED.value
+    return ErrorCode.SHOPIFY_UNAVAILABLE.value
+
+
+def progress_event(job: ImportJob) -> dict:
+    return {
+        "jobId": job.id,
+        "status": job.status.value if hasattr(job.status, "value") else job.status,
+        "phase": job.phase,
+        "objectsDone": job.objects_done,
+        "objectsTotal": job.objects_total,
+        "rate": job.rate,
+        "errorCode": job.error_code,
+        "error": job.error,
+    }

@@ -1,0 +1,211 @@
+"""`branchline import --file`: a Shopify bulk-export file imported through the same path as a live import."""
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from models.branches import Branch
+from models.catalog import Product, Variant
+from models.customers import Customer
+from models.shopify import ImportStatus, ShopifyLocation
+from models.stock import StockLevel, StockMovement
+from operations import shopify_import
+from operations.access import SYSTEM
+from operations.shopify_locations import map_location
+from operations.stock import check_ledger
+from shopify import sample_export
+from tests.factories import make_variants
+
+VARIANTS, LOCATIONS, CUSTOMERS = 24, 3, 5
+
+
+async def run_import(files: list[Path], *, create_branches: bool = True):
+    job, _ = await shopify_import.start_import(SYSTEM, source="file", create_branches=create_branches)
+    return await shopify_import.run_job(job.id, files)
+
+
+def expected_on_hand(path: Path) -> dict[tuple[str, str], int]:
+    """(location GID, variant GID) -> on_hand, read straight from the file."""
+    out = {}
+    for line in path.read_bytes().splitlines():
+        obj = orjson.loads(line)
+        if "gid://shopify/InventoryLevel/" in obj["id"]:
+            q = {x["name"]: x["quantity"] for x in obj["quantities"]}
+            out[(obj["location"]["id"], obj["__parentId"])] = q["on_hand"]
+    return out
+
+
+async def snapshot() -> dict:
+    branches = {b.id: b.shopify_location_id for b in await Branch.all()}
+    variants = {v.id: v for v in await Variant.all()}
+    return {
+        "variants": sorted((v.shopify_variant_id, v.sku, v.barcode, str(v.price), v.size) for v in variants.values()),
+        "products": sorted((p.shopify_product_id, p.title) for p in await Product.all()),
+        "customers": sorted((c.shopify_customer_id, c.first_name, c.phone) for c in await Customer.all()),
+        "levels": sorted(
+            (branches[lv.branch_id], variants[lv.variant_id].shopify_variant_id, lv.on_hand)
+            for lv in await StockLevel.all()
+        ),
+    }
+
+
+@pytest.fixture
+def export(tmp_path) -> Path:
+    path = tmp_path / "export.jsonl"
+    sample_export.write_export(path, VARIANTS, LOCATIONS, customers=CUSTOMERS, shuffle=True)
+    return path
+
+
+async def test_every_object_arrives_once_with_opening_stock_through_the_ledger(db, export):
+    job = await run_import([export])
+
+    assert job.status == ImportStatus.COMPLETED, job.error
+    assert await Branch.filter(shopify_location_id__isnull=False).count() == LOCATIONS
+    assert await Product.all().count() == VARIANTS // 4
+    assert await Variant.all().count() == VARIANTS
+    assert await Customer.all().count() == CUSTOMERS
+    levels = await snapshot()
+    wanted = expected_on_hand(export)
+    got = {(loc, var): on_hand for loc, var, on_hand in levels["levels"]}
+    assert got == wanted  # every level, joined to its variant by __parentId, at the location's branch
+    movements = await StockMovement.all()
+    assert {m.reason for m in movements} == {"import"}
+    assert len(movements) == sum(1 for q in wanted.values() if q != 0)
+    assert await check_ledger() == ([], [])
+    assert job.counts["variants"] == {"created": VARIANTS}
+    assert job.objects_done == job.objects_total == LOCATIONS + VARIANTS * (1 + LOCATIONS) + CUSTOMERS
+
+
+async def test_a_second_import_changes_nothing(db, export):
+    await run_import([export])
+    before = await snapshot()
+    movements = await StockMovement.all().count()
+
+    again = await run_import([export])
+
+    assert again.status == ImportStatus.COMPLETED
+    assert await snapshot() == before
+    assert await StockMovement.all().count() == movements
+    assert again.counts["variants"] == {"unchanged": VARIANTS}
+    assert again.counts["customers"] == {"unchanged": CUSTOMERS}
+    assert "opening_stock" not in again.counts["levels"]
+
+
+async def test_line_order_does_not_matter(db, tmp_path):
+    ordered, shuffled = tmp_path / "ordered.jsonl", tmp_path / "shuffled.jsonl"
+    sample_export.write_export(ordered, VARIANTS, LOCATIONS, customers=CUSTOMERS)
+    sample_export.write_export(shuffled, VARIANTS, LOCATIONS, customers=CUSTOMERS, shuffle=True, shuffle_seed=99)
+    lines = shuffled.read_bytes().splitlines()
+    first_level = next(i for i, ln in enumerate(lines) if b"InventoryLevel" in ln)
+    first_variant = next(i for i, ln in enumerate(lines) if b"ProductVariant/" in ln and b"__parentId" not in ln)
+    assert first_level < first_variant  # a child really does come before its parent here
+
+    await run_import([shuffled])
+    from_shuffled = await snapshot()
+    from tests.conftest import truncate_all
+
+    await truncate_all()
+    await run_import([ordered])
+    assert await snapshot() == from_shuffled
+
+
+async def test_lines_without_typename_and_ids_beyond_2_pow_53_are_kept_exact(db, tmp_path):
+    path = tmp_path / "plain.jsonl"
+    sample_export.write_export(path, 4, 1, typename=False)
+    job = await run_import([path])
+    assert job.status == ImportStatus.COMPLETED, job.error
+    gid = sample_export.variant_gid(1)
+    assert int(gid.rsplit("/", 1)[1]) > 2**53
+    assert await Variant.filter(shopify_variant_id=gid).exists()
+
+
+async def test_a_malformed_line_fails_the_job_before_anything_is_written(db, export):
+    lines = export.read_bytes().splitlines()
+    lines.insert(len(lines) // 2, b'{"id": "gid://shopify/ProductVariant/1", "sku": ')
+    export.write_bytes(b"\n".join(lines) + b"\n")
+
+    job = await run_import([export])
+
+    assert job.status == ImportStatus.FAILED
+    assert job.error_code == "MALFORMED_FILE"
+    assert f"line {len(lines) // 2 + 1}" in job.error
+    assert await Variant.all().count() == 0
+    assert await StockMovement.all().count() == 0
+    assert await ShopifyLocation.all().count() == 0
+
+
+async def test_a_variant_without_a_price_is_refused_with_its_line(db, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(
+        orjson.dumps(
+            {
+                "id": "gid://shopify/ProductVariant/5",
+                "sku": "X",
+                "price": "abc",
+                "product": {"id": "gid://shopify/Product/1"},
+            }
+        )
+        + b"\n"
+    )
+    job = await run_import([path])
+    assert job.status == ImportStatus.FAILED and job.error_code == "MALFORMED_FILE"
+    assert "line 1" in job.error and "price" in job.error
+
+
+async def test_unmapped_locations_are_refused_until_mapped(db, export):
+    first = await run_import([export], create_branches=False)
+
+    assert first.status == ImportStatus.FAILED
+    assert first.error_code == "UNMAPPED_LOCATION"
+    assert "Branch 1" in first.error
+    assert await Variant.all().count() == 0  # nothing half-imported
+    assert await Branch.all().count() == 0
+
+    # The owner maps two locations to existing branches and ignores the third.
+    from tests.factories import make_branch
+
+    lahore, karachi = await make_branch("LHR"), await make_branch("KHI")
+    locations = [sample_export.location_gid(n) for n in (1, 2, 3)]
+    # The failed run rolled back its locations too: the file is imported once with creation off, so the
+    # locations become known, then mapped.
+    for gid in locations:
+        await ShopifyLocation.create(shopify_location_id=gid, name=gid)
+    await map_location(SYSTEM, locations[0], lahore.id)
+    await map_location(SYSTEM, locations[1], karachi.id)
+    await map_location(SYSTEM, locations[2], None, ignore=True)
+
+    second = await run_import([export], create_branches=False)
+
+    assert second.status == ImportStatus.COMPLETED, second.error
+    assert await Branch.all().count() == 2
+    assert second.counts["levels"]["ignored_location"] == VARIANTS
+    on_hand = expected_on_hand(export)
+    level = await StockLevel.get(branch_id=karachi.id, variant__shopify_variant_id=sample_export.variant_gid(3))
+    assert level.on_hand == on_hand[(locations[1], sample_export.variant_gid(3))]
+
+
+async def test_shopify_skus_are_made_unique_and_branchline_variants_linked(db, tmp_path):
+    (existing,) = await make_variants(1, prefix="SKU")  # sku "SKU-0": made in Branchline before connecting
+    path = tmp_path / "skus.jsonl"
+    rows = [
+        {"id": "gid://shopify/ProductVariant/1", "sku": "SKU-0", "price": "10.00", "barcode": "111",
+         "product": {"id": "gid://shopify/Product/1", "title": "A"}},
+        {"id": "gid://shopify/ProductVariant/2", "sku": "SKU-0", "price": "10.00", "barcode": "111",
+         "product": {"id": "gid://shopify/Product/1", "title": "A"}},
+        {"id": "gid://shopify/ProductVariant/3", "sku": None, "price": "10.00",
+         "product": {"id": "gid://shopify/Product/1", "title": "A"}},
+    ]  # fmt: skip
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+
+    job = await run_import([path])
+
+    assert job.status == ImportStatus.COMPLETED, job.error
+    await existing.refresh_from_db()
+    assert existing.shopify_variant_id == "gid://shopify/ProductVariant/1"  # linked, not duplicated
+    second = await Variant.get(shopify_variant_id="gid://shopify/ProductVariant/2")
+    assert second.sku == "SKU-0-2" and second.barcode is None
+    assert (await Variant.get(shopify_variant_id="gid://shopify/ProductVariant/3")).sku == "SHOPIFY-3"
+    assert len(job.warnings) == 2
+    assert (await run_import([path])).status == ImportStatus.COMPLETED
+    assert await Variant.all().count() == 3
