@@ -8,6 +8,7 @@ from strawberry import relay
 from resolvers import branches, catalog, live, sales, staff, stock
 from resolvers import registers as register_resolvers
 from resolvers import returns as return_resolvers
+from resolvers import shopify as shopify_resolvers
 from schema.ids import resolve_node
 from schema.live import StockChange
 from schema.payloads import (
@@ -27,6 +28,15 @@ from schema.registers import (
 )
 from schema.returns import CreateExchangePayload, CreateReturnPayload
 from schema.sales import CheckoutPayload, Sale, SyncOfflineSalesPayload
+from schema.shopify import (
+    ConnectShopifyPayload,
+    ImportJob,
+    ImportProgress,
+    MapLocationPayload,
+    ShopifyLocation,
+    StartShopifyImportPayload,
+    SyncStatus,
+)
 from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
 from schema.types import Branch, StockLevel, StockMovement, Variant
 
@@ -46,6 +56,9 @@ class Query:
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
+    sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
+    shopify_locations: list[ShopifyLocation] = strawberry.field(resolver=shopify_resolvers.shopify_locations_list)
+    import_job: ImportJob = strawberry.field(resolver=shopify_resolvers.import_job)
 
 
 @strawberry.type
@@ -72,6 +85,12 @@ class Mutation:
     )
     close_register: CloseRegisterPayload = strawberry.mutation(resolver=register_resolvers.close_register)
     end_shift: EndShiftPayload = strawberry.mutation(resolver=register_resolvers.end_shift)
+    connect_shopify: ConnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.connect_shopify)
+    disconnect_shopify: ConnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.disconnect_shopify)
+    start_shopify_import: StartShopifyImportPayload = strawberry.mutation(
+        resolver=shopify_resolvers.start_shopify_import
+    )
+    map_location: MapLocationPayload = strawberry.mutation(resolver=shopify_resolvers.map_location)
 
 
 @strawberry.type
@@ -87,3 +106,10 @@ class Subscription:
     ) -> AsyncGenerator[StockChange, None]:
         async for change in live.stock_changed(info, branch_ids, variant_ids):
             yield change
+
+    @strawberry.subscription(description="An import's progress: its state now, then each change until it ends.")
+    async def import_progress(
+        self, info: strawberry.Info, job_id: strawberry.ID
+    ) -> AsyncGenerator[ImportProgress, None]:
+        async for progress in shopify_resolvers.import_progress(info, job_id):
+            yield progress

@@ -11,6 +11,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.config import tortoise_config
 from models.database import apply_migrations
+from operations import shopify_connection, shopify_import
 from operations.keys import use_secret
 from operations.policy import configure as configure_policy
 from schema import build_schema
@@ -56,8 +57,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             discount_approval_percent=settings.discount_approval_percent,
             refund_approval_amount=settings.refund_approval_amount,
         )
+        shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
         await apply_migrations(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
+            if interrupted := await shopify_import.fail_interrupted_jobs():
+                log.warning("%d import(s) were cut short by the last stop; marked failed", interrupted)
             bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
             await bus.connect()
             live.install(bus)

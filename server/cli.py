@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
     use_secret(get_settings().secret_key)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per Shopify call is noise at INFO; our client logs what matters (never the token).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return args.run(args)
 
 

@@ -1,0 +1,145 @@
+"""Shopify: connect, import, map locations, and watch an import's progress."""
+
+from collections.abc import AsyncGenerator
+
+import orjson
+from strawberry import relay
+from strawberry.types import Info
+
+from models.shopify import ImportJob as ImportJobRow
+from operations import shopify_connection, shopify_import, shopify_locations
+from operations.access import Permission, require
+from operations.errors import OperationError
+from resolvers.mutations import payload
+from schema import ids
+from schema.errors import BadRequest
+from schema.shopify import (
+    ConnectShopifyInput,
+    ConnectShopifyPayload,
+    ImportJob,
+    ImportProgress,
+    ImportStatus,
+    MapLocationInput,
+    MapLocationPayload,
+    ShopifyConnection,
+    ShopifyLocation,
+    StartShopifyImportInput,
+    StartShopifyImportPayload,
+    SyncStatus,
+    location_from,
+)
+from subscriptions import live
+from subscriptions.bus import BusClosed, SlowConsumer
+
+
+async def connect_shopify(info: Info, input: ConnectShopifyInput) -> ConnectShopifyPayload:
+    async def run():
+        connection = await shopify_connection.connect_shopify(
+            info.context.actor, input.shop_domain, input.access_token, input.client_secret
+        )
+        return {"connection": ShopifyConnection.from_model(connection)}
+
+    return await payload(ConnectShopifyPayload, run)
+
+
+async def disconnect_shopify(info: Info) -> ConnectShopifyPayload:
+    async def run():
+        connection = await shopify_connection.disconnect_shopify(info.context.actor)
+        return {"connection": ShopifyConnection.from_model(connection)}
+
+    return await payload(ConnectShopifyPayload, run)
+
+
+async def start_shopify_import(info: Info, input: StartShopifyImportInput | None = None) -> StartShopifyImportPayload:
+    input = input or StartShopifyImportInput()
+
+    async def run():
+        job, replayed = await shopify_import.start_import(
+            info.context.actor, create_branches=input.create_branches, idempotency_key=input.idempotency_key
+        )
+        if not replayed:
+            shopify_import.launch(job.id)
+        return {"job": ImportJob.from_model(job)}
+
+    return await payload(StartShopifyImportPayload, run)
+
+
+async def map_location(info: Info, input: MapLocationInput) -> MapLocationPayload:
+    async def run():
+        branch_id = ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None
+        location, branch = await shopify_locations.map_location(
+            info.context.actor, str(input.shopify_location_id), branch_id, input.ignore
+        )
+        return {"location": location_from(location, branch)}
+
+    return await payload(MapLocationPayload, run)
+
+
+async def sync_status(info: Info) -> SyncStatus:
+    require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
+    connection = await shopify_connection.current_connection()
+    last = await ImportJobRow.all().order_by("-id").first()
+    return SyncStatus(
+        connection=ShopifyConnection.from_model(connection) if connection else None,
+        last_import=ImportJob.from_model(last) if last else None,
+    )
+
+
+async def shopify_locations_list(info: Info) -> list[ShopifyLocation]:
+    require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
+    return [location_from(loc, branch) for loc, branch in await shopify_locations.locations_with_branches()]
+
+
+async def _job(info: Info, job_id: str) -> ImportJobRow:
+    require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
+    try:
+        pk = ids.decode(job_id, "ImportJob", "jobId")
+    except OperationError:
+        raise BadRequest(f"not a valid ImportJob ID: {job_id!r}", field="jobId") from None
+    job = await ImportJobRow.get_or_none(id=pk)
+    if job is None:
+        raise BadRequest("no such import job", code="NOT_FOUND", field="jobId")
+    return job
+
+
+async def import_job(info: Info, id: str) -> ImportJob:
+    return ImportJob.from_model(await _job(info, id))
+
+
+def _progress(e: dict) -> ImportProgress:
+    return ImportProgress(
+        job_id=relay.to_base64("ImportJob", e["jobId"]),
+        status=ImportStatus(e["status"]),
+        phase=e["phase"],
+        objects_done=e["objectsDone"],
+        objects_total=e["objectsTotal"],
+        rate=e["rate"],
+        error_code=e["errorCode"],
+        error=e["error"],
+    )
+
+
+async def import_progress(info: Info, job_id: str) -> AsyncGenerator[ImportProgress, None]:
+    """The job as it is now, then each change until it completes or fails."""
+    job = await _job(info, job_id)
+    bus = live.current()
+    if bus is None:
+        raise BadRequest("live events are not available on this server", code="UNAVAILABLE")
+    async with bus.subscribe([shopify_import.import_channel(job.id)]) as subscription:
+        await job.refresh_from_db()  # subscribed first, then read: no change falls between the two
+        yield _progress(shopify_import.progress_event(job))
+        if job.status.value in ("completed", "failed"):
+            return
+        while True:
+            try:
+                event = await subscription.get()
+            except (SlowConsumer, BusClosed):
+                raise BadRequest("progress updates stopped: subscribe again", code="UNAVAILABLE") from None
+            if event is None:
+                continue
+            if not event.message.startswith("["):  # a GAP signal: the next event carries the full state
+                continue
+            for e in orjson.loads(event.message):
+                yield _progress(e)
+                if e["status"] in ("completed", "failed"):
+                    return

@@ -1,0 +1,174 @@
+"""GraphQL types for the Shopify connection, its locations and catalog imports."""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from models import shopify as models
+from schema.errors import UserError
+from schema.ids import global_id
+from schema.inputs import KEY_DESCRIPTION
+
+ImportStatus = strawberry.enum(Enum("ImportStatus", {s.name: s.value for s in models.ImportStatus}))
+
+
+@strawberry.type(description="The Shopify shop this Branchline serves. Tokens are never returned.")
+class ShopifyConnection:
+    shop_domain: str
+    shop_name: str
+    currency: str
+    api_version: str
+    connected: bool
+    connected_at: datetime
+    disconnected_at: datetime | None
+    webhook_topics: list[str] = strawberry.field(description="Webhook subscriptions registered with Shopify.")
+
+    @classmethod
+    def from_model(cls, c: models.ShopifyConnection) -> "ShopifyConnection":
+        return cls(
+            shop_domain=c.shop_domain,
+            shop_name=c.shop_name,
+            currency=c.currency,
+            api_version=c.api_version,
+            connected=c.status == models.ConnectionStatus.CONNECTED,
+            connected_at=c.connected_at,
+            disconnected_at=c.disconnected_at,
+            webhook_topics=sorted(c.webhook_subscriptions or {}),
+        )
+
+
+@strawberry.type(description="A Shopify location and the branch its stock belongs to.")
+class ShopifyLocation:
+    shopify_location_id: strawberry.ID = strawberry.field(description="Shopify's GID, gid://shopify/Location/…")
+    name: str
+    active: bool
+    ignored: bool = strawberry.field(description="The owner chose not to bring this location's stock in.")
+    branch_id: strawberry.ID | None
+
+
+@strawberry.type(description="Objects handled per kind, e.g. variants: created 120, updated 3, unchanged 40.")
+class ImportCount:
+    kind: str
+    outcome: str
+    count: int
+
+
+@strawberry.type(description="Something the import did that the owner should know (a SKU renamed, a line skipped).")
+class ImportWarning:
+    message: str
+
+
+@strawberry.type(description="One run of the catalog import from Shopify (or from a bulk-export file).")
+class ImportJob:
+    id: strawberry.ID
+    source: str
+    status: ImportStatus  # type: ignore[valid-type]
+    phase: str = strawberry.field(
+        description="queued, starting, exporting, downloading, checking, locations, products, variants, inventory, "
+        "customers, completed or failed."
+    )
+    objects_done: int
+    objects_total: int | None
+    rate: float = strawberry.field(description="Objects per second so far.")
+    counts: list[ImportCount]
+    warnings: list[ImportWarning]
+    error_code: str | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_model(cls, j: models.ImportJob) -> "ImportJob":
+        return cls(
+            id=relay.to_base64("ImportJob", j.id),
+            source=j.source,
+            status=ImportStatus(j.status.value if hasattr(j.status, "value") else j.status),
+            phase=j.phase,
+            objects_done=j.objects_done,
+            objects_total=j.objects_total,
+            rate=j.rate,
+            counts=[
+                ImportCount(kind=kind, outcome=outcome, count=n)
+                for kind, outcomes in sorted((j.counts or {}).items())
+                for outcome, n in sorted(outcomes.items())
+            ],
+            warnings=[ImportWarning(message=w["message"]) for w in (j.warnings or [])],
+            error_code=j.error_code,
+            error=j.error,
+            created_at=j.created_at,
+            started_at=j.started_at,
+            finished_at=j.finished_at,
+        )
+
+
+@strawberry.type(description="Where an import stands: pushed by importProgress as it runs.")
+class ImportProgress:
+    job_id: strawberry.ID
+    status: ImportStatus  # type: ignore[valid-type]
+    phase: str
+    objects_done: int
+    objects_total: int | None
+    rate: float
+    error_code: str | None
+    error: str | None
+
+
+@strawberry.type(description="How Branchline and Shopify stand with each other.")
+class SyncStatus:
+    connection: ShopifyConnection | None
+    last_import: ImportJob | None
+
+
+@strawberry.input
+class ConnectShopifyInput:
+    shop_domain: str = strawberry.field(description="The permanent domain, e.g. zari.myshopify.com")
+    access_token: str = strawberry.field(description="Admin API access token (stored encrypted).")
+    client_secret: str = strawberry.field(description="The app's client secret: verifies webhooks (stored encrypted).")
+
+
+@strawberry.input
+class StartShopifyImportInput:
+    create_branches: bool = strawberry.field(
+        default=True,
+        description="Make a branch for each Shopify location not mapped yet. False: refuse until every location "
+        "with stock is mapped (mapLocation) or ignored.",
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class MapLocationInput:
+    shopify_location_id: strawberry.ID
+    branch_id: strawberry.ID | None = strawberry.field(default=None, description="The branch this location is.")
+    ignore: bool = strawberry.field(default=False, description="Do not import this location's stock.")
+
+
+@strawberry.type
+class ConnectShopifyPayload:
+    connection: ShopifyConnection | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class StartShopifyImportPayload:
+    job: ImportJob | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MapLocationPayload:
+    location: ShopifyLocation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def location_from(row: models.ShopifyLocation, branch_id: int | None) -> ShopifyLocation:
+    return ShopifyLocation(
+        shopify_location_id=strawberry.ID(row.shopify_location_id),
+        name=row.name,
+        active=row.active,
+        ignored=row.ignored,
+        branch_id=strawberry.ID(str(global_id("Branch", branch_id))) if branch_id else None,
+    )
