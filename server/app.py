@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
@@ -38,6 +38,24 @@ async def _sweep_expired_holds(every: float = 60) -> None:
             log.exception("releasing expired draft holds failed")
 
 
+@asynccontextmanager
+async def _demo_shop(settings: Settings) -> AsyncIterator[None]:
+    """The demo's Shopify: the simulator on a free port of this process, connected and imported."""
+    from server.demo import seed_demo
+    from server.demo_shop import build_demo_shop
+    from shopify.simulator import serve_simulator
+
+    shop = build_demo_shop()
+    async with serve_simulator(shop) as url:
+        shopify_connection.configure(public_url=settings.public_url, base_url=url)
+        log.info("demo Shopify (simulator) for %s at %s", shop.domain, url)
+        await seed_demo(url, shop)
+        try:
+            yield
+        finally:
+            shop.close()
+
+
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starlette:
     settings = settings or get_settings()
     schema = build_schema(
@@ -66,13 +84,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             await bus.connect()
             live.install(bus)
             sweeper = asyncio.create_task(_sweep_expired_holds())
+            stack = AsyncExitStack()
             try:
                 if demo:
-                    from server.demo import seed_demo
-
-                    await seed_demo()
+                    await stack.enter_async_context(_demo_shop(settings))
                 yield
             finally:
+                await stack.aclose()
                 sweeper.cancel()
                 live.install(None)
                 await bus.disconnect()

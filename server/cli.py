@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from server.settings import get_settings
@@ -14,6 +15,8 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     settings = get_settings()
+    if "BRANCHLINE_PUBLIC_URL" not in os.environ:  # Shopify's webhooks come back to where we listen
+        settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
     if args.demo:
         from server.demo import demo_credentials
 

@@ -1,25 +1,31 @@
 """A demo retailer for `branchline serve --demo`: Zari & Co., a Pakistani fashion, footwear and beauty chain.
 
-Everything goes through the domain operations (never the stock tables), so the demo's stock has a
-ledger behind it like real stock and `branchline check` passes on it.
+The catalog and opening stock below are loaded into a simulated Shopify shop (server/demo_shop.py)
+and imported from it, so the demo's stock has a ledger behind it like real stock and `branchline
+check` passes on it.
 
-Re-running is safe: every step has a deterministic idempotency key (quantities come from a fixed
-seed, so a retry is the same request), so an interrupted run is completed without duplicates.
-Counters are created last: their presence marks a finished seed.
+Re-running is safe: connecting and importing never duplicate, and every other step is keyed, so an
+interrupted run is completed without duplicates. Counters are created last: their presence marks
+a finished seed.
 """
 
 import random
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from models.branches import Branch, Counter
 from models.catalog import Variant
+from models.shopify import ImportJob, ImportStatus, ShopifyLocation
 from models.staff import Role, Staff
+from operations import shopify_connection, shopify_import
 from operations.access import SYSTEM
-from operations.branches import NewBranch, NewCounter, create_branch, create_counter
-from operations.catalog import NewProduct, NewVariant, create_product
-from operations.ledger import MAX_MOVEMENTS_PER_POSTING
+from operations.branches import NewCounter, create_counter
+from operations.catalog import NewProduct, NewVariant
 from operations.staff import NewStaff, create_staff
-from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, set_reorder_points
+from operations.stock import set_reorder_points
+
+if TYPE_CHECKING:
+    from shopify.simulator import SimShop
 
 # (code, name, number of counters)
 BRANCHES = [
@@ -193,46 +199,52 @@ def opening_quantities(skus: list[str]) -> dict[str, list[int]]:
     return quantities
 
 
-async def seed_demo() -> bool:
-    """Seed the demo retailer into an empty database. False (and nothing done) if there is nothing to do."""
+async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
+    """Seed the demo retailer from the demo Shopify shop at `shop_url`. False (and nothing done) if
+    there is nothing to do.
+
+    Branches, catalog, customers and opening stock come through a real import (connect, bulk
+    operations, download, import); what Shopify does not hold is set up here afterwards, as a
+    retailer would: branch codes, sales tax and PCT codes, reorder points, staff and counters.
+    """
+    from server.demo_shop import build_demo_shop
+
+    shop = shop or build_demo_shop()
     codes = [code for code, _, _ in BRANCHES]
-    if await Branch.exclude(code__in=codes).exists():
-        return False  # someone's real branches: never mix the demo into them
+    connection = await shopify_connection.current_connection()
+    if connection is not None and connection.shop_domain != shop.domain:
+        return False  # connected to a real shop: never mix the demo into it
+    if await Branch.filter(shopify_location_id__isnull=True).exclude(code__in=codes).exists():
+        return False  # someone's real branches
     last_code, _, last_count = BRANCHES[-1]
     if await Counter.exists(branch__code=last_code, code=f"C{last_count}"):
         return False  # a finished seed; a partial one (no last counter yet) carries on below
 
-    # Every step has a deterministic idempotency key: after an interrupted run, what was done is
-    # replayed (returned, not repeated) and the rest is done now.
-    branches = {}
-    for code, name, _ in BRANCHES:
-        branches[code], _ = await create_branch(SYSTEM, NewBranch(code=code, name=name), f"demo:branch:{code}")
+    # Every step can run again: connecting and importing never duplicate, the rest is keyed.
+    if connection is None:
+        await shopify_connection.connect_shopify(SYSTEM, shop.domain, shop.access_token, shop.client_secret)
+    if not await ImportJob.exists(status=ImportStatus.COMPLETED):
+        job, _ = await shopify_import.start_import(SYSTEM)
+        job = await shopify_import.run_job(job.id)
+        if job.status != ImportStatus.COMPLETED:
+            raise RuntimeError(f"the demo import failed ({job.error_code}): {job.error}")
 
+    branches = await _name_branches()
     products = catalog()
-    for i, product in enumerate(products, start=1):
-        await create_product(SYSTEM, product, f"demo:product:{i:03d}")
+    for product in products:
+        for v in product.variants:  # Shopify holds neither Pakistan's sales tax nor the PCT code
+            await Variant.filter(sku=v.sku).update(tax_rate=v.tax_rate, pct_code=v.pct_code)
 
     skus = [v.sku for p in products for v in p.variants]
     ids = dict(await Variant.filter(sku__in=skus).values_list("sku", "id"))
     reorder = [(ids[v.sku], REORDER_POINTS[v.sku.split("-")[0]]) for p in products for v in p.variants]
-    for code, quantities in opening_quantities(skus).items():
-        # Reorder points first: they also give every variant a level row, so sold-out lines show.
+    for code in codes:
+        # Also gives every variant a level row, so sold-out lines show.
         await set_reorder_points(SYSTEM, branches[code].id, reorder)
-        lines = [AdjustmentLine(ids[sku], quantity=q) for sku, q in zip(skus, quantities, strict=True) if q > 0]
-        for n, start in enumerate(range(0, len(lines), MAX_MOVEMENTS_PER_POSTING), start=1):
-            await adjust_stock(
-                Adjustment(
-                    branch_id=branches[code].id,
-                    reason=AdjustmentReason.OPENING_STOCK,
-                    lines=lines[start : start + MAX_MOVEMENTS_PER_POSTING],
-                    idempotency_key=f"demo:opening:{code}:{n}",
-                    note="Demo opening stock",
-                )
-            )
 
-    for email, name, role, codes, pin in DEMO_STAFF:
+    for email, name, role, branch_codes, pin in DEMO_STAFF:
         if not await Staff.exists(email=email):
-            new = NewStaff(email, name, role, DEMO_PASSWORD, pin, [branches[c].id for c in codes])
+            new = NewStaff(email, name, role, DEMO_PASSWORD, pin, [branches[c].id for c in branch_codes])
             await create_staff(SYSTEM, new)
 
     for code, _, count in BRANCHES:
@@ -240,3 +252,16 @@ async def seed_demo() -> bool:
             new = NewCounter(branch_id=branches[code].id, code=f"C{n}", name=f"Counter {n}")
             await create_counter(SYSTEM, new, f"demo:counter:{code}:C{n}")
     return True
+
+
+async def _name_branches() -> dict[str, Branch]:
+    """The import named each branch after its location; give them the demo's short codes."""
+    by_location = {loc.name: loc.shopify_location_id for loc in await ShopifyLocation.all()}
+    branches = {}
+    for code, name, _ in BRANCHES:
+        branch = await Branch.get(shopify_location_id=by_location[name])
+        if branch.code != code:
+            branch.code = code
+            await branch.save(update_fields=["code"])
+        branches[code] = branch
+    return branches

@@ -1,4 +1,5 @@
-"""The demo seed: a full, valid retailer on an empty database, and safe to run again."""
+"""The demo seed: a full, valid retailer imported from the demo Shopify shop (the simulator, over
+HTTP) into an empty database, and safe to run again."""
 
 import pytest
 
@@ -6,14 +7,29 @@ import server.demo as demo
 from models.branches import Branch, Counter
 from models.catalog import Product, Variant
 from models.database import open_database
-from models.stock import StockLevel
+from models.stock import StockLevel, StockMovement
+from operations import shopify_connection
 from operations.stock import check_ledger
+from server.demo_shop import build_demo_shop
+from shopify.simulator import serve_simulator
 
 
 @pytest.fixture
 async def empty_db(tmp_path):
     async with open_database(f"sqlite://{tmp_path}/demo.sqlite3"):
         yield
+
+
+@pytest.fixture
+async def shop():
+    """The demo's Shopify shop, served by the simulator; Branchline's Shopify calls go there."""
+    shop = build_demo_shop()
+    async with serve_simulator(shop) as url:
+        shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=url)
+        shop.url = url
+        yield shop
+    shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
+    shop.close()
 
 
 def valid_ean13(code: str) -> bool:
@@ -40,8 +56,8 @@ def expected_on_hand() -> int:
     return sum(sum(q) for q in demo.opening_quantities(skus).values())
 
 
-async def test_seeds_an_empty_database_once(empty_db):
-    assert await demo.seed_demo() is True
+async def test_seeds_an_empty_database_once(empty_db, shop):
+    assert await demo.seed_demo(shop.url, shop) is True
 
     branches, counters, products, variants, levels, on_hand = await counts()
     assert branches == 3
@@ -55,41 +71,45 @@ async def test_seeds_an_empty_database_once(empty_db):
     assert all(b.startswith("896") for b in barcodes)
     assert await check_ledger() == ([], [])
 
-    assert await demo.seed_demo() is False
+    assert {b.code for b in await Branch.all()} == {code for code, _, _ in demo.BRANCHES}
+    assert set(await StockMovement.all().values_list("reason", flat=True)) == {"import"}  # through the import
+    assert await Variant.filter(tax_rate=18, pct_code__isnull=False).count() == variants
+
+    assert await demo.seed_demo(shop.url, shop) is False
     assert await counts() == (branches, counters, products, variants, levels, on_hand)
     assert await check_ledger() == ([], [])
 
 
-async def test_a_seed_interrupted_half_way_completes_on_the_next_run(empty_db, monkeypatch):
-    real_adjust = demo.adjust_stock
+async def test_a_seed_interrupted_half_way_completes_on_the_next_run(empty_db, shop, monkeypatch):
+    real_create_staff = demo.create_staff
     calls = 0
 
-    async def crash_on_second_branch(adjustment):
+    async def crash_on_second_staff(actor, new):
         nonlocal calls
         calls += 1
         if calls == 2:
             raise RuntimeError("server killed")
-        return await real_adjust(adjustment)
+        return await real_create_staff(actor, new)
 
-    monkeypatch.setattr(demo, "adjust_stock", crash_on_second_branch)
+    monkeypatch.setattr(demo, "create_staff", crash_on_second_staff)
     with pytest.raises(RuntimeError):
-        await demo.seed_demo()
-    monkeypatch.setattr(demo, "adjust_stock", real_adjust)
+        await demo.seed_demo(shop.url, shop)
+    monkeypatch.setattr(demo, "create_staff", real_create_staff)
 
-    assert await demo.seed_demo() is True
+    assert await demo.seed_demo(shop.url, shop) is True
     branches, counters, products, variants, _, on_hand = await counts()
     assert (branches, counters, products) == (3, 8, len(demo.PRODUCTS))
     assert variants == sum(len(p.variants) for p in demo.catalog())
-    assert on_hand == expected_on_hand()  # the first branch's stock was not added twice
+    assert on_hand == expected_on_hand()  # the imported stock was not taken twice
     assert await check_ledger() == ([], [])
-    assert await demo.seed_demo() is False
+    assert await demo.seed_demo(shop.url, shop) is False
 
 
-async def test_leaves_a_real_retailer_alone(empty_db):
+async def test_leaves_a_real_retailer_alone(empty_db, shop):
     from operations.access import SYSTEM
     from operations.branches import NewBranch, create_branch
 
     await create_branch(SYSTEM, NewBranch(code="MAIN", name="Main Store"))
-    assert await demo.seed_demo() is False
+    assert await demo.seed_demo(shop.url, shop) is False
     assert await Branch.all().count() == 1
     assert await Product.all().count() == 0
