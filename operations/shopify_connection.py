@@ -60,14 +60,17 @@ mutation Unsubscribe($id: ID!) {
 class ShopifySettings:
     public_url: str = "http://127.0.0.1:8000"
     base_url: str | None = None  # the simulator, in development and tests
+    timeout: float = 10.0  # seconds per Shopify request; a request that takes longer is retried
 
 
 _settings = ShopifySettings()
 
 
-def configure(*, public_url: str, base_url: str | None) -> None:
+def configure(*, public_url: str, base_url: str | None, timeout: float = 10.0) -> None:
     global _settings
-    _settings = ShopifySettings(public_url=public_url.rstrip("/"), base_url=base_url.rstrip("/") if base_url else None)
+    _settings = ShopifySettings(
+        public_url=public_url.rstrip("/"), base_url=base_url.rstrip("/") if base_url else None, timeout=timeout
+    )
 
 
 def webhook_uri() -> str:
@@ -83,8 +86,10 @@ async def client_for(connection: ShopifyConnection) -> ShopifyClient:
     return ShopifyClient(
         connection.shop_domain,
         secrets.decrypt(connection.access_token_encrypted),
-        base_url=connection.base_url,
+        # A configured stand-in (the demo's simulator moves port on each start) wins over the stored one.
+        base_url=_settings.base_url or connection.base_url,
         api_version=connection.api_version,
+        timeout=_settings.timeout,
     )
 
 
@@ -114,7 +119,7 @@ async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, cli
             "shopDomain",
         )
 
-    client = ShopifyClient(domain, access_token.strip(), base_url=_settings.base_url)
+    client = ShopifyClient(domain, access_token.strip(), base_url=_settings.base_url, timeout=_settings.timeout)
     async with client:
         shop = await _verify(client)
         subscriptions = await _subscribe(client)

@@ -1,5 +1,6 @@
 """`branchline check` proves every level equals the sum of its movements, and says so when not."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -52,3 +53,20 @@ async def test_create_owner_only_on_a_fresh_install(db):
     assert again.returncode == 1 and "an owner already exists" in again.stderr
     short = branchline(db, "create-owner", "--email", "x@shop.pk", "--password", "short")
     assert short.returncode == 1
+
+
+async def test_import_file_shows_progress_and_a_summary_and_refuses_a_bad_file(db, tmp_path):
+    from shopify.sample_export import write_export
+
+    export = tmp_path / "export.jsonl"
+    write_export(export, 8, 2, customers=3, shuffle=True)
+    done = await asyncio.to_thread(branchline, db, "import", "--file", str(export))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "variants: 8 created" in done.stdout
+    assert "completed: 29 objects" in done.stdout  # 2 locations + 8 variants + 16 levels + 3 customers
+    assert "inventory" in done.stderr and "[" in done.stderr  # the progress bar
+
+    export.write_text('{"id": "gid://shopify/ProductVariant/1"\n')
+    bad = await asyncio.to_thread(branchline, db, "import", "--file", str(export))
+    assert bad.returncode == 1
+    assert "MALFORMED_FILE" in bad.stderr and "line 1" in bad.stderr

@@ -21,7 +21,8 @@ from shopify.webhooks import verify_webhook
 
 @pytest.fixture
 async def connected(db, sim):
-    shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=sim.url)
+    # A short timeout, so a test can make Shopify answer too late without waiting long.
+    shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=1.0)
     await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
     yield sim
     shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
@@ -73,12 +74,14 @@ async def test_throttling_and_server_faults_are_ridden_out(connected):
     faults = connected.shop.faults
     faults.throttle_next(2)
     faults.fail_next(2, status=503)
-    faults.fail_next(1, status=429, retry_after="0.1")
+    faults.fail_next(1, status=429, retry_after=0.1)
+    faults.delay_next(1, seconds=1.5)  # longer than the client waits: a timeout, retried
 
     job = await import_now()
 
     assert job.status == ImportStatus.COMPLETED, job.error
     assert await Variant.all().count() == len(connected.shop.variants)
+    assert connected.shop.throttled_calls == 2  # only the injected ones: the client paced itself
 
 
 async def test_a_failed_bulk_operation_is_reported_as_failed(connected):
@@ -158,3 +161,17 @@ async def test_shuffled_bulk_output_gives_the_same_result(connected):
     assert {k: v for k, v in (await branchline_levels()).items() if v} == {
         k: v for k, v in shop_levels(connected.shop).items() if v
     }
+
+
+async def test_disconnecting_removes_webhooks_and_forgets_the_tokens(connected):
+    assert len(connected.shop.subscriptions) == len(shopify_connection.WEBHOOK_TOPICS)
+
+    await shopify_connection.disconnect_shopify(SYSTEM)
+
+    assert connected.shop.subscriptions == {}
+    stored = await ShopifyConnection.get()
+    assert (stored.access_token_encrypted, stored.client_secret_encrypted) == ("", "")
+    assert await shopify_connection.current_connection() is None
+    with pytest.raises(OperationError) as again:
+        await shopify_connection.disconnect_shopify(SYSTEM)
+    assert again.value.problems[0].code.value == "NOT_CONNECTED"
