@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import random
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,12 @@ class _Failure:
     ambiguous: bool = False  # the request may have been executed
 
 
+def _no_delay_transport() -> httpx.AsyncHTTPTransport:
+    """httpx writes a request's headers and body separately; with Nagle's algorithm on, the body
+    waits for the server's delayed ACK of the headers — about 40 ms added to every call."""
+    return httpx.AsyncHTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+
+
 class ShopifyClient:
     """Async client for one shop. Use ``async with ShopifyClient(...) as shopify:`` or call ``aclose()``.
 
@@ -260,6 +267,7 @@ class ShopifyClient:
                     timeout=httpx.Timeout(self.timeout),
                     event_hooks={"response": [_raise_for_status]},
                     json_deserialize=orjson.loads,
+                    transport=_no_delay_transport(),
                 )
                 # No schema fetch: introspecting the Admin API costs points and time on every start.
                 # execute_timeout bounds a whole attempt (httpx's timeout is per phase, not total).
@@ -280,7 +288,9 @@ class ShopifyClient:
         """A plain httpx client for bulk result files: no Shopify headers, so the token never leaves
         for the cloud-storage host that serves the signed URL."""
         if self._storage is None:
-            self._storage = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), follow_redirects=True)
+            self._storage = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout), follow_redirects=True, transport=_no_delay_transport()
+            )
         return self._storage
 
     def scrub(self, text: str) -> str:
