@@ -27,6 +27,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tortoise import Tortoise
+
 from models.shopify import ImportJob, ImportStatus
 from operations import catalog_import as upsert
 from operations.access import Actor, Permission, require
@@ -43,6 +45,9 @@ from shopify.jsonl import Kind
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+# Concurrent batch transactions for kinds whose batches are disjoint (PostgreSQL only: SQLite has
+# one writer). Two keep the database busy while Python prepares the next batch.
+PARALLEL_WRITERS = 2
 FINISHED = {ImportStatus.COMPLETED, ImportStatus.FAILED}
 
 
@@ -229,25 +234,40 @@ class _Run:
         self.locations, self.ignored = mapped, ignored
 
     async def _batches(self, kind: Kind, path: Path, handle) -> None:
-        """Write batch after batch; the next batch is read and parsed in a thread meanwhile, so
-        parsing overlaps the database's work instead of adding to it."""
+        """Write batch after batch. The next batch is read and parsed in a thread meanwhile, so
+        parsing overlaps the database's work; on PostgreSQL, inventory levels and customers (whose
+        batches never touch the same rows) are written by two transactions at once."""
         await self.record(phase=_PHASES[kind])
         objects = jsonl.read_objects(path)
 
         def read_batch() -> list[dict]:
             return [obj for _, obj in itertools.islice(objects, BATCH_SIZE)]
 
+        writers = PARALLEL_WRITERS if kind in (Kind.LEVEL, Kind.CUSTOMER) and not _is_sqlite() else 1
+        in_flight: set[asyncio.Task] = set()
         upcoming = asyncio.create_task(asyncio.to_thread(read_batch))
-        while batch := await upcoming:
-            upcoming = asyncio.create_task(asyncio.to_thread(read_batch))
-            await self._write(batch, handle)
+        try:
+            while batch := await upcoming:
+                upcoming = asyncio.create_task(asyncio.to_thread(read_batch))
+                if len(in_flight) >= writers:
+                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a failed batch fails the job
+                in_flight.add(asyncio.create_task(self._write(batch, handle)))
+            for task in asyncio.as_completed(in_flight):
+                await task
+        finally:
+            for task in in_flight:
+                task.cancel()
 
     async def _write(self, batch: list[dict], handle) -> None:
         self.batch_no += 1
         async with transaction() as tx:
             await handle(tx, batch)
-            self.job.objects_done += len(batch)
-            await self.record(tx)
+        # Progress is recorded after the batch commits, in its own short transaction: holding the
+        # job's row inside every batch would make concurrent batches wait for each other.
+        self.job.objects_done += len(batch)
+        await self.record()
 
     async def _products(self, tx: Transaction, batch: list[dict]) -> None:
         await upsert.upsert_products(tx, batch, self.tally)
@@ -285,6 +305,10 @@ class _Run:
 
 
 _PHASES = {Kind.PRODUCT: "products", Kind.VARIANT: "variants", Kind.LEVEL: "inventory", Kind.CUSTOMER: "customers"}
+
+
+def _is_sqlite() -> bool:
+    return Tortoise.get_connection("default").capabilities.dialect == "sqlite"
 
 
 def _error_code(error: Exception) -> str:
