@@ -77,9 +77,15 @@ class ImportJob(Model):
     create_branches = fields.BooleanField(default=True)
     requested_by = fields.CharField(max_length=120, default="system")
     idempotency_key = fields.CharField(max_length=200, null=True, unique=True)
+    # "running" while queued or running, NULL once finished: the unique index lets one import run
+    # at a time even when two owners press the button in the same instant.
+    running = fields.CharField(max_length=8, null=True, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # Written every few seconds by the process running the job: a job whose heartbeat stopped was
+    # cut short by a crash, whichever server process it ran in.
+    heartbeat_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "import_job"

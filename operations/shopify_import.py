@@ -24,10 +24,12 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tortoise import Tortoise
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from models.shopify import ImportJob, ImportStatus
 from operations import catalog_import as upsert
@@ -45,6 +47,9 @@ from shopify.jsonl import Kind
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+RUNNING = "running"
+HEARTBEAT_EVERY = 10.0  # seconds
+STALE_AFTER = 60.0  # seconds without a heartbeat before a job counts as dead
 # Concurrent batch transactions for kinds whose batches are disjoint (PostgreSQL only: SQLite has
 # one writer). Two keep the database busy while Python prepares the next batch.
 PARALLEL_WRITERS = 2
@@ -66,26 +71,48 @@ async def start_import(
             return earlier, True
     if source == "shopify" and await current_connection() is None:
         raise OperationError.single(ErrorCode.NOT_CONNECTED, "connect Shopify first (connectShopify)")
-    async with transaction():
-        running = await ImportJob.filter(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).first()
-        if running is not None:
-            raise OperationError.single(
-                ErrorCode.WRONG_STATE, f"import {running.id} is still {running.status.value}; wait for it to finish"
+    await fail_interrupted_jobs()  # a crashed run must not block every later one
+    try:
+        async with transaction():
+            job = await ImportJob.create(
+                source=source,
+                create_branches=create_branches,
+                requested_by=actor.label,
+                idempotency_key=idempotency_key,
+                running=RUNNING,
             )
-        job = await ImportJob.create(
-            source=source, create_branches=create_branches, requested_by=actor.label, idempotency_key=idempotency_key
-        )
+    except IntegrityError:
+        if idempotency_key is not None and (earlier := await ImportJob.get_or_none(idempotency_key=idempotency_key)):
+            return earlier, True  # the same request, sent twice at once
+        running = await ImportJob.get_or_none(running=RUNNING)
+        which = f"import {running.id} is still {running.status.value}" if running else "another import is starting"
+        raise OperationError.single(ErrorCode.WRONG_STATE, f"{which}; wait for it to finish") from None
     return job, False
 
 
-async def fail_interrupted_jobs() -> int:
-    """At start-up: a job left running by a process that died is not running any more."""
-    return await ImportJob.filter(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+async def fail_interrupted_jobs(stale_after: float = STALE_AFTER) -> int:
+    """A job whose heartbeat stopped was cut short (its process died): mark it failed, so it is
+    never shown as running and a new import may start. Safe with several server processes: a
+    job still running elsewhere keeps beating."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=stale_after)
+    unfinished = ImportJob.filter(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING])
+    stale = unfinished.filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+    return await stale.update(
         status=ImportStatus.FAILED,
+        running=None,
         error_code="INTERRUPTED",
-        error="the server stopped during this import; start it again (nothing is imported twice)",
+        error="the import stopped without finishing (the server stopped); start it again: nothing is imported twice",
         finished_at=datetime.now(UTC),
     )
+
+
+async def _heartbeat(job_id: int) -> None:
+    while True:
+        try:
+            await ImportJob.filter(id=job_id).update(heartbeat_at=datetime.now(UTC))
+        except Exception:  # a missed beat is retried; the job itself reports real failures
+            log.warning("could not record import %s's heartbeat", job_id, exc_info=True)
+        await asyncio.sleep(HEARTBEAT_EVERY)
 
 
 _running: set[asyncio.Task] = set()
@@ -103,18 +130,21 @@ async def run_job(job_id: int, files: list[Path] | None = None, *, on_progress: 
     """Run the job to its end; never raises for a business failure (the job records it)."""
     job = await ImportJob.get(id=job_id)
     run = _Run(job, on_progress)
+    heartbeat = asyncio.create_task(_heartbeat(job_id))
     try:
         await run.record(status=ImportStatus.RUNNING, phase="starting", started_at=datetime.now(UTC))
         with tempfile.TemporaryDirectory(prefix="branchline-import-") as workdir:
             if files is None:
                 files = await run.export_from_shopify(Path(workdir))
             await run.import_files(files, Path(workdir))
-        await run.record(status=ImportStatus.COMPLETED, phase="completed", finished_at=datetime.now(UTC))
+        await run.record(status=ImportStatus.COMPLETED, phase="completed", finished_at=datetime.now(UTC), running=None)
     except (OperationError, jsonl.JsonlError, ShopifyError) as error:
         await run.fail(error)
     except Exception as error:
         log.exception("import %s failed", job_id)
         await run.fail(error, code="INTERNAL", message="the import stopped on an unexpected error (see server log)")
+    finally:
+        heartbeat.cancel()
     return run.job
 
 
@@ -130,6 +160,7 @@ class _Run:
 
     async def record(self, tx: Transaction | None = None, **fields) -> None:
         self.job.update_from_dict(fields)
+        self.job.heartbeat_at = datetime.now(UTC)  # saving the row must not undo the heartbeat
         self.job.counts = self.tally.as_json()
         self.job.warnings = self.tally.warnings
         elapsed = max(time.monotonic() - self.started, 1e-6)
@@ -153,7 +184,12 @@ class _Run:
             message = str(error)
         log.warning("import %s failed (%s): %s", self.job.id, code, message)
         await self.record(
-            status=ImportStatus.FAILED, phase="failed", error_code=code, error=message, finished_at=datetime.now(UTC)
+            status=ImportStatus.FAILED,
+            phase="failed",
+            error_code=code,
+            error=message,
+            finished_at=datetime.now(UTC),
+            running=None,
         )
 
     # ---- Shopify bulk export --------------------------------------------------------------

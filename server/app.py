@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
         await apply_migrations(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
             if interrupted := await shopify_import.fail_interrupted_jobs():
-                log.warning("%d import(s) were cut short by the last stop; marked failed", interrupted)
+                log.warning("%d import(s) were cut short by a stop; marked failed", interrupted)
             bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
             await bus.connect()
             live.install(bus)

@@ -55,9 +55,11 @@ class Migration(migrations.Migration):
                 ("create_branches", fields.BooleanField(default=True)),
                 ("requested_by", fields.CharField(default="system", max_length=120)),
                 ("idempotency_key", fields.CharField(null=True, unique=True, max_length=200)),
+                ("running", fields.CharField(null=True, unique=True, max_length=8)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ("started_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ("finished_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ("heartbeat_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={
                 "table": "import_job",

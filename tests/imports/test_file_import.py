@@ -1,5 +1,6 @@
 """`branchline import --file`: a Shopify bulk-export file imported through the same path as a live import."""
 
+import asyncio
 from pathlib import Path
 
 import orjson
@@ -209,3 +210,50 @@ async def test_shopify_skus_are_made_unique_and_branchline_variants_linked(db, t
     assert len(job.warnings) == 2
     assert (await run_import([path])).status == ImportStatus.COMPLETED
     assert await Variant.all().count() == 3
+
+
+async def test_two_owners_starting_an_import_at_once_get_one_job(db):
+    from models.shopify import ImportJob
+    from operations.errors import OperationError
+
+    results = await asyncio.gather(
+        *(shopify_import.start_import(SYSTEM, source="file") for _ in range(4)), return_exceptions=True
+    )
+    started = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, OperationError)]
+    assert len(started) == 1 and len(refused) == 3, results
+    assert all(r.problems[0].code.value == "WRONG_STATE" for r in refused)
+    assert await ImportJob.all().count() == 1
+
+
+async def test_a_job_whose_process_died_does_not_block_the_next_import(db, export):
+    from datetime import UTC, datetime, timedelta
+
+    from models.shopify import ImportJob
+
+    dead, _ = await shopify_import.start_import(SYSTEM, source="file")
+    await ImportJob.filter(id=dead.id).update(
+        status=ImportStatus.RUNNING, heartbeat_at=datetime.now(UTC) - timedelta(minutes=5)
+    )
+
+    job = await run_import([export])
+
+    assert job.status == ImportStatus.COMPLETED
+    await dead.refresh_from_db()
+    assert (dead.status, dead.error_code, dead.running) == (ImportStatus.FAILED, "INTERRUPTED", None)
+
+
+async def test_two_imports_running_together_take_opening_stock_once(db, export):
+    """Past the one-at-a-time guard (e.g. a CLI import beside a server's), stock is still taken once."""
+    from models.shopify import ImportJob
+
+    jobs = [await ImportJob.create(source="file") for _ in range(2)]
+    results = await asyncio.gather(*(shopify_import.run_job(j.id, [export]) for j in jobs))
+
+    assert any(r.status == ImportStatus.COMPLETED for r in results)
+    got = {(loc, var): q for loc, var, q in (await snapshot())["levels"]}
+    assert got == expected_on_hand(export)
+    assert await check_ledger() == ([], [])
+    if any(r.status == ImportStatus.FAILED for r in results):  # the loser re-runs cleanly
+        assert (await run_import([export])).status == ImportStatus.COMPLETED
+        assert {(loc, var): q for loc, var, q in (await snapshot())["levels"]} == expected_on_hand(export)
