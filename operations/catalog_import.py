@@ -304,6 +304,9 @@ async def _settle_skus_and_barcodes(tx: Transaction, wanted: dict[str, dict], ta
             await fetch(conn, "UPDATE variant SET shopify_variant_id = ? WHERE id = ?", [gid, owner])
             tally.count("variants", "linked_by_sku")
             sku_owner[w["sku"]] = gid
+            for barcode, holder in list(barcode_owner.items()):  # its barcode is its own, not a clash
+                if holder == owner:
+                    barcode_owner[barcode] = gid
         elif owner is not None and owner != gid:
             suffixed = f"{w['sku'][: 63 - len(numeric_id(gid))]}-{numeric_id(gid)}"
             tally.warn(f"variant {gid}: SKU {w['sku']!r} is already used by another variant; imported as {suffixed!r}")

@@ -204,7 +204,14 @@ class _Run:
             for name, query in queries.BULK_EXPORTS.items():
                 started[name] = (await client.run_bulk_query(query)).id
             await self.record(bulk_operations=started)
-            finished = await asyncio.gather(*(client.wait_for_bulk(op_id) for op_id in started.values()))
+            # Let every export finish (or fail) before reporting, so none is left polling a closed client.
+            outcomes = await asyncio.gather(
+                *(client.wait_for_bulk(op_id) for op_id in started.values()), return_exceptions=True
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            finished = list(outcomes)
             self.job.objects_total = sum(op.object_count for op in finished)
             await self.record(phase="downloading")
             files = []

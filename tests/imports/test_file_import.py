@@ -188,6 +188,7 @@ async def test_unmapped_locations_are_refused_until_mapped(db, export):
 
 async def test_shopify_skus_are_made_unique_and_branchline_variants_linked(db, tmp_path):
     (existing,) = await make_variants(1, prefix="SKU")  # sku "SKU-0": made in Branchline before connecting
+    await Variant.filter(id=existing.id).update(barcode="111")  # the same barcode as on Shopify
     path = tmp_path / "skus.jsonl"
     rows = [
         {"id": "gid://shopify/ProductVariant/1", "sku": "SKU-0", "price": "10.00", "barcode": "111",
@@ -204,6 +205,7 @@ async def test_shopify_skus_are_made_unique_and_branchline_variants_linked(db, t
     assert job.status == ImportStatus.COMPLETED, job.error
     await existing.refresh_from_db()
     assert existing.shopify_variant_id == "gid://shopify/ProductVariant/1"  # linked, not duplicated
+    assert existing.barcode == "111"
     second = await Variant.get(shopify_variant_id="gid://shopify/ProductVariant/2")
     assert second.sku == "SKU-0-2" and second.barcode is None
     assert (await Variant.get(shopify_variant_id="gid://shopify/ProductVariant/3")).sku == "SHOPIFY-3"
