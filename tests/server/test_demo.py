@@ -6,7 +6,6 @@ import pytest
 import server.demo as demo
 from models.branches import Branch, Counter
 from models.catalog import Product, Variant
-from models.database import open_database
 from models.stock import StockLevel, StockMovement
 from operations import shopify_connection
 from operations.stock import check_ledger
@@ -15,9 +14,11 @@ from shopify.simulator import serve_simulator
 
 
 @pytest.fixture
-async def empty_db(tmp_path):
-    async with open_database(f"sqlite://{tmp_path}/demo.sqlite3"):
-        yield
+async def empty_db(db):
+    """The suite's own database, emptied: SQLite or PostgreSQL as the run goes. (A SQLite file of
+    its own here would fill Tortoise's per-table INSERT cache, which is not keyed by dialect, with
+    SQLite text that PostgreSQL then refuses.)"""
+    yield
 
 
 @pytest.fixture
