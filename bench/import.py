@@ -74,11 +74,12 @@ def _child_import(path: Path, url: str) -> dict:
 def _in_child(mode: str, path: Path, url: str) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--file", str(path), "--database-url", url],
-        check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
+    if out.returncode != 0:
+        raise SystemExit(f"{mode} run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

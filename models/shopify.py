@@ -90,22 +90,3 @@ class ImportJob(Model):
     class Meta:
         table = "import_job"
         ordering = ["-id"]
-
-
-class OpeningStock(Model):
-    """Shopify's on-hand taken as a branch's opening stock, once per (branch, variant).
-
-    A re-import never takes it again: after the first import the ledger is the truth and any
-    difference from Shopify is drift, which reconciliation explains and repairs.
-    """
-
-    id = fields.IntField(primary_key=True)
-    branch = fields.ForeignKeyField("models.Branch", related_name="opening_stock", on_delete=fields.RESTRICT)
-    variant = fields.ForeignKeyField("models.Variant", related_name="opening_stock", on_delete=fields.RESTRICT)
-    quantity = fields.IntField()
-    import_job_id = fields.IntField()
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "opening_stock"
-        unique_together = (("branch", "variant"),)

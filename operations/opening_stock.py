@@ -4,13 +4,15 @@ An import brings hundreds of thousands of levels; `ledger.apply` (a guarded UPDA
 built for a sale's handful of lines and would take minutes. This path writes the same rows under
 the same rules, a thousand levels per handful of statements:
 
-- each (branch, variant) takes opening stock once, ever: an `opening_stock` row is claimed with
-  `ON CONFLICT DO NOTHING` and only claimed rows move stock, so a re-import or a retried batch
-  never counts the same units twice;
+- opening stock is taken only where the branch has no level for the variant yet: the level row is
+  inserted at Shopify's quantity with `ON CONFLICT DO NOTHING`, and only inserted rows move stock.
+  A re-import, a retried batch or a second import running at the same time never counts the same
+  units twice; where Branchline already keeps a level (stock it counted itself, e.g. a variant
+  made here and linked by SKU), its own number stands and any difference is drift for
+  reconciliation to explain, never units added on top;
 - the movement says `reason = import` and `shopify_effect = shopify_knows` (Shopify told us the
   number; nothing is pushed back);
-- levels first (new ones inserted at their quantity; the rare existing one updated with SQL-side
-  arithmetic), in (branch, variant) order like the ledger, then the branch sequences, then the
+- levels first, in (branch, variant) order like the ledger, then the branch sequences, then the
   movements with the levels after them, then live events after commit.
 """
 
@@ -66,31 +68,36 @@ class OpeningLine:
     quantity: int
 
 
-async def take_opening_stock(tx: Transaction, job_id: int, batch: int, lines: list[OpeningLine], actor: str) -> int:
-    """Post the lines not taken before; returns how many movements were written."""
+@dataclass(frozen=True)
+class OpeningResult:
+    movements: int  # opening stock posted (new levels with a quantity)
+    new_levels: int  # levels created, including those at zero
+    kept: int  # levels Branchline already had: left as they are
+
+
+async def take_opening_stock(
+    tx: Transaction, job_id: int, batch: int, lines: list[OpeningLine], actor: str
+) -> OpeningResult:
+    """Create the levels that do not exist yet at their opening quantity, with their movements."""
     conn = tx.conn
     now = datetime.now(UTC)
     lines = sorted(
         {(ln.branch_id, ln.variant_id): ln for ln in lines}.values(), key=lambda x: (x.branch_id, x.variant_id)
     )
     stamp = db_time(conn, now)
-    rows = await insert_rows(
+    created = await insert_rows(
         conn,
-        "opening_stock",
-        [
-            ("branch_id", "int"),
-            ("variant_id", "int"),
-            ("quantity", "int"),
-            ("import_job_id", "int"),
-            ("created_at", "timestamptz"),
-        ],
-        [(ln.branch_id, ln.variant_id, ln.quantity, job_id, stamp) for ln in lines],
-        "ON CONFLICT (branch_id, variant_id) DO NOTHING RETURNING branch_id, variant_id",
+        "stock_level",
+        _LEVEL_COLUMNS,
+        [(ln.branch_id, ln.variant_id, ln.quantity, 0, 0, 0, 0, 1, stamp) for ln in lines],
+        "ON CONFLICT (branch_id, variant_id) DO NOTHING"
+        " RETURNING branch_id, variant_id, on_hand, reserved, in_transit, damaged",
     )
-    claimed = {(r["branch_id"], r["variant_id"]) for r in rows}
-    moving = [ln for ln in lines if (ln.branch_id, ln.variant_id) in claimed and ln.quantity != 0]
+    after = {(r["branch_id"], r["variant_id"]): r for r in created}
+    moving = [ln for ln in lines if (ln.branch_id, ln.variant_id) in after and ln.quantity != 0]
+    result = OpeningResult(movements=len(moving), new_levels=len(after), kept=len(lines) - len(after))
     if not moving:
-        return 0
+        return result
 
     key = f"import:{job_id}:{batch}"
     posting = await fetch(
@@ -109,7 +116,6 @@ async def take_opening_stock(tx: Transaction, job_id: int, batch: int, lines: li
     )
     posting_id = posting[0]["id"]
 
-    after = await _write_levels(tx, moving, now)
     counts: dict[int, int] = defaultdict(int)
     for ln in moving:
         counts[ln.branch_id] += 1
@@ -164,33 +170,4 @@ async def take_opening_stock(tx: Transaction, job_id: int, batch: int, lines: li
     ]
     for m in applied:
         tx.publish_after_commit(stock_channel(m.branch_id), m.event())
-    return len(applied)
-
-
-async def _write_levels(tx: Transaction, lines: list[OpeningLine], now: datetime) -> dict[tuple[int, int], dict]:
-    """The level after each line: new levels start at the quantity, existing ones add it."""
-    conn = tx.conn
-    after: dict[tuple[int, int], dict] = {}
-    stamp = db_time(conn, now)
-    rows = await insert_rows(
-        conn,
-        "stock_level",
-        _LEVEL_COLUMNS,
-        [(ln.branch_id, ln.variant_id, ln.quantity, 0, 0, 0, 0, 1, stamp) for ln in lines],
-        "ON CONFLICT (branch_id, variant_id) DO NOTHING"
-        " RETURNING branch_id, variant_id, on_hand, reserved, in_transit, damaged",
-    )
-    for r in rows:
-        after[(r["branch_id"], r["variant_id"])] = r
-    for ln in lines:  # already in (branch, variant) order: the ledger's lock order
-        if (ln.branch_id, ln.variant_id) in after:
-            continue
-        rows = await fetch(
-            conn,
-            "UPDATE stock_level SET on_hand = on_hand + ?, version = version + 1, updated_at = ?"
-            " WHERE branch_id = ? AND variant_id = ? RETURNING branch_id, variant_id, on_hand, reserved, in_transit,"
-            " damaged",
-            [ln.quantity, db_time(conn, now), ln.branch_id, ln.variant_id],
-        )
-        after[(ln.branch_id, ln.variant_id)] = rows[0]
-    return after
+    return result

@@ -305,23 +305,28 @@ class _Run:
 
     async def _write(self, batch: list[dict], handle) -> None:
         self.batch_no += 1
+        number = self.batch_no  # taken now: another batch may be in flight and move the counter on
         async with transaction() as tx:
-            await handle(tx, batch)
+            if not _is_sqlite():
+                # A batch is whole or absent and the import can always run again, so it need not
+                # wait for the WAL to reach disk at each commit (PostgreSQL stays consistent).
+                await tx.conn.execute_script("SET LOCAL synchronous_commit = off")
+            await handle(tx, batch, number)
         # Progress is recorded after the batch commits, in its own short transaction: holding the
         # job's row inside every batch would make concurrent batches wait for each other.
         self.job.objects_done += len(batch)
         await self.record()
 
-    async def _products(self, tx: Transaction, batch: list[dict]) -> None:
+    async def _products(self, tx: Transaction, batch: list[dict], number: int) -> None:
         await upsert.upsert_products(tx, batch, self.tally)
 
-    async def _variants(self, tx: Transaction, batch: list[dict]) -> None:
+    async def _variants(self, tx: Transaction, batch: list[dict], number: int) -> None:
         await upsert.upsert_variants(tx, batch, self.tally)
 
-    async def _customers(self, tx: Transaction, batch: list[dict]) -> None:
+    async def _customers(self, tx: Transaction, batch: list[dict], number: int) -> None:
         await upsert.upsert_customers(tx, batch, self.tally)
 
-    async def _levels(self, tx: Transaction, batch: list[dict]) -> None:
+    async def _levels(self, tx: Transaction, batch: list[dict], number: int) -> None:
         variants = await upsert.variants_by_gid(tx, sorted({obj["__parentId"] for obj in batch}))
         lines = []
         for obj in batch:
@@ -342,9 +347,11 @@ class _Run:
             if q["on_hand"] < 0:
                 self.tally.warn(f"{variant[1]} at {location}: Shopify says {q['on_hand']} on hand; taken as is")
             lines.append(OpeningLine(self.locations[location], variant[0], variant[1], q["on_hand"]))
-        taken = await take_opening_stock(tx, self.job.id, self.batch_no, lines, self.job.requested_by)
-        self.tally.count("levels", "opening_stock", taken)
-        self.tally.count("levels", "seen", len(lines))
+        taken = await take_opening_stock(tx, self.job.id, number, lines, self.job.requested_by)
+        self.tally.count("levels", "created", taken.new_levels)
+        self.tally.count("levels", "opening_stock", taken.movements)
+        # Already in Branchline (an earlier import, or stock counted here): the ledger stands.
+        self.tally.count("levels", "already_present", taken.kept)
 
 
 _PHASES = {Kind.PRODUCT: "products", Kind.VARIANT: "variants", Kind.LEVEL: "inventory", Kind.CUSTOMER: "customers"}

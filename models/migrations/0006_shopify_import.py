@@ -2,7 +2,6 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from models.shopify import ConnectionStatus, ImportStatus
 from orjson import loads
-from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 from tortoise.indexes import Index
@@ -66,45 +65,6 @@ class Migration(migrations.Migration):
                 "app": "models",
                 "pk_attr": "id",
                 "table_description": "One run of the catalog import. Progress is written as it goes so any process can show it.",
-            },
-            bases=["Model"],
-        ),
-        ops.CreateModel(
-            name="OpeningStock",
-            fields=[
-                ("id", fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                (
-                    "branch",
-                    fields.ForeignKeyField(
-                        "models.Branch",
-                        source_field="branch_id",
-                        db_constraint=True,
-                        to_field="id",
-                        related_name="opening_stock",
-                        on_delete=OnDelete.RESTRICT,
-                    ),
-                ),
-                (
-                    "variant",
-                    fields.ForeignKeyField(
-                        "models.Variant",
-                        source_field="variant_id",
-                        db_constraint=True,
-                        to_field="id",
-                        related_name="opening_stock",
-                        on_delete=OnDelete.RESTRICT,
-                    ),
-                ),
-                ("quantity", fields.IntField()),
-                ("import_job_id", fields.IntField()),
-                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
-            ],
-            options={
-                "table": "opening_stock",
-                "app": "models",
-                "unique_together": (("branch", "variant"),),
-                "pk_attr": "id",
-                "table_description": "Shopify's on-hand taken as a branch's opening stock, once per (branch, variant).",
             },
             bases=["Model"],
         ),

@@ -259,3 +259,42 @@ async def test_two_imports_running_together_take_opening_stock_once(db, export):
     if any(r.status == ImportStatus.FAILED for r in results):  # the loser re-runs cleanly
         assert (await run_import([export])).status == ImportStatus.COMPLETED
         assert {(loc, var): q for loc, var, q in (await snapshot())["levels"]} == expected_on_hand(export)
+
+
+async def test_many_batches_written_side_by_side_each_take_their_own_posting(db, export, monkeypatch):
+    """Small batches force several level batches in flight at once (two writers on PostgreSQL)."""
+    monkeypatch.setattr(shopify_import, "BATCH_SIZE", 7)
+
+    job = await run_import([export])
+
+    assert job.status == ImportStatus.COMPLETED, job.error
+    got = {(loc, var): q for loc, var, q in (await snapshot())["levels"]}
+    assert got == expected_on_hand(export)
+    assert await check_ledger() == ([], [])
+
+
+async def test_stock_branchline_already_counts_is_not_overwritten_or_added_to(db, tmp_path):
+    from tests.factories import make_branch, stock
+
+    lahore = await make_branch("LHR")
+    (kurta,) = await make_variants(1, prefix="KRT")  # sku "KRT-0", counted here before Shopify was connected
+    await stock(lahore.id, kurta.id, 5)
+    location = sample_export.location_gid(1)
+    await ShopifyLocation.create(shopify_location_id=location, name="Lahore")
+    await map_location(SYSTEM, location, lahore.id)
+    path = tmp_path / "one.jsonl"
+    rows = [
+        {"id": location, "name": "Lahore"},
+        {"id": "gid://shopify/ProductVariant/1", "sku": "KRT-0", "price": "10.00",
+         "product": {"id": "gid://shopify/Product/1", "title": "Kurta"}},
+        {"id": "gid://shopify/InventoryLevel/1?inventory_item_id=1", "__parentId": "gid://shopify/ProductVariant/1",
+         "location": {"id": location}, "quantities": [{"name": "on_hand", "quantity": 9}]},
+    ]  # fmt: skip
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+
+    job = await run_import([path])
+
+    assert job.status == ImportStatus.COMPLETED, job.error
+    assert (await StockLevel.get(branch_id=lahore.id, variant_id=kurta.id)).on_hand == 5
+    assert job.counts["levels"] == {"already_present": 1}
+    assert await check_ledger() == ([], [])
