@@ -76,13 +76,10 @@ async def map_location(info: Info, input: MapLocationInput) -> MapLocationPayloa
 
 
 async def sync_status(info: Info) -> SyncStatus:
+    from resolvers.sync import current_status
+
     require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
-    connection = await shopify_connection.current_connection()
-    last = await ImportJobRow.all().order_by("-id").first()
-    return SyncStatus(
-        connection=ShopifyConnection.from_model(connection) if connection else None,
-        last_import=ImportJob.from_model(last) if last else None,
-    )
+    return await current_status()
 
 
 async def shopify_locations_list(info: Info) -> list[ShopifyLocation]:

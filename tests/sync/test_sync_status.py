@@ -1,0 +1,91 @@
+"""syncStatus's push figures, retryParkedSync and syncStatusChanged, and the background worker."""
+
+import asyncio
+from types import SimpleNamespace
+
+from models.outbox import OutboxRow, OutboxStatus
+from models.staff import Role
+from operations import shopify_push
+from operations.access import SYSTEM
+from server import workers
+from server.settings import Settings
+from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
+from tests.sync.conftest import adjust, assert_shopify_agrees, mapped_levels
+
+STATUS = """
+query { syncStatus { pending parked lastPushedAt lagSeconds parkedRows(first: 5) { key lastError attempts } } }
+"""
+RETRY = "mutation { retryParkedSync { retried status { pending parked } errors { code message } } }"
+
+
+async def _park_one(connected) -> OutboxRow:
+    shopify_push.configure(max_attempts=1, client_attempts=1)
+    branch, variant, _ = (await mapped_levels())[0]
+    await adjust(branch.id, variant.id, +2)
+    connected.shop.faults.fail_next(1, status=502)
+    assert (await shopify_push.push_due()).parked == 1
+    return await OutboxRow.get(status=OutboxStatus.PARKED)
+
+
+async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them(connected, api):  # noqa: F811
+    branch, variant, _ = (await mapped_levels())[0]
+    await adjust(branch.id, variant.id, +1)
+    await asyncio.sleep(0.05)
+
+    waiting = (await api(STATUS))["syncStatus"]
+    assert (waiting["pending"], waiting["parked"], waiting["lastPushedAt"]) == (1, 0, None)
+    assert waiting["lagSeconds"] > 0
+
+    await shopify_push.push_due()
+    parked_row = await _park_one(connected)
+    status = (await api(STATUS))["syncStatus"]
+    assert (status["pending"], status["parked"], status["lagSeconds"]) == (0, 1, 0)
+    assert status["lastPushedAt"] is not None
+    assert status["parkedRows"] == [{"key": parked_row.key, "lastError": parked_row.last_error, "attempts": 1}]
+    assert "502" in parked_row.last_error
+
+    retried = (await api(RETRY))["retryParkedSync"]
+    assert retried == {"retried": 1, "status": {"pending": 1, "parked": 0}, "errors": []}
+    await shopify_push.drain_outbox(5)
+    assert (await api(STATUS))["syncStatus"]["pending"] == 0
+    await assert_shopify_agrees(connected.shop)
+
+
+async def test_only_owners_and_admins_may_see_or_retry_the_sync(connected, api):  # noqa: F811
+    await _park_one(connected)
+    branch, _, _ = (await mapped_levels())[0]
+    manager = await api.as_staff(Role.BRANCH_MANAGER, [branch.id])
+    for query in (STATUS, RETRY):
+        body = await manager.raw(query)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await OutboxRow.filter(status=OutboxStatus.PARKED).count() == 1
+
+
+async def test_sync_status_changed_follows_each_push_round(connected):
+    from resolvers.sync import sync_status_changed  # after the schema: resolvers and schema import each other
+
+    branch, variant, _ = (await mapped_levels())[0]
+    await adjust(branch.id, variant.id, +1)
+    statuses = sync_status_changed(SimpleNamespace(context=SimpleNamespace(actor=SYSTEM)))
+
+    first = await anext(statuses)
+    assert (first.pending, first.last_pushed_at) == (1, None)
+    await shopify_push.push_due()
+    second = await asyncio.wait_for(anext(statuses), 5)
+    assert second.pending == 0 and second.last_pushed_at is not None
+    await statuses.aclose()
+
+
+async def test_the_worker_pushes_in_the_background_until_stopped(connected):
+    levels = await mapped_levels()
+    settings = Settings(sync_push_interval=0.05, sync_max_attempts=10, sync_lease_seconds=30)
+    async with workers.running(settings) as task:
+        for branch, variant, _ in levels[:4]:
+            await adjust(branch.id, variant.id, -1)
+        for _ in range(100):
+            if await OutboxRow.filter(status=OutboxStatus.PENDING).count() == 0:
+                break
+            await asyncio.sleep(0.05)
+    assert task.done()
+    assert await OutboxRow.filter(status=OutboxStatus.DONE).count() == 4
+    await assert_shopify_agrees(connected.shop)
