@@ -17,4 +17,7 @@ MODEL_MODULES = [
     "models.outbox",
     "models.customers",
     "models.shopify",
+    "models.transfers",
+    "models.counts",
+    "models.purchasing",
 ]

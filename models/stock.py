@@ -37,6 +37,8 @@ class StockLevel(Model):
     in_transit = fields.IntField(default=0)
     damaged = fields.IntField(default=0)
     reorder_point = fields.IntField(default=0)
+    # How many to bring in when the level falls to the reorder point (order or transfer).
+    reorder_quantity = fields.IntField(default=0, db_default=0)
     version = fields.IntField(default=0)
     updated_at = fields.DatetimeField(auto_now=True)
 

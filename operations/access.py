@@ -25,6 +25,8 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     # Connect or disconnect Shopify, run imports, map locations: the owner's keys to the shop.
     MANAGE_INTEGRATIONS = "manage_integrations"
+    # Suppliers and purchase orders (costs included); receiving the goods is ADJUST_STOCK.
+    PURCHASE = "purchase"
 
 
 _ALL = frozenset(Permission)
@@ -35,7 +37,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _ALL - {Permission.MANAGE_BRANCHES, Permission.MANAGE_CATALOG, Permission.MANAGE_INTEGRATIONS}
     ),
     Role.CASHIER: frozenset({Permission.VIEW_STOCK, Permission.SELL, Permission.REFUND, Permission.VIEW_SALES}),
-    Role.INVENTORY: frozenset({Permission.VIEW_STOCK, Permission.ADJUST_STOCK, Permission.MANAGE_CATALOG}),
+    Role.INVENTORY: frozenset(
+        {Permission.VIEW_STOCK, Permission.ADJUST_STOCK, Permission.MANAGE_CATALOG, Permission.PURCHASE}
+    ),
     Role.FINANCE: frozenset({Permission.VIEW_SALES, Permission.VIEW_REPORTS, Permission.VIEW_AUDIT}),
 }
 ALL_BRANCH_ROLES = {Role.OWNER, Role.ADMIN}

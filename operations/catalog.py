@@ -166,3 +166,14 @@ async def resolve_variant_refs(refs: list[VariantRef], field: str = "lines") -> 
         ids.append(found or 0)
     problems.raise_if_any()
     return ids
+
+
+async def resolve_distinct_variants(refs: list[VariantRef], field: str = "lines") -> list[int]:
+    """Like `resolve_variant_refs`, for documents (transfers, orders) where a variant gets one line."""
+    ids = await resolve_variant_refs(refs, field)
+    problems = Problems()
+    for i, variant_id in enumerate(ids):
+        if variant_id in ids[:i]:
+            problems.add(ErrorCode.DUPLICATE, "the same variant appears twice: give it one line", f"{field}.{i}")
+    problems.raise_if_any()
+    return ids

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     UNMAPPED_LOCATION = "UNMAPPED_LOCATION"  # stock at a Shopify location with no branch
     MALFORMED_FILE = "MALFORMED_FILE"  # an import file line that cannot be read
     IMPORT_FAILED = "IMPORT_FAILED"  # Shopify's bulk export failed or expired
+    ALREADY_RETURNED = "ALREADY_RETURNED"  # a transfer discrepancy goes back to stock once only
 
 
 @dataclass(frozen=True)

@@ -445,16 +445,22 @@ async def _append_movements(
     return applied
 
 
-async def set_reorder_points(tx: Transaction, branch_id: int, points: dict[int, int]) -> None:
-    """Reorder points live on the level row: a setting, not stock, so no movement is written."""
+async def set_reorder_points(
+    tx: Transaction, branch_id: int, points: dict[int, int], quantities: dict[int, int] | None = None
+) -> None:
+    """Reorder points (and, when given, reorder quantities) live on the level row: settings, not
+    stock, so no movement is written. A variant without a given quantity keeps its own."""
     now = db_time(tx.conn, datetime.now(UTC))
+    quantities = quantities or {}
     for variant_id in sorted(points):  # the same lock order as stock changes
+        quantity = quantities.get(variant_id)
+        keep = "" if quantity is None else ", reorder_quantity = excluded.reorder_quantity"
         await fetch(
             tx.conn,
             "INSERT INTO stock_level (branch_id, variant_id, on_hand, reserved, in_transit, damaged, reorder_point,"
-            " version, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?, 0, ?)"
-            " ON CONFLICT (branch_id, variant_id) DO UPDATE SET reorder_point = excluded.reorder_point",
-            [branch_id, variant_id, points[variant_id], now],
+            " reorder_quantity, version, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?, ?, 0, ?)"
+            f" ON CONFLICT (branch_id, variant_id) DO UPDATE SET reorder_point = excluded.reorder_point{keep}",
+            [branch_id, variant_id, points[variant_id], quantity or 0, now],
         )
 
 

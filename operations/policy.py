@@ -13,6 +13,8 @@ class SalesPolicy:
     discount_approval_percent: Decimal = Decimal("20")
     # A refund above this amount needs a manager's PIN.
     refund_approval_amount: Decimal = Decimal("20000")
+    # A stock adjustment moving more units than this (all lines together) needs a manager's approval.
+    adjustment_approval_units: int = 20
     retailer_name: str = "Branchline Store"
 
 

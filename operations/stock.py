@@ -1,4 +1,11 @@
-"""Stock adjustments by staff, and the ledger check (`branchline check`)."""
+"""Stock adjustments by staff, and the ledger check (`branchline check`).
+
+A large adjustment (more units moved, all lines together, than `policy.adjustment_approval_units`)
+needs a manager: a caller who may APPROVE at the branch approves it themself, anyone else passes a
+manager's PIN (checked like a sale's override). Without either it is APPROVAL_REQUIRED and nothing
+is written. The size is measured on the movements actually posted, inside the transaction, so a
+counted quantity is judged by the change it makes, not by the number typed.
+"""
 
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -8,7 +15,10 @@ from operations import audit, ledger
 from operations.access import SYSTEM, Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import MAX_KEY_LENGTH, fingerprint
+from operations.policy import policy
+from operations.reorder import ReorderLevel, set_reorder_levels
 from operations.sql import fetch
+from operations.staff import approve_with_pin
 from operations.transaction import Transaction, transaction
 
 MAX_NOTE = 1000
@@ -51,6 +61,7 @@ class Adjustment:
     idempotency_key: str
     note: str | None = None
     actor: Actor = SYSTEM
+    manager_pin: str | None = None  # approves an adjustment above the approval size
 
 
 def _validate(adj: Adjustment) -> None:
@@ -100,20 +111,24 @@ async def adjust_stock(adj: Adjustment) -> ledger.PostingResult:
         actor=adj.actor.label,
         reference_type="adjustment",
         note=adj.note,
-        request_hash=fingerprint(asdict(adj) | {"actor": None}),
+        request_hash=fingerprint(asdict(adj) | {"actor": None, "manager_pin": None}),
     )
     for attempt in range(_RETRIES_ON_CONCURRENT_CHANGE):
         try:
             async with transaction() as tx:
-                result = await ledger.apply(tx, posting, await _movements(tx, adj))
+                movements = await _movements(tx, adj)
+                approved_by = await _approval(tx, adj, posting.idempotency_key, movements)
+                result = await ledger.apply(tx, posting, movements)
                 if not result.replayed:
                     await audit.record(
                         adj.actor,
                         "stock.adjusted",
                         branch_id=adj.branch_id,
                         target=("stock_posting", result.posting_id),
+                        approved_by=approved_by,
                         reason=adj.reason.value,
                         lines=len(adj.lines),
+                        units=units_moved(movements),
                     )
                 return result
         except OperationError as error:
@@ -122,6 +137,30 @@ async def adjust_stock(adj: Adjustment) -> ledger.PostingResult:
             if not retry or attempt == _RETRIES_ON_CONCURRENT_CHANGE - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def units_moved(movements: list[ledger.Movement]) -> int:
+    """Units on or off the shelf: a damaged unit counts once, not again for the damaged bucket."""
+    return sum(abs(m.delta) for m in movements if m.bucket is Bucket.ON_HAND)
+
+
+async def _approval(tx: Transaction, adj: Adjustment, key: str, movements: list[ledger.Movement]) -> int | None:
+    """The approving staff id for a large adjustment (None: none needed, or the system's own);
+    APPROVAL_REQUIRED when nobody approved it. A retry of an adjustment already posted is the
+    ledger's to answer (the first result), so it is not asked for approval again."""
+    units = units_moved(movements)
+    if units <= policy.adjustment_approval_units:
+        return None
+    if await fetch(tx.conn, "SELECT id FROM stock_posting WHERE idempotency_key = ?", [key]):
+        return None
+    if adj.actor.can(Permission.APPROVE, adj.branch_id):
+        return adj.actor.staff_id
+    approver = await approve_with_pin(
+        adj.branch_id,
+        adj.manager_pin,
+        f"an adjustment of {units} units (over {policy.adjustment_approval_units})",
+    )
+    return approver.id
 
 
 async def _movements(tx: Transaction, adj: Adjustment) -> list[ledger.Movement]:
@@ -150,28 +189,10 @@ async def _movements(tx: Transaction, adj: Adjustment) -> list[ledger.Movement]:
     return movements
 
 
-MAX_REORDER_POINT = 100_000
-
-
 async def set_reorder_points(actor: Actor, branch_id: int, points: list[tuple[int, int]]) -> None:
-    """(variant id, reorder point) pairs; `stockLevels(lowStock: true)` lists available <= the point."""
-    require(actor, Permission.ADJUST_STOCK, branch_id)
-    problems = Problems()
-    if not points:
-        problems.add(ErrorCode.INVALID, "at least one line is required", "lines")
-    if len(points) > ledger.MAX_MOVEMENTS_PER_POSTING:
-        problems.add(ErrorCode.TOO_MANY, f"at most {ledger.MAX_MOVEMENTS_PER_POSTING} lines", "lines")
-    seen: set[int] = set()
-    for i, (variant_id, point) in enumerate(points):
-        if variant_id in seen:
-            problems.add(ErrorCode.DUPLICATE, "the same variant appears twice", f"lines.{i}.variantId")
-        seen.add(variant_id)
-        if not 0 <= point <= MAX_REORDER_POINT:
-            problems.add(ErrorCode.INVALID, f"reorderPoint must be 0–{MAX_REORDER_POINT:,}", f"lines.{i}.reorderPoint")
-    problems.raise_if_any()
-    async with transaction() as tx:
-        await ledger.set_reorder_points(tx, branch_id, dict(points))
-        await audit.record(actor, "stock.reorder_points_set", branch_id=branch_id, lines=len(points))
+    """(variant id, reorder point) pairs; `stockLevels(lowStock: true)` lists available <= the point.
+    Reorder quantities too: operations/reorder.py."""
+    await set_reorder_levels(actor, branch_id, [ReorderLevel(variant_id, point) for variant_id, point in points])
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from tortoise.expressions import F
 from models import branches as branch_models
 from models import stock as models
 from operations import catalog as catalog_ops
+from operations import reorder
 from operations import stock as ops
 from operations.access import Permission, require
 from operations.errors import OperationError
@@ -125,6 +126,7 @@ async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayloa
                 idempotency_key=input.idempotency_key,
                 note=input.note,
                 actor=info.context.actor,
+                manager_pin=input.manager_pin,
             )
         )
         return {"movements": [StockMovement.from_applied(m) for m in result.movements]}
@@ -135,8 +137,11 @@ async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayloa
 async def set_reorder_points(info: Info, input: SetReorderPointsInput) -> SetReorderPointsPayload:
     async def run():
         branch_pk, variant_pks = await _branch_and_variants(info, input.branch_id, input.lines)
-        points = [(pk, line.reorder_point) for pk, line in zip(variant_pks, input.lines, strict=True)]
-        await ops.set_reorder_points(info.context.actor, branch_pk, points)
+        levels = [
+            reorder.ReorderLevel(pk, line.reorder_point, line.reorder_quantity)
+            for pk, line in zip(variant_pks, input.lines, strict=True)
+        ]
+        await reorder.set_reorder_levels(info.context.actor, branch_pk, levels)
         levels = await models.StockLevel.filter(branch_id=branch_pk, variant_id__in=variant_pks).order_by("variant_id")
         return {"levels": [StockLevel.from_model(level) for level in levels]}
 

@@ -72,11 +72,19 @@ class AdjustStockInput:
     lines: list[StockLineInput]
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     note: str | None = None
+    manager_pin: str | None = strawberry.field(
+        default=None,
+        description="A manager's PIN: needed when the adjustment moves more units than the approval size "
+        "(BRANCHLINE_ADJUSTMENT_APPROVAL_UNITS) and the caller may not approve at this branch themself.",
+    )
 
 
 @strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
 class ReorderPointLineInput:
     reorder_point: int = strawberry.field(description="Low stock when available is at or below this.")
+    reorder_quantity: int | None = strawberry.field(
+        default=None, description="How many to bring in when low (reorderSuggestions). Left out: unchanged."
+    )
     variant_id: strawberry.ID | None = None
     sku: str | None = None
     barcode: str | None = None

@@ -6,9 +6,15 @@ import strawberry
 from strawberry import relay
 
 from resolvers import branches, catalog, live, sales, staff, stock
+from resolvers import counts as count_resolvers
+from resolvers import purchasing as purchasing_resolvers
 from resolvers import registers as register_resolvers
+from resolvers import reorder as reorder_resolvers
 from resolvers import returns as return_resolvers
 from resolvers import shopify as shopify_resolvers
+from resolvers import sync as sync_resolvers
+from resolvers import transfers as transfer_resolvers
+from schema.counts import StockCount, StockCountPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
 from schema.payloads import (
@@ -18,6 +24,14 @@ from schema.payloads import (
     CreateProductPayload,
     SetReorderPointsPayload,
 )
+from schema.purchasing import (
+    CreateSupplierPayload,
+    PurchaseOrder,
+    PurchaseOrderPayload,
+    ReceiveGoodsPayload,
+    StockValuation,
+    Supplier,
+)
 from schema.registers import (
     CloseRegisterPayload,
     EndShiftPayload,
@@ -26,6 +40,7 @@ from schema.registers import (
     Register,
     RegisterReport,
 )
+from schema.reorder import LowStockAlert, ReorderSuggestion
 from schema.returns import CreateExchangePayload, CreateReturnPayload
 from schema.sales import CheckoutPayload, Sale, SyncOfflineSalesPayload
 from schema.shopify import (
@@ -38,6 +53,8 @@ from schema.shopify import (
     SyncStatus,
 )
 from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
+from schema.sync import RetryParkedSyncPayload
+from schema.transfers import ReturnDiscrepancyToStockPayload, Transfer, TransferPayload
 from schema.types import Branch, StockLevel, StockMovement, Variant
 
 
@@ -59,6 +76,19 @@ class Query:
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
     shopify_locations: list[ShopifyLocation] = strawberry.field(resolver=shopify_resolvers.shopify_locations_list)
     import_job: ImportJob = strawberry.field(resolver=shopify_resolvers.import_job)
+    reorder_suggestions: list[ReorderSuggestion] = strawberry.field(
+        resolver=reorder_resolvers.reorder_suggestions,
+        description="Low lines at a branch: how many to bring in, from which branches, what to buy.",
+    )
+    suppliers: relay.Connection[Supplier] = strawberry.field(resolver=purchasing_resolvers.suppliers)
+    purchase_orders: relay.Connection[PurchaseOrder] = strawberry.field(resolver=purchasing_resolvers.purchase_orders)
+    stock_valuation: StockValuation = strawberry.field(
+        resolver=purchasing_resolvers.stock_valuation,
+        description="A branch's stock at weighted average cost, and the variants with stock but no cost yet.",
+    )
+    transfers: relay.Connection[Transfer] = strawberry.field(resolver=transfer_resolvers.transfers)
+    stock_count: StockCount | None = strawberry.field(resolver=count_resolvers.stock_count)
+    stock_counts: relay.Connection[StockCount] = strawberry.field(resolver=count_resolvers.stock_counts)
 
 
 @strawberry.type
@@ -91,6 +121,45 @@ class Mutation:
         resolver=shopify_resolvers.start_shopify_import
     )
     map_location: MapLocationPayload = strawberry.mutation(resolver=shopify_resolvers.map_location)
+    create_supplier: CreateSupplierPayload = strawberry.mutation(resolver=purchasing_resolvers.create_supplier)
+    create_purchase_order: PurchaseOrderPayload = strawberry.mutation(
+        resolver=purchasing_resolvers.create_purchase_order
+    )
+    place_purchase_order: PurchaseOrderPayload = strawberry.mutation(resolver=purchasing_resolvers.place_purchase_order)
+    receive_goods: ReceiveGoodsPayload = strawberry.mutation(
+        resolver=purchasing_resolvers.receive_goods,
+        description="A goods-received note: units in at the order's branch, average cost updated. "
+        "Never more than outstanding (over-receipt is refused).",
+    )
+    close_purchase_order: PurchaseOrderPayload = strawberry.mutation(
+        resolver=purchasing_resolvers.close_purchase_order,
+        description="Short-close: what is still outstanding is no longer expected.",
+    )
+    cancel_purchase_order: PurchaseOrderPayload = strawberry.mutation(
+        resolver=purchasing_resolvers.cancel_purchase_order,
+        description="Only before anything was received.",
+    )
+    create_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.create_transfer)
+    submit_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.submit_transfer)
+    approve_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.approve_transfer)
+    dispatch_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.dispatch_transfer)
+    receive_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.receive_transfer)
+    close_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.close_transfer)
+    cancel_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.cancel_transfer)
+    return_discrepancy_to_stock: ReturnDiscrepancyToStockPayload = strawberry.mutation(
+        resolver=transfer_resolvers.return_discrepancy_to_stock
+    )
+    open_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.open_stock_count)
+    record_counted_quantities: StockCountPayload = strawberry.mutation(
+        resolver=count_resolvers.record_counted_quantities
+    )
+    submit_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.submit_stock_count)
+    approve_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.approve_stock_count)
+    abandon_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.abandon_stock_count)
+    retry_parked_sync: RetryParkedSyncPayload = strawberry.mutation(
+        resolver=sync_resolvers.retry_parked_sync,
+        description="Put every parked Shopify stock change back in the queue (owner/admin).",
+    )
 
 
 @strawberry.type
@@ -107,9 +176,26 @@ class Subscription:
         async for change in live.stock_changed(info, branch_ids, variant_ids):
             yield change
 
+    @strawberry.subscription(
+        description="A line at these branches crossed its reorder point (LOW, OUT) or came back above it."
+    )
+    async def low_stock(
+        self,
+        info: strawberry.Info,
+        branch_ids: list[strawberry.ID],
+        variant_ids: list[strawberry.ID] | None = None,
+    ) -> AsyncGenerator[LowStockAlert, None]:
+        async for alert in reorder_resolvers.low_stock(info, branch_ids, variant_ids):
+            yield alert
+
     @strawberry.subscription(description="An import's progress: its state now, then each change until it ends.")
     async def import_progress(
         self, info: strawberry.Info, job_id: strawberry.ID
     ) -> AsyncGenerator[ImportProgress, None]:
         async for progress in shopify_resolvers.import_progress(info, job_id):
             yield progress
+
+    @strawberry.subscription(description="The sync status now, then after every push to Shopify that changed it.")
+    async def sync_status_changed(self, info: strawberry.Info) -> AsyncGenerator[SyncStatus, None]:
+        async for status in sync_resolvers.sync_status_changed(info):
+            yield status

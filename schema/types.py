@@ -193,6 +193,7 @@ class StockLevel(AtBranch, relay.Node):
     in_transit: int
     damaged: int
     reorder_point: int
+    reorder_quantity: int
     version: int
     updated_at: datetime
 
@@ -206,6 +207,7 @@ class StockLevel(AtBranch, relay.Node):
             in_transit=m.in_transit,
             damaged=m.damaged,
             reorder_point=m.reorder_point,
+            reorder_quantity=m.reorder_quantity,
             version=m.version,
             updated_at=m.updated_at,
             branch_pk=m.branch_id,

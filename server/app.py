@@ -15,6 +15,7 @@ from operations import shopify_connection, shopify_import
 from operations.keys import use_secret
 from operations.policy import configure as configure_policy
 from schema import build_schema
+from server import workers
 from server.graphql_view import graphql_app
 from server.health import health
 from server.settings import Settings, get_settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             prices_include_tax=settings.prices_include_tax,
             discount_approval_percent=settings.discount_approval_percent,
             refund_approval_amount=settings.refund_approval_amount,
+            adjustment_approval_units=settings.adjustment_approval_units,
         )
         shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
         await apply_migrations(settings.database_url)
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             try:
                 if demo:
                     await stack.enter_async_context(_demo_shop(settings))
+                if settings.run_workers:  # entered last, so stopped first: before the demo's Shopify goes
+                    await stack.enter_async_context(workers.running(settings))
                 yield
             finally:
                 await stack.aclose()

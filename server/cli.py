@@ -140,6 +140,41 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """The background workers without HTTP: for scaling out beside `serve` processes."""
+    import signal
+
+    from models.database import open_database
+    from operations import shopify_connection
+    from server import workers
+    from subscriptions import live
+    from subscriptions.bus import Bus
+
+    settings = get_settings()
+    shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with open_database(settings.database_url):
+            bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
+            await bus.connect()  # syncStatusChanged reaches the servers' subscribers through it
+            live.install(bus)
+            try:
+                async with workers.running(settings):
+                    print(f"Branchline worker running (database: {settings.database_url.split('?')[0]})")
+                    await stop.wait()
+            finally:
+                live.install(None)
+                await bus.disconnect()
+
+    asyncio.run(run())
+    print("worker stopped")
+    return 0
+
+
 def _shopify_sim(args: argparse.Namespace) -> int:
     from shopify.simulator import cli_main
 
@@ -178,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--seed", help="a shop saved as JSON to start from (default: the demo shop)")
     sim.set_defaults(run=_shopify_sim)
 
+    commands.add_parser("worker", help="run the background workers (Shopify inventory push) without HTTP").set_defaults(
+        run=_worker
+    )
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
     commands.add_parser("check", help="recompute every stock level from the ledger").set_defaults(run=_check)
 

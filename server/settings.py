@@ -27,10 +27,18 @@ class Settings(BaseSettings):
     prices_include_tax: bool = True
     discount_approval_percent: Decimal = Decimal("20")
     refund_approval_amount: Decimal = Decimal("20000")
+    # Stock adjustments moving more units than this need a manager's approval (PIN or APPROVE).
+    adjustment_approval_units: int = 20
     # Where Shopify sends webhooks: this server's address as Shopify's servers see it.
     public_url: str = "http://127.0.0.1:8000"
     # Development and tests only: reach the shop here instead of https://{shop domain} (the simulator).
     shopify_base_url: str | None = None
+    # The Shopify inventory push (operations/shopify_push.py). `run_workers=false` on servers when
+    # `branchline worker` processes do the pushing.
+    run_workers: bool = True
+    sync_push_interval: float = 0.5  # seconds between push rounds: a burst's sales share one call
+    sync_max_attempts: int = 10  # failed sends before a push is parked for a person to retry
+    sync_lease_seconds: float = 60.0  # a claimed push is another worker's to retry after this long
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30

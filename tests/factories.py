@@ -47,3 +47,11 @@ async def deduct(lines: list[tuple[int, int, int]], key: str | None = None, reas
             ledger.Posting(key or f"sale:{next(_n)}", reason),
             [ledger.Movement(b, v, -q) for b, v, q in lines],
         )
+
+
+_keys = count(1)
+
+
+def key(prefix: str = "k") -> str:
+    """A fresh idempotency key for a test request."""
+    return f"{prefix}-{next(_keys)}"

@@ -32,6 +32,10 @@ class Server:
             **os.environ,
             "BRANCHLINE_DATABASE_URL": database_url,
             "BRANCHLINE_BROADCAST_URL": broadcast_url,
+            # The session's servers share the test database with every other test: a push worker in
+            # them would pick up other tests' outbox rows (and Shopify connections). Tests that want
+            # the worker pass run_workers="true".
+            "BRANCHLINE_RUN_WORKERS": "false",
             **{f"BRANCHLINE_{k.upper()}": v for k, v in settings.items()},
         }
         self.process = subprocess.Popen(

@@ -1,0 +1,143 @@
+"""Stock counts over GraphQL: decode IDs and natural keys, check access first, call operations/."""
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import counts as models
+from models.branches import Branch
+from operations import count_review, count_views
+from operations import counts as ops
+from operations.access import Permission, require
+from operations.catalog import VariantRef, resolve_variant_refs
+from operations.errors import ErrorCode, OperationError
+from resolvers.mutations import payload
+from schema import ids
+from schema.counts import (
+    CountStatus,
+    OpenStockCountInput,
+    RecordCountedQuantitiesInput,
+    StockCount,
+    StockCountInput,
+    StockCountPayload,
+    SubmitStockCountInput,
+)
+from schema.errors import BadRequest
+from schema.pagination import decode_cursor, keyset_page
+
+
+def _count_pk(count_id: str) -> int:
+    return ids.decode(count_id, "StockCount", "countId")
+
+
+def _done(count: models.StockCount) -> dict:
+    return {"stock_count": StockCount.from_model(count)}
+
+
+async def open_stock_count(info: Info, input: OpenStockCountInput) -> StockCountPayload:
+    async def run():
+        branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
+        # Access first, so a caller without rights learns nothing from validation errors.
+        require(info.context.actor, Permission.ADJUST_STOCK, branch_pk)
+        variant_pks = [ids.decode(v, "Variant", f"variantIds.{i}") for i, v in enumerate(input.variant_ids or [])]
+        count, _ = await ops.open_stock_count(
+            info.context.actor,
+            ops.NewCount(
+                branch_id=branch_pk,
+                kind=models.CountKind(input.kind.value),
+                idempotency_key=input.idempotency_key,
+                variant_ids=variant_pks,
+                product_type=input.product_type,
+                blind=input.blind,
+                note=input.note,
+            ),
+        )
+        return _done(count)
+
+    return await payload(StockCountPayload, run)
+
+
+async def record_counted_quantities(info: Info, input: RecordCountedQuantitiesInput) -> StockCountPayload:
+    async def run():
+        count = await ops.load(_count_pk(input.count_id))
+        require(info.context.actor, Permission.ADJUST_STOCK, count.branch_id)
+        refs = [
+            VariantRef(
+                id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
+                sku=line.sku,
+                barcode=line.barcode,
+            )
+            for i, line in enumerate(input.lines)
+        ]
+        variant_pks = await resolve_variant_refs(refs)
+        lines = [
+            ops.CountedLine(pk, line.counted, ops.CountMode(line.mode.value))
+            for pk, line in zip(variant_pks, input.lines, strict=True)
+        ]
+        count, _ = await ops.record_counted(info.context.actor, count.id, lines, input.idempotency_key)
+        return _done(count)
+
+    return await payload(StockCountPayload, run)
+
+
+async def submit_stock_count(info: Info, input: SubmitStockCountInput) -> StockCountPayload:
+    async def run():
+        count_id = _count_pk(input.count_id)
+        count, _ = await count_review.submit_stock_count(info.context.actor, count_id, input.zero_uncounted)
+        return _done(count)
+
+    return await payload(StockCountPayload, run)
+
+
+async def approve_stock_count(info: Info, input: StockCountInput) -> StockCountPayload:
+    async def run():
+        count, _ = await count_review.approve_stock_count(info.context.actor, _count_pk(input.count_id))
+        return _done(count)
+
+    return await payload(StockCountPayload, run)
+
+
+async def abandon_stock_count(info: Info, input: StockCountInput) -> StockCountPayload:
+    async def run():
+        count, _ = await count_review.abandon_stock_count(info.context.actor, _count_pk(input.count_id))
+        return _done(count)
+
+    return await payload(StockCountPayload, run)
+
+
+def _query_pk(value: str, type_name: str, field: str) -> int:
+    try:
+        return ids.decode(value, type_name, field)
+    except OperationError as error:
+        raise BadRequest(str(error), field=field) from None
+
+
+async def stock_count(info: Info, id: strawberry.ID) -> StockCount | None:
+    """Null when there is no such count; a count at a branch outside the caller's scope is refused."""
+    try:
+        count = await count_views.visible_count(info.context.actor, _query_pk(id, "StockCount", "id"))
+    except OperationError as error:
+        if error.problems[0].code is ErrorCode.NOT_FOUND:
+            return None
+        raise
+    return StockCount.from_model(count)
+
+
+async def stock_counts(
+    info: Info,
+    branch_id: strawberry.ID,
+    first: int,
+    after: str | None = None,
+    status: CountStatus | None = None,  # type: ignore[valid-type]
+) -> relay.Connection[StockCount]:
+    """A branch's counts, oldest first (keyset on id)."""
+    branch_pk = _query_pk(branch_id, "Branch", "branchId")
+    require(info.context.actor, Permission.VIEW_STOCK, branch_pk)
+    if not await Branch.exists(id=branch_pk):
+        raise BadRequest(f"branch {branch_id} does not exist", code="NOT_FOUND", field="branchId")
+    queryset = models.StockCount.filter(branch_id=branch_pk)
+    if status is not None:
+        queryset = queryset.filter(status=models.CountStatus(status.value))
+    return await keyset_page(
+        queryset, first=first, after_key=decode_cursor(after), key="id", to_node=StockCount.from_model
+    )

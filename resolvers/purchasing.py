@@ -1,0 +1,313 @@
+"""Suppliers, purchase orders, goods received and stock valuation: decode the input, call
+operations/purchasing.py, purchase_receiving.py or purchase_valuation.py, shape the payload."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import strawberry
+from strawberry import relay
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+from tortoise.expressions import Q
+
+from models import purchasing as models
+from operations import purchase_receiving as receiving
+from operations import purchase_suppliers as suppliers_ops
+from operations import purchase_valuation as valuation
+from operations import purchasing as ops
+from operations.access import Actor, Permission, require, require_signed_in
+from operations.catalog import VariantRef
+from operations.errors import OperationError
+from resolvers.mutations import payload
+from schema import ids
+from schema.errors import BadRequest
+from schema.pagination import decode_cursor, keyset_page
+from schema.purchasing import (
+    CancelPurchaseOrderInput,
+    ClosePurchaseOrderInput,
+    CreatePurchaseOrderInput,
+    CreateSupplierInput,
+    CreateSupplierPayload,
+    GoodsReceipt,
+    PlacePurchaseOrderInput,
+    PurchaseOrder,
+    PurchaseOrderPayload,
+    PurchaseOrderStatus,
+    ReceiveGoodsInput,
+    ReceiveGoodsPayload,
+    StockValuation,
+    Supplier,
+    UncostedStock,
+)
+from schema.types import Money
+
+# --- request-scoped loaders (a page of 100 orders costs a fixed number of queries) ----------------
+
+
+class PurchasingLoaders:
+    def __init__(self) -> None:
+        self.supplier = DataLoader(_by_id(models.Supplier))
+        self.order = DataLoader(_by_id(models.PurchaseOrder))
+        self.order_lines = DataLoader(_children(models.PurchaseOrderLine, "purchase_order_id", "line_no"))
+        self.receipts_of_order = DataLoader(_children(models.GoodsReceipt, "purchase_order_id", "id"))
+        self.receipt_lines = DataLoader(_children(models.GoodsReceiptLine, "goods_receipt_id", "id"))
+
+
+def _by_id(model):
+    async def load(keys: list[int]):
+        rows = {row.id: row for row in await model.filter(id__in=keys)}
+        return [rows.get(k) for k in keys]
+
+    return load
+
+
+def _children(model, parent_field: str, order_by: str):
+    async def load(keys: list[int]):
+        grouped = defaultdict(list)
+        for row in await model.filter(**{f"{parent_field}__in": keys}).order_by(parent_field, order_by):
+            grouped[getattr(row, parent_field)].append(row)
+        return [grouped[k] for k in keys]
+
+    return load
+
+
+def loaders(info: Info) -> PurchasingLoaders:
+    """Kept on the request's context beside the shared loaders, made on first use."""
+    context = info.context
+    found = getattr(context, "purchasing_loaders", None)
+    if found is None:
+        found = PurchasingLoaders()
+        context.purchasing_loaders = found
+    return found
+
+
+# --- who may see what ----------------------------------------------------------------------------
+
+
+def _sees_orders(actor: Actor, branch_id: int | None = None) -> bool:
+    """Buyers (PURCHASE) and the staff who receive the goods (ADJUST_STOCK) at that branch."""
+    return actor.can(Permission.PURCHASE, branch_id) or actor.can(Permission.ADJUST_STOCK, branch_id)
+
+
+def _require_sees_orders(actor: Actor, branch_id: int | None = None) -> None:
+    require_signed_in(actor)
+    if not _sees_orders(actor, branch_id):
+        require(actor, Permission.PURCHASE, branch_id)  # raises AccessDenied naming the permission
+
+
+def _pks(node_ids: Iterable[str]) -> list[int | None]:
+    return [int(i) if str(i).isdigit() else None for i in node_ids]
+
+
+async def supplier_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    actor = info.context.actor
+    require_signed_in(actor)
+    wanted = _pks(node_ids)
+    rows = {r.id: r for r in await models.Supplier.filter(id__in=[i for i in wanted if i])}
+    visible = _sees_orders(actor)
+    return [Supplier.from_model(rows[i]) if visible and i in rows else None for i in wanted]
+
+
+async def order_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    actor = info.context.actor
+    require_signed_in(actor)
+    wanted = _pks(node_ids)
+    rows = {r.id: r for r in await models.PurchaseOrder.filter(id__in=[i for i in wanted if i])}
+    return [
+        PurchaseOrder.from_model(rows[i]) if i in rows and _sees_orders(actor, rows[i].branch_id) else None
+        for i in wanted
+    ]
+
+
+async def receipt_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    actor = info.context.actor
+    require_signed_in(actor)
+    wanted = _pks(node_ids)
+    rows = {r.id: r for r in await models.GoodsReceipt.filter(id__in=[i for i in wanted if i])}
+    return [
+        GoodsReceipt.from_model(rows[i]) if i in rows and _sees_orders(actor, rows[i].branch_id) else None
+        for i in wanted
+    ]
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+def _query_id(value: str, type_name: str, field: str) -> int:
+    try:
+        return ids.decode(value, type_name, field)
+    except OperationError as error:
+        raise BadRequest(str(error), field=field) from None
+
+
+async def suppliers(
+    info: Info, first: int, after: str | None = None, search: str | None = None, active_only: bool = True
+) -> relay.Connection[Supplier]:
+    """`search` matches the name, phone, email or NTN."""
+    _require_sees_orders(info.context.actor)
+    queryset = models.Supplier.all()
+    if active_only:
+        queryset = queryset.filter(active=True)
+    if search is not None:
+        if len(search) > 100:
+            raise BadRequest("search must be at most 100 characters", field="search")
+        queryset = queryset.filter(
+            Q(name__icontains=search) | Q(phone__icontains=search) | Q(email__icontains=search) | Q(ntn=search)
+        )
+    return await keyset_page(
+        queryset, first=first, after_key=decode_cursor(after), key="id", to_node=Supplier.from_model
+    )
+
+
+async def purchase_orders(
+    info: Info,
+    first: int,
+    after: str | None = None,
+    branch_id: strawberry.ID | None = None,
+    status: PurchaseOrderStatus | None = None,  # type: ignore[valid-type]
+) -> relay.Connection[PurchaseOrder]:
+    """Oldest first. Without branchId: every branch the caller may see orders at."""
+    actor = info.context.actor
+    require_signed_in(actor)
+    queryset = models.PurchaseOrder.all()
+    if branch_id is not None:
+        branch_pk = _query_id(branch_id, "Branch", "branchId")
+        _require_sees_orders(actor, branch_pk)
+        queryset = queryset.filter(branch_id=branch_pk)
+    else:
+        _require_sees_orders(actor)
+        if actor.branch_ids is not None:
+            queryset = queryset.filter(branch_id__in=[b for b in actor.branch_ids if _sees_orders(actor, b)])
+    if status is not None:
+        queryset = queryset.filter(status=models.PurchaseOrderStatus(status.value))
+    return await keyset_page(
+        queryset, first=first, after_key=decode_cursor(after), key="id", to_node=PurchaseOrder.from_model
+    )
+
+
+async def stock_valuation(info: Info, branch_id: strawberry.ID) -> StockValuation:
+    branch_pk = _query_id(branch_id, "Branch", "branchId")
+    try:
+        found = await valuation.stock_valuation(info.context.actor, branch_pk)
+    except OperationError as error:
+        raise BadRequest(str(error), code="NOT_FOUND", field="branchId") from None
+    return StockValuation(
+        value=Money(amount=found.value),
+        units_valued=found.units_valued,
+        variants_valued=found.variants_valued,
+        uncosted_units=found.uncosted_units,
+        uncosted_count=found.uncosted_count,
+        uncosted=[UncostedStock(on_hand=u.on_hand, variant_pk=u.variant_id) for u in found.uncosted],
+        branch_pk=branch_pk,
+    )
+
+
+# --- mutations -----------------------------------------------------------------------------------
+
+
+async def create_supplier(info: Info, input: CreateSupplierInput) -> CreateSupplierPayload:
+    async def run():
+        supplier, _ = await suppliers_ops.create_supplier(
+            info.context.actor,
+            suppliers_ops.NewSupplier(
+                name=input.name,
+                phone=input.phone,
+                email=input.email,
+                ntn=input.ntn,
+                idempotency_key=input.idempotency_key,
+            ),
+        )
+        return {"supplier": Supplier.from_model(supplier)}
+
+    return await payload(CreateSupplierPayload, run)
+
+
+def _variant_ref(line, where: str) -> VariantRef:
+    variant_pk = ids.decode(line.variant_id, "Variant", f"{where}.variantId") if line.variant_id else None
+    return VariantRef(id=variant_pk, sku=line.sku, barcode=line.barcode)
+
+
+async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> PurchaseOrderPayload:
+    async def run():
+        branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
+        require(info.context.actor, Permission.PURCHASE, branch_pk)  # before anything else is told
+        new = ops.NewPurchaseOrder(
+            supplier_id=ids.decode(input.supplier_id, "Supplier", "supplierId"),
+            branch_id=branch_pk,
+            lines=[
+                ops.OrderLine(_variant_ref(line, f"lines.{i}"), line.quantity, line.unit_cost)
+                for i, line in enumerate(input.lines)
+            ],
+            idempotency_key=input.idempotency_key,
+            expected_on=input.expected_on,
+            note=input.note,
+            place=input.place,
+        )
+        order, _ = await ops.create_purchase_order(info.context.actor, new)
+        return {"purchase_order": PurchaseOrder.from_model(order)}
+
+    return await payload(PurchaseOrderPayload, run)
+
+
+def _order_pk(value: strawberry.ID) -> int:
+    return ids.decode(value, "PurchaseOrder", "purchaseOrderId")
+
+
+async def place_purchase_order(info: Info, input: PlacePurchaseOrderInput) -> PurchaseOrderPayload:
+    async def run():
+        order, _ = await ops.place_purchase_order(
+            info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key
+        )
+        return {"purchase_order": PurchaseOrder.from_model(order)}
+
+    return await payload(PurchaseOrderPayload, run)
+
+
+async def close_purchase_order(info: Info, input: ClosePurchaseOrderInput) -> PurchaseOrderPayload:
+    async def run():
+        order, _ = await ops.close_purchase_order(
+            info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key, input.reason
+        )
+        return {"purchase_order": PurchaseOrder.from_model(order)}
+
+    return await payload(PurchaseOrderPayload, run)
+
+
+async def cancel_purchase_order(info: Info, input: CancelPurchaseOrderInput) -> PurchaseOrderPayload:
+    async def run():
+        order, _ = await ops.cancel_purchase_order(
+            info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key, input.reason
+        )
+        return {"purchase_order": PurchaseOrder.from_model(order)}
+
+    return await payload(PurchaseOrderPayload, run)
+
+
+async def receive_goods(info: Info, input: ReceiveGoodsInput) -> ReceiveGoodsPayload:
+    async def run():
+        lines = []
+        for i, line in enumerate(input.lines):
+            where = f"lines.{i}"
+            line_pk = ids.decode(line.line_id, "PurchaseOrderLine", f"{where}.lineId") if line.line_id else None
+            named = any(x is not None for x in (line.variant_id, line.sku, line.barcode))
+            lines.append(
+                receiving.ReceiptLine(
+                    quantity=line.quantity,
+                    line_id=line_pk,
+                    variant=_variant_ref(line, where) if named else None,
+                    unit_cost=line.unit_cost,
+                )
+            )
+        grn, _ = await receiving.receive_goods(
+            info.context.actor,
+            receiving.GoodsIn(
+                purchase_order_id=_order_pk(input.purchase_order_id),
+                lines=lines,
+                idempotency_key=input.idempotency_key,
+                note=input.note,
+            ),
+        )
+        order = await models.PurchaseOrder.get(id=grn.purchase_order_id)
+        return {"goods_receipt": GoodsReceipt.from_model(grn), "purchase_order": PurchaseOrder.from_model(order)}
+
+    return await payload(ReceiveGoodsPayload, run)

@@ -1,0 +1,273 @@
+"""Transfers: decode the input, call operations/transfers.py or transfer_stock.py, shape the payload."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import strawberry
+from strawberry import relay
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+from tortoise.expressions import Q
+
+from models import transfers as models
+from operations import transfer_stock as moves
+from operations import transfers as ops
+from operations.access import Actor, Permission, require
+from operations.catalog import VariantRef
+from operations.errors import OperationError
+from resolvers.mutations import payload
+from schema import ids
+from schema.errors import BadRequest
+from schema.pagination import decode_cursor, keyset_page
+from schema.transfers import (
+    ApproveTransferInput,
+    CancelTransferInput,
+    CloseTransferInput,
+    CreateTransferInput,
+    DispatchTransferInput,
+    ReceiveTransferInput,
+    ReturnDiscrepancyToStockInput,
+    SubmitTransferInput,
+    Transfer,
+    TransferDiscrepancy,
+    TransferLine,
+    TransferPayload,
+    TransferStatus,
+)
+from schema.transfers import ReturnDiscrepancyToStockPayload as ReturnPayload
+
+MAX_AGE_HOURS = 24 * 366
+
+
+# --- request-scoped loaders ----------------------------------------------------------------------
+
+
+class TransferLoaders:
+    """A page of transfers with their lines and discrepancies costs a fixed number of queries."""
+
+    def __init__(self) -> None:
+        self.transfer = DataLoader(_by_id(models.Transfer))
+        self.line = DataLoader(_by_id(models.TransferLine))
+        self.lines_of_transfer = DataLoader(_children(models.TransferLine))
+        self.discrepancies_of_transfer = DataLoader(_children(models.TransferDiscrepancy))
+
+
+def loaders(info: Info) -> TransferLoaders:
+    # Kept beside the request's shared Loaders (created with it, dropped with it), so the
+    # transfer aggregate needs no edit in resolvers/loaders.py.
+    shared = info.context.loaders
+    found = getattr(shared, "_transfers", None)
+    if found is None:
+        found = TransferLoaders()
+        shared._transfers = found
+    return found
+
+
+def _by_id(model):
+    async def load(keys: list[int]):
+        rows = {row.id: row for row in await model.filter(id__in=keys)}
+        return [rows.get(k) for k in keys]
+
+    return load
+
+
+def _children(model):
+    async def load(keys: list[int]):
+        grouped = defaultdict(list)
+        for row in await model.filter(transfer_id__in=keys).order_by("id"):
+            grouped[row.transfer_id].append(row)
+        return [grouped[k] for k in keys]
+
+    return load
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+def _sees(actor: Actor, transfer: models.Transfer) -> bool:
+    return actor.can(Permission.VIEW_STOCK, transfer.source_branch_id) or actor.can(
+        Permission.VIEW_STOCK, transfer.destination_branch_id
+    )
+
+
+async def transfers(
+    info: Info,
+    first: int,
+    after: str | None = None,
+    branch_id: strawberry.ID | None = None,
+    status: TransferStatus | None = None,  # type: ignore[valid-type]
+    in_transit_longer_than_hours: int | None = None,
+) -> relay.Connection[Transfer]:
+    """Transfers into or out of `branchId` (else every branch the caller sees), oldest first.
+    `inTransitLongerThanHours`: only those dispatched at least that long ago and still on the way
+    (the ageing report)."""
+    actor = info.context.actor
+    require(actor, Permission.VIEW_STOCK)
+    queryset = models.Transfer.all()
+    if branch_id is not None:
+        try:
+            pk = ids.decode(branch_id, "Branch", "branchId")
+        except OperationError as error:
+            raise BadRequest(str(error), field="branchId") from None
+        require(actor, Permission.VIEW_STOCK, pk)
+        queryset = queryset.filter(Q(source_branch_id=pk) | Q(destination_branch_id=pk))
+    elif actor.branch_ids is not None:
+        seen = list(actor.branch_ids)
+        queryset = queryset.filter(Q(source_branch_id__in=seen) | Q(destination_branch_id__in=seen))
+    if status is not None:
+        queryset = queryset.filter(status=models.TransferStatus(status.value))
+    if in_transit_longer_than_hours is not None:
+        if not 0 <= in_transit_longer_than_hours <= MAX_AGE_HOURS:
+            raise BadRequest(f"inTransitLongerThanHours must be 0–{MAX_AGE_HOURS}", field="inTransitLongerThanHours")
+        since = datetime.now(UTC) - timedelta(hours=in_transit_longer_than_hours)
+        queryset = queryset.filter(status__in=list(ops.IN_TRANSIT), dispatched_at__lte=since)
+    return await keyset_page(
+        queryset, first=first, after_key=decode_cursor(after), key="id", to_node=Transfer.from_model
+    )
+
+
+def _numeric(node_ids: Iterable[str]) -> list[int]:
+    return [int(i) for i in node_ids if i.isdigit()]
+
+
+async def transfer_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    """Transfers through node(id:): seen by anyone who may see stock at either end."""
+    wanted = _numeric(node_ids)
+    rows = {r.id: r for r in await models.Transfer.filter(id__in=wanted)}
+    actor = info.context.actor
+    return [Transfer.from_model(rows[i]) if i in rows and _sees(actor, rows[i]) else None for i in wanted]
+
+
+async def line_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    wanted = _numeric(node_ids)
+    rows = {r.id: r for r in await models.TransferLine.filter(id__in=wanted).prefetch_related("transfer")}
+    actor = info.context.actor
+    return [TransferLine.from_model(rows[i]) if i in rows and _sees(actor, rows[i].transfer) else None for i in wanted]
+
+
+async def discrepancy_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    wanted = _numeric(node_ids)
+    rows = {r.id: r for r in await models.TransferDiscrepancy.filter(id__in=wanted).prefetch_related("transfer")}
+    actor = info.context.actor
+    return [
+        TransferDiscrepancy.from_model(rows[i]) if i in rows and _sees(actor, rows[i].transfer) else None
+        for i in wanted
+    ]
+
+
+# --- mutations -----------------------------------------------------------------------------------
+
+
+def _transfer_pk(value) -> int:
+    return ids.decode(value, "Transfer", "transferId")
+
+
+def _line_ref(line, i: int) -> moves.LineRef:
+    return moves.LineRef(
+        line_id=ids.decode(line.line_id, "TransferLine", f"lines.{i}.lineId") if line.line_id else None,
+        variant_id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
+    )
+
+
+def _done(transfer: models.Transfer) -> dict:
+    return {"transfer": Transfer.from_model(transfer)}
+
+
+async def create_transfer(info: Info, input: CreateTransferInput) -> TransferPayload:
+    async def run():
+        lines = [
+            ops.RequestLine(
+                VariantRef(
+                    id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
+                    sku=line.sku,
+                    barcode=line.barcode,
+                ),
+                line.quantity,
+            )
+            for i, line in enumerate(input.lines)
+        ]
+        new = ops.NewTransfer(
+            source_branch_id=ids.decode(input.source_branch_id, "Branch", "sourceBranchId"),
+            destination_branch_id=ids.decode(input.destination_branch_id, "Branch", "destinationBranchId"),
+            lines=lines,
+            idempotency_key=input.idempotency_key,
+            note=input.note,
+            submit=input.submit,
+        )
+        transfer, _ = await ops.create_transfer(info.context.actor, new)
+        return _done(transfer)
+
+    return await payload(TransferPayload, run)
+
+
+async def submit_transfer(info: Info, input: SubmitTransferInput) -> TransferPayload:
+    async def run():
+        transfer, _ = await ops.submit_transfer(
+            info.context.actor, _transfer_pk(input.transfer_id), input.idempotency_key
+        )
+        return _done(transfer)
+
+    return await payload(TransferPayload, run)
+
+
+async def approve_transfer(info: Info, input: ApproveTransferInput) -> TransferPayload:
+    async def run():
+        pk = _transfer_pk(input.transfer_id)
+        transfer, _ = await ops.approve_transfer(info.context.actor, pk, input.idempotency_key)
+        return _done(transfer)
+
+    return await payload(TransferPayload, run)
+
+
+async def dispatch_transfer(info: Info, input: DispatchTransferInput) -> TransferPayload:
+    async def run():
+        lines = None
+        if input.lines is not None:
+            lines = [moves.DispatchLine(_line_ref(line, i), line.quantity) for i, line in enumerate(input.lines)]
+        pk = _transfer_pk(input.transfer_id)
+        transfer, _ = await moves.dispatch_transfer(info.context.actor, pk, input.idempotency_key, lines)
+        return _done(transfer)
+
+    return await payload(TransferPayload, run)
+
+
+async def receive_transfer(info: Info, input: ReceiveTransferInput) -> TransferPayload:
+    async def run():
+        lines = [
+            moves.ReceiveLine(_line_ref(line, i), line.received, line.damaged, line.missing, line.reason)
+            for i, line in enumerate(input.lines)
+        ]
+        receipt = moves.Receipt(_transfer_pk(input.transfer_id), lines, input.idempotency_key, input.note)
+        transfer, _ = await moves.receive_transfer(info.context.actor, receipt)
+        return _done(transfer)
+
+    return await payload(TransferPayload, run)
+
+
+async def close_transfer(info: Info, input: CloseTransferInput) -> TransferPayload:
+    async def run():
+        pk = _transfer_pk(input.transfer_id)
+        transfer, _ = await moves.close_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
+        return _done(transfer)
+
+    return await payload(TransferPayload, run)
+
+
+async def cancel_transfer(info: Info, input: CancelTransferInput) -> TransferPayload:
+    async def run():
+        pk = _transfer_pk(input.transfer_id)
+        transfer, _ = await ops.cancel_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
+        return _done(transfer)
+
+    return await payload(TransferPayload, run)
+
+
+async def return_discrepancy_to_stock(info: Info, input: ReturnDiscrepancyToStockInput) -> ReturnPayload:
+    async def run():
+        pk = ids.decode(input.discrepancy_id, "TransferDiscrepancy", "discrepancyId")
+        discrepancy, _ = await moves.return_discrepancy_to_stock(info.context.actor, pk, input.idempotency_key)
+        transfer = await models.Transfer.get(id=discrepancy.transfer_id)
+        return {"discrepancy": TransferDiscrepancy.from_model(discrepancy), "transfer": Transfer.from_model(transfer)}
+
+    return await payload(ReturnPayload, run)

@@ -1,0 +1,203 @@
+"""Stock counts: the count and its lines, and the inputs and payload of its mutations."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import counts as models
+from models.stock import StockMovement as MovementRow
+from operations import count_views
+from operations.counts import CountMode as OperationMode
+from schema.errors import UserError
+from schema.inputs import KEY_DESCRIPTION
+from schema.pagination import check_first, decode_cursor, encode_cursor
+from schema.types import Branch, StockMovement, Variant, _by_ids, _sees_stock
+
+CountKind = strawberry.enum(
+    Enum("CountKind", {k.name: k.value for k in models.CountKind}),
+    name="CountKind",
+    description="FULL: everything at the branch (and anything else found). CYCLE: chosen variants or a product type.",
+)
+CountStatus = strawberry.enum(
+    Enum("CountStatus", {s.name: s.value for s in models.CountStatus}),
+    name="CountStatus",
+    description="OPEN: counting. REVIEW: submitted, waiting for a manager. APPROVED: variances posted. "
+    "ABANDONED: called off, stock untouched.",
+)
+CountMode = strawberry.enum(
+    Enum("CountMode", {m.name: m.value for m in OperationMode}),
+    name="CountMode",
+    description="ADD: a scan, added to what was counted so far. SET: a recount, replaces it.",
+)
+
+
+@strawberry.type(description="One variant in a count. Expected, movements and variance are null when hidden (blind).")
+class StockCountLine:
+    variant_pk: strawberry.Private[int]
+    sku: str
+    counted: int | None = strawberry.field(description="Null until someone counts it.")
+    counted_at: datetime | None
+    expected_at_start: int | None = strawberry.field(description="On hand when the count opened.")
+    movements_since_start: int | None = strawberry.field(
+        description="On-hand movements at the branch after the count opened, up to when this line was counted "
+        "(sales during the count are here)."
+    )
+    variance: int | None = strawberry.field(description="counted − (expectedAtStart + movementsSinceStart).")
+
+    @classmethod
+    def from_figures(cls, f: count_views.LineFigures) -> Self:
+        return cls(
+            variant_pk=f.variant_id,
+            sku=f.sku,
+            counted=f.counted,
+            counted_at=f.counted_at,
+            expected_at_start=f.expected_at_start,
+            movements_since_start=f.movements_since_start,
+            variance=f.variance,
+        )
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant:
+        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
+
+
+@strawberry.type(description="How far counting got.")
+class StockCountTotals:
+    lines: int
+    counted: int
+    variance_units: int | None = strawberry.field(description="Units off over counted lines; null when blind.")
+
+
+@strawberry.type(description="A count of (part of) a branch's stock; approval posts the variances once.")
+class StockCount(relay.Node):
+    id: relay.NodeID[int]
+    kind: CountKind  # type: ignore[valid-type]
+    status: CountStatus  # type: ignore[valid-type]
+    blind: bool
+    product_type: str | None
+    start_sequence: int = strawberry.field(description="The branch's stock sequence when the count opened.")
+    zero_uncounted: bool = strawberry.field(description="Submitted with lines nobody counted taken as 0.")
+    note: str | None
+    opened_by: str
+    created_at: datetime
+    submitted_by: str | None
+    submitted_at: datetime | None
+    approved_by: str | None
+    approved_at: datetime | None
+    abandoned_by: str | None
+    abandoned_at: datetime | None
+    model: strawberry.Private[models.StockCount]
+
+    @classmethod
+    def from_model(cls, m: models.StockCount) -> Self:
+        return cls(
+            id=m.id,
+            kind=CountKind(m.kind.value),
+            status=CountStatus(m.status.value),
+            blind=m.blind,
+            product_type=m.product_type,
+            start_sequence=m.start_sequence,
+            zero_uncounted=m.zero_uncounted,
+            note=m.note,
+            opened_by=m.opened_by,
+            created_at=m.created_at,
+            submitted_by=m.submitted_by,
+            submitted_at=m.submitted_at,
+            approved_by=m.approved_by,
+            approved_at=m.approved_at,
+            abandoned_by=m.abandoned_by,
+            abandoned_at=m.abandoned_at,
+            model=m,
+        )
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
+
+    @strawberry.field(description="The lines in order; `first` is capped at 100.")
+    async def lines(self, info: Info, first: int = 100, after: str | None = None) -> relay.Connection[StockCountLine]:
+        check_first(first)
+        after_id = decode_cursor(after)
+        figures = await count_views.line_figures(
+            info.context.actor, self.model, first=first + 1, after_line_id=after_id
+        )
+        edges = [
+            relay.Edge(cursor=encode_cursor(f.line_id), node=StockCountLine.from_figures(f)) for f in figures[:first]
+        ]
+        return relay.Connection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=len(figures) > first,
+                has_previous_page=after_id is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field
+    async def totals(self, info: Info) -> StockCountTotals:
+        t = await count_views.totals(info.context.actor, self.model)
+        return StockCountTotals(lines=t.lines, counted=t.counted, variance_units=t.variance_units)
+
+    @strawberry.field(description="The ledger entries the approval posted (reason count); empty before approval.")
+    async def adjustment(self) -> list[StockMovement]:
+        if self.model.posting_id is None:
+            return []
+        rows = await MovementRow.filter(posting_id=self.model.posting_id).order_by("id")
+        return [StockMovement.from_model(r) for r in rows]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _by_ids(models.StockCount, info, node_ids, required, cls.from_model, _sees_stock)
+
+
+@strawberry.input
+class OpenStockCountInput:
+    branch_id: strawberry.ID
+    kind: CountKind  # type: ignore[valid-type]
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    variant_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="A cycle count's variants.")
+    product_type: str | None = strawberry.field(default=None, description="A cycle count's category.")
+    blind: bool = strawberry.field(default=False, description="Hide expected quantities from the counters.")
+    note: str | None = None
+
+
+@strawberry.input(description="A counted variant by exactly one of: its ID, its SKU, its barcode.")
+class CountedQuantityInput:
+    counted: int
+    mode: CountMode = CountMode.ADD  # type: ignore[valid-type]
+    variant_id: strawberry.ID | None = None
+    sku: str | None = None
+    barcode: str | None = None
+
+
+@strawberry.input
+class RecordCountedQuantitiesInput:
+    count_id: strawberry.ID
+    lines: list[CountedQuantityInput]
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class SubmitStockCountInput:
+    count_id: strawberry.ID
+    zero_uncounted: bool = strawberry.field(
+        default=False,
+        description="Take every line nobody counted as counted 0. Without it, uncounted lines are not adjusted.",
+    )
+
+
+@strawberry.input(description="Approving or abandoning twice does it once: the second returns the count as it is.")
+class StockCountInput:
+    count_id: strawberry.ID
+
+
+@strawberry.type
+class StockCountPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

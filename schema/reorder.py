@@ -1,0 +1,45 @@
+"""GraphQL types for low-stock alerts and reorder suggestions."""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from operations.reorder import Crossing as OperationCrossing
+
+LowStockCrossing = strawberry.enum(
+    Enum("LowStockCrossing", {c.name: c.value for c in OperationCrossing}),
+    description="LOW: available fell to the reorder point or below. OUT: nothing left to sell. "
+    "RECOVERED: back above the reorder point.",
+)
+
+
+@strawberry.type(description="A line crossed its reorder point (once per crossing, not on every sale).")
+class LowStockAlert:
+    crossing: LowStockCrossing  # type: ignore[valid-type]
+    branch_id: strawberry.ID
+    variant_id: strawberry.ID
+    sku: str
+    available: int
+    reorder_point: int
+    reorder_quantity: int
+    sequence: int = strawberry.field(description="The stock movement's per-branch sequence (see stockChanged).")
+    occurred_at: datetime
+
+
+@strawberry.type(description="Units to move from another branch that holds more than it needs.")
+class TransferSuggestion:
+    from_branch_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.type(description="A low line: how many to bring in, from which branches, and what is left to buy.")
+class ReorderSuggestion:
+    variant_id: strawberry.ID
+    sku: str
+    available: int
+    reorder_point: int
+    reorder_quantity: int
+    need: int = strawberry.field(description="The reorder quantity, or enough to lift available above the point.")
+    transfers: list[TransferSuggestion]
+    purchase: int = strawberry.field(description="What the branches cannot spare: order it from a supplier.")

@@ -1,0 +1,317 @@
+"""Transfers between branches: the transfer, its lines and discrepancies; inputs and payloads."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from models import transfers as models
+from schema.errors import UserError
+from schema.inputs import KEY_DESCRIPTION
+from schema.types import Branch, Variant
+
+TransferStatus = strawberry.enum(
+    Enum("TransferStatus", {s.name: s.value for s in models.TransferStatus}),
+    name="TransferStatus",
+    description="DRAFT → REQUESTED → APPROVED → IN_TRANSIT → PARTIALLY_RECEIVED → RECEIVED → CLOSED; "
+    "CANCELLED only before dispatch.",
+)
+DiscrepancyKind = strawberry.enum(
+    Enum("DiscrepancyKind", {k.name: k.value for k in models.DiscrepancyKind}),
+    name="DiscrepancyKind",
+    description="MISSING: dispatched, never arrived. DAMAGED: arrived unsellable, in the destination's damaged bucket.",
+)
+_IN_TRANSIT = (models.TransferStatus.IN_TRANSIT, models.TransferStatus.PARTIALLY_RECEIVED)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@strawberry.type(description="One variant on a transfer: what was asked for, sent, and how it arrived.")
+class TransferLine(relay.Node):
+    id: relay.NodeID[int]
+    quantity_requested: int
+    quantity_dispatched: int
+    quantity_received: int = strawberry.field(description="Arrived sellable: in the destination's on hand.")
+    quantity_damaged: int
+    quantity_missing: int
+    outstanding: int = strawberry.field(description="Dispatched, not yet received, damaged or missing: in transit.")
+    variant_pk: strawberry.Private[int]
+    transfer_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.TransferLine) -> Self:
+        return cls(
+            id=m.id,
+            quantity_requested=m.quantity_requested,
+            quantity_dispatched=m.quantity_dispatched,
+            quantity_received=m.quantity_received,
+            quantity_damaged=m.quantity_damaged,
+            quantity_missing=m.quantity_missing,
+            outstanding=m.outstanding,
+            variant_pk=m.variant_id,
+            transfer_pk=m.transfer_id,
+        )
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant:
+        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.transfers import line_nodes
+
+        return await line_nodes(info, node_ids)
+
+
+@strawberry.type(description="Units of a line that did not arrive sellable, and why; returned to stock once at most.")
+class TransferDiscrepancy(relay.Node):
+    id: relay.NodeID[int]
+    kind: DiscrepancyKind  # type: ignore[valid-type]
+    quantity: int
+    reason: str
+    recorded_by: str
+    created_at: datetime
+    returned_to_stock_at: datetime | None
+    returned_to_stock_by: str | None
+    line_pk: strawberry.Private[int]
+    transfer_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.TransferDiscrepancy) -> Self:
+        return cls(
+            id=m.id,
+            kind=DiscrepancyKind(m.kind.value),
+            quantity=m.quantity,
+            reason=m.reason,
+            recorded_by=m.recorded_by,
+            created_at=m.created_at,
+            returned_to_stock_at=m.returned_to_stock_at,
+            returned_to_stock_by=m.returned_to_stock_by,
+            line_pk=m.line_id,
+            transfer_pk=m.transfer_id,
+        )
+
+    @strawberry.field
+    async def line(self, info: Info) -> TransferLine:
+        from resolvers.transfers import loaders
+
+        return TransferLine.from_model(await loaders(info).line.load(self.line_pk))
+
+    @strawberry.field
+    async def transfer(self, info: Info) -> "Transfer":
+        from resolvers.transfers import loaders
+
+        return Transfer.from_model(await loaders(info).transfer.load(self.transfer_pk))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.transfers import discrepancy_nodes
+
+        return await discrepancy_nodes(info, node_ids)
+
+
+@strawberry.type(description="Stock moving from one branch to another, with who did each step and when.")
+class Transfer(relay.Node):
+    id: relay.NodeID[int]
+    number: str = strawberry.field(description="TR- and a number that runs per deployment, e.g. TR-000123.")
+    status: TransferStatus  # type: ignore[valid-type]
+    note: str | None
+    requested_by: str
+    requested_at: datetime | None = strawberry.field(description="When it was submitted (null while a draft).")
+    approved_by: str | None
+    approved_at: datetime | None
+    dispatched_by: str | None
+    dispatched_at: datetime | None
+    received_by: str | None = strawberry.field(description="Who took the latest receipt.")
+    received_at: datetime | None
+    closed_by: str | None
+    closed_at: datetime | None
+    cancelled_by: str | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    source_pk: strawberry.Private[int]
+    destination_pk: strawberry.Private[int]
+    model: strawberry.Private[models.Transfer]
+
+    @classmethod
+    def from_model(cls, m: models.Transfer) -> Self:
+        return cls(
+            id=m.id,
+            number=m.number,
+            status=TransferStatus(m.status.value),
+            note=m.note,
+            requested_by=m.requested_by,
+            requested_at=m.requested_at,
+            approved_by=m.approved_by,
+            approved_at=m.approved_at,
+            dispatched_by=m.dispatched_by,
+            dispatched_at=m.dispatched_at,
+            received_by=m.received_by,
+            received_at=m.received_at,
+            closed_by=m.closed_by,
+            closed_at=m.closed_at,
+            cancelled_by=m.cancelled_by,
+            cancelled_at=m.cancelled_at,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            source_pk=m.source_branch_id,
+            destination_pk=m.destination_branch_id,
+            model=m,
+        )
+
+    @strawberry.field(description="The branch the stock leaves.")
+    async def source_branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.source_pk))
+
+    @strawberry.field(description="The branch the stock goes to.")
+    async def destination_branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.destination_pk))
+
+    @strawberry.field(description="When it was dispatched, while units are still on the way (else null).")
+    def in_transit_since(self) -> datetime | None:
+        return self.dispatched_at if self.model.status in _IN_TRANSIT else None
+
+    @strawberry.field(
+        description="Hours since dispatch while on the way; once received or closed, how long it took. "
+        "Null before dispatch."
+    )
+    def age_hours(self) -> float | None:
+        if self.dispatched_at is None:
+            return None
+        status = self.model.status
+        if status in _IN_TRANSIT:
+            end = datetime.now(UTC)
+        else:
+            end = self.received_at or self.closed_at or datetime.now(UTC)
+        return round((_as_utc(end) - _as_utc(self.dispatched_at)).total_seconds() / 3600, 2)
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[TransferLine]:
+        from resolvers.transfers import loaders
+
+        return [TransferLine.from_model(line) for line in await loaders(info).lines_of_transfer.load(self.id)]
+
+    @strawberry.field
+    async def discrepancies(self, info: Info) -> list[TransferDiscrepancy]:
+        from resolvers.transfers import loaders
+
+        rows = await loaders(info).discrepancies_of_transfer.load(self.id)
+        return [TransferDiscrepancy.from_model(d) for d in rows]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.transfers import transfer_nodes
+
+        return await transfer_nodes(info, node_ids)
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode; and how many.")
+class TransferRequestLineInput:
+    quantity: int
+    variant_id: strawberry.ID | None = None
+    sku: str | None = None
+    barcode: str | None = None
+
+
+@strawberry.input
+class CreateTransferInput:
+    source_branch_id: strawberry.ID
+    destination_branch_id: strawberry.ID
+    lines: list[TransferRequestLineInput]
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    note: str | None = None
+    submit: bool = strawberry.field(default=False, description="Request it now (REQUESTED) instead of a DRAFT.")
+
+
+@strawberry.input
+class SubmitTransferInput:
+    transfer_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class ApproveTransferInput:
+    transfer_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="A line by exactly one of lineId and variantId.")
+class DispatchLineInput:
+    quantity: int = strawberry.field(description="0 to what was requested.")
+    line_id: strawberry.ID | None = None
+    variant_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class DispatchTransferInput:
+    transfer_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    lines: list[DispatchLineInput] | None = strawberry.field(
+        default=None,
+        description="What goes in the box. Omitted: every line as requested. Given: exactly these (a line not "
+        "listed sends nothing).",
+    )
+
+
+@strawberry.input(description="A line by exactly one of lineId and variantId, and how its units arrived.")
+class ReceiveLineInput:
+    line_id: strawberry.ID | None = None
+    variant_id: strawberry.ID | None = None
+    received: int = strawberry.field(default=0, description="Sellable: into the destination's on hand.")
+    damaged: int = strawberry.field(default=0, description="Into the destination's damaged bucket.")
+    missing: int = strawberry.field(default=0, description="Did not arrive.")
+    reason: str | None = strawberry.field(default=None, description="Why damaged or missing: required for those.")
+
+
+@strawberry.input
+class ReceiveTransferInput:
+    transfer_id: strawberry.ID
+    lines: list[ReceiveLineInput]
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    note: str | None = None
+
+
+@strawberry.input
+class CloseTransferInput:
+    transfer_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    reason: str | None = strawberry.field(default=None, description="Recorded on units closed as missing.")
+
+
+@strawberry.input
+class CancelTransferInput:
+    transfer_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    reason: str | None = None
+
+
+@strawberry.input
+class ReturnDiscrepancyToStockInput:
+    discrepancy_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+# --- payloads ------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class TransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ReturnDiscrepancyToStockPayload:
+    discrepancy: TransferDiscrepancy | None = None
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

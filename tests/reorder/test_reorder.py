@@ -1,0 +1,89 @@
+"""Reorder levels, low-stock crossings (lowStock) and reorder suggestions."""
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+import schema  # noqa: F401  (the schema first: it wires the resolvers, which import it back)
+from models.staff import Role
+from operations.access import SYSTEM
+from operations.errors import OperationError
+from operations.reorder import Crossing, ReorderLevel, crossing, reorder_suggestions, set_reorder_levels
+from resolvers.reorder import low_stock
+from schema.ids import global_id
+from tests.factories import deduct, make_branch, make_variants, stock
+from tests.operations.conftest import staff_actor
+
+
+def test_a_crossing_is_reported_once_each_way():
+    assert crossing(6, 5, 5) is Crossing.LOW
+    assert crossing(5, 4, 5) is None  # already low: no second alert
+    assert crossing(1, 0, 5) is Crossing.OUT
+    assert crossing(4, 6, 5) is Crossing.RECOVERED
+    assert crossing(1, 0, 0) is Crossing.OUT  # no reorder point set: running out still counts
+    assert crossing(3, 2, 0) is None
+
+
+async def test_suggestions_take_from_branches_with_spare_stock_then_buy_the_rest(db):
+    lahore, karachi, islamabad = await make_branch(), await make_branch(), await make_branch()
+    kurta, shawl = await make_variants(2)
+    for variant, here, there, elsewhere in ((kurta, 2, 30, 18), (shawl, 1, 19, 0)):
+        await stock(lahore.id, variant.id, here)
+        await stock(karachi.id, variant.id, there)
+        if elsewhere:
+            await stock(islamabad.id, variant.id, elsewhere)
+    for branch in (lahore, karachi, islamabad):
+        await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(kurta.id, 5, 10), ReorderLevel(shawl.id, 5, 10)])
+
+    suggestions = {s.sku: s for s in await reorder_suggestions(SYSTEM, lahore.id)}
+
+    # Kurta: need 10; Karachi spares 30-5-10 = 15, so all 10 come from there.
+    k = suggestions[kurta.sku]
+    assert (k.available, k.need, k.transfers, k.purchase) == (2, 10, [(karachi.id, 10)], 0)
+    # Shawl: need 10; Karachi spares 19-5-10 = 4, Islamabad nothing: buy 6.
+    s = suggestions[shawl.sku]
+    assert (s.need, s.transfers, s.purchase) == (10, [(karachi.id, 4)], 6)
+
+    # A Lahore manager is not told what Karachi holds.
+    manager = await staff_actor(Role.BRANCH_MANAGER, [lahore.id])
+    scoped = {x.sku: x for x in await reorder_suggestions(manager, lahore.id)}
+    assert (scoped[kurta.sku].transfers, scoped[kurta.sku].purchase) == ([], 10)
+
+
+async def test_bad_reorder_levels_write_nothing(db):
+    branch = await make_branch()
+    [v] = await make_variants()
+    with pytest.raises(OperationError) as bad:
+        await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(v.id, 5, -1), ReorderLevel(v.id, 3)])
+    assert {p.field for p in bad.value.problems} == {"lines.0.reorderQuantity", "lines.1.variantId"}
+    assert await reorder_suggestions(SYSTEM, branch.id) == []
+
+
+async def test_low_stock_fires_on_the_crossing_and_on_recovery(bus):
+    branch = await make_branch()
+    [v] = await make_variants()
+    await stock(branch.id, v.id, 7)
+    await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(v.id, 5, 12)])
+    info = SimpleNamespace(context=SimpleNamespace(response=None, actor=SYSTEM))
+    alerts = low_stock(info, [str(global_id("Branch", branch.id))])
+    received = []
+
+    async def listen():
+        async for alert in alerts:
+            received.append(alert)
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.2)
+    for _ in range(4):  # 7 -> 6 -> 5 (LOW) -> 4 -> 3
+        await deduct([(branch.id, v.id, 1)])
+    await stock(branch.id, v.id, 3)  # 6: back above the point
+    await deduct([(branch.id, v.id, 6)])  # 0: OUT
+    for _ in range(50):
+        if len(received) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    listener.cancel()
+
+    assert [(a.crossing.value, a.available) for a in received] == [("low", 5), ("recovered", 6), ("out", 0)]
+    assert received[0].reorder_quantity == 12 and received[0].sku == v.sku
