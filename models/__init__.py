@@ -20,4 +20,5 @@ MODEL_MODULES = [
     "models.transfers",
     "models.counts",
     "models.purchasing",
+    "models.orders",
 ]

@@ -12,6 +12,13 @@ class Branch(Model):
     # Some retailers keep selling when the system says zero (stock not yet received on paper).
     allow_negative_stock = fields.BooleanField(default=False)
     shopify_location_id = fields.CharField(max_length=80, null=True, unique=True)
+    # How this branch ships online orders (models.orders.FulfillmentWorkflow): smart, manual or
+    # branch_sync. Kept as text so branches need not import the orders module.
+    fulfillment_workflow = fields.CharField(max_length=16, default="branch_sync", db_default="branch_sync")
+    # Routing: lower ships first when several branches could take an order.
+    routing_priority = fields.IntField(default=100, db_default=100)
+    # Units per variant kept for walk-in customers: routing does not promise them online.
+    online_safety_stock = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     counters: fields.ReverseRelation["Counter"]

@@ -26,6 +26,9 @@ class ShopifyConnection(Model):
     status = fields.CharEnumField(ConnectionStatus, max_length=16, default=ConnectionStatus.CONNECTED)
     # topic -> Shopify's WebhookSubscription GID, so disconnecting can remove what connecting made.
     webhook_subscriptions = fields.JSONField(default=dict)
+    # Orders updated up to here are known to Branchline: the poll that recovers missed webhooks
+    # asks Shopify for orders updated since this watermark (minus a small overlap).
+    orders_synced_until = fields.DatetimeField(null=True)
     connected_at = fields.DatetimeField(auto_now_add=True)
     disconnected_at = fields.DatetimeField(null=True)
 
