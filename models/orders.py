@@ -99,7 +99,10 @@ class OrderLine(Model):
     unit_price = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
     reserved = fields.IntField(default=0)  # units of this line held at the order's branch now
     fulfilled = fields.IntField(default=0)  # units that left stock, by any workflow
-    returned = fields.IntField(default=0)  # units back in stock (RTO received, restocked refund)
+    returned = fields.IntField(default=0)  # units Branchline put back in stock (RTO received, restock)
+    # Units Shopify restocked itself (cancel or refund with restock): matched against `returned` so a
+    # unit that comes back is counted back once on each side, whichever side saw it first.
+    shopify_restocked = fields.IntField(default=0)
 
     class Meta:
         table = "online_order_line"

@@ -27,6 +27,10 @@ class ErrorCode(StrEnum):
     MALFORMED_FILE = "MALFORMED_FILE"  # an import file line that cannot be read
     IMPORT_FAILED = "IMPORT_FAILED"  # Shopify's bulk export failed or expired
     ALREADY_RETURNED = "ALREADY_RETURNED"  # a transfer discrepancy goes back to stock once only
+    UNKNOWN_VARIANT = "UNKNOWN_VARIANT"  # a Shopify variant or inventory item Branchline does not hold
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION"  # a Shopify location with no branch
+    MALFORMED_WEBHOOK = "MALFORMED_WEBHOOK"  # a webhook body missing what its topic must carry
+    ALREADY_FULFILLED = "ALREADY_FULFILLED"  # more units than are left to fulfil
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,7 @@ class Migration(migrations.Migration):
                 ("reserved", fields.IntField(default=0)),
                 ("fulfilled", fields.IntField(default=0)),
                 ("returned", fields.IntField(default=0)),
+                ("shopify_restocked", fields.IntField(default=0)),
             ],
             options={"table": "online_order_line", "app": "models", "pk_attr": "id"},
             bases=["Model"],
