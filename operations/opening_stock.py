@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from models.stock import Bucket, ShopifyEffect
 from operations.ledger import take_sequences
 from operations.sql import db_time, fetch, insert_rows
-from operations.stock_entries import AppliedMovement
+from operations.stock_entries import stock_event
 from operations.transaction import Transaction
 from subscriptions.channels import stock_channel
 
@@ -90,10 +90,11 @@ async def take_opening_stock(
         "stock_level",
         _LEVEL_COLUMNS,
         [(ln.branch_id, ln.variant_id, ln.quantity, 0, 0, 0, 0, 1, stamp) for ln in lines],
-        "ON CONFLICT (branch_id, variant_id) DO NOTHING"
-        " RETURNING branch_id, variant_id, on_hand, reserved, in_transit, damaged",
+        # A created level holds exactly what was inserted (quantity on hand, nothing else), so only
+        # which rows were created comes back.
+        "ON CONFLICT (branch_id, variant_id) DO NOTHING RETURNING branch_id, variant_id",
     )
-    after = {(r["branch_id"], r["variant_id"]): r for r in created}
+    after = {(r["branch_id"], r["variant_id"]) for r in created}
     moving = [ln for ln in lines if (ln.branch_id, ln.variant_id) in after and ln.quantity != 0]
     result = OpeningResult(movements=len(moving), new_levels=len(after), kept=len(lines) - len(after))
     if not moving:
@@ -123,8 +124,9 @@ async def take_opening_stock(
 
     planned = []
     for ln in moving:
-        planned.append((ln, next_sequence[ln.branch_id], after[(ln.branch_id, ln.variant_id)]))
+        planned.append((ln, next_sequence[ln.branch_id]))
         next_sequence[ln.branch_id] += 1
+    on_hand_bucket, effect = Bucket.ON_HAND.value, ShopifyEffect.SHOPIFY_KNOWS.value
     inserted = await insert_rows(
         conn,
         "stock_movement",
@@ -135,39 +137,35 @@ async def take_opening_stock(
                 ln.branch_id,
                 ln.variant_id,
                 sequence,
-                Bucket.ON_HAND.value,
+                on_hand_bucket,
                 ln.quantity,
                 REASON,
-                ShopifyEffect.SHOPIFY_KNOWS.value,
-                state["on_hand"],
-                state["reserved"],
-                state["in_transit"],
-                state["damaged"],
+                effect,
+                ln.quantity,
+                0,
+                0,
+                0,
                 stamp,
             )
-            for ln, sequence, state in planned
+            for ln, sequence in planned
         ],
         "RETURNING id, branch_id, sequence",
     )
     ids = {(r["branch_id"], r["sequence"]): r["id"] for r in inserted}
-    applied = [
-        AppliedMovement(
-            id=ids[(ln.branch_id, sequence)],
-            branch_id=ln.branch_id,
-            variant_id=ln.variant_id,
-            sku=ln.sku,
-            bucket=Bucket.ON_HAND,
-            delta=ln.quantity,
-            reason=REASON,
-            sequence=sequence,
-            on_hand=state["on_hand"],
-            reserved=state["reserved"],
-            in_transit=state["in_transit"],
-            damaged=state["damaged"],
-            occurred_at=now,
+    occurred_at = now.isoformat()
+    channels = {branch_id: stock_channel(branch_id) for branch_id in counts}
+    for ln, sequence in planned:
+        event = stock_event(
+            ids[(ln.branch_id, sequence)],
+            ln.branch_id,
+            ln.variant_id,
+            ln.sku,
+            on_hand_bucket,
+            ln.quantity,
+            REASON,
+            sequence,
+            (ln.quantity, 0, 0, 0),
+            occurred_at,
         )
-        for ln, sequence, state in planned
-    ]
-    for m in applied:
-        tx.publish_after_commit(stock_channel(m.branch_id), m.event())
+        tx.publish_after_commit(channels[ln.branch_id], event)
     return result

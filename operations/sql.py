@@ -7,6 +7,7 @@ RETURNING rows on asyncpg. Statements here are written with `?` placeholders and
 """
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -48,7 +49,7 @@ def db_decimal(conn: BaseDBAsyncClient, value: Decimal) -> Any:
 
 async def insert_rows(
     conn: BaseDBAsyncClient, table: str, columns: list[tuple[str, str]], rows: list[tuple], suffix: str = ""
-) -> list[dict]:
+) -> Sequence[Mapping[str, Any]]:
     """Insert many rows in few statements; `columns` are (name, PostgreSQL type), `suffix` is e.g.
     "ON CONFLICT ... RETURNING ...".
 
@@ -60,9 +61,11 @@ async def insert_rows(
         return []
     names = ", ".join(name for name, _ in columns)
     if not is_sqlite(conn):
-        arrays = ", ".join(f"${i}::{pg_type}[]" for i, (_, pg_type) in enumerate(columns, start=1))
-        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {suffix}"
-        return await conn.execute_query_dict(sql, [list(column) for column in zip(*rows, strict=True)])
+        sql, values = _unnest_insert(table, names, columns, rows, suffix)
+        # asyncpg's records are read by column name like dicts; skipping Tortoise's copy of each one
+        # into a dict matters when an import inserts half a million rows.
+        async with conn.acquire_connection() as connection:
+            return await connection.fetch(sql, *values)
     out: list[dict] = []
     row_marks = "(" + ", ".join("?" for _ in columns) + ")"
     for start in range(0, len(rows), 500):
@@ -70,3 +73,43 @@ async def insert_rows(
         sql = f"INSERT INTO {table} ({names}) VALUES {', '.join(row_marks for _ in chunk)} {suffix}"
         out += await conn.execute_query_dict(sql, [v for row in chunk for v in row])
     return out
+
+
+_INTEGER_TYPES = frozenset({"int", "integer", "bigint", "smallint"})
+
+
+def _unnest_insert(
+    table: str, names: str, columns: list[tuple[str, str]], rows: list[tuple], suffix: str
+) -> tuple[str, list[Any]]:
+    """One `INSERT ... SELECT FROM unnest(...)` statement and its parameters.
+
+    Two shortcuts keep asyncpg's array encoder (an isinstance check per element) out of the import's
+    hot path: a column with the same value on every row (a posting id, a reason, a timestamp) is sent
+    once as a scalar, and a column of plain integers travels as one comma-joined text that PostgreSQL
+    splits itself (`string_to_array`). Everything else goes as a typed array.
+    """
+    select: list[str] = []
+    arrays: list[str] = []
+    values: list[Any] = []
+    for index, (_, pg_type) in enumerate(columns):
+        column = [row[index] for row in rows]
+        first = column[0]
+        values_so_far = len(values) + 1
+        kind = type(first)
+        if first is not None and column.count(first) == len(column) and set(map(type, column)) == {kind}:
+            select.append(f"${values_so_far}::{pg_type}")
+            values.append(first)
+        elif pg_type in _INTEGER_TYPES and set(map(type, column)) == {int}:
+            arrays.append(f"string_to_array(${values_so_far}::text, ',')::{pg_type}[]")
+            select.append(f"u.c{len(arrays)}")
+            values.append(",".join(map(str, column)))
+        else:
+            arrays.append(f"${values_so_far}::{pg_type}[]")
+            select.append(f"u.c{len(arrays)}")
+            values.append(column)
+    if arrays:
+        aliases = ", ".join(f"c{i}" for i in range(1, len(arrays) + 1))
+        source = f"unnest({', '.join(arrays)}) AS u({aliases})"
+    else:  # every column constant: still one row per input row
+        source = f"generate_series(1, {len(rows)})"
+    return f"INSERT INTO {table} ({names}) SELECT {', '.join(select)} FROM {source} {suffix}", values

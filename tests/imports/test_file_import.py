@@ -298,3 +298,34 @@ async def test_stock_branchline_already_counts_is_not_overwritten_or_added_to(db
     assert (await StockLevel.get(branch_id=lahore.id, variant_id=kurta.id)).on_hand == 5
     assert job.counts["levels"] == {"already_present": 1}
     assert await check_ledger() == ([], [])
+
+
+async def test_opening_stock_is_announced_live_movement_by_movement(bus, export):
+    """Dashboards watching a branch see the import's opening stock like any other change: one
+    stockChanged event per movement, carrying the movement's id, sequence and resulting levels."""
+    from tests.factories import make_branch
+
+    lahore = await make_branch("LHR")
+    location = sample_export.location_gid(1)
+    for n in (1, 2, 3):
+        await ShopifyLocation.create(shopify_location_id=sample_export.location_gid(n), name=f"L{n}")
+    await map_location(SYSTEM, location, lahore.id)
+    for n in (2, 3):
+        await map_location(SYSTEM, sample_export.location_gid(n), None, ignore=True)
+
+    async with bus.subscribe([f"stock:{lahore.id}"]) as sub:
+        job = await run_import([export], create_branches=False)
+        assert job.status == ImportStatus.COMPLETED, job.error
+        events = []
+        while message := await sub.get(timeout=1):
+            events += orjson.loads(message.message)
+
+    movements = await StockMovement.filter(branch_id=lahore.id).order_by("sequence").prefetch_related("variant")
+    assert movements, "the sample export has stock at the first location"
+    assert [
+        (e["movementId"], e["sequence"], e["variantId"], e["sku"], e["delta"], e["onHand"], e["available"])
+        for e in sorted(events, key=lambda e: e["sequence"])
+    ] == [(m.id, m.sequence, m.variant_id, m.variant.sku, m.delta, m.on_hand_after, m.on_hand_after) for m in movements]
+    assert {(e["bucket"], e["reason"], e["reserved"], e["inTransit"], e["damaged"]) for e in events} == {
+        ("on_hand", "import", 0, 0, 0)
+    }
