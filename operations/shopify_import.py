@@ -339,14 +339,14 @@ class _Run:
                 self.tally.count("levels", "skipped")
                 self.tally.warn(f"inventory level {obj['id']}: variant {obj['__parentId']} is not in the import")
                 continue
-            q = jsonl.quantities(obj)
-            if "on_hand" not in q:
+            on_hand = jsonl.quantity(obj, "on_hand")
+            if on_hand is None:
                 self.tally.count("levels", "skipped")
                 self.tally.warn(f"inventory level {obj['id']}: no on_hand quantity in the export")
                 continue
-            if q["on_hand"] < 0:
-                self.tally.warn(f"{variant[1]} at {location}: Shopify says {q['on_hand']} on hand; taken as is")
-            lines.append(OpeningLine(self.locations[location], variant[0], variant[1], q["on_hand"]))
+            if on_hand < 0:
+                self.tally.warn(f"{variant[1]} at {location}: Shopify says {on_hand} on hand; taken as is")
+            lines.append(OpeningLine(self.locations[location], variant[0], variant[1], on_hand))
         taken = await take_opening_stock(tx, self.job.id, number, lines, self.job.requested_by)
         self.tally.count("levels", "created", taken.new_levels)
         self.tally.count("levels", "opening_stock", taken.movements)

@@ -162,6 +162,16 @@ def split_by_kind(sources: list[Path], workdir: Path, *, on_progress=None) -> Sp
     return result
 
 
+def quantity(level: dict, name: str) -> int | None:
+    """One named quantity of an inventory level line, or None when the line does not carry it.
+    The import reads only `on_hand`, half a million times for a large shop: no dict per line."""
+    for q in level.get("quantities") or ():
+        if type(q) is dict and q.get("name") == name:
+            value = q.get("quantity")
+            return value if type(value) is int else None
+    return None
+
+
 def quantities(level: dict) -> dict[str, int]:
     """`[{"name": "on_hand", "quantity": 10}, ...]` -> {"on_hand": 10, ...}."""
     out: dict[str, int] = {}
