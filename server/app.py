@@ -19,6 +19,7 @@ from server import workers
 from server.graphql_view import graphql_app
 from server.health import health
 from server.settings import Settings, get_settings
+from shopify.webhook_endpoint import shopify_webhook
 from subscriptions import live
 from subscriptions.bus import Bus
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             adjustment_approval_units=settings.adjustment_approval_units,
         )
         shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
+        workers.configure(settings)  # COD gateways and the like are read by GraphQL operations too
         await apply_migrations(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
             if interrupted := await shopify_import.fail_interrupted_jobs():
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             Route("/graphql", gql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", gql),
             Route("/health", health),
+            Route(shopify_connection.WEBHOOK_PATH, shopify_webhook, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

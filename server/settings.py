@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     sync_push_interval: float = 0.5  # seconds between push rounds: a burst's sales share one call
     sync_max_attempts: int = 10  # failed sends before a push is parked for a person to retry
     sync_lease_seconds: float = 60.0  # a claimed push is another worker's to retry after this long
+    # The webhook inbox worker (operations/shopify_inbox.py) and the orders poll that recovers missed webhooks.
+    webhook_inbox_interval: float = 0.5  # seconds between inbox rounds
+    webhook_max_attempts: int = 8  # failed tries before a webhook is parked for a person to retry
+    webhook_lease_seconds: float = 60.0  # a claimed webhook is another worker's to take after this long
+    order_poll_interval: float = 300.0  # seconds between polls for orders updated in Shopify; 0 = never
+    drift_check_interval: float = 3600.0  # seconds between drift checks against Shopify; 0 = never
+    # Payment gateway names (comma-separated, case-insensitive) that make an online order cash on delivery.
+    cod_gateways: str = "Cash on Delivery (COD),cash_on_delivery,COD"
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30
