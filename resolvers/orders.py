@@ -1,0 +1,244 @@
+"""Online orders: the `orders` list, `orderEvents`, the COD steps, cancelling and routing.
+
+Seeing orders needs VIEW_SALES at their branch; an order that has no branch yet is seen only by
+someone who sees every branch. Acting on them is checked in operations/ (order_steps, order_routing).
+"""
+
+from collections import defaultdict
+from collections.abc import AsyncGenerator, Iterable
+from datetime import UTC, datetime
+
+import orjson
+import strawberry
+from strawberry import relay
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from models import orders as models
+from operations import order_steps
+from operations.access import Actor, Permission, require
+from operations.errors import OperationError
+from operations.order_events import UNASSIGNED_BRANCH, channel_of
+from operations.order_routing import assign_order_branch as assign
+from resolvers.mutations import payload
+from schema import ids
+from schema.errors import BadRequest
+from schema.orders import CodStatus, Order, OrderEvent, OrderFulfillmentSummary, OrderPayload, OrderStatus
+from schema.pagination import decode_cursor, keyset_page
+from subscriptions import live
+from subscriptions.bus import GAP, SLOW_CONSUMER_CLOSE_CODE, BusClosed, SlowConsumer
+
+MAX_BRANCHES = 50
+
+
+class OrderLoaders:
+    """An orders page with lines, history and fulfilments costs a fixed number of queries."""
+
+    def __init__(self) -> None:
+        self.lines = DataLoader(_children(models.OrderLine))
+        self.history = DataLoader(_children(models.OrderHistory))
+        self.fulfillments = DataLoader(_fulfillments)
+
+
+def order_loaders(info: Info) -> OrderLoaders:
+    shared = info.context.loaders
+    found = getattr(shared, "_orders", None)
+    if found is None:
+        found = OrderLoaders()
+        shared._orders = found
+    return found
+
+
+def _children(model):
+    async def load(keys: list[int]):
+        grouped = defaultdict(list)
+        for row in await model.filter(order_id__in=keys).order_by("id"):
+            grouped[row.order_id].append(row)
+        return [grouped[k] for k in keys]
+
+    return load
+
+
+async def _fulfillments(keys: list[int]):
+    units: dict[int, int] = defaultdict(int)
+    rows = await models.Fulfillment.filter(order_id__in=keys).order_by("id")
+    for line in await models.FulfillmentLine.filter(fulfillment_id__in=[f.id for f in rows]):
+        units[line.fulfillment_id] += line.quantity
+    grouped = defaultdict(list)
+    for f in rows:
+        grouped[f.order_id].append(
+            OrderFulfillmentSummary(
+                workflow=f.workflow.value,
+                status=f.status.value,
+                branch_id=ids.global_id("Branch", f.branch_id),
+                tracking_number=f.tracking_number,
+                units=units[f.id],
+                created_at=f.created_at if f.created_at.tzinfo else f.created_at.replace(tzinfo=UTC),
+            )
+        )
+    return [grouped[k] for k in keys]
+
+
+def _sees(actor: Actor, order: models.Order) -> bool:
+    if order.branch_id is None:
+        return actor.can(Permission.VIEW_SALES) and actor.branch_ids is None
+    return actor.can(Permission.VIEW_SALES, order.branch_id)
+
+
+def _branch_pks(actor: Actor, branch_ids: list[strawberry.ID]) -> list[int]:
+    if len(branch_ids) > MAX_BRANCHES:
+        raise BadRequest(f"at most {MAX_BRANCHES} branchIds", field="branchIds")
+    pks = []
+    for value in branch_ids:
+        try:
+            pk = ids.decode(value, "Branch", "branchIds")
+        except OperationError as error:
+            raise BadRequest(str(error), field="branchIds") from None
+        if not actor.can(Permission.VIEW_SALES, pk):
+            raise BadRequest(f"you may not see orders at branch {pk}", code="FORBIDDEN", field="branchIds")
+        pks.append(pk)
+    return sorted(set(pks))
+
+
+async def orders(
+    info: Info,
+    first: int,
+    after: str | None = None,
+    branch_ids: list[strawberry.ID] | None = None,
+    status: OrderStatus | None = None,  # type: ignore[valid-type]
+    cod_status: CodStatus | None = None,  # type: ignore[valid-type]
+    with_exception: bool | None = None,
+) -> relay.Connection[Order]:
+    """Online orders at these branches (else every branch the caller sees), oldest first."""
+    actor = info.context.actor
+    require(actor, Permission.VIEW_SALES)
+    queryset = models.Order.all()
+    if branch_ids:
+        queryset = queryset.filter(branch_id__in=_branch_pks(actor, branch_ids))
+    elif actor.branch_ids is not None:
+        queryset = queryset.filter(branch_id__in=list(actor.branch_ids))
+    if status is not None:
+        queryset = queryset.filter(status=models.OrderStatus(status.value))
+    if cod_status is not None:
+        queryset = queryset.filter(cod_status=models.CodStatus(cod_status.value))
+    if with_exception is not None:
+        queryset = queryset.filter(exception_code__isnull=not with_exception)
+    return await keyset_page(queryset, first=first, after_key=decode_cursor(after), key="id", to_node=Order.from_model)
+
+
+async def order_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    wanted = [int(i) for i in node_ids if i.isdigit()]
+    rows = {r.id: r for r in await models.Order.filter(id__in=wanted)}
+    actor = info.context.actor
+    return [Order.from_model(rows[i]) if i in rows and _sees(actor, rows[i]) else None for i in wanted]
+
+
+# --- mutations -----------------------------------------------------------------------------------
+
+
+def _order_pk(value) -> int:
+    return ids.decode(value, "Order", "orderId")
+
+
+def _done(order: models.Order) -> dict:
+    return {"order": Order.from_model(order)}
+
+
+async def confirm_order(info: Info, order_id: strawberry.ID) -> OrderPayload:
+    """COD: the customer confirmed on the phone; the order may now be shipped."""
+    return await payload(
+        OrderPayload, lambda: _step(order_steps.confirm_order, info.context.actor, _order_pk(order_id))
+    )
+
+
+async def mark_order_delivered(info: Info, order_id: strawberry.ID) -> OrderPayload:
+    """COD: the courier delivered and collected the cash."""
+    return await payload(
+        OrderPayload, lambda: _step(order_steps.mark_delivered, info.context.actor, _order_pk(order_id))
+    )
+
+
+async def mark_order_refused(info: Info, order_id: strawberry.ID) -> OrderPayload:
+    """COD: refused at the door; the parcel returns to origin (RETURNING)."""
+    return await payload(OrderPayload, lambda: _step(order_steps.mark_refused, info.context.actor, _order_pk(order_id)))
+
+
+async def cancel_order(info: Info, order_id: strawberry.ID, reason: str = "CUSTOMER") -> OrderPayload:
+    """Before anything shipped: releases the reservation and cancels the order in Shopify (with restock)."""
+
+    async def run():
+        return _done(await order_steps.cancel_order(info.context.actor, _order_pk(order_id), reason))
+
+    return await payload(OrderPayload, run)
+
+
+async def assign_order_branch(
+    info: Info, order_id: strawberry.ID, branch_id: strawberry.ID, idempotency_key: str
+) -> OrderPayload:
+    """Ship from another branch: the reservation moves there and Shopify's fulfillment order follows."""
+
+    async def run():
+        order, _ = await assign(
+            info.context.actor, _order_pk(order_id), ids.decode(branch_id, "Branch", "branchId"), idempotency_key
+        )
+        return _done(order)
+
+    return await payload(OrderPayload, run)
+
+
+async def _step(step, actor: Actor, pk: int) -> dict:
+    return _done(await step(actor, pk))
+
+
+# --- live ----------------------------------------------------------------------------------------
+
+
+def _event(e: dict) -> OrderEvent:
+    occurred = datetime.fromisoformat(e["occurredAt"])
+    return OrderEvent(
+        kind=e["kind"],
+        order_id=ids.global_id("Order", e["orderId"]),
+        shopify_order_id=e["shopifyOrderId"],
+        name=e["name"],
+        branch_id=ids.global_id("Branch", e["branchId"]) if e.get("branchId") else None,
+        status=OrderStatus(e["status"]),
+        cod_status=CodStatus(e["codStatus"]) if e.get("codStatus") else None,
+        exception_code=e.get("exceptionCode"),
+        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
+    )
+
+
+async def order_events(info: Info, branch_ids: list[strawberry.ID]) -> AsyncGenerator[OrderEvent, None]:
+    """New orders and every step of them at these branches (and, for those who see every branch,
+    orders still waiting for one). At most once: after a reconnect, re-read `orders`."""
+    actor = info.context.actor
+    require(actor, Permission.VIEW_SALES)
+    if not branch_ids:
+        raise BadRequest("give at least one branch", field="branchIds")
+    pks = _branch_pks(actor, branch_ids)
+    channels = [channel_of(pk) for pk in pks]
+    if actor.branch_ids is None:
+        channels.append(channel_of(UNASSIGNED_BRANCH))
+    bus = live.current()
+    if bus is None:
+        raise BadRequest("live events are not available on this server", code="UNAVAILABLE")
+    wanted = set(pks)
+    async with bus.subscribe(channels) as subscription:
+        while True:
+            try:
+                message = await subscription.get()
+            except SlowConsumer:
+                socket = info.context.response
+                if socket is not None and hasattr(socket, "close"):
+                    await socket.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="slow consumer: re-read orders")
+                return
+            except BusClosed:
+                raise BadRequest(
+                    "live events stopped: subscribe again and re-read orders", code="UNAVAILABLE"
+                ) from None
+            if message is None or message.message == GAP:
+                continue
+            for e in orjson.loads(message.message):
+                # A routed order is announced to both branches; show it where it belongs or came from.
+                if e.get("branchId") is None or e["branchId"] in wanted or e["kind"] == "routed":
+                    yield _event(e)

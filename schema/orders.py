@@ -1,0 +1,194 @@
+"""Online orders from Shopify: the order, its lines, history and fulfilments summary; events; payloads."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from models import orders as models
+from schema.errors import UserError
+from schema.types import Branch, Variant
+
+OrderStatus = strawberry.enum(
+    Enum("OrderStatus", {s.name: s.value for s in models.OrderStatus}),
+    name="OrderStatus",
+    description="OPEN (units reserved) → PARTIALLY_FULFILLED → FULFILLED; or CANCELLED.",
+)
+CodStatus = strawberry.enum(
+    Enum("CodStatus", {s.name: s.value for s in models.CodStatus}),
+    name="CodStatus",
+    description="Cash on delivery: PENDING_CONFIRMATION → CONFIRMED → DISPATCHED → DELIVERED, or REFUSED → "
+    "RETURNING → RETURNED; CANCELLED before dispatch.",
+)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@strawberry.type(description="One line of an online order: what Shopify says now and what Branchline holds.")
+class OrderLine:
+    shopify_line_item_id: str
+    sku: str | None
+    title: str
+    quantity: int = strawberry.field(description="Shopify's current quantity (after edits and refunds).")
+    unit_price: Decimal
+    reserved: int = strawberry.field(description="Units held at the order's branch now.")
+    fulfilled: int
+    returned: int
+    variant_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, m: models.OrderLine) -> Self:
+        return cls(
+            shopify_line_item_id=m.shopify_line_item_id,
+            sku=m.sku,
+            title=m.title,
+            quantity=m.quantity,
+            unit_price=m.unit_price,
+            reserved=m.reserved,
+            fulfilled=m.fulfilled,
+            returned=m.returned,
+            variant_pk=m.variant_id,
+        )
+
+    @strawberry.field(description="Null when the Shopify variant is unknown here or its stock is not tracked.")
+    async def variant(self, info: Info) -> Variant | None:
+        if self.variant_pk is None:
+            return None
+        found = await info.context.loaders.variant.load(self.variant_pk)
+        return Variant.from_model(found) if found else None
+
+
+@strawberry.type(description="A step in an order's life.")
+class OrderHistoryEntry:
+    kind: str
+    detail: JSON
+    actor: str
+    occurred_at: datetime
+
+
+@strawberry.type(description="Units that left a branch for this order, by one workflow.")
+class OrderFulfillmentSummary:
+    workflow: str
+    status: str
+    branch_id: strawberry.ID
+    tracking_number: str | None
+    units: int
+    created_at: datetime
+
+
+@strawberry.type(description="An online order from Shopify, reserved at the branch that ships it.")
+class Order(relay.Node):
+    id: relay.NodeID[int]
+    shopify_order_id: str
+    name: str
+    status: OrderStatus  # type: ignore[valid-type]
+    cod_status: CodStatus | None  # type: ignore[valid-type]
+    is_cod: bool
+    payment_gateways: list[str]
+    financial_status: str
+    currency: str
+    total: Decimal
+    customer_name: str
+    customer_phone: str | None
+    customer_email: str | None
+    courier: str | None
+    tracking_number: str | None
+    exception_code: str | None = strawberry.field(
+        description="Something a person must resolve (unknown variant, unmapped location, short stock)."
+    )
+    exception_message: str | None
+    shopify_location_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+    branch_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, m: models.Order) -> Self:
+        return cls(
+            id=m.id,
+            shopify_order_id=m.shopify_order_id,
+            name=m.name,
+            status=OrderStatus(m.status.value),
+            cod_status=CodStatus(m.cod_status.value) if m.cod_status else None,
+            is_cod=m.is_cod,
+            payment_gateways=list(m.payment_gateways or []),
+            financial_status=m.financial_status,
+            currency=m.currency,
+            total=m.total,
+            customer_name=m.customer_name,
+            customer_phone=m.customer_phone,
+            customer_email=m.customer_email,
+            courier=m.courier,
+            tracking_number=m.tracking_number,
+            exception_code=m.exception_code,
+            exception_message=m.exception_message,
+            shopify_location_id=m.shopify_location_id,
+            created_at=_utc(m.created_at),
+            updated_at=_utc(m.updated_at),
+            cancelled_at=_utc(m.cancelled_at),
+            branch_pk=m.branch_id,
+        )
+
+    @strawberry.field(description="The branch holding and shipping the order; null while it waits for one.")
+    async def branch(self, info: Info) -> Branch | None:
+        if self.branch_pk is None:
+            return None
+        found = await info.context.loaders.branch.load(self.branch_pk)
+        return Branch.from_model(found) if found else None
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        from resolvers.orders import order_loaders
+
+        return [OrderLine.from_model(m) for m in await order_loaders(info).lines.load(self.id)]
+
+    @strawberry.field
+    async def history(self, info: Info) -> list[OrderHistoryEntry]:
+        from resolvers.orders import order_loaders
+
+        return [
+            OrderHistoryEntry(kind=h.kind, detail=h.detail, actor=h.actor, occurred_at=_utc(h.occurred_at))
+            for h in await order_loaders(info).history.load(self.id)
+        ]
+
+    @strawberry.field
+    async def fulfillments(self, info: Info) -> list[OrderFulfillmentSummary]:
+        from resolvers.orders import order_loaders
+
+        return await order_loaders(info).fulfillments.load(self.id)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.orders import order_nodes
+
+        return await order_nodes(info, node_ids)
+
+
+@strawberry.type(description="Something happened to an online order at one of the watched branches.")
+class OrderEvent:
+    kind: str = strawberry.field(description="created, updated, cancelled, routed, confirmed, dispatched, ...")
+    order_id: strawberry.ID
+    shopify_order_id: str
+    name: str
+    branch_id: strawberry.ID | None
+    status: OrderStatus  # type: ignore[valid-type]
+    cod_status: CodStatus | None  # type: ignore[valid-type]
+    exception_code: str | None
+    occurred_at: datetime
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
