@@ -1,0 +1,104 @@
+"""Matching a Shopify fulfillment to the Branchline fulfillments that already deducted its units.
+
+Staff and merchant do not always group units the same way: two Manual fulfillments recorded here may be
+fulfilled in Shopify in one go, or one recorded here may be fulfilled there in two parts. Matching is
+therefore by units, per order line, in this order:
+
+1. a PENDING Smart or Manual fulfillment with exactly the same lines (the common case, and the only one
+   for Smart: its own fulfillmentCreate may still be in flight, so it is never split);
+2. otherwise PENDING Manual fulfillments, oldest first, take the units they cover: one covered whole is
+   SYNCED; one covered in part is split — the covered units move to a new SYNCED fulfillment, the rest
+   stays PENDING for the next Shopify fulfillment.
+
+Units no pending fulfillment covers are left over: they left in Shopify only (Branch Sync) and the caller
+deducts them. Runs under the order's lock (operations/fulfillment.py `lock_order`).
+"""
+
+from dataclasses import dataclass, field
+
+from models.orders import Fulfillment, FulfillmentLine, FulfillmentStatus, FulfillmentWorkflow, Order
+from operations.transaction import Transaction
+
+
+@dataclass
+class Match:
+    leftover: dict[str, int]  # line item gid -> units no Branchline fulfillment covers
+    synced: list[int] = field(default_factory=list)  # Branchline fulfillments this Shopify one covers
+    exact: bool = False
+
+
+async def match_pending(tx: Transaction, order: Order, lines: dict[str, int]) -> Match:
+    candidates = await (
+        Fulfillment.filter(
+            order_id=order.id,
+            status=FulfillmentStatus.PENDING,
+            shopify_fulfillment_id__isnull=True,
+            workflow__in=[FulfillmentWorkflow.SMART, FulfillmentWorkflow.MANUAL],
+        )
+        .using_db(tx.conn)
+        .order_by("id")
+        .prefetch_related("lines__order_line")
+    )
+    for candidate in candidates:
+        if _covered(candidate) == lines:
+            return Match({}, [candidate.id], exact=True)
+    left = dict(lines)
+    match = Match(left)
+    for candidate in candidates:
+        if candidate.workflow is not FulfillmentWorkflow.MANUAL:
+            continue
+        taken = {}
+        for fl in candidate.lines:
+            gid = fl.order_line.shopify_line_item_id
+            n = min(fl.quantity, left.get(gid, 0))
+            if n:
+                taken[fl.id] = n
+                left[gid] -= n
+        if not taken:
+            continue
+        if all(taken.get(fl.id, 0) == fl.quantity for fl in candidate.lines):
+            await _mark_synced(tx, candidate.id)
+            match.synced.append(candidate.id)
+        else:
+            match.synced.append(await _split(tx, candidate, taken))
+    match.leftover = {gid: n for gid, n in left.items() if n}
+    return match
+
+
+def _covered(fulfillment: Fulfillment) -> dict[str, int]:
+    covered: dict[str, int] = {}
+    for fl in fulfillment.lines:
+        gid = fl.order_line.shopify_line_item_id
+        covered[gid] = covered.get(gid, 0) + fl.quantity
+    return covered
+
+
+async def _mark_synced(tx: Transaction, fulfillment_id: int) -> None:
+    await Fulfillment.filter(id=fulfillment_id).using_db(tx.conn).update(status=FulfillmentStatus.SYNCED)
+
+
+async def _split(tx: Transaction, pending: Fulfillment, taken: dict[int, int]) -> int:
+    """Move `taken` units (fulfillment line id -> units) of `pending` to a new SYNCED fulfillment."""
+    part = await Fulfillment.create(
+        order_id=pending.order_id,
+        branch_id=pending.branch_id,
+        workflow=pending.workflow,
+        status=FulfillmentStatus.SYNCED,
+        tracking_company=pending.tracking_company,
+        tracking_number=pending.tracking_number,
+        idempotency_key=None,
+        created_by=pending.created_by,
+        using_db=tx.conn,
+    )
+    for fl in pending.lines:
+        n = taken.get(fl.id, 0)
+        if not n:
+            continue
+        await FulfillmentLine.create(
+            fulfillment_id=part.id, order_line_id=fl.order_line_id, quantity=n, using_db=tx.conn
+        )
+        if n == fl.quantity:
+            await FulfillmentLine.filter(id=fl.id).using_db(tx.conn).delete()
+        else:
+            await FulfillmentLine.filter(id=fl.id).using_db(tx.conn).update(quantity=fl.quantity - n)
+    return part.id

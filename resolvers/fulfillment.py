@@ -1,0 +1,135 @@
+"""Fulfillment and returns: decode the input, call operations/fulfillment.py or order_returns.py, shape
+the payload. Who may do it is checked in the operations (staff of the order's branch)."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import strawberry
+from strawberry.types import Info
+
+from models import orders as models
+from operations import fulfillment as ops
+from operations import order_returns as returns
+from operations.access import Permission
+from operations.errors import ErrorCode, OperationError
+from resolvers.mutations import payload
+from schema import ids
+from schema.fulfillment import (
+    FulfillOrderInput,
+    FulfillOrderPayload,
+    OrderFulfillment,
+    ReceiveReturnedOrderInput,
+    ReceiveReturnedOrderPayload,
+)
+from schema.orders import Order
+
+
+def _order_gid(pk: int) -> strawberry.ID:
+    return strawberry.ID(str(ids.global_id("Order", pk)))
+
+
+async def _shown(fulfillment: models.Fulfillment) -> OrderFulfillment:
+    lines = await models.FulfillmentLine.filter(fulfillment_id=fulfillment.id).order_by("id")
+    return OrderFulfillment.from_model(fulfillment, lines)
+
+
+async def fulfillment_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    """Fulfillments through node(id:): seen by staff who may see stock at their branch."""
+    wanted = [int(i) for i in node_ids if i.isdigit()]
+    rows = {r.id: r for r in await models.Fulfillment.filter(id__in=wanted)}
+    lines = defaultdict(list)
+    for line in await models.FulfillmentLine.filter(fulfillment_id__in=list(rows)).order_by("id"):
+        lines[line.fulfillment_id].append(line)
+    actor = info.context.actor
+    return [
+        OrderFulfillment.from_model(rows[i], lines[i])
+        if i in rows and actor.can(Permission.VIEW_STOCK, rows[i].branch_id)
+        else None
+        for i in wanted
+    ]
+
+
+async def _line_pk(order_pk: int, order_line_id, shopify_line_item_id, field: str) -> int:
+    """An order line by its global id or by Shopify's line item GID (natural keys are welcome in inputs)."""
+    if (order_line_id is None) == (shopify_line_item_id is None):
+        raise OperationError.single(ErrorCode.INVALID, "give exactly one of orderLineId and shopifyLineItemId", field)
+    if order_line_id is not None:
+        return ids.decode(order_line_id, "OrderLine", f"{field}.orderLineId")
+    line = await models.OrderLine.get_or_none(order_id=order_pk, shopify_line_item_id=shopify_line_item_id)
+    if line is None:
+        raise OperationError.single(ErrorCode.NOT_FOUND, "the order has no such line", f"{field}.shopifyLineItemId")
+    return line.id
+
+
+async def _shipment(input: FulfillOrderInput) -> ops.Shipment:
+    order_pk = ids.decode(input.order_id, "Order", "orderId")
+    lines = None
+    if input.lines is not None:
+        lines = [
+            ops.ShipLine(
+                await _line_pk(order_pk, line.order_line_id, line.shopify_line_item_id, f"lines.{i}"), line.quantity
+            )
+            for i, line in enumerate(input.lines)
+        ]
+    return ops.Shipment(
+        order_id=order_pk,
+        idempotency_key=input.idempotency_key,
+        lines=lines,
+        courier=input.courier,
+        tracking_number=input.tracking_number,
+    )
+
+
+async def _done(fulfillment: models.Fulfillment) -> dict:
+    order = await models.Order.get(id=fulfillment.order_id)
+    return {
+        "fulfillment": await _shown(fulfillment),
+        "order": Order.from_model(order),
+        "order_id": _order_gid(order.id),
+    }
+
+
+async def fulfill_order(info: Info, input: FulfillOrderInput) -> FulfillOrderPayload:
+    """Smart Fulfillment: ship from the order's branch; Shopify gets the fulfillment with its tracking."""
+
+    async def run():
+        fulfillment, _ = await ops.fulfill_order(info.context.actor, await _shipment(input))
+        return await _done(fulfillment)
+
+    return await payload(FulfillOrderPayload, run)
+
+
+async def record_manual_fulfillment(info: Info, input: FulfillOrderInput) -> FulfillOrderPayload:
+    """Manual Fulfillment: shipped from the branch; fulfilled in Shopify by hand later, matched, not deducted again."""
+
+    async def run():
+        fulfillment, _ = await ops.record_manual_fulfillment(info.context.actor, await _shipment(input))
+        return await _done(fulfillment)
+
+    return await payload(FulfillOrderPayload, run)
+
+
+async def receive_returned_order(info: Info, input: ReceiveReturnedOrderInput) -> ReceiveReturnedOrderPayload:
+    """A parcel back at a branch, line by line: restocked or damaged; Shopify follows, never twice."""
+
+    async def run():
+        order_pk = ids.decode(input.order_id, "Order", "orderId")
+        receipt = returns.ReturnReceipt(
+            order_id=order_pk,
+            lines=[
+                returns.ReturnedLine(
+                    await _line_pk(order_pk, line.order_line_id, line.shopify_line_item_id, f"lines.{i}"),
+                    line.restock,
+                    line.damaged,
+                )
+                for i, line in enumerate(input.lines)
+            ],
+            idempotency_key=input.idempotency_key,
+            branch_id=ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None,
+            note=input.note,
+        )
+        order, _ = await returns.receive_returned_order(info.context.actor, receipt)
+        cod = order.cod_status.value.upper() if order.cod_status else None
+        return {"order": Order.from_model(order), "order_id": _order_gid(order.id), "cod_status": cod}
+
+    return await payload(ReceiveReturnedOrderPayload, run)
