@@ -1,0 +1,164 @@
+"""GraphQL types for the drift report: where Shopify's stock differs from Branchline's, and why."""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from models import drift as models
+from schema.errors import UserError
+from schema.types import Branch, Variant
+
+DriftCheckStatus = strawberry.enum(
+    Enum("DriftCheckStatus", {s.name: s.value for s in models.DriftCheckStatus}), name="DriftCheckStatus"
+)
+DriftLineStatus = strawberry.enum(
+    Enum("DriftLineStatus", {s.name: s.value for s in models.DriftLineStatus}),
+    name="DriftLineStatus",
+    description="EXPLAINED: work in flight accounts for it. UNEXPLAINED: drift, repairable. "
+    "MOVING: stock moved while the check ran; check again.",
+)
+DriftRepairStatus = strawberry.enum(
+    Enum("DriftRepairStatus", {s.name: s.value for s in models.DriftRepairStatus}),
+    name="DriftRepairStatus",
+    description="CHANGED: Shopify's level changed since the check, nothing was overwritten; check again.",
+)
+
+
+@strawberry.type(description="What Shopify showed in the check.")
+class ShopifyQuantities:
+    stocked: bool = strawberry.field(description="False: the item had no level at this location in Shopify.")
+    available: int
+    committed: int
+    reserved: int
+    damaged: int
+    on_hand: int
+
+
+@strawberry.type(description="What Branchline held when the check compared.")
+class BranchlineQuantities:
+    on_hand: int
+    reserved: int
+    damaged: int
+
+
+@strawberry.type(description="Work still travelling between Branchline and Shopify, and the units it accounts for.")
+class DriftInFlight:
+    kind: str = strawberry.field(
+        description="pending_push, parked_push, manual_fulfillment, smart_fulfillment or unprocessed_webhook."
+    )
+    bucket: str = strawberry.field(description="on_hand or damaged.")
+    quantity: int = strawberry.field(description="Branchline minus Shopify; 0 when a webhook's effect is unknown.")
+    count: int
+
+
+@strawberry.type(description="One branch and variant whose Shopify level differs from Branchline's.")
+class DriftLine:
+    id: strawberry.ID
+    branch: Branch
+    variant: Variant
+    sku: str
+    shopify: ShopifyQuantities
+    branchline: BranchlineQuantities
+    difference: int = strawberry.field(
+        description="Branchline on hand minus Shopify (available + committed + reserved)."
+    )
+    damaged_difference: int = strawberry.field(description="Branchline damaged minus Shopify damaged.")
+    in_flight: list[DriftInFlight]
+    unexplained: int = strawberry.field(description="On-hand units nothing in flight accounts for: what repair sets.")
+    unexplained_damaged: int
+    status: DriftLineStatus  # type: ignore[valid-type]
+    explanation: str
+    changed_in_shopify_since_check: bool = strawberry.field(
+        description="Shopify reported a change to this level after the check: a repair will likely be refused."
+    )
+    repair_status: DriftRepairStatus | None  # type: ignore[valid-type]
+    repair_message: str | None
+    repaired_at: datetime | None
+
+    @classmethod
+    def from_model(cls, m: models.DriftLine, changed: set[tuple[str, str]]) -> "DriftLine":
+        return cls(
+            id=strawberry.ID(relay.to_base64("DriftLine", m.id)),
+            branch=Branch.from_model(m.branch),
+            variant=Variant.from_model(m.variant),
+            sku=m.variant.sku,
+            shopify=ShopifyQuantities(
+                stocked=m.shopify_stocked,
+                available=m.shopify_available,
+                committed=m.shopify_committed,
+                reserved=m.shopify_reserved,
+                damaged=m.shopify_damaged,
+                on_hand=m.shopify_on_hand,
+            ),
+            branchline=BranchlineQuantities(
+                on_hand=m.branchline_on_hand, reserved=m.branchline_reserved, damaged=m.branchline_damaged
+            ),
+            difference=m.difference,
+            damaged_difference=m.damaged_difference,
+            in_flight=[DriftInFlight(**part) for part in m.in_flight],
+            unexplained=m.unexplained,
+            unexplained_damaged=m.unexplained_damaged,
+            status=DriftLineStatus(m.status.value),
+            explanation=m.explanation,
+            changed_in_shopify_since_check=(m.inventory_item_id, m.location_id) in changed,
+            repair_status=DriftRepairStatus(m.repair_status.value) if m.repair_status else None,
+            repair_message=m.repair_message,
+            repaired_at=m.repaired_at,
+        )
+
+
+@strawberry.type(description="One comparison of Shopify's inventory levels with Branchline's stock.")
+class DriftCheck:
+    id: strawberry.ID
+    status: DriftCheckStatus  # type: ignore[valid-type]
+    requested_by: str
+    levels_compared: int
+    explained: int = strawberry.field(description="Lines whose difference is work in flight.")
+    unexplained: int = strawberry.field(description="Lines of drift.")
+    moving: int = strawberry.field(description="Lines that moved while the check ran.")
+    error_code: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    lines: list[DriftLine] = strawberry.field(description="The lines you may see (your branches).")
+
+    @classmethod
+    def from_model(cls, m: models.DriftCheck, lines: list[DriftLine]) -> "DriftCheck":
+        return cls(
+            id=strawberry.ID(relay.to_base64("DriftCheck", m.id)),
+            status=DriftCheckStatus(m.status.value),
+            requested_by=m.requested_by,
+            levels_compared=m.levels_compared,
+            explained=m.explained,
+            unexplained=m.unexplained,
+            moving=m.moving,
+            error_code=m.error_code,
+            error=m.error,
+            created_at=m.created_at,
+            finished_at=m.finished_at,
+            lines=lines,
+        )
+
+
+@strawberry.type
+class CheckDriftPayload:
+    check: DriftCheck | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="What a repair did to one line.")
+class DriftRepairResult:
+    line: DriftLine
+    outcome: DriftRepairStatus  # type: ignore[valid-type]
+    message: str
+    already_repaired: bool = strawberry.field(description="Repaired by an earlier request: nothing sent now.")
+
+
+@strawberry.type
+class RepairDriftPayload:
+    check: DriftCheck | None = None
+    results: list[DriftRepairResult] = strawberry.field(default_factory=list)
+    repaired: int = 0
+    errors: list[UserError] = strawberry.field(default_factory=list)
