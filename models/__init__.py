@@ -21,4 +21,6 @@ MODEL_MODULES = [
     "models.counts",
     "models.purchasing",
     "models.orders",
+    "models.inbox",
+    "models.drift",
 ]

@@ -7,6 +7,9 @@ from strawberry import relay
 
 from resolvers import branches, catalog, live, sales, staff, stock
 from resolvers import counts as count_resolvers
+from resolvers import drift as drift_resolvers
+from resolvers import fulfillment as fulfillment_resolvers
+from resolvers import orders as order_resolvers
 from resolvers import purchasing as purchasing_resolvers
 from resolvers import registers as register_resolvers
 from resolvers import reorder as reorder_resolvers
@@ -15,8 +18,11 @@ from resolvers import shopify as shopify_resolvers
 from resolvers import sync as sync_resolvers
 from resolvers import transfers as transfer_resolvers
 from schema.counts import StockCount, StockCountPayload
+from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
+from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
+from schema.orders import Order, OrderEvent, OrderPayload
 from schema.payloads import (
     AdjustStockPayload,
     CreateBranchPayload,
@@ -89,6 +95,8 @@ class Query:
     transfers: relay.Connection[Transfer] = strawberry.field(resolver=transfer_resolvers.transfers)
     stock_count: StockCount | None = strawberry.field(resolver=count_resolvers.stock_count)
     stock_counts: relay.Connection[StockCount] = strawberry.field(resolver=count_resolvers.stock_counts)
+    orders: relay.Connection[Order] = strawberry.field(resolver=order_resolvers.orders)
+    drift_report: DriftCheck | None = strawberry.field(resolver=drift_resolvers.drift_report)
 
 
 @strawberry.type
@@ -160,6 +168,20 @@ class Mutation:
         resolver=sync_resolvers.retry_parked_sync,
         description="Put every parked Shopify stock change back in the queue (owner/admin).",
     )
+    assign_order_branch: OrderPayload = strawberry.mutation(resolver=order_resolvers.assign_order_branch)
+    confirm_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.confirm_order)
+    cancel_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.cancel_order)
+    mark_order_delivered: OrderPayload = strawberry.mutation(resolver=order_resolvers.mark_order_delivered)
+    mark_order_refused: OrderPayload = strawberry.mutation(resolver=order_resolvers.mark_order_refused)
+    check_drift: CheckDriftPayload = strawberry.mutation(resolver=drift_resolvers.check_drift)
+    repair_drift: RepairDriftPayload = strawberry.mutation(resolver=drift_resolvers.repair_drift)
+    fulfill_order: FulfillOrderPayload = strawberry.mutation(resolver=fulfillment_resolvers.fulfill_order)
+    record_manual_fulfillment: FulfillOrderPayload = strawberry.mutation(
+        resolver=fulfillment_resolvers.record_manual_fulfillment
+    )
+    receive_returned_order: ReceiveReturnedOrderPayload = strawberry.mutation(
+        resolver=fulfillment_resolvers.receive_returned_order
+    )
 
 
 @strawberry.type
@@ -199,3 +221,10 @@ class Subscription:
     async def sync_status_changed(self, info: strawberry.Info) -> AsyncGenerator[SyncStatus, None]:
         async for status in sync_resolvers.sync_status_changed(info):
             yield status
+
+    @strawberry.subscription(description="New online orders and each step of them at these branches.")
+    async def order_events(
+        self, info: strawberry.Info, branch_ids: list[strawberry.ID]
+    ) -> AsyncGenerator[OrderEvent, None]:
+        async for event in order_resolvers.order_events(info, branch_ids):
+            yield event
