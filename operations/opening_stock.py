@@ -65,7 +65,8 @@ class OpeningLine:
     branch_id: int
     variant_id: int
     sku: str
-    quantity: int
+    quantity: int  # sellable units on hand: Shopify's available + committed + reserved
+    damaged: int = 0  # Shopify's damaged: on hand there, Branchline's damaged bucket here
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,22 @@ async def take_opening_stock(
         conn,
         "stock_level",
         _LEVEL_COLUMNS,
-        [(ln.branch_id, ln.variant_id, ln.quantity, 0, 0, 0, 0, 1, stamp) for ln in lines],
-        # A created level holds exactly what was inserted (quantity on hand, nothing else), so only
-        # which rows were created comes back.
+        [(ln.branch_id, ln.variant_id, ln.quantity, 0, 0, ln.damaged, 0, 1, stamp) for ln in lines],
+        # A created level holds exactly what was inserted, so only which rows were created comes back.
         "ON CONFLICT (branch_id, variant_id) DO NOTHING RETURNING branch_id, variant_id",
     )
     after = {(r["branch_id"], r["variant_id"]) for r in created}
-    moving = [ln for ln in lines if (ln.branch_id, ln.variant_id) in after and ln.quantity != 0]
+    # One movement per bucket that holds units: on hand first, then damaged, each carrying the level
+    # as it stands after it, so the ledger reads like two postings one after the other.
+    moving: list[tuple[OpeningLine, str, int, tuple[int, int, int, int]]] = []
+    on_hand_bucket, damaged_bucket = Bucket.ON_HAND.value, Bucket.DAMAGED.value
+    for ln in lines:
+        if (ln.branch_id, ln.variant_id) not in after:
+            continue
+        if ln.quantity:
+            moving.append((ln, on_hand_bucket, ln.quantity, (ln.quantity, 0, 0, 0)))
+        if ln.damaged:
+            moving.append((ln, damaged_bucket, ln.damaged, (ln.quantity, 0, 0, ln.damaged)))
     result = OpeningResult(movements=len(moving), new_levels=len(after), kept=len(lines) - len(after))
     if not moving:
         return result
@@ -118,53 +128,39 @@ async def take_opening_stock(
     posting_id = posting[0]["id"]
 
     counts: dict[int, int] = defaultdict(int)
-    for ln in moving:
+    for ln, *_ in moving:
         counts[ln.branch_id] += 1
     next_sequence = await take_sequences(tx, counts)
 
     planned = []
-    for ln in moving:
-        planned.append((ln, next_sequence[ln.branch_id]))
-        next_sequence[ln.branch_id] += 1
-    on_hand_bucket, effect = Bucket.ON_HAND.value, ShopifyEffect.SHOPIFY_KNOWS.value
+    for entry in moving:
+        planned.append((entry, next_sequence[entry[0].branch_id]))
+        next_sequence[entry[0].branch_id] += 1
+    effect = ShopifyEffect.SHOPIFY_KNOWS.value
     inserted = await insert_rows(
         conn,
         "stock_movement",
         _MOVEMENT_COLUMNS,
         [
-            (
-                posting_id,
-                ln.branch_id,
-                ln.variant_id,
-                sequence,
-                on_hand_bucket,
-                ln.quantity,
-                REASON,
-                effect,
-                ln.quantity,
-                0,
-                0,
-                0,
-                stamp,
-            )
-            for ln, sequence in planned
+            (posting_id, ln.branch_id, ln.variant_id, sequence, bucket, delta, REASON, effect, *levels, stamp)
+            for (ln, bucket, delta, levels), sequence in planned
         ],
         "RETURNING id, branch_id, sequence",
     )
     ids = {(r["branch_id"], r["sequence"]): r["id"] for r in inserted}
     occurred_at = now.isoformat()
     channels = {branch_id: stock_channel(branch_id) for branch_id in counts}
-    for ln, sequence in planned:
+    for (ln, bucket, delta, levels), sequence in planned:
         event = stock_event(
             ids[(ln.branch_id, sequence)],
             ln.branch_id,
             ln.variant_id,
             ln.sku,
-            on_hand_bucket,
-            ln.quantity,
+            bucket,
+            delta,
             REASON,
             sequence,
-            (ln.quantity, 0, 0, 0),
+            levels,
             occurred_at,
         )
         tx.publish_after_commit(channels[ln.branch_id], event)

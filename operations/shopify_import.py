@@ -339,19 +339,35 @@ class _Run:
                 self.tally.count("levels", "skipped")
                 self.tally.warn(f"inventory level {obj['id']}: variant {obj['__parentId']} is not in the import")
                 continue
-            on_hand = jsonl.quantity(obj, "on_hand")
+            on_hand, damaged = opening_quantities(obj)
             if on_hand is None:
                 self.tally.count("levels", "skipped")
                 self.tally.warn(f"inventory level {obj['id']}: no on_hand quantity in the export")
                 continue
             if on_hand < 0:
                 self.tally.warn(f"{variant[1]} at {location}: Shopify says {on_hand} on hand; taken as is")
-            lines.append(OpeningLine(self.locations[location], variant[0], variant[1], on_hand))
+            lines.append(OpeningLine(self.locations[location], variant[0], variant[1], on_hand, damaged))
         taken = await take_opening_stock(tx, self.job.id, number, lines, self.job.requested_by)
         self.tally.count("levels", "created", taken.new_levels)
         self.tally.count("levels", "opening_stock", taken.movements)
         # Already in Branchline (an earlier import, or stock counted here): the ledger stands.
         self.tally.count("levels", "already_present", taken.kept)
+
+
+def opening_quantities(level: dict) -> tuple[int | None, int]:
+    """(sellable on hand, damaged) of an inventory level line, in Branchline's buckets.
+
+    Shopify's on_hand also counts damaged, safety-stock and quality-control units. Branchline keeps
+    damaged units in their own bucket and has none for the other two, so its on hand is what Shopify
+    could sell or has promised: available + committed + reserved — the same sum the drift check and
+    the push compare against. An export without `available` (an older file) falls back to on_hand
+    less damaged."""
+    q = jsonl.quantities(level)
+    damaged = max(q.get("damaged", 0), 0)
+    if "available" not in q:
+        return (q["on_hand"] - damaged if "on_hand" in q else None), damaged
+    available, committed, reserved = q["available"], q.get("committed", 0), q.get("reserved", 0)
+    return available + committed + reserved, damaged
 
 
 _PHASES = {Kind.PRODUCT: "products", Kind.VARIANT: "variants", Kind.LEVEL: "inventory", Kind.CUSTOMER: "customers"}

@@ -329,3 +329,35 @@ async def test_opening_stock_is_announced_live_movement_by_movement(bus, export)
     assert {(e["bucket"], e["reason"], e["reserved"], e["inTransit"], e["damaged"]) for e in events} == {
         ("on_hand", "import", 0, 0, 0)
     }
+
+
+async def test_damaged_units_land_in_the_damaged_bucket_and_unsellable_states_stay_out(db, tmp_path):
+    """Shopify's on_hand counts damaged, safety-stock and quality-control units too. Branchline's on
+    hand is what Shopify could sell or has promised (available + committed + reserved), damaged units
+    go to the damaged bucket, so the drift check and the push compare like with like from day one."""
+    path = tmp_path / "damaged.jsonl"
+    sample_export.write_export(path, 2, 1)
+    rewritten = []
+    for raw in path.read_bytes().splitlines():
+        obj = orjson.loads(raw)
+        if "gid://shopify/InventoryLevel/" in obj["id"]:
+            # available 5, committed 2, reserved 1, damaged 3, safety stock 4: on_hand 15
+            obj["quantities"] = [
+                {"name": "available", "quantity": 5},
+                {"name": "committed", "quantity": 2},
+                {"name": "reserved", "quantity": 1},
+                {"name": "damaged", "quantity": 3},
+                {"name": "on_hand", "quantity": 15},
+            ]
+        rewritten.append(orjson.dumps(obj))
+    path.write_bytes(b"\n".join(rewritten) + b"\n")
+
+    job = await run_import([path])
+
+    assert job.status == ImportStatus.COMPLETED, job.error
+    levels = await StockLevel.all()
+    assert len(levels) == 2
+    assert {(lv.on_hand, lv.reserved, lv.damaged) for lv in levels} == {(8, 0, 3)}
+    movements = await StockMovement.all().order_by("sequence")
+    assert sorted((m.bucket.value, m.delta) for m in movements) == [("damaged", 3)] * 2 + [("on_hand", 8)] * 2
+    assert await check_ledger() == ([], [])
