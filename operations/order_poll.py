@@ -37,11 +37,16 @@ async def poll_orders() -> int:
     started = datetime.now(UTC)
     since = connection.orders_synced_until
     from_moment = (since - OVERLAP) if since else started - FIRST_LOOK_BACK
+    search = f"updated_at:>='{_iso(from_moment)}'"
+    if since is None:
+        # The first poll after connecting also takes every order still open, however old: Shopify
+        # has its units committed, and until Branchline reserves them too a counter could sell them.
+        search = f"status:open OR {search}"
     taken = 0
     async with await client_for(connection) as client:
         after = None
         for _ in range(MAX_PAGES):
-            data = await client.query(ORDERS_QUERY, {"query": f"updated_at:>='{_iso(from_moment)}'", "after": after})
+            data = await client.query(ORDERS_QUERY, {"query": search, "after": after})
             page = data["orders"]
             for node in page["nodes"]:
                 # One order per call: a whole page of orders with their lines and fulfillment

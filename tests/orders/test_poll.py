@@ -58,3 +58,24 @@ async def test_the_watermark_stays_put_when_shopify_fails(shop):
         await poll_orders()
     shop.shop.faults.reset()
     assert (await ShopifyConnection.first()).orders_synced_until == mark
+
+
+async def test_the_first_poll_takes_in_orders_still_open_however_old(shop):
+    """An order placed a month before connecting and still unshipped has its units committed in
+    Shopify: Branchline reserves them on its first poll, or a counter could sell them."""
+    branch, variant, before = await stocked(3)
+    old = shop.shop.place_order([(variant.shopify_variant_id, 1)], location=branch.shopify_location_id)
+    shipped = shop.shop.place_order([(variant.shopify_variant_id, 1)], location=branch.shopify_location_id)
+    shop.shop.cancel_order(shipped.gid)
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    for order in (old, shipped):
+        order.created_at = order.updated_at = month_ago
+    await shop.hooks.collect()  # happened before Branchline was listening
+    await ShopifyConnection.all().update(orders_synced_until=None)
+
+    await poll_orders()
+
+    order = await Order.get(shopify_order_id=old.gid)
+    assert order.status is OrderStatus.OPEN
+    assert (await level_of(branch.id, variant.id)).reserved == before.reserved + 1
+    assert not await Order.filter(shopify_order_id=shipped.gid).exists()  # closed long ago: not ours to hold
