@@ -7,6 +7,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.branches import Branch, Counter
+from models.orders import FulfillmentWorkflow
 from models.stock import BranchStockSequence
 from operations import audit
 from operations.access import Actor, Permission, require
@@ -21,6 +22,15 @@ class NewBranch:
     name: str
     timezone: str = "Asia/Karachi"
     allow_negative_stock: bool = False
+
+
+@dataclass(frozen=True)
+class OnlineSettings:
+    """How a branch takes part in online orders; None leaves a setting as it is."""
+
+    fulfillment_workflow: str | None = None
+    routing_priority: int | None = None
+    online_safety_stock: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,3 +108,40 @@ async def create_counter(actor: Actor, new: NewCounter, idempotency_key: str | N
 
     async with transaction() as tx:
         return await run_once(tx, "createCounter", idempotency_key, asdict(new), create, lambda pk: Counter.get(id=pk))
+
+
+async def set_online_settings(actor: Actor, branch_id: int, settings: OnlineSettings) -> Branch:
+    """Change a branch's fulfillment workflow, routing priority or walk-in safety stock.
+
+    A change applies to what happens next: fulfillments already recorded keep the workflow they
+    were made under (a pending Manual one is still matched when Shopify fulfils it)."""
+    require(actor, Permission.MANAGE_BRANCHES)
+    problems = Problems()
+    workflows = {w.value for w in FulfillmentWorkflow}
+    workflow = settings.fulfillment_workflow.strip().lower() if settings.fulfillment_workflow is not None else None
+    if workflow is not None and workflow not in workflows:
+        choices = ", ".join(sorted(workflows))
+        problems.add(ErrorCode.INVALID, f"workflow must be one of {choices}", "fulfillmentWorkflow")
+    if settings.routing_priority is not None and not 0 <= settings.routing_priority <= 10_000:
+        problems.add(ErrorCode.INVALID, "routing priority must be between 0 and 10000", "routingPriority")
+    if settings.online_safety_stock is not None and not 0 <= settings.online_safety_stock <= 1_000_000:
+        problems.add(ErrorCode.INVALID, "safety stock must be between 0 and 1000000", "onlineSafetyStock")
+    problems.raise_if_any()
+    changes = {
+        name: value
+        for name, value in (
+            ("fulfillment_workflow", workflow),
+            ("routing_priority", settings.routing_priority),
+            ("online_safety_stock", settings.online_safety_stock),
+        )
+        if value is not None
+    }
+    async with transaction():
+        branch = await Branch.get_or_none(id=branch_id)
+        if branch is None:
+            raise OperationError.single(ErrorCode.NOT_FOUND, "no such branch", "branchId")
+        if changes:
+            await Branch.filter(id=branch_id).update(**changes)
+            target = ("branch", branch_id)
+            await audit.record(actor, "branch.online_settings", branch_id=branch_id, target=target, **changes)
+    return await Branch.get(id=branch_id)

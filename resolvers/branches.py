@@ -8,9 +8,9 @@ from operations import branches as ops
 from operations.access import visible_branches
 from resolvers.mutations import payload
 from schema import ids
-from schema.inputs import CreateBranchInput, CreateCounterInput
+from schema.inputs import CreateBranchInput, CreateCounterInput, SetBranchOnlineSettingsInput
 from schema.pagination import decode_cursor, keyset_page
-from schema.payloads import CreateBranchPayload, CreateCounterPayload
+from schema.payloads import BranchPayload, CreateBranchPayload, CreateCounterPayload
 from schema.types import Branch, Counter
 
 
@@ -38,3 +38,12 @@ async def create_counter(info: Info, input: CreateCounterInput) -> CreateCounter
         return {"counter": Counter.from_model(counter)}
 
     return await payload(CreateCounterPayload, run)
+
+
+async def set_branch_online_settings(info: Info, input: SetBranchOnlineSettingsInput) -> BranchPayload:
+    async def run():
+        branch_id = ids.decode(input.branch_id, "Branch", "branchId")
+        settings = ops.OnlineSettings(input.fulfillment_workflow, input.routing_priority, input.online_safety_stock)
+        return {"branch": Branch.from_model(await ops.set_online_settings(info.context.actor, branch_id, settings))}
+
+    return await payload(BranchPayload, run)

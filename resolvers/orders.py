@@ -23,7 +23,7 @@ from operations.order_routing import assign_order_branch as assign
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
-from schema.orders import CodStatus, Order, OrderEvent, OrderFulfillmentSummary, OrderPayload, OrderStatus
+from schema.orders import CodStatus, Order, OrderEvent, OrderFulfillment, OrderLine, OrderPayload, OrderStatus
 from schema.pagination import decode_cursor, keyset_page
 from subscriptions import live
 from subscriptions.bus import GAP, SLOW_CONSUMER_CLOSE_CODE, BusClosed, SlowConsumer
@@ -60,22 +60,13 @@ def _children(model):
 
 
 async def _fulfillments(keys: list[int]):
-    units: dict[int, int] = defaultdict(int)
     rows = await models.Fulfillment.filter(order_id__in=keys).order_by("id")
-    for line in await models.FulfillmentLine.filter(fulfillment_id__in=[f.id for f in rows]):
-        units[line.fulfillment_id] += line.quantity
+    lines = defaultdict(list)
+    for line in await models.FulfillmentLine.filter(fulfillment_id__in=[f.id for f in rows]).order_by("id"):
+        lines[line.fulfillment_id].append(line)
     grouped = defaultdict(list)
     for f in rows:
-        grouped[f.order_id].append(
-            OrderFulfillmentSummary(
-                workflow=f.workflow.value,
-                status=f.status.value,
-                branch_id=ids.global_id("Branch", f.branch_id),
-                tracking_number=f.tracking_number,
-                units=units[f.id],
-                created_at=f.created_at if f.created_at.tzinfo else f.created_at.replace(tzinfo=UTC),
-            )
-        )
+        grouped[f.order_id].append(OrderFulfillment.from_model(f, lines[f.id]))
     return [grouped[k] for k in keys]
 
 
@@ -131,6 +122,18 @@ async def order_nodes(info: Info, node_ids: Iterable[str]) -> list:
     rows = {r.id: r for r in await models.Order.filter(id__in=wanted)}
     actor = info.context.actor
     return [Order.from_model(rows[i]) if i in rows and _sees(actor, rows[i]) else None for i in wanted]
+
+
+async def order_line_nodes(info: Info, node_ids: Iterable[str]) -> list:
+    """Order lines through node(id:): seen by whoever sees their order."""
+    wanted = [int(i) for i in node_ids if i.isdigit()]
+    lines = {r.id: r for r in await models.OrderLine.filter(id__in=wanted)}
+    orders = {o.id: o for o in await models.Order.filter(id__in={line.order_id for line in lines.values()})}
+    actor = info.context.actor
+    return [
+        OrderLine.from_model(lines[i]) if i in lines and _sees(actor, orders[lines[i].order_id]) else None
+        for i in wanted
+    ]
 
 
 # --- mutations -----------------------------------------------------------------------------------

@@ -1,25 +1,47 @@
-"""syncStatus's push figures, retrying parked pushes, and watching the status change."""
+"""syncStatus: everything waiting on Shopify or stuck (stock pushes, order actions, webhooks); retrying
+what is parked; the webhooks waiting for a person; and watching the status change."""
 
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 
+import strawberry
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
 from operations import shopify_connection, shopify_push
 from operations.access import Permission, require
+from operations.errors import ErrorCode, OperationError
+from operations.shopify_inbox import inbox_figures
+from operations.shopify_order_actions import order_action_figures, retry_parked_order_actions
 from operations.shopify_push_status import push_figures
+from operations.shopify_stuck import retry_stuck_webhooks, stuck_webhooks
 from resolvers.mutations import payload
+from schema import ids as gids
 from schema.errors import BadRequest
 from schema.shopify import ImportJob, ShopifyConnection, SyncStatus
-from schema.sync import RetryParkedSyncPayload
+from schema.sync import (
+    OrderActionStatus,
+    RetryParkedSyncPayload,
+    RetryWebhooksPayload,
+    WebhookException,
+    WebhookInboxStatus,
+)
 from subscriptions import live
 from subscriptions.bus import BusClosed, SlowConsumer
+
+# The push publishes on SYNC_CHANNEL after each round; the inbox and the order-actions worker do not,
+# so a subscriber also re-reads the status this often and hears of any change they made.
+REFRESH_SECONDS = 5.0
+MAX_WEBHOOK_IDS = 100
 
 
 async def current_status() -> SyncStatus:
     connection = await shopify_connection.current_connection()
     last = await ImportJobRow.all().order_by("-id").first()
     figures = await push_figures()
+    actions = await order_action_figures()
+    inbox = await inbox_figures()
+    inbox_lag = (datetime.now(UTC) - inbox.oldest_pending_at).total_seconds() if inbox.oldest_pending_at else 0.0
     return SyncStatus(
         connection=ShopifyConnection.from_model(connection) if connection else None,
         last_import=ImportJob.from_model(last) if last else None,
@@ -27,31 +49,107 @@ async def current_status() -> SyncStatus:
         parked=figures.parked,
         last_pushed_at=figures.last_pushed_at,
         lag_seconds=round(figures.lag_seconds, 3),
+        order_actions=OrderActionStatus(
+            pending=actions.pending, parked=actions.parked, last_done_at=actions.last_done_at
+        ),
+        webhooks=WebhookInboxStatus(
+            pending=inbox.pending,
+            exceptions=inbox.exceptions,
+            parked=inbox.parked,
+            oldest_pending_at=inbox.oldest_pending_at,
+            lag_seconds=round(max(0.0, inbox_lag), 3),
+        ),
+        needs_attention=figures.parked + actions.parked + inbox.exceptions + inbox.parked,
     )
+
+
+async def _publish_change(reason: str, rows: int) -> None:
+    """Tell syncStatusChanged subscribers at once rather than at their next re-read."""
+    if rows:
+        await live.publish_many([(shopify_push.SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), reason: rows})])
 
 
 async def retry_parked_sync(info: Info) -> RetryParkedSyncPayload:
     async def run():
-        retried = await shopify_push.retry_parked(info.context.actor)
-        return {"retried": retried, "status": await current_status()}
+        pushes = await shopify_push.retry_parked(info.context.actor)
+        actions = await retry_parked_order_actions(info.context.actor)
+        await _publish_change("retried", pushes + actions)
+        return {"retried": pushes + actions, "retried_order_actions": actions, "status": await current_status()}
 
     return await payload(RetryParkedSyncPayload, run)
 
 
+async def webhook_exceptions(info: Info, first: int = 20) -> list[WebhookException]:
+    """Webhooks Branchline could not take in, the longest waiting first (owner/admin)."""
+    if not 0 <= first <= 100:
+        raise BadRequest("first must be between 0 and 100", field="first")
+    return [
+        WebhookException(
+            id=gids.global_id("WebhookInbox", r.id),
+            topic=r.topic,
+            webhook_id=r.webhook_id,
+            status=r.status,
+            error_code=r.error_code,
+            message=r.message,
+            attempts=r.attempts,
+            retryable=r.retryable,
+            received_at=r.received_at,
+            processed_at=r.processed_at,
+        )
+        for r in await stuck_webhooks(info.context.actor, first)
+    ]
+
+
+async def retry_webhooks(info: Info, ids: list[strawberry.ID] | None = None) -> RetryWebhooksPayload:
+    """Put these webhooks (leave ids out: every exception and parked one) back in the queue (owner/admin)."""
+
+    async def run():
+        require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
+        pks = None
+        if ids is not None:
+            if len(ids) > MAX_WEBHOOK_IDS:  # before decoding: a huge list costs nothing
+                raise OperationError.single(ErrorCode.TOO_MANY, f"at most {MAX_WEBHOOK_IDS} webhooks at once", "ids")
+            pks = [gids.decode(value, "WebhookInbox", f"ids.{i}") for i, value in enumerate(ids)]
+        retried = await retry_stuck_webhooks(info.context.actor, pks)
+        await _publish_change("webhooks", retried)
+        return {"retried": retried, "status": await current_status()}
+
+    return await payload(RetryWebhooksPayload, run)
+
+
+def _signature(status: SyncStatus) -> tuple:
+    """What a subscriber cares about; the lag grows by itself and alone is no change."""
+    w, a = status.webhooks, status.order_actions
+    return (
+        status.connection.connected if status.connection else None,
+        (status.last_import.status, status.last_import.phase) if status.last_import else None,
+        status.pending,
+        status.parked,
+        status.last_pushed_at,
+        (a.pending, a.parked, a.last_done_at),
+        (w.pending, w.exceptions, w.parked),
+    )
+
+
 async def sync_status_changed(info: Info) -> AsyncGenerator[SyncStatus, None]:
-    """The status now, then again after every push round that changed something."""
+    """The status now, then again after every push round that changed something, and whenever the
+    order actions or the webhook inbox figures change (seen within REFRESH_SECONDS)."""
     require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
     bus = live.current()
     if bus is None:
         raise BadRequest("live events are not available on this server", code="UNAVAILABLE")
     async with bus.subscribe([shopify_push.SYNC_CHANNEL]) as subscription:
-        yield await current_status()  # subscribed first, then read: no round falls between the two
+        status = await current_status()  # subscribed first, then read: no round falls between the two
+        yield status
+        last = _signature(status)
         while True:
             try:
-                event = await subscription.get()
+                event = await subscription.get(timeout=REFRESH_SECONDS)
             except (SlowConsumer, BusClosed):
                 raise BadRequest("sync status updates stopped: subscribe again", code="UNAVAILABLE") from None
-            if event is None:
-                continue
-            # An event or a GAP signal: either way the status is read afresh, so nothing is missed.
-            yield await current_status()
+            status = await current_status()
+            if event is None and _signature(status) == last:
+                continue  # a quiet re-read: nothing to tell
+            # An event or a GAP signal is always followed by a fresh status, so nothing is missed.
+            last = _signature(status)
+            yield status

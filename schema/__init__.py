@@ -37,6 +37,16 @@ class AccessErrorCodes(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": error.original_error.code}
 
 
+class BranchlineSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        """Log what went wrong, but not refusals: a missing or expired token and a caller acting outside
+        their branches are answers (UNAUTHENTICATED, FORBIDDEN), and logging each with a traceback
+        would bury real faults in a busy shop's logs."""
+        faults = [e for e in errors if not isinstance(e.original_error, AccessDenied)]
+        if faults:
+            super().process_errors(faults, execution_context)
+
+
 def build_schema(
     *, max_depth: int = 12, max_tokens: int = 4000, max_aliases: int = 30, introspection: bool = True
 ) -> strawberry.Schema:
@@ -52,7 +62,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(
+    return BranchlineSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

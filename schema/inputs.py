@@ -25,6 +25,14 @@ class CreateBranchInput:
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
+@strawberry.input(description="How a branch takes part in online orders; fields left out stay as they are.")
+class SetBranchOnlineSettingsInput:
+    branch_id: strawberry.ID
+    fulfillment_workflow: str | None = strawberry.field(default=None, description="smart, manual or branch_sync")
+    routing_priority: int | None = None
+    online_safety_stock: int | None = None
+
+
 @strawberry.input
 class CreateCounterInput:
     branch_id: strawberry.ID

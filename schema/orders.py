@@ -1,4 +1,4 @@
-"""Online orders from Shopify: the order, its lines, history and fulfilments summary; events; payloads."""
+"""Online orders from Shopify: the order, its lines, history and fulfillments; events; payloads."""
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from models import orders as models
 from schema.errors import UserError
+from schema.ids import global_id
 from schema.types import Branch, Variant
 
 OrderStatus = strawberry.enum(
@@ -35,7 +36,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 @strawberry.type(description="One line of an online order: what Shopify says now and what Branchline holds.")
-class OrderLine:
+class OrderLine(relay.Node):
+    id: relay.NodeID[int]  # named by it in fulfillOrder and receiveReturnedOrder
     shopify_line_item_id: str
     sku: str | None
     title: str
@@ -49,6 +51,7 @@ class OrderLine:
     @classmethod
     def from_model(cls, m: models.OrderLine) -> Self:
         return cls(
+            id=m.id,
             shopify_line_item_id=m.shopify_line_item_id,
             sku=m.sku,
             title=m.title,
@@ -67,6 +70,12 @@ class OrderLine:
         found = await info.context.loaders.variant.load(self.variant_pk)
         return Variant.from_model(found) if found else None
 
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.orders import order_line_nodes
+
+        return await order_line_nodes(info, node_ids)
+
 
 @strawberry.type(description="A step in an order's life.")
 class OrderHistoryEntry:
@@ -76,14 +85,70 @@ class OrderHistoryEntry:
     occurred_at: datetime
 
 
-@strawberry.type(description="Units that left a branch for this order, by one workflow.")
-class OrderFulfillmentSummary:
-    workflow: str
-    status: str
+OrderFulfillmentStatus = strawberry.enum(
+    Enum("OrderFulfillmentStatus", {s.name: s.value for s in models.FulfillmentStatus}),
+    name="OrderFulfillmentStatus",
+    description="PENDING: deducted here, Shopify not yet told (Smart) or not yet matched (Manual). "
+    "SYNCED: Shopify holds the matching fulfillment.",
+)
+OrderFulfillmentWorkflow = strawberry.enum(
+    Enum("OrderFulfillmentWorkflow", {w.name: w.value for w in models.FulfillmentWorkflow}),
+    name="OrderFulfillmentWorkflow",
+    description="SMART: fulfilled here, Shopify told. MANUAL: recorded here, fulfilled in Shopify by hand "
+    "(matched, not deducted again). BRANCH_SYNC: fulfilled in Shopify, deducted here from its webhook.",
+)
+
+
+@strawberry.type(description="Units of an order line in one fulfillment.")
+class OrderFulfillmentLine:
+    order_line_id: strawberry.ID = strawberry.field(description="The OrderLine's id.")
+    quantity: int
+
+
+@strawberry.type(description="Units of an online order leaving a branch; each deducts stock once.")
+class OrderFulfillment(relay.Node):
+    id: relay.NodeID[int]
+    order_id: strawberry.ID
     branch_id: strawberry.ID
+    workflow: OrderFulfillmentWorkflow  # type: ignore[valid-type]
+    status: OrderFulfillmentStatus  # type: ignore[valid-type]
+    shopify_fulfillment_id: str | None
+    tracking_company: str | None
     tracking_number: str | None
-    units: int
+    created_by: str
     created_at: datetime
+    lines: list[OrderFulfillmentLine]
+
+    @strawberry.field(description="Units in this fulfillment, over all its lines.")
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @classmethod
+    def from_model(cls, m: models.Fulfillment, lines: list[models.FulfillmentLine]) -> Self:
+        return cls(
+            id=m.id,
+            order_id=strawberry.ID(str(global_id("Order", m.order_id))),
+            branch_id=strawberry.ID(str(global_id("Branch", m.branch_id))),
+            workflow=OrderFulfillmentWorkflow(m.workflow.value),
+            status=OrderFulfillmentStatus(m.status.value),
+            shopify_fulfillment_id=m.shopify_fulfillment_id,
+            tracking_company=m.tracking_company,
+            tracking_number=m.tracking_number,
+            created_by=m.created_by,
+            created_at=_utc(m.created_at),
+            lines=[
+                OrderFulfillmentLine(
+                    order_line_id=strawberry.ID(str(global_id("OrderLine", fl.order_line_id))), quantity=fl.quantity
+                )
+                for fl in lines
+            ],
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from resolvers.fulfillment import fulfillment_nodes
+
+        return await fulfillment_nodes(info, node_ids)
 
 
 @strawberry.type(description="An online order from Shopify, reserved at the branch that ships it.")
@@ -163,7 +228,7 @@ class Order(relay.Node):
         ]
 
     @strawberry.field
-    async def fulfillments(self, info: Info) -> list[OrderFulfillmentSummary]:
+    async def fulfillments(self, info: Info) -> list[OrderFulfillment]:
         from resolvers.orders import order_loaders
 
         return await order_loaders(info).fulfillments.load(self.id)

@@ -13,6 +13,12 @@ class CreateBranchPayload:
 
 
 @strawberry.type
+class BranchPayload:
+    branch: Branch | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class CreateCounterPayload:
     counter: Counter | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

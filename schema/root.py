@@ -25,6 +25,7 @@ from schema.live import StockChange
 from schema.orders import Order, OrderEvent, OrderPayload
 from schema.payloads import (
     AdjustStockPayload,
+    BranchPayload,
     CreateBranchPayload,
     CreateCounterPayload,
     CreateProductPayload,
@@ -59,7 +60,7 @@ from schema.shopify import (
     SyncStatus,
 )
 from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
-from schema.sync import RetryParkedSyncPayload
+from schema.sync import RetryParkedSyncPayload, RetryWebhooksPayload, WebhookException
 from schema.transfers import ReturnDiscrepancyToStockPayload, Transfer, TransferPayload
 from schema.types import Branch, StockLevel, StockMovement, Variant
 
@@ -97,6 +98,7 @@ class Query:
     stock_counts: relay.Connection[StockCount] = strawberry.field(resolver=count_resolvers.stock_counts)
     orders: relay.Connection[Order] = strawberry.field(resolver=order_resolvers.orders)
     drift_report: DriftCheck | None = strawberry.field(resolver=drift_resolvers.drift_report)
+    webhook_exceptions: list[WebhookException] = strawberry.field(resolver=sync_resolvers.webhook_exceptions)
 
 
 @strawberry.type
@@ -107,6 +109,10 @@ class Mutation:
     create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
     create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
+    set_branch_online_settings: BranchPayload = strawberry.mutation(
+        resolver=branches.set_branch_online_settings,
+        description="A branch's fulfillment workflow, routing priority and walk-in safety stock.",
+    )
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
@@ -166,8 +172,9 @@ class Mutation:
     abandon_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.abandon_stock_count)
     retry_parked_sync: RetryParkedSyncPayload = strawberry.mutation(
         resolver=sync_resolvers.retry_parked_sync,
-        description="Put every parked Shopify stock change back in the queue (owner/admin).",
+        description="Put every parked Shopify stock change and order action back in the queue (owner/admin).",
     )
+    retry_webhooks: RetryWebhooksPayload = strawberry.mutation(resolver=sync_resolvers.retry_webhooks)
     assign_order_branch: OrderPayload = strawberry.mutation(resolver=order_resolvers.assign_order_branch)
     confirm_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.confirm_order)
     cancel_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.cancel_order)

@@ -1,4 +1,4 @@
-"""GraphQL types for the Shopify inventory push: parked rows and retrying them."""
+"""GraphQL types for what waits on Shopify or is stuck: pushes, order actions, webhooks, and retrying them."""
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -19,8 +19,68 @@ class ParkedSyncRow:
     created_at: datetime
 
 
+@strawberry.type(description="Something Branchline must tell Shopify about an order that kept failing or was refused.")
+class ParkedOrderAction:
+    key: str = strawberry.field(
+        description="What it is: order_action:fulfill:<fulfillment>, order_action:move:<order>:<n> or "
+        "order_action:cancel:<order>."
+    )
+    last_error: str | None = strawberry.field(description="Why the last try failed, in Shopify's words.")
+    attempts: int
+
+
+@strawberry.type(description="Telling Shopify about orders: fulfillments made here, orders moved or cancelled.")
+class OrderActionStatus:
+    pending: int = strawberry.field(default=0, description="Waiting to be sent (due, backing off, or being sent).")
+    parked: int = strawberry.field(default=0, description="Kept failing or refused by Shopify: see parkedRows.")
+    last_done_at: datetime | None = strawberry.field(default=None, description="When Shopify last took one.")
+
+    @strawberry.field(description="The oldest parked order actions first (at most 100).")
+    async def parked_rows(self, first: int = 20) -> list[ParkedOrderAction]:
+        from operations.shopify_order_actions import parked_order_actions
+
+        return [
+            ParkedOrderAction(key=r["key"], last_error=r["last_error"], attempts=r["attempts"])
+            for r in await parked_order_actions(first)
+        ]
+
+
+@strawberry.type(description="Webhooks from Shopify: stored on arrival, then handled in the order received.")
+class WebhookInboxStatus:
+    pending: int = strawberry.field(default=0, description="Stored, not handled yet (due, being handled, retrying).")
+    exceptions: int = strawberry.field(
+        default=0,
+        description="Could not be taken in as sent (unknown variant, unmapped location...): see webhookExceptions.",
+    )
+    parked: int = strawberry.field(default=0, description="Kept failing for a passing reason: see webhookExceptions.")
+    oldest_pending_at: datetime | None = strawberry.field(default=None, description="When the oldest waiting arrived.")
+    lag_seconds: float = strawberry.field(default=0.0, description="Age of the oldest waiting webhook; 0 if none.")
+
+
+@strawberry.type(description="A webhook from Shopify that waits for a person: fix the cause, then retryWebhooks.")
+class WebhookException:
+    id: strawberry.ID = strawberry.field(description="Give it to retryWebhooks.")
+    topic: str = strawberry.field(description="e.g. orders/create, fulfillments/create.")
+    webhook_id: str = strawberry.field(description="Shopify's X-Shopify-Webhook-Id.")
+    status: str = strawberry.field(description="exception (bad input, never retried by itself) or parked.")
+    error_code: str | None = strawberry.field(description="e.g. UNKNOWN_VARIANT, UNKNOWN_LOCATION, MALFORMED_WEBHOOK.")
+    message: str | None = strawberry.field(description="What went wrong.")
+    attempts: int
+    retryable: bool = strawberry.field(description="False when the body could not be read: nothing to hand over.")
+    received_at: datetime
+    processed_at: datetime | None = strawberry.field(description="When it was given up on.")
+
+
 @strawberry.type
 class RetryParkedSyncPayload:
-    retried: int = strawberry.field(default=0, description="Parked changes put back in the queue.")
+    retried: int = strawberry.field(default=0, description="Parked stock changes and order actions put back in queue.")
+    retried_order_actions: int = strawberry.field(default=0, description="Of them, order actions.")
+    status: Annotated["SyncStatus", strawberry.lazy("schema.shopify")] | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RetryWebhooksPayload:
+    retried: int = strawberry.field(default=0, description="Webhooks put back in the queue, due now.")
     status: Annotated["SyncStatus", strawberry.lazy("schema.shopify")] | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from models import branches as branch_models
 from models import catalog as catalog_models
+from models import orders as order_models
 from models import stock as stock_models
 from operations.access import Permission, require_signed_in
 
@@ -19,6 +20,13 @@ StockBucket = strawberry.enum(
     Enum("StockBucket", {b.name: b.value for b in stock_models.Bucket}),
     description="ON_HAND: physically at the branch. RESERVED: promised to open orders. "
     "IN_TRANSIT: on the way between branches. DAMAGED: set aside, not sellable.",
+)
+
+FulfillmentWorkflow = strawberry.enum(
+    Enum("FulfillmentWorkflow", {w.name: w.value for w in order_models.FulfillmentWorkflow}),
+    description="How a branch ships online orders. SMART: fulfilOrder here, Shopify is told. MANUAL: "
+    "recordManualFulfillment here, fulfilled in Shopify by hand later (matched, not deducted again). "
+    "BRANCH_SYNC: fulfilled in Shopify, deducted here when its webhook arrives.",
 )
 
 
@@ -65,6 +73,10 @@ class Branch(relay.Node):
     name: str
     timezone: str
     allow_negative_stock: bool
+    fulfillment_workflow: FulfillmentWorkflow  # type: ignore[valid-type]
+    routing_priority: int = strawberry.field(description="Online orders go to the lowest first.")
+    online_safety_stock: int = strawberry.field(description="Units per variant kept for walk-in customers.")
+    shopify_location_id: str | None
     created_at: datetime
 
     @classmethod
@@ -75,6 +87,10 @@ class Branch(relay.Node):
             name=m.name,
             timezone=m.timezone,
             allow_negative_stock=m.allow_negative_stock,
+            fulfillment_workflow=FulfillmentWorkflow(m.fulfillment_workflow),
+            routing_priority=m.routing_priority,
+            online_safety_stock=m.online_safety_stock,
+            shopify_location_id=m.shopify_location_id,
             created_at=m.created_at,
         )
 
