@@ -119,6 +119,9 @@ class Fulfillment(Model):
     status = fields.CharEnumField(FulfillmentStatus, max_length=12, default=FulfillmentStatus.PENDING)
     # Shopify's fulfillment this one is (Branch Sync), became (Smart) or was matched to (Manual).
     shopify_fulfillment_id = fields.CharField(max_length=80, null=True, unique=True)
+    # Shopify's fulfillment that covers this one's units, set on every fulfillment one Shopify fulfillment
+    # was matched or split to (several Manual ones fulfilled there in one go): its cancel and tracking reach all.
+    matched_shopify_fulfillment_id = fields.CharField(max_length=80, null=True, db_index=True)
     tracking_company = fields.CharField(max_length=80, null=True)
     tracking_number = fields.CharField(max_length=120, null=True)
     idempotency_key = fields.CharField(max_length=200, null=True, unique=True)

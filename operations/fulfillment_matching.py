@@ -8,16 +8,24 @@ therefore by units, per order line, in this order:
    for Smart: its own fulfillmentCreate may still be in flight, so it is never split);
 2. otherwise PENDING Manual fulfillments, oldest first, take the units they cover: one covered whole is
    SYNCED; one covered in part is split — the covered units move to a new SYNCED fulfillment, the rest
-   stays PENDING for the next Shopify fulfillment.
+   stays PENDING for the next Shopify fulfillment;
+3. of the units still uncovered, those the line has still open here (quantity − fulfilled) left in Shopify
+   only (Branch Sync): the caller deducts them. Units beyond that were already deducted here by a PENDING
+   Smart fulfillment whose fulfillmentCreate has not been sent or answered (the merchant fulfilled them
+   by hand meanwhile): they are matched to it like Manual ones in 2., so its order action sends only the
+   rest. Units covered by nothing at all (Shopify reports more than the line holds here) are dropped.
 
-Units no pending fulfillment covers are left over: they left in Shopify only (Branch Sync) and the caller
-deducts them. Runs under the order's lock (operations/fulfillment.py `lock_order`).
+Every fulfillment matched or split off is linked to the Shopify fulfillment (`matched_shopify_fulfillment_id`),
+so its cancel and tracking reach all of them. Runs under the order's lock (operations/fulfillment.py `lock_order`).
 """
 
+import logging
 from dataclasses import dataclass, field
 
-from models.orders import Fulfillment, FulfillmentLine, FulfillmentStatus, FulfillmentWorkflow, Order
+from models.orders import Fulfillment, FulfillmentLine, FulfillmentStatus, FulfillmentWorkflow, Order, OrderLine
 from operations.transaction import Transaction
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,7 +35,7 @@ class Match:
     exact: bool = False
 
 
-async def match_pending(tx: Transaction, order: Order, lines: dict[str, int]) -> Match:
+async def match_pending(tx: Transaction, order: Order, lines: dict[str, int], shopify_id: str) -> Match:
     candidates = await (
         Fulfillment.filter(
             order_id=order.id,
@@ -41,12 +49,29 @@ async def match_pending(tx: Transaction, order: Order, lines: dict[str, int]) ->
     )
     for candidate in candidates:
         if _covered(candidate) == lines:
+            await _mark_synced(tx, candidate.id, shopify_id)
             return Match({}, [candidate.id], exact=True)
-    left = dict(lines)
-    match = Match(left)
+    match = Match(dict(lines))
+    await _take(tx, match, [c for c in candidates if c.workflow is FulfillmentWorkflow.MANUAL], shopify_id)
+    still_open = {
+        line.shopify_line_item_id: max(line.quantity - line.fulfilled, 0)
+        for line in await OrderLine.filter(order_id=order.id).using_db(tx.conn)
+    }
+    beyond = {gid: n - still_open[gid] for gid, n in match.leftover.items() if n > still_open.get(gid, n)}
+    if beyond:
+        open_part = {gid: n - beyond.get(gid, 0) for gid, n in match.leftover.items()}
+        extra = Match(beyond, match.synced)
+        await _take(tx, extra, [c for c in candidates if c.workflow is FulfillmentWorkflow.SMART], shopify_id)
+        if extra.leftover:  # more than the line holds here: never deducted twice, but worth a look
+            log.warning("Shopify fulfillment %s reports units no line has open: %s", shopify_id, extra.leftover)
+        match.leftover = {gid: n for gid, n in open_part.items() if n}
+    return match
+
+
+async def _take(tx: Transaction, match: Match, candidates: list[Fulfillment], shopify_id: str) -> None:
+    """Pending fulfillments, oldest first, take the units of `match.leftover` they cover (whole or split)."""
+    left = match.leftover
     for candidate in candidates:
-        if candidate.workflow is not FulfillmentWorkflow.MANUAL:
-            continue
         taken = {}
         for fl in candidate.lines:
             gid = fl.order_line.shopify_line_item_id
@@ -57,12 +82,11 @@ async def match_pending(tx: Transaction, order: Order, lines: dict[str, int]) ->
         if not taken:
             continue
         if all(taken.get(fl.id, 0) == fl.quantity for fl in candidate.lines):
-            await _mark_synced(tx, candidate.id)
+            await _mark_synced(tx, candidate.id, shopify_id)
             match.synced.append(candidate.id)
         else:
-            match.synced.append(await _split(tx, candidate, taken))
+            match.synced.append(await _split(tx, candidate, taken, shopify_id))
     match.leftover = {gid: n for gid, n in left.items() if n}
-    return match
 
 
 def _covered(fulfillment: Fulfillment) -> dict[str, int]:
@@ -73,17 +97,22 @@ def _covered(fulfillment: Fulfillment) -> dict[str, int]:
     return covered
 
 
-async def _mark_synced(tx: Transaction, fulfillment_id: int) -> None:
-    await Fulfillment.filter(id=fulfillment_id).using_db(tx.conn).update(status=FulfillmentStatus.SYNCED)
+async def _mark_synced(tx: Transaction, fulfillment_id: int, shopify_id: str) -> None:
+    await (
+        Fulfillment.filter(id=fulfillment_id)
+        .using_db(tx.conn)
+        .update(status=FulfillmentStatus.SYNCED, matched_shopify_fulfillment_id=shopify_id)
+    )
 
 
-async def _split(tx: Transaction, pending: Fulfillment, taken: dict[int, int]) -> int:
+async def _split(tx: Transaction, pending: Fulfillment, taken: dict[int, int], shopify_id: str) -> int:
     """Move `taken` units (fulfillment line id -> units) of `pending` to a new SYNCED fulfillment."""
     part = await Fulfillment.create(
         order_id=pending.order_id,
         branch_id=pending.branch_id,
         workflow=pending.workflow,
         status=FulfillmentStatus.SYNCED,
+        matched_shopify_fulfillment_id=shopify_id,
         tracking_company=pending.tracking_company,
         tracking_number=pending.tracking_number,
         idempotency_key=None,

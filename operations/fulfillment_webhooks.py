@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.branches import Branch
@@ -64,6 +65,7 @@ RETURN_REASON = "order_returned"
 UNDO_REASON = "fulfillment_cancelled"
 _RETURN_KINDS = {"return", "legacy_restock"}
 _DEAD = {"cancelled", "error", "failure"}
+_CANCELLED_OP = "shopify.fulfillment_cancelled"  # claimed once per cancelled Shopify fulfillment
 
 
 def _malformed(message: str, field: str | None = None) -> OperationError:
@@ -148,18 +150,31 @@ async def on_fulfillment_webhook(topic: str, payload: dict, *, webhook_id: str |
         if known is not None:
             await _update_tracking(tx, known, report)
             return
-        match = await match_pending(tx, locked, report["lines"])
+        if await _cancelled_before(tx, report["gid"]):
+            log.info("Shopify fulfillment %s was cancelled before it was taken in: nothing to deduct", report["gid"])
+            return
+        match = await match_pending(tx, locked, report["lines"], report["gid"])
         if match.synced:
             detail = {"fulfillmentIds": match.synced, "shopifyFulfillmentId": report["gid"], "matched": True}
             await order_events.record(tx, locked, "updated", detail)
         if not match.leftover:  # every unit was deducted here already: link it, deduct nothing
-            await (
-                Fulfillment.filter(id=match.synced[0], shopify_fulfillment_id__isnull=True)
-                .using_db(tx.conn)
-                .update(shopify_fulfillment_id=report["gid"], status=FulfillmentStatus.SYNCED)
-            )
+            if match.synced:  # (nothing at all when Shopify reports only units no line here has left)
+                await (
+                    Fulfillment.filter(id=match.synced[0], shopify_fulfillment_id__isnull=True)
+                    .using_db(tx.conn)
+                    .update(shopify_fulfillment_id=report["gid"], status=FulfillmentStatus.SYNCED)
+                )
             return
         await _branch_sync(tx, locked, {**report, "lines": match.leftover})
+
+
+def _linked(gid: str):
+    """Every Branchline fulfillment one Shopify fulfillment stands for (it, or matched/split to it)."""
+    return Fulfillment.filter(Q(shopify_fulfillment_id=gid) | Q(matched_shopify_fulfillment_id=gid))
+
+
+async def _cancelled_before(tx: Transaction, gid: str) -> bool:
+    return await IdempotentRequest.filter(operation=_CANCELLED_OP, key=gid[:200]).using_db(tx.conn).exists()
 
 
 def _tracking_changes(known: Fulfillment, report: dict) -> dict:
@@ -173,7 +188,7 @@ def _tracking_changes(known: Fulfillment, report: dict) -> dict:
 
 async def _update_tracking(tx: Transaction, known: Fulfillment, report: dict) -> None:
     if changes := _tracking_changes(known, report):
-        await Fulfillment.filter(id=known.id).using_db(tx.conn).update(**changes)
+        await _linked(report["gid"]).using_db(tx.conn).update(**changes)
 
 
 async def _branch_sync(tx: Transaction, order: Order, report: dict) -> None:
@@ -183,7 +198,7 @@ async def _branch_sync(tx: Transaction, order: Order, report: dict) -> None:
     if missing:
         raise _malformed(f"order {order.name} has no line {missing[0]}", "line_items")
     wanted = [ShipLine(by_gid[g].id, q) for g, q in report["lines"].items()]
-    picks = await take_lines(tx, order, wanted, strict=False)
+    picks = await take_lines(tx, order, wanted)  # at most what is still open: match_pending capped it
     try:
         async with in_transaction():  # savepoint: the unique key is the last word on "once"
             fulfillment = await Fulfillment.create(
@@ -192,6 +207,7 @@ async def _branch_sync(tx: Transaction, order: Order, report: dict) -> None:
                 workflow=FulfillmentWorkflow.BRANCH_SYNC,
                 status=FulfillmentStatus.SYNCED,
                 shopify_fulfillment_id=report["gid"],
+                matched_shopify_fulfillment_id=report["gid"],
                 tracking_company=(str(report["company"])[:80] if report["company"] else None),
                 tracking_number=(str(report["number"])[:120] if report["number"] else None),
                 idempotency_key=f"shopify:{report['gid']}"[:200],
@@ -218,26 +234,36 @@ async def _branch_sync(tx: Transaction, order: Order, report: dict) -> None:
 async def _undo(report: dict) -> None:
     """The merchant cancelled a fulfillment in Shopify: its units are unfulfilled again there (back in on hand
     and committed), so here too — ON_HAND + where they left, RESERVED + where the order holds its units,
-    SHOPIFY_KNOWS, once (key `fulfillment:<gid>:cancelled`). A fulfillment never deducted here needs nothing."""
-    known = await Fulfillment.get_or_none(shopify_fulfillment_id=report["gid"])
-    if known is None or known.status is FulfillmentStatus.CANCELLED:
-        return
+    SHOPIFY_KNOWS, once (key `fulfillment:<gid>:cancelled`), for every Branchline fulfillment it stood for.
+    The cancellation is remembered under the order's lock (the create path takes it too), so a cancel that
+    arrives before its create makes the late create deduct nothing."""
+    order = await _order(report["order"])
     async with transaction() as tx:
-        order = await lock_order(tx, known.order_id, allow_cancelled=True)
-        rows = await fetch(
-            tx.conn,
-            "UPDATE online_fulfillment SET status = 'cancelled' WHERE id = ? AND status <> 'cancelled' RETURNING id",
-            [known.id],
-        )
-        if not rows:
-            return
+        order = await lock_order(tx, order.id, allow_cancelled=True)
+        if not await _claim(tx, _CANCELLED_OP, report["gid"], order.id):
+            return  # a duplicate of a cancellation already applied
+        ids = [
+            r["id"]
+            for r in await fetch(
+                tx.conn,
+                "UPDATE online_fulfillment SET status = 'cancelled' WHERE status <> 'cancelled'"
+                " AND (shopify_fulfillment_id = ? OR matched_shopify_fulfillment_id = ?) RETURNING id",
+                [report["gid"], report["gid"]],
+            )
+        ]
+        if not ids:
+            return  # never taken in here (or already cancelled): nothing was deducted, nothing to give back
         holding = order.status is not OrderStatus.CANCELLED and order.branch_id is not None
         movements = []
-        for fl in (
-            await FulfillmentLine.filter(fulfillment_id=known.id).using_db(tx.conn).prefetch_related("order_line")
-        ):
+        lines = (
+            await FulfillmentLine.filter(fulfillment_id__in=ids)
+            .using_db(tx.conn)
+            .prefetch_related("order_line", "fulfillment")
+        )
+        for fl in lines:
             q, line = fl.quantity, fl.order_line
-            again = q if holding else 0
+            # No variant, no reservation: the next intake would otherwise post a RESERVED movement for nothing.
+            again = q if holding and line.variant_id else 0
             await fetch(
                 tx.conn,
                 "UPDATE online_order_line SET fulfilled = fulfilled - ?, reserved = reserved + ? WHERE id = ?",
@@ -246,7 +272,9 @@ async def _undo(report: dict) -> None:
             if line.variant_id is None:
                 continue
             effect = ShopifyEffect.SHOPIFY_KNOWS
-            movements.append(ledger.Movement(known.branch_id, line.variant_id, q, Bucket.ON_HAND, UNDO_REASON, effect))
+            movements.append(
+                ledger.Movement(fl.fulfillment.branch_id, line.variant_id, q, Bucket.ON_HAND, UNDO_REASON, effect)
+            )
             if again:
                 movements.append(
                     ledger.Movement(order.branch_id, line.variant_id, q, Bucket.RESERVED, UNDO_REASON, effect)
@@ -257,14 +285,14 @@ async def _undo(report: dict) -> None:
         if holding:
             status = OrderStatus.PARTIALLY_FULFILLED if shipped[0]["n"] else OrderStatus.OPEN
             await Order.filter(id=order.id).using_db(tx.conn).update(status=status)
-        detail = {"fulfillmentId": known.id, "shopifyFulfillmentId": report["gid"], "cancelled": True}
+        detail = {"fulfillmentIds": ids, "shopifyFulfillmentId": report["gid"], "cancelled": True}
         await order_events.record(tx, await Order.get(id=order.id, using_db=tx.conn), "updated", detail)
         posting = ledger.Posting(
             f"fulfillment:{report['gid']}:cancelled",
             UNDO_REASON,
             "shopify",
             "fulfillment",
-            str(known.id),
+            str(ids[0]),
             allow_negative=True,
         )
         if movements:

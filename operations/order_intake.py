@@ -275,6 +275,8 @@ def _copy_fields(order: Order, incoming: IncomingOrder, cancelled_now: bool) -> 
 async def _sync_lines(order: Order, incoming: IncomingOrder, refs: _Refs) -> tuple[list[OrderLine], list]:
     """Lines as Shopify has them now; a line Shopify no longer lists has nothing left to ship."""
     existing = {line.shopify_line_item_id: line for line in await OrderLine.filter(order_id=order.id)}
+    for line in existing.values():
+        line._changed = False  # a line this version does not list may be left untouched
     problems: list[tuple[str, str]] = []
     seen = set()
     for item in incoming.lines:
@@ -289,7 +291,8 @@ async def _sync_lines(order: Order, incoming: IncomingOrder, refs: _Refs) -> tup
             line._changed = False
         if line.variant_id is None and item.variant_gid:
             variant_id = refs.variants.get(item.variant_gid)
-            tracked = refs.tracked.get(item.shopify_line_item_id, False) if refs.tracked is not None else None
+            # A line the placement query did not reach (a cap) is unknown, not untracked: left for a later read.
+            tracked = refs.tracked.get(item.shopify_line_item_id) if refs.tracked is not None else None
             if variant_id is None:
                 problems.append(
                     (ErrorCode.UNKNOWN_VARIANT.value, f"{item.sku or item.variant_gid} is not in Branchline")
@@ -304,7 +307,8 @@ async def _sync_lines(order: Order, incoming: IncomingOrder, refs: _Refs) -> tup
                 setattr(line, name, value)
                 line._changed = True
     for gid, line in existing.items():
-        if gid not in seen and line.quantity != 0:
+        # Only a complete list says a line is gone; a line beyond a query's cap is unknown: left as it is.
+        if gid not in seen and line.quantity != 0 and incoming.lines_complete:
             line.quantity, line._changed = 0, True
     return list(existing.values()), problems
 
@@ -314,7 +318,11 @@ def _reservation_changes(order: Order, lines: list[OrderLine]) -> list[Movement]
     holding = order.status in OPEN_STATES and order.branch_id is not None
     movements = []
     for line in lines:
-        target = max(0, line.quantity - line.fulfilled) if holding and line.variant_id else 0
+        if line.variant_id is None:  # no stock here: never a RESERVED movement, whatever the line counted
+            if line.reserved:
+                line.reserved, line._changed = 0, True
+            continue
+        target = max(0, line.quantity - line.fulfilled) if holding else 0
         delta = target - (line.reserved or 0)
         if delta == 0 or order.branch_id is None:
             continue

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.shopify import ShopifyConnection
 from operations import order_intake
+from operations.fulfillment_recovery import recover_fulfillments
 from operations.order_payloads import ORDER_QUERY, ORDERS_QUERY, from_graphql
 from operations.shopify_connection import client_for, current_connection
 
@@ -56,6 +57,8 @@ async def poll_orders() -> int:
                     continue
                 incoming, placement = from_graphql(full)
                 await order_intake.take_in(incoming, placement, source="poll")
+                # A fulfillment whose webhook never came is taken in the same way, after the order.
+                await recover_fulfillments(client, full)
                 taken += 1
             if not page["pageInfo"]["hasNextPage"]:
                 break

@@ -130,7 +130,8 @@ async def cancel_order(actor: Actor, order_id: int, reason: str = "CUSTOMER") ->
             )
         version = rows[0]["version"]
         order = await Order.get(id=order.id)
-        lines = [line for line in await OrderLine.filter(order_id=order.id) if line.reserved > 0]
+        # A line with no variant holds no stock here (any count on it is not a reservation): nothing to release.
+        lines = [line for line in await OrderLine.filter(order_id=order.id) if line.reserved > 0 and line.variant_id]
         if any(line.fulfilled for line in await OrderLine.filter(order_id=order.id)):
             raise OperationError.single(
                 ErrorCode.WRONG_STATE, f"order {order.name} has units shipped already; refund them instead"

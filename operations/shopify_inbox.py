@@ -184,12 +184,29 @@ async def process_inbox(limit: int = 100) -> int:
     rows = await claim(limit)
     for row in rows:
         try:
+            if not await _renew(row):
+                continue  # its lease ran out while it waited its turn and another worker took it over
             await _process(row)
         except asyncio.CancelledError:
             raise
         except Exception:  # recording the outcome failed (database away): the lease brings it back
             log.exception("inbox row %s: could not record the outcome; it is retried after its lease", row.id)
     return len(rows)
+
+
+async def _renew(row: Claimed) -> bool:
+    """A fresh lease right before handling the row: one claim takes a batch of rows under one lease and
+    handles them one by one, so the last ones would otherwise be due again (and taken twice) while waiting.
+    False when this claim no longer holds the row."""
+    async with transaction() as tx:
+        lease_until = db_time(tx.conn, datetime.now(UTC) + timedelta(seconds=_settings.lease_seconds))
+        held = await fetch(
+            tx.conn,
+            "UPDATE webhook_inbox SET next_attempt_at = ? WHERE id = ? AND claimed_by = ? AND status = 'processing'"
+            " RETURNING id",
+            [lease_until, row.id, row.token],
+        )
+    return bool(held)
 
 
 async def _process(row: Claimed) -> None:

@@ -18,7 +18,9 @@ the row backs off and the next attempt re-reads first (the calls: operations/sho
 
 Claiming follows the inventory push (operations/shopify_push_claim.py): due rows are taken with
 `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first) and leased; a worker that
-dies leaves them due again after the lease. Failures that may heal back off exponentially and park after
+dies leaves them due again after the lease. Each row's lease is renewed right before it is carried out,
+and the claim's token (kept in `outbox.batch`) guards every update of the row, so a worker whose lease ran
+out can neither run it a second time nor overwrite what the worker that took it over decided. Failures that may heal back off exponentially and park after
 `max_attempts`; refusals that will not heal (a closed fulfillment order, an unknown order) park at once
 with the reason. Parked rows are counted by `order_action_figures()` for syncStatus and put back by
 `retry_parked_order_actions()`.
@@ -26,6 +28,7 @@ with the reason. Parked rows are counted by `order_action_figures()` for syncSta
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -53,6 +56,7 @@ class Row:
     key: str
     payload: dict
     attempts: int
+    token: str = ""  # this claim's mark on the row (outbox.batch, unused otherwise by order actions)
 
 
 # -- claiming -------------------------------------------------------------------------------------
@@ -60,6 +64,7 @@ class Row:
 
 async def _claim(limit: int, lease_seconds: float) -> list[Row]:
     now = datetime.now(UTC)
+    token = uuid.uuid4().hex
     async with transaction() as tx:
         conn = tx.conn
         if is_sqlite(conn):
@@ -75,9 +80,25 @@ async def _claim(limit: int, lease_seconds: float) -> list[Row]:
             marks = ", ".join("?" for _ in rows)
             lease = db_time(conn, now + timedelta(seconds=lease_seconds))
             await fetch(
-                conn, f"UPDATE outbox SET next_attempt_at = ? WHERE id IN ({marks})", [lease, *[r["id"] for r in rows]]
+                conn,
+                f"UPDATE outbox SET next_attempt_at = ?, batch = ? WHERE id IN ({marks})",
+                [lease, token, *[r["id"] for r in rows]],
             )
-    return [Row(r["id"], r["key"], json_value(r["payload"]), r["attempts"]) for r in rows]
+    return [Row(r["id"], r["key"], json_value(r["payload"]), r["attempts"], token) for r in rows]
+
+
+async def _renew(row: Row, lease_seconds: float) -> bool:
+    """A fresh lease right before carrying the row out: a claim takes several rows under one lease and runs
+    them one by one, so a later row's lease could run out while it waits and another worker take it (two
+    fulfillmentCreate calls). False when this claim no longer holds the row."""
+    async with transaction() as tx:
+        lease = db_time(tx.conn, datetime.now(UTC) + timedelta(seconds=lease_seconds))
+        held = await fetch(
+            tx.conn,
+            "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND batch = ? AND status = 'pending' RETURNING id",
+            [lease, row.id, row.token],
+        )
+    return bool(held)
 
 
 async def push_order_actions(limit: int = 100) -> int:
@@ -86,9 +107,11 @@ async def push_order_actions(limit: int = 100) -> int:
     client = await shopify_push._client()
     if client is None:
         return 0
-    rows = await _claim(limit, shopify_push.settings().lease_seconds)
+    lease_seconds = shopify_push.settings().lease_seconds
+    rows = await _claim(limit, lease_seconds)
     for row in rows:
-        await _run(client, row)
+        if await _renew(row, lease_seconds):
+            await _run(client, row)
     return len(rows)
 
 
@@ -153,7 +176,7 @@ async def _finish(row: Row, status: str, error: str | None, *, outcome: str | No
         await fetch(
             tx.conn,
             "UPDATE outbox SET status = ?, outcome = ?, last_error = ?, attempts = ?, next_attempt_at = NULL,"
-            " done_at = ? WHERE id = ? AND status = 'pending'",
+            " done_at = ? WHERE id = ? AND batch = ? AND status = 'pending'",
             [
                 status,
                 (outcome or "")[:20] or None,
@@ -161,6 +184,7 @@ async def _finish(row: Row, status: str, error: str | None, *, outcome: str | No
                 row.attempts + (status == "parked"),
                 db_time(tx.conn, datetime.now(UTC)) if status == "done" else None,
                 row.id,
+                row.token,
             ],
         )
 
@@ -169,15 +193,16 @@ async def _back_off(row: Row, error: str) -> None:
     attempts = row.attempts + 1
     settings = shopify_push.settings()
     if attempts >= settings.max_attempts:
-        await _finish(Row(row.id, row.key, row.payload, attempts - 1), "parked", error, outcome=None)
+        await _finish(Row(row.id, row.key, row.payload, attempts - 1, row.token), "parked", error, outcome=None)
         return
     log.warning("order action %s failed (attempt %d), retrying later: %s", row.key, attempts, error)
     when = datetime.now(UTC) + timedelta(seconds=shopify_push._backoff(attempts))
     async with transaction() as tx:
         await fetch(
             tx.conn,
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
-            [attempts, db_time(tx.conn, when), error[:2000], row.id],
+            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ? AND batch = ? AND status = 'pending'",
+            [attempts, db_time(tx.conn, when), error[:2000], row.id, row.token],
         )
 
 

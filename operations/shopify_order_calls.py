@@ -27,7 +27,9 @@ query OrderForAction($id: ID!) {
     cancelledAt
     fulfillments(first: 10) {
       id
+      status
       location { id }
+      trackingInfo(first: 1) { company number }
       fulfillmentLineItems(first: 25) { nodes { quantity lineItem { id } } }
     }
     fulfillmentOrders(first: 10) {
@@ -101,12 +103,12 @@ def _location_of(fo: dict) -> str | None:
 # -- fulfillment_create ---------------------------------------------------------------------------
 
 
-async def _fulfillment_create(client: ShopifyClient, p: dict) -> str:
+async def _fulfillment_create(client: ShopifyClient, p: dict, *, took_in: bool = False) -> str:
     fulfillment = await Fulfillment.get_or_none(id=p["fulfillmentId"]).prefetch_related("lines__order_line")
     if fulfillment is None or fulfillment.status is FulfillmentStatus.CANCELLED:
         return "gone"
-    if fulfillment.shopify_fulfillment_id:  # its webhook already matched it
-        return "already_synced"
+    if fulfillment.shopify_fulfillment_id or fulfillment.status is FulfillmentStatus.SYNCED:
+        return "already_synced"  # its webhook already matched it (the merchant may have fulfilled it by hand)
     order = await Order.get(id=fulfillment.order_id)
     branch = await Branch.get(id=fulfillment.branch_id)
     if not branch.shopify_location_id:
@@ -116,16 +118,27 @@ async def _fulfillment_create(client: ShopifyClient, p: dict) -> str:
         want[fl.order_line.shopify_line_item_id] = want.get(fl.order_line.shopify_line_item_id, 0) + fl.quantity
     state = await order_state(client, order.shopify_order_id)
 
-    linked = set(
-        await Fulfillment.filter(order_id=order.id, shopify_fulfillment_id__isnull=False).values_list(
-            "shopify_fulfillment_id", flat=True
-        )
-    )
+    linked = set()
+    for theirs, matched in await Fulfillment.filter(order_id=order.id).values_list(
+        "shopify_fulfillment_id", "matched_shopify_fulfillment_id"
+    ):
+        linked |= {theirs, matched} - {None}
     for theirs in state["fulfillments"]:
         at = (theirs.get("location") or {}).get("id")
         if theirs["id"] not in linked and at == branch.shopify_location_id and _lines_of(theirs) == want:
             # An earlier send went through but its answer was lost: this is ours.
             return await _link(fulfillment, theirs["id"], "adopted")
+    unknown = [f for f in state["fulfillments"] if f["id"] not in linked and f.get("status", "SUCCESS") == "SUCCESS"]
+    if unknown and not took_in:
+        # The merchant fulfilled units by hand that Branchline has not taken in yet (their webhook is late or
+        # lost): take them in first, the way their webhook would, so the ones this pending fulfillment already
+        # deducted are matched to it (split) and only the rest is sent; then look again.
+        from operations.fulfillment_recovery import webhook_body
+        from operations.fulfillment_webhooks import on_fulfillment_webhook
+
+        for theirs in unknown:
+            await on_fulfillment_webhook("fulfillments/create", webhook_body(order.shopify_order_id, theirs))
+        return await _fulfillment_create(client, p, took_in=True)
 
     groups = _picks(state, branch.shopify_location_id, want, order.name)
     variables: dict[str, Any] = {

@@ -131,7 +131,8 @@ class OrderFulfillment(relay.Node):
             branch_id=strawberry.ID(str(global_id("Branch", m.branch_id))),
             workflow=OrderFulfillmentWorkflow(m.workflow.value),
             status=OrderFulfillmentStatus(m.status.value),
-            shopify_fulfillment_id=m.shopify_fulfillment_id,
+            # A Manual/Smart fulfillment matched (or split) to a Shopify one carries it in the matched column.
+            shopify_fulfillment_id=m.shopify_fulfillment_id or m.matched_shopify_fulfillment_id,
             tracking_company=m.tracking_company,
             tracking_number=m.tracking_number,
             created_by=m.created_by,
