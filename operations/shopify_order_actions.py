@@ -16,13 +16,13 @@ created again; a fulfillment order already at the destination is not moved; a ca
 cancelled again. A send that may or may not have been applied (timeout) is never blindly repeated:
 the row backs off and the next attempt re-reads first (the calls: operations/shopify_order_calls.py).
 
-Claiming follows the inventory push (operations/shopify_push_claim.py): due rows are taken with
-`FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first) and leased; a worker that
-dies leaves them due again after the lease. Each row's lease is renewed right before it is carried out,
-and the claim's token (kept in `outbox.batch`) guards every update of the row, so a worker whose lease ran
-out can neither run it a second time nor overwrite what the worker that took it over decided. Failures
-that may heal back off exponentially and park after `max_attempts`; refusals that will not heal (a closed fulfillment order, an unknown order) park at once
-with the reason. Parked rows are counted by `order_action_figures()` for syncStatus and put back by
+Claiming follows the inventory push (operations/shopify_push_claim.py): due rows are taken with `FOR UPDATE
+SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first) and leased; a worker that dies leaves them due
+again after the lease. Each row's lease is renewed right before it is carried out, and the claim's token (kept
+in `outbox.batch`) guards every update of the row, so a worker whose lease ran out can neither run it a second
+time nor overwrite what the worker that took it over decided. Failures that may heal back off exponentially
+and park after `max_attempts`; refusals that will not heal (a closed fulfillment order, an unknown order) park
+at once with the reason. Parked rows are counted by `order_action_figures()` for syncStatus and put back by
 `retry_parked_order_actions()`.
 """
 
