@@ -46,13 +46,13 @@ from shopify.jsonl import Kind
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 10000
 RUNNING = "running"
 HEARTBEAT_EVERY = 10.0  # seconds
 STALE_AFTER = 60.0  # seconds without a heartbeat before a job counts as dead
 # Concurrent batch transactions for kinds whose batches are disjoint (PostgreSQL only: SQLite has
-# one writer). Two keep the database busy while Python prepares the next batch.
-PARALLEL_WRITERS = 2
+# one writer). Three keep the database busy while Python prepares the next batch.
+PARALLEL_WRITERS = 3
 FINISHED = {ImportStatus.COMPLETED, ImportStatus.FAILED}
 
 
