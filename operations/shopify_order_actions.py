@@ -34,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise import Tortoise
 
-from operations import audit, shopify_push
-from operations.access import SYSTEM, Actor, Permission, require
+from operations import shopify_push
+from operations.access import SYSTEM, Actor
 from operations.fulfillment import ORDER_ACTION_TOPIC as TOPIC
 from operations.shopify_order_calls import ACTIONS, NotYet, Refused
 from operations.shopify_push_claim import json_value
@@ -240,14 +240,4 @@ async def parked_order_actions(first: int = 20) -> list[dict]:
 
 
 async def retry_parked_order_actions(actor: Actor = SYSTEM) -> int:
-    require(actor, Permission.MANAGE_INTEGRATIONS)
-    async with transaction() as tx:
-        rows = await fetch(
-            tx.conn,
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL"
-            " WHERE status = 'parked' AND topic = ? RETURNING id",
-            [TOPIC],
-        )
-        if rows:
-            await audit.record(actor, "shopify.order_actions_retried", target=("outbox", TOPIC), rows=len(rows))
-    return len(rows)
+    return await shopify_push.requeue_parked(actor, TOPIC, "shopify.order_actions_retried")

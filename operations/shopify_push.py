@@ -211,16 +211,22 @@ async def _seconds_until_next_due() -> float | None:
 
 async def retry_parked(actor: Actor = SYSTEM) -> int:
     """Put every parked row back in the queue, due now, with a fresh attempt count."""
+    return await requeue_parked(actor, TOPIC, "shopify.sync_retried")
+
+
+async def requeue_parked(actor: Actor, topic: str, audit_action: str) -> int:
+    """Parked outbox rows of `topic` due again now with a fresh attempt count (inventory pushes and
+    order actions alike); syncStatus subscribers hear of it at once."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
     async with transaction() as tx:
         rows = await fetch(
             tx.conn,
             "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL"
             " WHERE status = 'parked' AND topic = ? RETURNING id",
-            [TOPIC],
+            [topic],
         )
         if rows:
-            await audit.record(actor, "shopify.sync_retried", target=("outbox", TOPIC), rows=len(rows))
+            await audit.record(actor, audit_action, target=("outbox", topic), rows=len(rows))
             tx.publish_after_commit(SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), "rows": len(rows)})
     return len(rows)
 
