@@ -33,6 +33,7 @@ PENDING_PUSH = "pending_push"
 PARKED_PUSH = "parked_push"
 MANUAL_FULFILLMENT = "manual_fulfillment"
 SMART_FULFILLMENT = "smart_fulfillment"
+PARKED_FULFILLMENT = "parked_fulfillment"
 UNPROCESSED_WEBHOOK = "unprocessed_webhook"
 
 _WORDS = {
@@ -40,6 +41,7 @@ _WORDS = {
     PARKED_PUSH: "parked push (Shopify refused or kept failing: retry it in the sync status)",
     MANUAL_FULFILLMENT: "manual fulfillment not yet matched in Shopify",
     SMART_FULFILLMENT: "fulfillment not yet sent to Shopify",
+    PARKED_FULFILLMENT: "fulfillment Shopify refused or kept failing: retry it in the sync status",
     UNPROCESSED_WEBHOOK: "Shopify webhook not yet processed",
 }
 
@@ -115,13 +117,19 @@ async def in_flight(
 
     rows = await fetch(
         conn,
-        "SELECT f.branch_id, ol.variant_id, f.workflow, fl.quantity FROM online_fulfillment f"
+        # A Smart fulfillment whose fulfillmentCreate is parked is named as such: it will not reach
+        # Shopify on its own, so the line must not read as if it were merely on its way.
+        "SELECT f.branch_id, ol.variant_id, f.workflow, fl.quantity, o.status AS action FROM online_fulfillment f"
         " JOIN online_fulfillment_line fl ON fl.fulfillment_id = f.id"
         " JOIN online_order_line ol ON ol.id = fl.order_line_id"
+        " LEFT JOIN outbox o ON o.key = 'order_action:fulfill:' || CAST(f.id AS TEXT)"
         " WHERE f.status = 'pending' AND f.workflow IN ('manual', 'smart') AND ol.variant_id IS NOT NULL",
     )
     for r in rows:
-        kind = MANUAL_FULFILLMENT if r["workflow"] == "manual" else SMART_FULFILLMENT
+        if r["workflow"] == "manual":
+            kind = MANUAL_FULFILLMENT
+        else:
+            kind = PARKED_FULFILLMENT if r["action"] == "parked" else SMART_FULFILLMENT
         add((r["branch_id"], r["variant_id"]), kind, "on_hand", -r["quantity"])
 
     for key in await _webhooks_in_flight(conn, locations, variant_gids):

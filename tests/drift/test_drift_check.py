@@ -269,3 +269,38 @@ async def test_a_shopify_fulfillment_whose_webhook_is_not_processed_yet_is_expla
     await row.save()
     check = await shopify_drift.check_drift(SYSTEM)
     assert [ln.unexplained for ln in await unexplained(check.id)] == [2]
+
+
+async def test_a_smart_fulfillment_shopify_refused_is_named_as_parked_not_on_its_way(connected):
+    """A Smart fulfillment waiting for its fulfillmentCreate is on its way; once that call is parked it
+    will not reach Shopify by itself, and the report says so (retry it), not 'not yet sent'."""
+    from models.outbox import OutboxRow, OutboxStatus
+
+    (branch, variant, _level), _ = await _levels()
+    async with transaction() as tx:
+        order = await Order.create(shopify_order_id="gid://shopify/Order/2", name="#1002", branch_id=branch.id)
+        line = await OrderLine.create(
+            order=order, shopify_line_item_id="gid://shopify/LineItem/2", variant_id=variant.id, quantity=1
+        )
+        fulfillment = await Fulfillment.create(order=order, branch_id=branch.id, workflow=FulfillmentWorkflow.SMART)
+        await FulfillmentLine.create(fulfillment=fulfillment, order_line=line, quantity=1)
+        action = await OutboxRow.create(
+            topic="shopify.order_action",
+            key=f"order_action:fulfill:{fulfillment.id}",
+            payload={"action": "fulfillment_create", "fulfillmentId": fulfillment.id},
+        )
+        await ledger.apply(
+            tx,
+            Posting("t:smart-fulfilment", "online_fulfillment"),
+            [Movement(branch.id, variant.id, -1, Bucket.ON_HAND, shopify_effect=ShopifyEffect.FULFILLMENT)],
+        )
+
+    check = await shopify_drift.check_drift(SYSTEM)
+    (found,) = await DriftLine.filter(check_id=check.id)
+    assert found.in_flight[0]["kind"] == "smart_fulfillment"
+
+    await OutboxRow.filter(id=action.id).update(status=OutboxStatus.PARKED)
+    check = await shopify_drift.check_drift(SYSTEM)
+    (found,) = await DriftLine.filter(check_id=check.id)
+    assert found.in_flight[0]["kind"] == "parked_fulfillment"
+    assert "retry it" in found.explanation
