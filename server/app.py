@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
@@ -40,14 +41,19 @@ async def _sweep_expired_holds(every: float = 60) -> None:
             log.exception("releasing expired draft holds failed")
 
 
+# The demo's Shopify state between runs, beside the demo's SQLite file (both in the working directory).
+DEMO_SHOP_FILE = "branchline-demo-shop.json"
+
+
 @asynccontextmanager
 async def _demo_shop(settings: Settings) -> AsyncIterator[None]:
     """The demo's Shopify: the simulator on a free port of this process, connected and imported."""
     from server.demo import seed_demo
-    from server.demo_shop import build_demo_shop
+    from server.demo_shop import open_demo_shop, save_demo_shop
     from shopify.simulator import serve_simulator
 
-    shop = build_demo_shop()
+    saved = Path(DEMO_SHOP_FILE)
+    shop = open_demo_shop(saved)
     async with serve_simulator(shop) as url:
         shopify_connection.configure(public_url=settings.public_url, base_url=url)
         log.info("demo Shopify (simulator) for %s at %s", shop.domain, url)
@@ -55,6 +61,7 @@ async def _demo_shop(settings: Settings) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            save_demo_shop(shop, saved)
             shop.close()
 
 

@@ -6,7 +6,9 @@ operations over HTTP. Built deterministically from server/demo.py's catalog, so 
 meets the same GIDs it imported before.
 """
 
-from shopify.simulator import SimShop
+from pathlib import Path
+
+from shopify.simulator import SimShop, persist
 
 # Each demo branch is a Shopify location of the same name (the import makes the branches).
 LOCATION_CITY = {"LHR-GUL": "Lahore", "KHI-DOL": "Karachi", "ISB-CEN": "Islamabad"}
@@ -56,3 +58,17 @@ def build_demo_shop(domain: str = "zari-demo.myshopify.com") -> SimShop:
     for first, last, email, phone in CUSTOMERS:
         shop.add_customer(first, last, email=email, phone=phone)
     return shop
+
+
+def open_demo_shop(saved: Path) -> SimShop:
+    """The demo shop as the last demo run left it (orders, stock, webhook subscriptions), or freshly
+    built. Branchline's database outlives a demo run; without this a restarted simulator would hand
+    out the same order ids again and hold its opening stock while the branches had moved on."""
+    shop = build_demo_shop()
+    if saved.exists():
+        persist.load(shop, str(saved))
+    return shop
+
+
+def save_demo_shop(shop: SimShop, saved: Path) -> None:
+    persist.dump(shop, str(saved))

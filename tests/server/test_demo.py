@@ -114,3 +114,23 @@ async def test_leaves_a_real_retailer_alone(empty_db, shop):
     assert await demo.seed_demo(shop.url, shop) is False
     assert await Branch.all().count() == 1
     assert await Product.all().count() == 0
+
+
+def test_the_demo_shop_picks_up_where_the_last_run_left_it(tmp_path):
+    """Branchline's database outlives a demo run, so the demo's Shopify must too: a restarted shop that
+    handed out order #1001 again would collide with the order Branchline already holds."""
+    from server.demo_shop import open_demo_shop, save_demo_shop
+
+    saved = tmp_path / "demo-shop.json"
+    first = open_demo_shop(saved)
+    variant = next(iter(first.variants.values()))
+    placed = first.place_order([(variant.gid, 1)])
+    save_demo_shop(first, saved)
+    first.close()
+
+    again = open_demo_shop(saved)
+    assert placed.id in again.orders
+    later = again.place_order([(variant.gid, 1)])
+    assert (later.id, later.name) != (placed.id, placed.name)
+    again.close()
+    assert open_demo_shop(tmp_path / "nothing-yet.json").orders == {}
