@@ -213,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--seed", help="a shop saved as JSON to start from (default: the demo shop)")
     sim.set_defaults(run=_shopify_sim)
 
-    commands.add_parser("worker", help="run the background workers (Shopify inventory push) without HTTP").set_defaults(
-        run=_worker
-    )
+    worker_help = "run the background workers (Shopify pushes and order actions, webhooks, orders poll, drift checks)"
+    commands.add_parser("worker", help=worker_help).set_defaults(run=_worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
     commands.add_parser("check", help="recompute every stock level from the ledger").set_defaults(run=_check)
 
