@@ -156,7 +156,8 @@ async def test_expired_url_is_403_and_status_expired(sim, webhook_receiver):
 
 
 async def test_url_ttl_is_configurable():
-    shop = SimShop(bulk_url_ttl=0.2, bulk_start_delay=0.0)
+    # Long enough that a busy CI machine still polls and downloads inside it, short enough to wait out.
+    shop = SimShop(bulk_url_ttl=2.0, bulk_start_delay=0.0)
     shop.seed_demo(products=2, locations=1, customers=0)
     async with (
         serve_simulator(shop) as url,
@@ -171,7 +172,7 @@ async def test_url_ttl_is_configurable():
         op = (await client.post(endpoint, json={"query": POLL, "variables": {"id": op_id}})).json()["data"]["node"]
         assert op["status"] == "COMPLETED"
         assert (await client.get(op["url"])).status_code == 200
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(2.1)
         assert (await client.get(op["url"])).status_code == 403
     shop.close()
 

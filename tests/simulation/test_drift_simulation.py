@@ -33,8 +33,11 @@ async def test_branches_shopify_and_the_shelves_agree_after_random_life(world, s
     await assert_quiescent_state(driver)
     # The run did exercise what it claims to (a quiet run would prove little).
     done = " ".join(driver.trace)
-    for what in ("placed", "sold", "fulfilled smart", "fulfilled manual", "merchant fulfilled"):
+    # Which workflows a seed reaches depends on timing (an order the merchant ships first is refused
+    # to a later Smart fulfilment), so each run must ship by some workflow, not by every one.
+    for what in ("placed", "sold"):
         assert what in done, what
+    assert any(w in done for w in ("fulfilled smart", "fulfilled manual", "merchant fulfilled")), "nothing shipped"
     kinds = {}
     for entry in driver.trace:
         if entry.startswith("  "):
