@@ -275,65 +275,48 @@ async def close_purchase_order(
 ) -> tuple[PurchaseOrder, bool]:
     """Short-close: whatever is still outstanding is no longer expected (kept per line as
     `quantity_cancelled`), and no further goods can be received against the order."""
-    order = await load_order(order_id)
-    require(actor, Permission.PURCHASE, order.branch_id)
-    _check_key_and_reason(key, reason)
-
-    async def work(tx: Transaction) -> PurchaseOrder:
-        now = datetime.now(UTC)
-        await take(
-            tx,
-            order,
-            CLOSABLE,
-            status=PurchaseOrderStatus.CLOSED,
-            closed_by=actor.label[:120],
-            closed_at=now,
-            close_reason=reason,
-        )
-        short = await _write_off_outstanding(tx, order.id)
-        await audit.record(
-            actor,
-            "purchase_order.closed",
-            branch_id=order.branch_id,
-            target=("purchase_order", order.id),
-            units_short=short,
-            reason=reason,
-        )
-        return order
-
-    return await step("closePurchaseOrder", key, {"order": order_id, "reason": reason}, work)
+    return await _end_order(actor, order_id, key, reason, closing=True)
 
 
 async def cancel_purchase_order(
     actor: Actor, order_id: int, key: str | None = None, reason: str | None = None
 ) -> tuple[PurchaseOrder, bool]:
     """Only before anything was received: afterwards the way out is closing it short."""
+    return await _end_order(actor, order_id, key, reason, closing=False)
+
+
+async def _end_order(
+    actor: Actor, order_id: int, key: str | None, reason: str | None, *, closing: bool
+) -> tuple[PurchaseOrder, bool]:
+    """Close short or cancel: the same steps, from different states, under different names."""
     order = await load_order(order_id)
     require(actor, Permission.PURCHASE, order.branch_id)
     _check_key_and_reason(key, reason)
+    who = "closed" if closing else "cancelled"
 
     async def work(tx: Transaction) -> PurchaseOrder:
-        now = datetime.now(UTC)
         await take(
             tx,
             order,
-            CANCELLABLE,
-            status=PurchaseOrderStatus.CANCELLED,
-            cancelled_by=actor.label[:120],
-            cancelled_at=now,
+            CLOSABLE if closing else CANCELLABLE,
+            status=PurchaseOrderStatus.CLOSED if closing else PurchaseOrderStatus.CANCELLED,
             close_reason=reason,
+            **{f"{who}_by": actor.label[:120], f"{who}_at": datetime.now(UTC)},
         )
-        await _write_off_outstanding(tx, order.id)
+        short = await _write_off_outstanding(tx, order.id)
+        extra = {"units_short": short} if closing else {}
         await audit.record(
             actor,
-            "purchase_order.cancelled",
+            f"purchase_order.{who}",
             branch_id=order.branch_id,
             target=("purchase_order", order.id),
             reason=reason,
+            **extra,
         )
         return order
 
-    return await step("cancelPurchaseOrder", key, {"order": order_id, "reason": reason}, work)
+    operation = "closePurchaseOrder" if closing else "cancelPurchaseOrder"
+    return await step(operation, key, {"order": order_id, "reason": reason}, work)
 
 
 async def _write_off_outstanding(tx: Transaction, order_id: int) -> int:
