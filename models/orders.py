@@ -146,6 +146,47 @@ class FulfillmentLine(Model):
         unique_together = (("fulfillment", "order_line"),)
 
 
+class ExchangeKind(StrEnum):
+    BEFORE_DISPATCH = "before_dispatch"  # the reserved variant is swapped; Shopify's order is edited
+    AFTER_DELIVERY = "after_delivery"  # the customer's units come back and a replacement goes out
+
+
+class ExchangeStatus(StrEnum):
+    PENDING = "pending"  # done here; Shopify's order edit not yet committed
+    SYNCED = "synced"  # Shopify's order shows the swap
+    REFUSED = "refused"  # Shopify would not take the edit: the swap was undone here, see `error`
+    DONE = "done"  # after delivery: nothing to edit in Shopify, both stock moves pushed as deltas
+
+
+class OrderExchange(Model):
+    """A customer's exchange on an online order, one document for both sides and the price difference.
+
+    `lines`: [{orderLineId, quantity, fromVariantId, toVariantId, newOrderLineId?, condition?,
+    shopifyQuantityBefore?}] as taken; `price_difference` is what the customer owes (negative: is owed).
+    """
+
+    id = fields.IntField(primary_key=True)
+    order = fields.ForeignKeyField("models.Order", related_name="exchanges", on_delete=fields.CASCADE)
+    branch = fields.ForeignKeyField("models.Branch", related_name="order_exchanges", on_delete=fields.RESTRICT)
+    kind = fields.CharEnumField(ExchangeKind, max_length=20)
+    status = fields.CharEnumField(ExchangeStatus, max_length=12)
+    lines = fields.JSONField(default=list)
+    price_difference = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    courier = fields.CharField(max_length=80, null=True)
+    tracking_number = fields.CharField(max_length=120, null=True)
+    note = fields.TextField(null=True)
+    error = fields.TextField(null=True)  # why Shopify refused the edit
+    idempotency_key = fields.CharField(max_length=200, unique=True)
+    created_by = fields.CharField(max_length=120, default="system")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "online_order_exchange"
+        ordering = ["id"]
+        indexes = (("order_id", "status"),)
+
+
 class OrderHistory(Model):
     """What happened to an order, in order: intake, routing, COD steps, fulfillments, returns."""
 

@@ -63,6 +63,11 @@ class Problems:
     def add(self, code: ErrorCode, message: str, field: str | None = None) -> None:
         self.items.append(Problem(code, message, field))
 
+    def check_key(self, key: object, limit: int = 200) -> None:
+        """An idempotency key: 1 to `limit` characters, not only spaces."""
+        if not isinstance(key, str) or not key.strip() or len(key) > limit:
+            self.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{limit} characters", "idempotencyKey")
+
     def raise_if_any(self) -> None:
         if self.items:
             raise OperationError(list(self.items))

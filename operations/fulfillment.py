@@ -28,11 +28,13 @@ import orjson
 from models.branches import Branch
 from models.orders import (
     CodStatus,
+    ExchangeStatus,
     Fulfillment,
     FulfillmentLine,
     FulfillmentStatus,
     FulfillmentWorkflow,
     Order,
+    OrderExchange,
     OrderLine,
     OrderStatus,
 )
@@ -91,9 +93,7 @@ async def record_manual_fulfillment(actor: Actor, shipment: Shipment) -> tuple[F
 
 def _validate(shipment: Shipment) -> None:
     problems = Problems()
-    key = shipment.idempotency_key
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY} characters", "idempotencyKey")
+    problems.check_key(shipment.idempotency_key, MAX_KEY)
     if shipment.lines is not None:
         if not shipment.lines:
             problems.add(ErrorCode.INVALID, "ship at least one line, or leave lines out to ship everything", "lines")
@@ -135,6 +135,13 @@ async def _ship(actor: Actor, shipment: Shipment, workflow: FulfillmentWorkflow,
             raise OperationError.single(
                 ErrorCode.WRONG_STATE,
                 f"COD order {order.name} is {locked.cod_status.value}; {why}".rstrip("; "),
+                "orderId",
+            )
+        if await OrderExchange.filter(order_id=locked.id, status=ExchangeStatus.PENDING).using_db(tx.conn).exists():
+            # Its new line is not on Shopify's order yet: a fulfillment could not name it there.
+            raise OperationError.single(
+                ErrorCode.WRONG_STATE,
+                f"an exchange on {order.name} is on its way to Shopify: try again shortly",
                 "orderId",
             )
         picks = await take_lines(tx, locked, shipment.lines)

@@ -13,7 +13,9 @@ therefore by units, per order line, in this order:
    only (Branch Sync): the caller deducts them. Units beyond that were already deducted here by a PENDING
    Smart fulfillment whose fulfillmentCreate has not been sent or answered (the merchant fulfilled them
    by hand meanwhile): they are matched to it like Manual ones in 2., so its order action sends only the
-   rest. Units covered by nothing at all (Shopify reports more than the line holds here) are dropped.
+   rest. Units covered by nothing at all (Shopify reports more than the line holds here) are dropped — except
+   units an exchange took off the line here while Shopify's order edit is still pending: Shopify still has
+   them on the line, so they are open, and deducted.
 
 Every fulfillment matched or split off is linked to the Shopify fulfillment (`matched_shopify_fulfillment_id`),
 so its cancel and tracking reach all of them. Runs under the order's lock (operations/fulfillment.py `lock_order`).
@@ -22,7 +24,16 @@ so its cancel and tracking reach all of them. Runs under the order's lock (opera
 import logging
 from dataclasses import dataclass, field
 
-from models.orders import Fulfillment, FulfillmentLine, FulfillmentStatus, FulfillmentWorkflow, Order, OrderLine
+from models.orders import (
+    ExchangeStatus,
+    Fulfillment,
+    FulfillmentLine,
+    FulfillmentStatus,
+    FulfillmentWorkflow,
+    Order,
+    OrderExchange,
+    OrderLine,
+)
 from operations.transaction import Transaction
 
 log = logging.getLogger(__name__)
@@ -57,6 +68,12 @@ async def match_pending(tx: Transaction, order: Order, lines: dict[str, int], sh
         line.shopify_line_item_id: max(line.quantity - line.fulfilled, 0)
         for line in await OrderLine.filter(order_id=order.id).using_db(tx.conn)
     }
+    # Units an exchange gave up here whose order edit Shopify has not taken yet are still on Shopify's line
+    # and the merchant may have shipped them: Shopify is right, they left (and the edit will be refused).
+    for exchange in await OrderExchange.filter(order_id=order.id, status=ExchangeStatus.PENDING).using_db(tx.conn):
+        for given in exchange.lines:
+            gid = given["shopifyLineItemId"]
+            still_open[gid] = still_open.get(gid, 0) + given["quantity"]
     beyond = {gid: n - still_open[gid] for gid, n in match.leftover.items() if n > still_open.get(gid, n)}
     if beyond:
         open_part = {gid: n - beyond.get(gid, 0) for gid, n in match.leftover.items()}

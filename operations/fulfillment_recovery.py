@@ -1,4 +1,4 @@
-"""Shopify fulfillments Branchline never heard of, found by reading Shopify (DESIGN §5).
+"""Shopify fulfillments and refunds Branchline never heard of, found by reading Shopify (DESIGN §5).
 
 A fulfillments/create webhook can be lost (Shopify gives up after its retries, the subscription was down).
 The orders poll lists each order's Shopify fulfillments (`ORDER_FIELDS` reads their ids); any not linked
@@ -7,6 +7,11 @@ to a Branchline fulfillment and not remembered as cancelled is read in full and 
 fulfillments or deducted once as Branch Sync (posting key `fulfillment:<gid>`, so a webhook arriving after
 all changes nothing). The order-actions worker does the same before a fulfillmentCreate, so units the
 merchant fulfilled by hand are not sent again (operations/shopify_order_calls.py).
+
+Refunds the same way: a refunds/create that never came would leave units Shopify restocked (a refund with
+RETURN or CANCEL) counted in Shopify and not here. The poll lists each order's refund ids; one not yet
+applied is read and put through `on_refund_webhook` (claimed once per refund id, so the late webhook then
+changes nothing).
 """
 
 import logging
@@ -31,6 +36,17 @@ query OrderFulfillments($id: ID!) {
       location { id }
       trackingInfo(first: 1) { company number }
       fulfillmentLineItems(first: 40) { nodes { quantity lineItem { id } } }
+    }
+  }
+}
+"""
+REFUNDS_QUERY = """
+query OrderRefunds($id: ID!) {
+  order(id: $id) {
+    id
+    refunds(first: 20) {
+      id
+      refundLineItems(first: 50) { nodes { id quantity restockType location { id } lineItem { id } } }
     }
   }
 }
@@ -95,5 +111,50 @@ async def recover_fulfillments(client: ShopifyClient, order_node: dict) -> int:
             log.warning("Shopify fulfillment %s could not be taken in by the poll: %s", theirs["id"], error)
             continue
         log.info("Shopify fulfillment %s taken in by the poll (its webhook never came)", theirs["id"])
+        recovered += 1
+    return recovered
+
+
+def refund_body(order_gid: str, refund: dict) -> dict:
+    """A refunds/create webhook body from a GraphQL Refund, so a refund found by reading Shopify goes
+    through the webhook's path."""
+    return {
+        "admin_graphql_api_id": refund["id"],
+        "order_id": order_gid,
+        "refund_line_items": [
+            {
+                "id": item["id"],
+                "line_item_id": item["lineItem"]["id"],
+                "quantity": item["quantity"],
+                "restock_type": str(item.get("restockType") or "NO_RESTOCK").lower(),
+                "location_id": (item.get("location") or {}).get("id"),
+            }
+            for item in (refund.get("refundLineItems") or {}).get("nodes") or []
+        ],
+    }
+
+
+async def recover_refunds(client: ShopifyClient, order_node: dict) -> int:
+    """Take in the refunds of one polled order (`ORDER_FIELDS` lists their ids) not applied yet. A refund
+    that restocked nothing is never recorded, so it is read again while its order is in the poll's window:
+    one small query, and only for orders updated lately."""
+    from operations.fulfillment_webhooks import on_refund_webhook  # the webhooks build on intake
+
+    ids = [r["id"] for r in order_node.get("refunds") or [] if isinstance(r, dict) and r.get("id")]
+    if not ids:
+        return 0
+    applied = set(await IdempotentRequest.filter(operation="shopify.refund", key__in=ids).values_list("key", flat=True))
+    if all(gid in applied for gid in ids):
+        return 0
+    data = await client.query(REFUNDS_QUERY, {"id": order_node["id"]})
+    recovered = 0
+    for refund in ((data or {}).get("order") or {}).get("refunds") or []:
+        if refund["id"] in applied:
+            continue
+        try:
+            await on_refund_webhook("refunds/create", refund_body(order_node["id"], refund))
+        except OperationError as error:
+            log.warning("Shopify refund %s could not be taken in by the poll: %s", refund["id"], error)
+            continue
         recovered += 1
     return recovered

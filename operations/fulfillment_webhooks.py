@@ -198,7 +198,9 @@ async def _branch_sync(tx: Transaction, order: Order, report: dict) -> None:
     if missing:
         raise _malformed(f"order {order.name} has no line {missing[0]}", "line_items")
     wanted = [ShipLine(by_gid[g].id, q) for g, q in report["lines"].items()]
-    picks = await take_lines(tx, order, wanted)  # at most what is still open: match_pending capped it
+    # At most what is still open here, as match_pending capped it — which may exceed the line's quantity here
+    # while an exchange's order edit is pending: Shopify's fact, taken as reported.
+    picks = await take_lines(tx, order, wanted, strict=False)
     try:
         async with in_transaction():  # savepoint: the unique key is the last word on "once"
             fulfillment = await Fulfillment.create(

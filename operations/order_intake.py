@@ -32,6 +32,7 @@ from models.orders import CodStatus, Order, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect
 from operations import ledger, order_events
 from operations.errors import ErrorCode, OperationError
+from operations.order_exchanges import is_provisional
 from operations.order_payloads import (
     ORDER_QUERY,
     PLACEMENT_QUERY,
@@ -56,7 +57,7 @@ ORDER_TOPICS = frozenset(
         "orders/paid",
         "orders/fulfilled",
         "orders/partially_fulfilled",
-        "orders/edited",
+        # not orders/edited: its body is the edit, not the order; the orders/updated that follows carries it
     }
 )
 UNTRACKED_ITEM = "UNTRACKED_ITEM"
@@ -209,7 +210,7 @@ async def _apply(tx: Transaction, incoming: IncomingOrder, refs: _Refs, source: 
     _copy_fields(order, incoming, cancelled_now)
     lines, line_problems = await _sync_lines(order, incoming, refs)
     problems += line_problems
-    movements = _reservation_changes(order, lines)
+    movements = reservation_changes(order, lines)
     changed_lines = [line for line in lines if line._changed]
     _set_exception(order, problems)
     if not created and not movements and not changed_lines and _snapshot(order) == before:
@@ -281,7 +282,7 @@ async def _sync_lines(order: Order, incoming: IncomingOrder, refs: _Refs) -> tup
     seen = set()
     for item in incoming.lines:
         seen.add(item.shopify_line_item_id)
-        line = existing.get(item.shopify_line_item_id)
+        line = existing.get(item.shopify_line_item_id) or _claim_exchanged(existing, item, refs)
         if line is None:
             line = OrderLine(order_id=order.id, shopify_line_item_id=item.shopify_line_item_id, reserved=0)
             line.variant_id = None
@@ -308,12 +309,30 @@ async def _sync_lines(order: Order, incoming: IncomingOrder, refs: _Refs) -> tup
                 line._changed = True
     for gid, line in existing.items():
         # Only a complete list says a line is gone; a line beyond a query's cap is unknown: left as it is.
-        if gid not in seen and line.quantity != 0 and incoming.lines_complete:
+        if gid not in seen and line.quantity != 0 and incoming.lines_complete and not is_provisional(gid):
             line.quantity, line._changed = 0, True
     return list(existing.values()), problems
 
 
-def _reservation_changes(order: Order, lines: list[OrderLine]) -> list[Movement]:
+def _claim_exchanged(existing: dict[str, OrderLine], item, refs: _Refs) -> OrderLine | None:
+    """A line Shopify's edit added for an exchange made here (operations/order_exchanges.py): the
+    provisional line already holds its units, so it takes Shopify's id instead of a second line reserving
+    them again."""
+    variant_id = refs.variants.get(item.variant_gid) if item.variant_gid else None
+    if variant_id is None:
+        return None
+    gid = next(
+        (k for k, x in existing.items() if is_provisional(k) and x.variant_id == variant_id and x.quantity), None
+    )
+    if gid is None:
+        return None
+    line = existing.pop(gid)
+    line.shopify_line_item_id, line._changed = item.shopify_line_item_id, True
+    existing[item.shopify_line_item_id] = line
+    return line
+
+
+def reservation_changes(order: Order, lines: list[OrderLine]) -> list[Movement]:
     """Each tracked line holds what is still to ship from the branch; post only the difference."""
     holding = order.status in OPEN_STATES and order.branch_id is not None
     movements = []

@@ -279,6 +279,7 @@ id name createdAt updatedAt cancelledAt displayFinancialStatus paymentGatewayNam
 totalPriceSet {{ shopMoney {{ amount }} }}
 customer {{ firstName lastName email phone }}
 fulfillments(first: 20) {{ id }}
+refunds(first: 20) {{ id }}
 lineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{
   id name sku currentQuantity variant {{ id }} originalUnitPriceSet {{ shopMoney {{ amount }} }}
 }} }}

@@ -1,6 +1,7 @@
 """Recovering missed order webhooks: ask Shopify for orders updated since the watermark.
 
-Webhooks can be dropped (Shopify gives up after its retries, our endpoint was down). The poll
+Webhooks can be dropped (Shopify gives up after its retries, our endpoint was down); fulfillments and
+refunds whose webhooks never came are taken in after their order (operations/fulfillment_recovery.py). The poll
 reads every order updated since `ShopifyConnection.orders_synced_until` minus an overlap (Shopify
 timestamps have one-second precision and an update may commit a little after its timestamp),
 takes each one in through the same intake as a webhook — so one already known changes nothing —
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.shopify import ShopifyConnection
 from operations import order_intake
-from operations.fulfillment_recovery import recover_fulfillments
+from operations.fulfillment_recovery import recover_fulfillments, recover_refunds
 from operations.order_payloads import ORDER_QUERY, ORDERS_QUERY, from_graphql
 from operations.shopify_connection import client_for, current_connection
 
@@ -59,6 +60,7 @@ async def poll_orders() -> int:
                 await order_intake.take_in(incoming, placement, source="poll")
                 # A fulfillment whose webhook never came is taken in the same way, after the order.
                 await recover_fulfillments(client, full)
+                await recover_refunds(client, full)  # and a refund's, after the fulfillments it returns
                 taken += 1
             if not page["pageInfo"]["hasNextPage"]:
                 break

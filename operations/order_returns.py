@@ -55,9 +55,7 @@ class ReturnReceipt:
 
 def _validate(receipt: ReturnReceipt) -> None:
     problems = Problems()
-    key = receipt.idempotency_key
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY} characters", "idempotencyKey")
+    problems.check_key(receipt.idempotency_key, MAX_KEY)
     if not receipt.lines:
         problems.add(ErrorCode.INVALID, "receive at least one line", "lines")
     if len(receipt.lines) > MAX_LINES:
@@ -94,7 +92,7 @@ async def receive_returned_order(actor: Actor, receipt: ReturnReceipt) -> tuple[
             raise OperationError.single(
                 ErrorCode.WRONG_STATE, f"COD order {locked.name} is {state}: nothing has left", "orderId"
             )
-        movements = await _take_back(tx, locked, branch_id, receipt.lines)
+        movements = await take_back(tx, locked, branch_id, receipt.lines)
         if locked.is_cod:
             await Order.filter(id=locked.id).using_db(tx.conn).update(cod_status=CodStatus.RETURNED)
         after = await Order.get(id=locked.id, using_db=tx.conn)
@@ -125,7 +123,11 @@ async def receive_returned_order(actor: Actor, receipt: ReturnReceipt) -> tuple[
     return await Order.get(id=result.id), replayed
 
 
-async def _take_back(tx: Transaction, order: Order, branch_id: int, lines: list[ReturnedLine]) -> list[ledger.Movement]:
+async def take_back(
+    tx: Transaction, order: Order, branch_id: int, lines: list[ReturnedLine], *, reason: str = REASON
+) -> list[ledger.Movement]:
+    """Count the units back on their lines (never more than shipped) and the movements that put them in
+    stock; also used by an exchange after delivery (operations/order_exchanges.py)."""
     known = {line.id: line for line in await OrderLine.filter(order_id=order.id).using_db(tx.conn)}
     problems = Problems()
     movements: list[ledger.Movement] = []
@@ -156,11 +158,11 @@ async def _take_back(tx: Transaction, order: Order, branch_id: int, lines: list[
         on_hand = new - got.damaged  # damaged units already back (via Shopify) leave on hand for damaged
         if on_hand:
             movements.append(
-                ledger.Movement(branch_id, line.variant_id, on_hand, Bucket.ON_HAND, REASON, ShopifyEffect.PUSH)
+                ledger.Movement(branch_id, line.variant_id, on_hand, Bucket.ON_HAND, reason, ShopifyEffect.PUSH)
             )
         if got.damaged:
             movements.append(
-                ledger.Movement(branch_id, line.variant_id, got.damaged, Bucket.DAMAGED, REASON, ShopifyEffect.PUSH)
+                ledger.Movement(branch_id, line.variant_id, got.damaged, Bucket.DAMAGED, reason, ShopifyEffect.PUSH)
             )
     problems.raise_if_any()
     return movements

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from models.branches import Branch
-from models.orders import Order, OrderLine, OrderStatus
+from models.orders import ExchangeStatus, Order, OrderExchange, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect, StockLevel
 from operations import ledger, order_events
 from operations.access import SYSTEM, Actor, Permission
@@ -84,6 +84,11 @@ async def _move(tx, order: Order, branch: Branch, actor: Actor) -> Order:
         )
     version = rows[0]["version"]
     lines = await OrderLine.filter(order_id=order.id)
+    if await OrderExchange.filter(order_id=order.id, status=ExchangeStatus.PENDING).exists():
+        # The exchange's edit adds its units at the current branch's location: moving now would split them.
+        raise OperationError.single(
+            ErrorCode.WRONG_STATE, f"an exchange on {order.name} is on its way to Shopify: try again shortly", "orderId"
+        )
     if any(line.fulfilled for line in lines):
         raise OperationError.single(ErrorCode.WRONG_STATE, f"order {order.name} has shipped units already", "orderId")
     movements, held = [], {}

@@ -15,6 +15,7 @@ from tortoise.exceptions import IntegrityError
 
 from models.branches import Branch
 from models.orders import Fulfillment, FulfillmentStatus, Order
+from operations.shopify_order_edit import order_exchange
 from shopify.client import ShopifyClient, payload
 from shopify.errors import ShopifyUserErrors
 
@@ -274,4 +275,5 @@ ACTIONS = {
     "fulfillment_create": _fulfillment_create,
     "fulfillment_order_move": _fulfillment_order_move,
     "order_cancel": _order_cancel,
+    "order_exchange": order_exchange,  # operations/shopify_order_edit.py
 }

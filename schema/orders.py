@@ -152,6 +152,81 @@ class OrderFulfillment(relay.Node):
         return await fulfillment_nodes(info, node_ids)
 
 
+ExchangeKind = strawberry.enum(
+    Enum("ExchangeKind", {k.name: k.value for k in models.ExchangeKind}),
+    name="ExchangeKind",
+    description="BEFORE_DISPATCH: the reserved variant is swapped and Shopify's order edited. "
+    "AFTER_DELIVERY: the customer's units come back and a replacement goes out.",
+)
+ExchangeStatus = strawberry.enum(
+    Enum("ExchangeStatus", {k.name: k.value for k in models.ExchangeStatus}),
+    name="ExchangeStatus",
+    description="PENDING: swapped here, Shopify's order edit not yet committed. SYNCED: Shopify's order shows it. "
+    "REFUSED: Shopify would not take the edit, the swap was undone (see error). DONE: after delivery, both "
+    "stock moves made and pushed.",
+)
+
+
+@strawberry.type(description="One exchanged line: units of one variant given back for another.")
+class OrderExchangeLine:
+    order_line_id: strawberry.ID = strawberry.field(description="The line the customer gave units back from.")
+    new_order_line_id: strawberry.ID | None = strawberry.field(
+        description="Before dispatch: the line now holding them."
+    )
+    quantity: int
+    from_variant_id: strawberry.ID | None
+    to_variant_id: strawberry.ID
+    condition: str | None = strawberry.field(description="After delivery: restock or damaged.")
+
+
+@strawberry.type(description="A customer's exchange on an online order: one document, both sides, the difference.")
+class OrderExchange:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    branch_id: strawberry.ID
+    kind: ExchangeKind  # type: ignore[valid-type]
+    status: ExchangeStatus  # type: ignore[valid-type]
+    lines: list[OrderExchangeLine]
+    price_difference: Decimal = strawberry.field(description="What the customer owes (negative: is owed).")
+    courier: str | None
+    tracking_number: str | None
+    note: str | None
+    error: str | None
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: models.OrderExchange) -> Self:
+        def gid(kind: str, pk: int | None) -> strawberry.ID | None:
+            return strawberry.ID(str(global_id(kind, pk))) if pk is not None else None
+
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            order_id=gid("Order", m.order_id),
+            branch_id=gid("Branch", m.branch_id),
+            kind=ExchangeKind(m.kind.value),
+            status=ExchangeStatus(m.status.value),
+            lines=[
+                OrderExchangeLine(
+                    order_line_id=gid("OrderLine", x["orderLineId"]),
+                    new_order_line_id=gid("OrderLine", x.get("newOrderLineId")),
+                    quantity=x["quantity"],
+                    from_variant_id=gid("Variant", x.get("fromVariantId")),
+                    to_variant_id=gid("Variant", x["toVariantId"]),
+                    condition=x.get("condition"),
+                )
+                for x in m.lines
+            ],
+            price_difference=m.price_difference,
+            courier=m.courier,
+            tracking_number=m.tracking_number,
+            note=m.note,
+            error=m.error,
+            created_by=m.created_by,
+            created_at=_utc(m.created_at),
+        )
+
+
 @strawberry.type(description="An online order from Shopify, reserved at the branch that ships it.")
 class Order(relay.Node):
     id: relay.NodeID[int]
@@ -233,6 +308,10 @@ class Order(relay.Node):
         from resolvers.orders import order_loaders
 
         return await order_loaders(info).fulfillments.load(self.id)
+
+    @strawberry.field(description="Exchanges on this order, oldest first.")
+    async def exchanges(self) -> list[OrderExchange]:
+        return [OrderExchange.from_model(m) for m in await models.OrderExchange.filter(order_id=self.id)]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

@@ -8,6 +8,7 @@ from strawberry import relay
 from resolvers import branches, catalog, live, sales, staff, stock
 from resolvers import counts as count_resolvers
 from resolvers import drift as drift_resolvers
+from resolvers import exchanges as exchange_resolvers
 from resolvers import fulfillment as fulfillment_resolvers
 from resolvers import orders as order_resolvers
 from resolvers import purchasing as purchasing_resolvers
@@ -19,6 +20,7 @@ from resolvers import sync as sync_resolvers
 from resolvers import transfers as transfer_resolvers
 from schema.counts import StockCount, StockCountPayload
 from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
+from schema.exchanges import ExchangePayload
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
@@ -188,6 +190,10 @@ class Mutation:
     )
     receive_returned_order: ReceiveReturnedOrderPayload = strawberry.mutation(
         resolver=fulfillment_resolvers.receive_returned_order
+    )
+    exchange_order_items: ExchangePayload = strawberry.mutation(resolver=exchange_resolvers.exchange_order_items)
+    exchange_delivered_items: ExchangePayload = strawberry.mutation(
+        resolver=exchange_resolvers.exchange_delivered_items
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema, build_schema
 
-from . import mutations, resolve_catalog, resolve_orders
+from . import mutations, order_edits, resolve_catalog, resolve_orders
 from .ids import iso
 from .schema_sdl import sdl_for
 
@@ -51,7 +51,12 @@ def _serialize_uint64(value: Any) -> str:
 @cache
 def schema_for(version: tuple[int, int]) -> GraphQLSchema:
     schema = build_schema(sdl_for(version))
-    for group in (resolve_catalog.TYPE_RESOLVERS, resolve_orders.TYPE_RESOLVERS, mutations.TYPE_RESOLVERS):
+    for group in (
+        resolve_catalog.TYPE_RESOLVERS,
+        resolve_orders.TYPE_RESOLVERS,
+        mutations.TYPE_RESOLVERS,
+        order_edits.TYPE_RESOLVERS,
+    ):
         for type_name, fields in group.items():
             gql_type = schema.type_map[type_name]
             assert isinstance(gql_type, GraphQLObjectType)

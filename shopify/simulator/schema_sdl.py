@@ -7,6 +7,8 @@ Version differences that change the schema (reference 3.2, 3.5, 1.1): `changeFro
 
 from __future__ import annotations
 
+from . import order_edits
+
 CONN = "first: Int, after: String, last: Int, before: String, reverse: Boolean = false"
 
 _ENUMS = """
@@ -46,7 +48,7 @@ enum BulkOperationType { QUERY MUTATION }
 enum BulkOperationUserErrorCode { INVALID LIMIT_REACHED OPERATION_IN_PROGRESS }
 enum WebhookSubscriptionFormat { JSON XML }
 enum WebhookSubscriptionTopic {
-  ORDERS_CREATE ORDERS_UPDATED ORDERS_CANCELLED ORDERS_PAID ORDERS_FULFILLED ORDERS_PARTIALLY_FULFILLED
+  ORDERS_CREATE ORDERS_UPDATED ORDERS_CANCELLED ORDERS_PAID ORDERS_FULFILLED ORDERS_PARTIALLY_FULFILLED ORDERS_EDITED
   FULFILLMENTS_CREATE FULFILLMENTS_UPDATE REFUNDS_CREATE INVENTORY_LEVELS_UPDATE INVENTORY_LEVELS_CONNECT
   INVENTORY_LEVELS_DISCONNECT INVENTORY_ITEMS_CREATE INVENTORY_ITEMS_UPDATE INVENTORY_ITEMS_DELETE PRODUCTS_CREATE
   PRODUCTS_UPDATE PRODUCTS_DELETE LOCATIONS_CREATE LOCATIONS_UPDATE LOCATIONS_DELETE APP_UNINSTALLED
@@ -239,6 +241,7 @@ CONNECTION_NODES = (
     "LineItem",
     "FulfillmentOrder",
     "FulfillmentOrderLineItem",
+    "CalculatedLineItem",
     "FulfillmentLineItem",
     "FulfillmentEvent",
     "RefundLineItem",
@@ -381,7 +384,7 @@ type Mutation {
               staffNote: String): OrderCancelPayload
   refundCreate(input: RefundInput!): RefundCreatePayload
   fulfillmentEventCreate(fulfillmentEvent: FulfillmentEventInput!): FulfillmentEventCreatePayload
-}
+ORDER_EDITS}
 """
 
 
@@ -404,7 +407,8 @@ def sdl_for(version: tuple[int, int]) -> str:
         .replace("OLD_COMPARE", "compareQuantity: Int" if old_compare else "")
         .replace("OLD_IGNORE", "ignoreCompareQuantity: Boolean = false" if old_compare else "")
         .replace("GROUP_DEFAULT", "false" if version >= (2026, 1) else "true")
+        .replace("ORDER_EDITS", order_edits.MUTATIONS)
     )
     directive = "directive @idempotent(key: String!) on FIELD\n" if version >= (2026, 1) else ""
-    text = directive + _ENUMS + _TYPES + _connections() + _QUERY + mutation
+    text = directive + _ENUMS + _TYPES + order_edits.SDL + _connections() + _QUERY + mutation
     return text.replace("(CONN,", f"({CONN},").replace("(CONN)", f"({CONN})")

@@ -49,6 +49,7 @@ KNOWN_TOPICS = (
     "orders/paid",
     "orders/fulfilled",
     "orders/partially_fulfilled",
+    "orders/edited",
     "fulfillments/create",
     "fulfillments/update",
     "refunds/create",

@@ -142,3 +142,26 @@ async def test_a_refund_without_restock_or_for_unfulfilled_units_changes_no_stoc
     assert not await StockMovement.filter(reason="order_returned").exists()
     await settle(shop)  # the order update releases the cancelled unit's reservation (order intake)
     await assert_agree(shop)
+
+
+async def test_a_dropped_refund_webhook_is_recovered_by_the_poll(shop):
+    """The merchant refunds with restock in Shopify and the refunds/create never comes: the poll reads the
+    refund and takes the units back once; the webhook turning up later changes nothing."""
+    from operations.order_poll import poll_orders
+
+    branch, variant, before, order = await _shipped_cod_order(shop)
+    line = await OrderLine.get(order_id=order.id)
+    _merchant_refunds_with_restock(shop, order, line, 1, branch.shopify_location_id)
+    lost = await webhooks(shop, "refunds/")  # delivered to nobody
+    assert [t for t, _ in lost] == ["refunds/create"]
+    await shop.hooks.collect()  # the orders/updated it caused too
+    assert (await level_of(branch.id, variant.id)).on_hand == before.on_hand - 1
+    await poll_orders()
+    await poll_orders()  # a second look changes nothing
+    assert (await level_of(branch.id, variant.id)).on_hand == before.on_hand
+    assert (await OrderLine.get(id=line.id)).shopify_restocked == 1
+    for topic, body in lost:
+        await on_refund_webhook(topic, body)
+    assert (await level_of(branch.id, variant.id)).on_hand == before.on_hand
+    await settle(shop)
+    await assert_agree(shop)

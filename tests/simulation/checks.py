@@ -47,6 +47,20 @@ async def quiesce(driver, within: float = 60.0) -> None:
             await asyncio.sleep(0.1)  # rows leased by a killed round come due again after the lease
 
 
+async def _lines_of(branch_id: int, variant_id: int) -> list[str]:
+    """For a level that disagrees: the order lines of that variant, to read beside the trace."""
+    out = []
+    for line in await OrderLine.filter(variant_id=variant_id).prefetch_related("order"):
+        order = line.order
+        if order.branch_id == branch_id or line.reserved or line.fulfilled:
+            out.append(
+                f"  {order.shopify_order_id} {order.status.value} branch {order.branch_id} line {line.id}"
+                f" {line.shopify_line_item_id} qty {line.quantity} reserved {line.reserved}"
+                f" fulfilled {line.fulfilled} returned {line.returned} restocked {line.shopify_restocked}"
+            )
+    return out
+
+
 async def assert_quiescent_state(driver) -> None:
     model, shop, problems = driver.model, driver.w.shop, []
     for (branch_id, variant_id), units in sorted(model.on_hand.items()):
@@ -65,6 +79,8 @@ async def assert_quiescent_state(driver) -> None:
             )
         if level and level.reserved != q.get("committed", 0):
             problems.append(f"{branch.code}/{variant.sku}: reserved {level.reserved} vs committed {q.get('committed')}")
+        if level and not (mine == theirs == (units, damaged) and level.reserved == q.get("committed", 0)):
+            problems += await _lines_of(branch_id, variant_id)
     differences, sequences = await check_ledger()
     problems += [f"ledger: {d}" for d in differences] + [f"sequence: {s}" for s in sequences]
     for row in await OutboxRow.filter(status__in=UNFINISHED):
@@ -75,6 +91,8 @@ async def assert_quiescent_state(driver) -> None:
         held = sum(line.reserved for line in await OrderLine.filter(order_id=order.id))
         if held:
             problems.append(f"order {order.name} {order.status} still reserves {held}")
+    for line in await OrderLine.filter(shopify_line_item_id__startswith="exchange:", quantity__gt=0):
+        problems.append(f"order line {line.id} still waits for Shopify's edit ({line.quantity} of {line.variant_id})")
     check = await shopify_drift.check_drift()
     if check.unexplained or check.explained or check.error:
         lines = [f"{ln.branch_id}/{ln.variant_id} {ln.explanation}" for ln in await unexplained(check.id)]

@@ -9,19 +9,27 @@ import os
 import random
 from decimal import Decimal
 
-from tortoise import Tortoise
-
 from models.branches import Branch
 from models.catalog import Variant
 from models.orders import Fulfillment, FulfillmentLine, Order, OrderLine
 from models.outbox import OutboxRow
 from models.sales import SaleLine, TenderType
 from models.stock import StockLevel
-from operations import order_poll, order_steps, returns, sales, shopify_inbox, shopify_order_actions, shopify_push
+from operations import (
+    order_exchanges,
+    order_poll,
+    order_steps,
+    returns,
+    sales,
+    shopify_inbox,
+    shopify_order_actions,
+    shopify_push,
+)
 from operations.access import SYSTEM
 from operations.catalog import VariantRef
 from operations.errors import OperationError
 from operations.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
+from operations.order_exchanges import ExchangeRequest, SwapLine
 from operations.order_returns import ReturnedLine, ReturnReceipt, receive_returned_order
 from operations.order_routing import assign_order_branch
 from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
@@ -30,9 +38,9 @@ from tests.simulation.model import Model, SimOrder
 
 log = logging.getLogger("simulation")
 COD = "Cash on Delivery (COD)"
-# The orders poll recovers dropped orders/* webhooks; nothing recovers a dropped fulfillments/* or
-# refunds/* one yet (BRANCHLINE_SIMULATION_DROP_ANY=1 shows it), so only orders/* ones are dropped.
-DROPPABLE = ("",) if os.environ.get("BRANCHLINE_SIMULATION_DROP_ANY") else ("orders/",)
+# The orders poll recovers dropped orders/*, fulfillments/* and refunds/* webhooks (the others only carry
+# signals the drift check reads again); BRANCHLINE_SIMULATION_DROP_ANY=1 drops any topic.
+DROPPABLE = ("",) if os.environ.get("BRANCHLINE_SIMULATION_DROP_ANY") else ("orders/", "fulfillments/", "refunds/")
 
 
 class Driver:
@@ -67,7 +75,7 @@ class Driver:
             (self.route, 3), (self.fulfil, 12), (self.merchant_completes_manual, 5),
             (self.merchant_cancels, 2), (self.branchline_cancels, 2), (self.refuse, 4), (self.receive_rto, 4),
             (self.merchant_refunds, 3), (self.shopify_fault, 4), (self.deliver_webhooks, 14), (self.work, 14),
-            (self.poll, 2),
+            (self.poll, 2), (self.exchange_before_dispatch, 3), (self.exchange_after_delivery, 2),
         ]  # fmt: skip
         steps_, weights = zip(*moves, strict=True)
         for n in range(steps):
@@ -219,6 +227,7 @@ class Driver:
         except OperationError as refused:
             self.note("  fulfilment refused", refused.problems[0].code, refused.problems[0].message)
             return
+        self._learn_lines(sim_order)
         for fl in await FulfillmentLine.filter(fulfillment_id=fulfillment.id).prefetch_related("order_line"):
             self.model.ship(sim_order, branch.id, fl.order_line.shopify_line_item_id, fl.quantity)
         sim_order.manual_waiting = branch.fulfillment_workflow == "manual"
@@ -233,6 +242,7 @@ class Driver:
         except OrderError as refused:
             self.note("  merchant fulfil refused", refused.message)
             return
+        self._learn_lines(sim_order)
         for f in made:
             branch = self.by_location[f"gid://shopify/Location/{f.location_id}"]
             for entry in f.lines:
@@ -325,6 +335,77 @@ class Driver:
             self.model.shopify_restock(sim_order, branch.id, gid, n)
         self.note("  merchant refunded with restock", sim_order.gid, lines)
 
+    def _learn_lines(self, sim_order: SimOrder) -> None:
+        """Lines an exchange added to the order in Shopify (the model learns their ids from Shopify)."""
+        by_shopify = {v.shopify_variant_id: v.id for v in self.variants.values()}
+        for li in self.w.shop.orders[int(sim_order.gid.rsplit("/", 1)[1])].line_items:
+            if li.gid not in sim_order.variants:
+                sim_order.variants[li.gid] = by_shopify[self.w.shop.variants[li.variant_id].gid]
+                sim_order.lines[li.gid] = li.current_quantity
+
+    async def _other_variant(self, branch_id: int, not_this: int, units: int) -> int | None:
+        """A variant on Shopify with `units` free at the branch, other than `not_this`."""
+        levels = [
+            lv for lv in await StockLevel.filter(branch_id=branch_id).order_by("id")
+            if lv.variant_id in self.variants and lv.variant_id != not_this and lv.on_hand - lv.reserved >= units
+        ]  # fmt: skip
+        return self.rng.choice(levels).variant_id if levels else None
+
+    async def exchange_before_dispatch(self) -> None:
+        """The customer wants another size before the parcel leaves: swap reserved units, Shopify's order edited."""
+        found = await self._taken_in(lambda o: not o.cancelled and not o.manual_waiting)
+        if found is None:
+            return
+        sim_order, order = found
+        open_lines = [
+            ln for ln in await OrderLine.filter(order_id=order.id).order_by("id")
+            if ln.quantity > ln.fulfilled and ln.variant_id and not ln.shopify_line_item_id.startswith("exchange:")
+        ]  # fmt: skip
+        if not open_lines or order.branch_id is None:
+            return
+        line = self.rng.choice(open_lines)
+        new_variant = await self._other_variant(order.branch_id, line.variant_id, 1)
+        if new_variant is None:
+            return
+        request = ExchangeRequest(order.id, [SwapLine(line.id, 1, new_variant)], self.key("swap"))
+        try:
+            await order_exchanges.exchange_before_dispatch(SYSTEM, request)
+        except OperationError as refused:
+            self.note("  exchange refused", refused.problems[0].code, refused.problems[0].message)
+            return
+        self._learn_lines(sim_order)
+        sim_order.lines[line.shopify_line_item_id] -= 1  # nothing moves physically until it ships
+        self.note("  exchanged before dispatch", sim_order.gid, line.variant_id, "->", new_variant)
+
+    async def exchange_after_delivery(self) -> None:
+        """A delivered parcel: the customer sends a unit back (sellable or not) and gets another variant."""
+        found = await self._taken_in(
+            lambda o: not o.refused and not o.manual_waiting and any(n > o.back(g) for g, n in o.shipped.items())
+        )
+        if found is None:
+            return
+        sim_order, order = found
+        if order.is_cod and order.cod_status.value == "dispatched":
+            await order_steps.mark_delivered(SYSTEM, order.id)  # the courier brought the cash
+        elif order.is_cod and order.cod_status.value != "delivered":
+            return
+        by_gid = {ln.shopify_line_item_id: ln for ln in await OrderLine.filter(order_id=order.id)}
+        gid = self.rng.choice(sorted(g for g, n in sim_order.shipped.items() if n > sim_order.back(g)))
+        line, branch_id = by_gid[gid], order.branch_id
+        new_variant = await self._other_variant(branch_id, line.variant_id, 1)
+        if new_variant is None:
+            return
+        damaged = self.rng.random() < 0.3
+        request = ExchangeRequest(order.id, [SwapLine(line.id, 1, new_variant, damaged)], self.key("xd"), courier="TCS")
+        try:
+            await order_exchanges.exchange_delivered_items(SYSTEM, request)
+        except OperationError as refused:
+            self.note("  delivered exchange refused", refused.problems[0].code, refused.problems[0].message)
+            return
+        self.model.receive(sim_order, branch_id, gid, 0 if damaged else 1, 1 if damaged else 0)
+        self.model.move(branch_id, new_variant, -1)
+        self.note("  exchanged after delivery", sim_order.gid, line.variant_id, "->", new_variant, "damaged" * damaged)
+
     # ------------------------------------------------------------------ faults and the plumbing
     async def shopify_fault(self) -> None:
         faults = self.w.shop.faults
@@ -369,9 +450,9 @@ class Driver:
     async def _round(self, name: str, work) -> None:
         """One worker round; sometimes the process 'dies' in the middle of it (the task is cancelled)."""
         task = asyncio.ensure_future(work())
-        # On SQLite a task cancelled inside a transaction can wedge the one shared connection for good
-        # (server/workers.py stops its loops between rounds for this reason): kills run on PostgreSQL only.
-        if self.rng.random() < 0.2 and Tortoise.get_connection("default").capabilities.dialect != "sqlite":
+        # On both backends: a round cancelled anywhere, even while a transaction begins, rolls back whole
+        # and leaves the connection usable (operations/transaction.py).
+        if self.rng.random() < 0.2:
             await asyncio.sleep(self.rng.uniform(0, 0.03))
             if not task.done():
                 task.cancel()

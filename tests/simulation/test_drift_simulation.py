@@ -7,6 +7,7 @@ Longer local runs: BRANCHLINE_SIMULATION_STEPS=2000 BRANCHLINE_SIMULATION_SEED=7
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,9 @@ async def test_branches_shopify_and_the_shelves_agree_after_random_life(world, s
         await asyncio.wait_for(live_then_settle(), timeout=max(110.0, STEPS * 0.6))
     except TimeoutError:
         raise AssertionError("\n".join([f"seed {seed}: hung", *driver.trace[-40:]])) from None
+    finally:
+        if os.environ.get("BRANCHLINE_SIMULATION_TRACE"):  # the whole run, to replay a failure by hand
+            Path(f"{os.environ['BRANCHLINE_SIMULATION_TRACE']}.{seed}").write_text("\n".join(driver.trace))  # noqa: ASYNC240
     await assert_quiescent_state(driver)
     # The run did exercise what it claims to (a quiet run would prove little).
     done = " ".join(driver.trace)

@@ -1,0 +1,60 @@
+"""Exchanges on online orders: decode the input, call operations/order_exchanges.py, shape the payload.
+Who may do it is checked in the operation (staff of the order's branch)."""
+
+from strawberry.types import Info
+
+from models import orders as models
+from operations import order_exchanges as ops
+from resolvers.fulfillment import _line_pk
+from resolvers.mutations import payload
+from schema import ids
+from schema.exchanges import ExchangeDeliveredItemsInput, ExchangeOrderItemsInput, ExchangePayload
+from schema.orders import Order, OrderExchange
+
+
+async def _request(input: ExchangeOrderItemsInput | ExchangeDeliveredItemsInput) -> ops.ExchangeRequest:
+    order_pk = ids.decode(input.order_id, "Order", "orderId")
+    lines = [
+        ops.SwapLine(
+            await _line_pk(order_pk, line.order_line_id, line.shopify_line_item_id, f"lines.{i}"),
+            line.quantity,
+            ids.decode(line.new_variant_id, "Variant", f"lines.{i}.newVariantId"),
+            line.damaged,
+        )
+        for i, line in enumerate(input.lines)
+    ]
+    branch = getattr(input, "branch_id", None)
+    return ops.ExchangeRequest(
+        order_id=order_pk,
+        lines=lines,
+        idempotency_key=input.idempotency_key,
+        branch_id=ids.decode(branch, "Branch", "branchId") if branch else None,
+        courier=getattr(input, "courier", None),
+        tracking_number=getattr(input, "tracking_number", None),
+        note=input.note,
+    )
+
+
+async def _done(exchange: models.OrderExchange) -> dict:
+    order = await models.Order.get(id=exchange.order_id)
+    return {"exchange": OrderExchange.from_model(exchange), "order": Order.from_model(order)}
+
+
+async def exchange_order_items(info: Info, input: ExchangeOrderItemsInput) -> ExchangePayload:
+    """Before dispatch: the customer takes another variant; the branch holds it now, Shopify's order follows."""
+
+    async def run():
+        exchange, _ = await ops.exchange_before_dispatch(info.context.actor, await _request(input))
+        return await _done(exchange)
+
+    return await payload(ExchangePayload, run)
+
+
+async def exchange_delivered_items(info: Info, input: ExchangeDeliveredItemsInput) -> ExchangePayload:
+    """After delivery: the customer's units come back (restock or damaged) and replacements leave, at once."""
+
+    async def run():
+        exchange, _ = await ops.exchange_delivered_items(info.context.actor, await _request(input))
+        return await _done(exchange)
+
+    return await payload(ExchangePayload, run)
