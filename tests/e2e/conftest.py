@@ -25,8 +25,8 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, broadcast_url: str, **settings: str):
-        self.port = free_port()
+    def __init__(self, database_url: str, broadcast_url: str, port: int | None = None, **settings: str):
+        self.port = port or free_port()  # a restarted server takes its predecessor's port (webhooks point there)
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
@@ -58,6 +58,11 @@ class Server:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not become healthy")
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies where it stands, mid-request and mid-transaction, no cleanup."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         self.process.terminate()
