@@ -150,6 +150,11 @@ async def exchange_before_dispatch(actor: Actor, request: ExchangeRequest) -> tu
         raise OperationError.single(ErrorCode.WRONG_STATE, f"order {order.name} has no branch yet", "orderId")
     require(actor, Permission.SELL, order.branch_id)
     _validate(request)
+    for i, swap in enumerate(request.lines):
+        if swap.damaged:  # nothing has come back before dispatch: a damaged unit here is an adjustment
+            raise OperationError.single(
+                ErrorCode.INVALID, "damaged is for units back after delivery", f"lines.{i}.damaged"
+            )
 
     async def work(tx: Transaction) -> OrderExchange:
         locked = await lock_order(tx, order.id)

@@ -152,6 +152,7 @@ async def test_wrong_requests_are_typed_and_change_nothing(shop):
         (SwapLine(line.id, 0, b.id), ErrorCode.INVALID),
         (SwapLine(line.id + 999, 1, b.id), ErrorCode.NOT_FOUND),
         (SwapLine(line.id, 1, 999999), ErrorCode.NOT_FOUND),
+        (SwapLine(line.id, 1, b.id, damaged=True), ErrorCode.INVALID),  # nothing came back yet
     ]
     for swap, code in cases:
         with pytest.raises(OperationError) as caught:

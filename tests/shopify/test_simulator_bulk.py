@@ -122,7 +122,8 @@ async def test_invalid_inner_queries(sim, query, fragment):
 
 
 async def test_limit_reached_and_cancel(sim):
-    sim.shop.config.bulk_start_delay = 0.5
+    # Long enough that the five are still running when the sixth asks, however busy the machine (0.5 s was not).
+    sim.shop.config.bulk_start_delay = 3.0
     ids = [(await run_bulk(sim, PRODUCTS_WITH_VARIANTS))["id"] for _ in range(5)]
     data = await sim.data(RUN, {"q": PRODUCTS_WITH_VARIANTS, "group": False})
     assert data["bulkOperationRunQuery"]["userErrors"][0]["code"] == "LIMIT_REACHED"
