@@ -206,7 +206,11 @@ async def test_large_export_streams_from_a_file():
     async with (
         serve_simulator(shop) as url,
         httpx.AsyncClient(
-            headers={"Host": shop.domain, "X-Shopify-Access-Token": shop.access_token}, timeout=30
+            headers={"Host": shop.domain, "X-Shopify-Access-Token": shop.access_token},
+            timeout=30,
+            # A fresh connection per poll: while the export is written a kept-alive one may be closed by the
+            # server just as the next poll goes out (a reset, seen once on a busy CI machine).
+            limits=httpx.Limits(max_keepalive_connections=0),
         ) as client,
     ):
         endpoint = f"{url}/admin/api/2026-10/graphql.json"
