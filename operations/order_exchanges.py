@@ -40,9 +40,9 @@ from models.stock import Bucket, ShopifyEffect
 from operations import ledger, order_events
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
-from operations.fulfillment import lock_order, queue_order_action
+from operations.fulfillment import lock_order, post, queue_order_action
 from operations.idempotency import run_once
-from operations.order_returns import ReturnedLine, take_back
+from operations.order_returns import ReturnedLine, order_coming_back, take_back
 from operations.sql import fetch
 from operations.transaction import Transaction, transaction
 
@@ -237,12 +237,8 @@ async def _hold(tx: Transaction, order: Order, lines: list[OrderLine], key: str,
     movements = reservation_changes(order, lines)
     for line in lines:
         await line.save(using_db=tx.conn)
-    if movements:
-        posting = ledger.Posting(key, "order_exchange", actor, "online_order", str(order.id), allow_negative=not strict)
-        try:
-            await ledger.apply(tx, posting, movements)
-        except OperationError as error:
-            raise OperationError([type(p)(p.code, p.message, "lines") for p in error.problems]) from None
+    posting = ledger.Posting(key, "order_exchange", actor, "online_order", str(order.id), allow_negative=not strict)
+    await post(tx, posting, movements)
 
 
 async def _once(*, tx_op: str, request: ExchangeRequest, work) -> tuple[OrderExchange, bool]:
@@ -315,13 +311,7 @@ async def undo(exchange_id: int, reason: str, shopify_quantities: dict[str, int]
 
 
 async def exchange_delivered_items(actor: Actor, request: ExchangeRequest) -> tuple[OrderExchange, bool]:
-    order = await Order.get_or_none(id=request.order_id)
-    if order is None:
-        raise OperationError.single(ErrorCode.NOT_FOUND, "no such order", "orderId")
-    branch_id = request.branch_id if request.branch_id is not None else order.branch_id
-    if branch_id is None:
-        raise OperationError.single(ErrorCode.INVALID, "say which branch serves the exchange", "branchId")
-    require(actor, Permission.REFUND, branch_id)
+    order, branch_id = await order_coming_back(actor, request.order_id, request.branch_id)
     _validate(request)
 
     async def work(tx: Transaction) -> OrderExchange:
@@ -384,10 +374,7 @@ async def exchange_delivered_items(actor: Actor, request: ExchangeRequest) -> tu
             str(locked.id),
             allow_negative=False,
         )
-        try:
-            await ledger.apply(tx, posting, movements)
-        except OperationError as error:
-            raise OperationError([type(p)(p.code, p.message, "lines") for p in error.problems]) from None
+        await post(tx, posting, movements)
         detail = {"exchangeId": exchange.id, "kind": exchange.kind.value, "branchId": branch_id, "lines": taken}
         await order_events.record(tx, locked, "exchanged", detail, actor.label)
         return exchange

@@ -75,14 +75,21 @@ def _validate(receipt: ReturnReceipt) -> None:
     problems.raise_if_any()
 
 
-async def receive_returned_order(actor: Actor, receipt: ReturnReceipt) -> tuple[Order, bool]:
-    order = await Order.get_or_none(id=receipt.order_id)
+async def order_coming_back(actor: Actor, order_id: int, branch_id: int | None) -> tuple[Order, int]:
+    """The order and the branch its units come back to (the order's unless named), checked for the caller:
+    returns are taken at any branch by staff who may refund there. Also used by exchanges after delivery."""
+    order = await Order.get_or_none(id=order_id)
     if order is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "no such order", "orderId")
-    branch_id = receipt.branch_id if receipt.branch_id is not None else order.branch_id
+    branch_id = branch_id if branch_id is not None else order.branch_id
     if branch_id is None:
-        raise OperationError.single(ErrorCode.INVALID, "say which branch received it", "branchId")
+        raise OperationError.single(ErrorCode.INVALID, "say which branch the units came back to", "branchId")
     require(actor, Permission.REFUND, branch_id)
+    return order, branch_id
+
+
+async def receive_returned_order(actor: Actor, receipt: ReturnReceipt) -> tuple[Order, bool]:
+    order, branch_id = await order_coming_back(actor, receipt.order_id, receipt.branch_id)
     _validate(receipt)
 
     async def work(tx: Transaction) -> Order:
