@@ -12,11 +12,16 @@ from tortoise import Tortoise
 
 from models.config import dialect, tortoise_config
 from models.database import apply_migrations
+from operations.keys import use_secret
 from subscriptions import live
 from subscriptions.bus import Bus
 
 TEST_DATABASE_URL = os.environ.get("BRANCHLINE_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("BRANCHLINE_TEST_REDIS_URL")
+# One secret for the test process and the servers it starts (PIN digests and encrypted tokens are
+# made on one side and read on the other); `serve` without --demo refuses the built-in one.
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdef-not-for-production"
+use_secret(TEST_SECRET_KEY)
 
 
 async def _reset_postgres(url: str) -> None:

@@ -15,6 +15,8 @@ from gql import Client
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
+from tests.conftest import TEST_SECRET_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,6 +38,8 @@ class Server:
             # them would pick up other tests' outbox rows (and Shopify connections). Tests that want
             # the worker pass run_workers="true".
             "BRANCHLINE_RUN_WORKERS": "false",
+            # `serve` without --demo refuses the built-in development secret.
+            "BRANCHLINE_SECRET_KEY": TEST_SECRET_KEY,
             **{f"BRANCHLINE_{k.upper()}": v for k, v in settings.items()},
         }
         self.process = subprocess.Popen(
