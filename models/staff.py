@@ -22,11 +22,9 @@ class Staff(Model):
     role = fields.CharEnumField(Role, max_length=20)
     password_hash = fields.CharField(max_length=200, null=True)  # argon2; null: PIN-only cashier
     # HMAC of the PIN under the server secret: lets a counter find the cashier by PIN alone.
-    # 4 digits are guessable whatever the hash; the counter lockout is what protects them.
+    # A few digits are guessable whatever the hash; the guess limits (operations/attempts.py) protect them.
     pin_digest = fields.CharField(max_length=64, null=True, db_index=True)
     active = fields.BooleanField(default=True)
-    failed_logins = fields.IntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -61,15 +59,23 @@ class StaffSession(Model):
         table = "staff_session"
 
 
-class CounterLock(Model):
-    """Wrong PINs per counter: after a few, the counter refuses PINs for a while."""
+class GuessLimit(Model):
+    """Guesses of a secret (password, PIN) counted per scope, e.g. a counter, a branch, a client address.
 
-    counter_id = fields.IntField(primary_key=True, generated=False)
-    failed_pins = fields.IntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
+    `attempts` counts the guesses in the current window that failed or are still being checked. Times
+    are epoch seconds, so the guards compare numbers on both engines. `locks` counts the locks in a
+    row, for the escalating lock length.
+    """
+
+    scope_key = fields.CharField(max_length=300, primary_key=True)
+    attempts = fields.IntField(default=0)
+    window_started = fields.FloatField(default=0)
+    locked_until = fields.FloatField(default=0)
+    locks = fields.IntField(default=0)
+    last_locked = fields.FloatField(default=0)
 
     class Meta:
-        table = "counter_lock"
+        table = "guess_limit"
 
 
 class AuditEntry(Model):

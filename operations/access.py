@@ -43,6 +43,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FINANCE: frozenset({Permission.VIEW_SALES, Permission.VIEW_REPORTS, Permission.VIEW_AUDIT}),
 }
 ALL_BRANCH_ROLES = {Role.OWNER, Role.ADMIN}
+# A PIN opens a counter, not the back office: a session signed in with one never does these, whatever
+# the role (an owner's PIN guessed at a till must not hand over staff, Shopify or the branches).
+COUNTER_SESSION_NEVER = frozenset(
+    {
+        Permission.MANAGE_BRANCHES,
+        Permission.MANAGE_COUNTERS,
+        Permission.MANAGE_CATALOG,
+        Permission.MANAGE_STAFF,
+        Permission.MANAGE_INTEGRATIONS,
+        Permission.VIEW_AUDIT,
+        Permission.PURCHASE,
+    }
+)
 
 
 class AccessDenied(Exception):
@@ -70,6 +83,8 @@ class Actor:
         if self.role is None:  # the system (demo seed, CLI, webhooks) is trusted
             return self.staff_id is None and self.name != ANONYMOUS.name
         if permission not in ROLE_PERMISSIONS[self.role]:
+            return False
+        if self.counter_id is not None and permission in COUNTER_SESSION_NEVER:
             return False
         return branch_id is None or self.branch_ids is None or branch_id in self.branch_ids
 

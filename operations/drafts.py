@@ -17,10 +17,10 @@ from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError
 from operations.idempotency import earlier_document, fingerprint, run_once
+from operations.pins import vouch
 from operations.policy import policy
 from operations.registers import current_register, shift_for
 from operations.sales import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, write_lines
-from operations.staff import approve_with_pin
 from operations.transaction import transaction
 
 MAX_HOLD = timedelta(hours=48)
@@ -236,6 +236,7 @@ async def void_sale(actor: Actor, sale_id: int, manager_pin: str | None, reason:
     if sale is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "no such sale", "saleId")
     require(actor, Permission.SELL, sale.branch_id)
+    approval = await vouch(actor, sale.branch_id, manager_pin, sale.counter_id)
     if not reason or len(reason) > 200:
         raise OperationError.single(ErrorCode.INVALID, "give a reason (at most 200 characters)", "reason")
     if sale.status is SaleStatus.VOIDED:
@@ -247,7 +248,7 @@ async def void_sale(actor: Actor, sale_id: int, manager_pin: str | None, reason:
         raise OperationError.single(
             ErrorCode.WRONG_STATE, "only a sale of the register still open can be voided: make a return", "saleId"
         )
-    approver = await approve_with_pin(sale.branch_id, manager_pin, "voiding a sale")
+    approver = approval.required("voiding a sale")
     async with transaction() as tx:
         if not await Sale.filter(id=sale.id, status=SaleStatus.PLACED).update(
             status=SaleStatus.VOIDED, voided_at=datetime.now(UTC), approved_by_id=approver.id

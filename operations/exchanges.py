@@ -20,6 +20,7 @@ from operations import audit, ledger, pricing
 from operations.access import Actor
 from operations.errors import ErrorCode, OperationError, Problem, Problems
 from operations.idempotency import fingerprint
+from operations.pins import Approval
 from operations.policy import policy
 from operations.registers import current_register, shift_for
 from operations.returns import (
@@ -37,7 +38,6 @@ from operations.returns import (
     take_back,
 )
 from operations.sales import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
-from operations.staff import approve_with_pin
 from operations.transaction import transaction
 
 
@@ -57,7 +57,9 @@ class ExchangeRequest:
 
 async def create_exchange(actor: Actor, x: ExchangeRequest) -> tuple[SaleReturn, bool]:
     """Returns (return, replayed); the return's exchange_sale is the new sale."""
-    counter = await start(actor, x.counter_id, x.idempotency_key, x.reason, x.return_lines, "returnLines")
+    counter, approval = await start(
+        actor, x.counter_id, x.idempotency_key, x.reason, x.return_lines, "returnLines", x.manager_pin
+    )
     problems = Problems()
     if not x.new_lines:
         problems.add(ErrorCode.INVALID, "an exchange needs at least one new line (else use createReturn)", "newLines")
@@ -81,12 +83,14 @@ async def create_exchange(actor: Actor, x: ExchangeRequest) -> tuple[SaleReturn,
         )
         with _fields_renamed("lines", "newLines"):
             priced = await price_basket(basket)
-        return await _exchange(actor, x, counter, sale, basket, priced, request_hash)
+        return await _exchange(actor, x, counter, sale, basket, priced, request_hash, approval)
 
     return await once(x.idempotency_key, request_hash, run)
 
 
-async def _exchange(actor, x: ExchangeRequest, counter, sale, basket, priced, request_hash) -> SaleReturn:
+async def _exchange(
+    actor, x: ExchangeRequest, counter, sale, basket, priced, request_hash, approval: Approval
+) -> SaleReturn:
     register = await current_register(counter.id)
     if register is None:  # the new sale is rung up in this counter's register
         raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
@@ -113,7 +117,7 @@ async def _exchange(actor, x: ExchangeRequest, counter, sale, basket, priced, re
         needs_pin = bool(priced.needs_approval) or -difference > policy.refund_approval_amount
         approver = None
         if needs_pin:
-            approver = await approve_with_pin(counter.branch_id, x.manager_pin, "this exchange")
+            approver = approval.required("this exchange")
         new_sale = await write_sale(
             tx,
             actor,

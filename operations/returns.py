@@ -30,11 +30,11 @@ from operations import audit, ledger, pricing
 from operations.access import Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import MAX_KEY_LENGTH, fingerprint, first_or_run
+from operations.pins import Approval, vouch
 from operations.policy import policy
 from operations.registers import current_register, shift_for
 from operations.sales import Payment, next_return_number
 from operations.sql import fetch
-from operations.staff import approve_with_pin
 from operations.transaction import Transaction, transaction
 
 MAX_LINES = 200
@@ -82,17 +82,17 @@ class _TakenBack:
 
 async def create_return(actor: Actor, r: ReturnRequest) -> tuple[SaleReturn, bool]:
     """Returns (return, replayed). Business failures raise OperationError and write nothing."""
-    counter = await start(actor, r.counter_id, r.idempotency_key, r.reason, r.lines, "lines")
+    counter, approval = await start(actor, r.counter_id, r.idempotency_key, r.reason, r.lines, "lines", r.manager_pin)
     check_tenders(r.refunds, "refunds")
     request_hash = fingerprint({"kind": "return"} | asdict(r) | {"manager_pin": None})
 
     async def run() -> SaleReturn:
-        return await _return(actor, r, counter, await original(r.sale_id, r.sale_number), request_hash)
+        return await _return(actor, r, counter, await original(r.sale_id, r.sale_number), request_hash, approval)
 
     return await once(r.idempotency_key, request_hash, run)
 
 
-async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: str) -> SaleReturn:
+async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: str, approval: Approval) -> SaleReturn:
     register = await current_register(counter.id)
     if register is None and any(t.type is TenderType.CASH for t in r.refunds):
         raise OperationError.single(
@@ -104,7 +104,7 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
         shift = await shift_for(register, actor.staff_id) if register else None
         taken = await take_back(tx, sale.id, counter.branch_id, r.lines, "lines")
         cash_out = match_refunds(r.refunds, taken.total, "refunds")
-        approver = await _approve_refund(counter.branch_id, taken.total, r.manager_pin)
+        approver = _approve_refund(approval, taken.total)
         doc = await finish(tx, doc, counter, register, shift, taken, r.refunds, cash_out, approver)
         await audit.record(
             actor,
@@ -123,11 +123,16 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
 # --- the steps (shared with exchanges.py) ------------------------------------------------------
 
 
-async def start(actor: Actor, counter_id: int, key: str, reason: str | None, items: list, where: str) -> Counter:
+async def start(
+    actor: Actor, counter_id: int, key: str, reason: str | None, items: list, where: str, manager_pin: str | None
+) -> tuple[Counter, Approval]:
+    """The counter, once the caller may refund there and a manager's PIN given with the request is vouched
+    for (before anything else is looked at: operations/pins.py)."""
     counter = await Counter.get_or_none(id=counter_id)
     if counter is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "counter does not exist", "counterId")
     require(actor, Permission.REFUND, counter.branch_id)
+    approval = await vouch(actor, counter.branch_id, manager_pin, counter.id)
     problems = Problems()
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
         problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
@@ -149,6 +154,7 @@ async def start(actor: Actor, counter_id: int, key: str, reason: str | None, ite
         if not isinstance(item.line_no, int) or not 1 <= item.line_no < 2**31:
             problems.add(ErrorCode.INVALID, "lineNo must be a line number of the sale", f"{where}.{i}.lineNo")
     problems.raise_if_any()
+    return counter, approval
     return counter
 
 
@@ -270,10 +276,10 @@ def match_refunds(refunds: list[Payment], due: Decimal, where: str) -> Decimal:
     return sum((t.amount for t in refunds if t.type is TenderType.CASH), ZERO)
 
 
-async def _approve_refund(branch_id: int, total: Decimal, pin: str | None):
+def _approve_refund(approval: Approval, total: Decimal):
     if total <= policy.refund_approval_amount:
         return None
-    return await approve_with_pin(branch_id, pin, f"a refund above {policy.refund_approval_amount}")
+    return approval.required(f"a refund above {policy.refund_approval_amount}")
 
 
 async def finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBack, refunds, cash_out, approver):

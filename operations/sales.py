@@ -21,11 +21,11 @@ from operations.access import Actor, Permission, require
 from operations.catalog import VariantRef, resolve_variant_refs
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import MAX_KEY_LENGTH, earlier_document, fingerprint, first_or_run
+from operations.pins import vouch
 from operations.policy import policy
 from operations.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.registers import current_register, shift_for
 from operations.sql import fetch
-from operations.staff import approve_with_pin
 from operations.transaction import transaction
 
 MAX_LINES = 200
@@ -121,6 +121,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     if counter is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "counter does not exist", "counterId")
     require(actor, Permission.SELL, counter.branch_id)
+    approval = await vouch(actor, counter.branch_id, c.manager_pin, counter.id)
     _validate(c)
     request_hash = fingerprint(asdict(c) | {"manager_pin": None})
     earlier = await earlier_document(Sale, c.idempotency_key, request_hash, "sale")
@@ -131,7 +132,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     priced = await _price(c)
     approver = None
     if priced.needs_approval:
-        approver = await approve_with_pin(counter.branch_id, c.manager_pin, "a price override or large discount")
+        approver = approval.required("a price override or large discount")
     await _check_salesperson(c.salesperson_id, counter.branch_id)
     register = await current_register(counter.id)
     if register is None:

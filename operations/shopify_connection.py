@@ -98,6 +98,21 @@ async def webhook_secrets() -> list[str]:
     return [secrets.decrypt(connection.client_secret_encrypted)] if connection else []
 
 
+async def reencrypt_stored_secrets() -> int:
+    """After a server secret rotation: rewrite the stored Shopify secrets under the current one."""
+    rewritten = 0
+    for connection in await ShopifyConnection.all():
+        changes = {
+            name: secrets.reencrypt(getattr(connection, name))
+            for name in ("access_token_encrypted", "client_secret_encrypted")
+            if getattr(connection, name)
+        }
+        if changes:
+            await ShopifyConnection.filter(id=connection.id).update(**changes)
+            rewritten += 1
+    return rewritten
+
+
 async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, client_secret: str) -> ShopifyConnection:
     require(actor, Permission.MANAGE_INTEGRATIONS)
     problems = Problems()

@@ -1,4 +1,8 @@
-"""Staff accounts and signing in: passwords (argon2), counter PINs, sessions, lockouts."""
+"""Staff accounts and signing in: passwords (argon2), counter PINs, sessions.
+
+Guessing is limited in operations/attempts.py: wrong passwords per account and client address and per
+address alone, wrong PINs per counter and per branch (operations/pins.py).
+"""
 
 import asyncio
 import re
@@ -6,31 +10,21 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from models.branches import Branch, Counter
-from models.staff import CounterLock, Role, Staff, StaffBranch, StaffSession
-from operations import audit
-from operations.access import ALL_BRANCH_ROLES, Actor, Permission, require
+from models.branches import Branch
+from models.staff import Role, Staff, StaffBranch, StaffSession
+from operations import attempts, audit, passwords, pins
+from operations.access import ALL_BRANCH_ROLES, ROLE_PERMISSIONS, Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import run_once
 from operations.keys import pin_digest, token_digest
 from operations.transaction import transaction
 
 SESSION_LENGTH = timedelta(hours=12)  # a working day; counters sign in again per shift
-MAX_FAILED_LOGINS = 5
-LOGIN_LOCK = timedelta(minutes=15)
-MAX_FAILED_PINS = 5
-PIN_LOCK = timedelta(minutes=5)
 MIN_PASSWORD = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_hasher = PasswordHasher()
-# Verifying against this when the email is unknown keeps response times alike for both cases.
-_DUMMY_HASH = _hasher.hash("not a real password")
 
 
 @dataclass(frozen=True)
@@ -61,8 +55,8 @@ def _validate(new: NewStaff, problems: Problems) -> None:
         problems.add(ErrorCode.INVALID, "name must be 1–120 characters", "name")
     if new.password is not None and not MIN_PASSWORD <= len(new.password) <= 200:
         problems.add(ErrorCode.INVALID, f"password must be at least {MIN_PASSWORD} characters", "password")
-    if new.pin is not None and not re.fullmatch(r"\d{4}", new.pin):
-        problems.add(ErrorCode.INVALID, "PIN must be 4 digits", "pin")
+    if new.pin is not None:
+        pins.check_new_pin(new.pin, new.role, problems)
     if new.password is None and new.pin is None:
         problems.add(ErrorCode.INVALID, "give a password, a PIN, or both", "password")
     if new.role not in ALL_BRANCH_ROLES and not new.branch_ids:
@@ -77,6 +71,7 @@ async def create_staff(actor: Actor, new: NewStaff, idempotency_key: str | None 
         raise OperationError.single(ErrorCode.INVALID, "only an owner may create owners and admins", "role")
     if actor.role is Role.BRANCH_MANAGER and new.role is Role.BRANCH_MANAGER:
         raise OperationError.single(ErrorCode.INVALID, "a branch manager may not create managers", "role")
+    _check_no_powers_beyond(actor, new.role)
     problems = Problems()
     _validate(new, problems)
     problems.raise_if_any()
@@ -90,6 +85,16 @@ async def create_staff(actor: Actor, new: NewStaff, idempotency_key: str | None 
     async with transaction() as tx:
         staff, _ = await run_once(tx, "createStaff", idempotency_key, request, create, lambda pk: Staff.get(id=pk))
     return staff
+
+
+def _check_no_powers_beyond(actor: Actor, role: Role) -> None:
+    """Nobody makes an account with powers they lack: they could sign in to it and use them."""
+    if actor.role is None:  # the system (create-owner, the demo)
+        return
+    beyond = ROLE_PERMISSIONS[role] - ROLE_PERMISSIONS[actor.role]
+    if beyond:
+        names = ", ".join(sorted(p.value.replace("_", " ") for p in beyond))
+        raise OperationError.single(ErrorCode.INVALID, f"a {role.value} may {names}, which you may not", "role")
 
 
 async def _create_staff(actor: Actor, new: NewStaff, email: str) -> Staff:
@@ -107,7 +112,7 @@ async def _create_staff(actor: Actor, new: NewStaff, email: str) -> Staff:
                 email=email,
                 name=new.name.strip(),
                 role=new.role,
-                password_hash=_hasher.hash(new.password) if new.password else None,
+                password_hash=passwords.hash_password(new.password) if new.password else None,
                 pin_digest=digest,
             )
     except IntegrityError:
@@ -144,95 +149,44 @@ async def _new_session(staff: Staff, counter_id: int | None = None) -> SignedIn:
     return SignedIn(token, staff, expires)
 
 
-async def login(email: str, password: str) -> SignedIn:
-    wrong = OperationError.single(ErrorCode.INVALID_CREDENTIALS, "wrong email or password", "password")
-    staff = await Staff.get_or_none(email=(email or "").strip().lower(), active=True)
-    if staff is None or staff.password_hash is None:
-        _verify(_DUMMY_HASH, password)
-        raise wrong
-    if staff.locked_until and staff.locked_until > _now():
-        raise OperationError.single(
-            ErrorCode.LOCKED, f"too many wrong passwords: try again after {staff.locked_until:%H:%M} UTC", "email"
-        )
-    if not _verify(staff.password_hash, password):
-        await _count_failure(staff)
-        raise wrong
-    await Staff.filter(id=staff.id).update(failed_logins=0, locked_until=None)
+async def login(email: str, password: str, client_address: str = "local") -> SignedIn:
+    """Wrong passwords are limited per account from one address and per address alone, never per
+    account alone: a stranger guessing from elsewhere cannot lock the owner out. An unknown email takes
+    the same steps (and the same hashing time) as a wrong password, so the answers tell nothing apart."""
+    email = (email or "").strip().lower()[:254]
+    staff = await Staff.get_or_none(email=email, active=True)
+
+    async def check() -> Staff | None:
+        # argon2 takes tens of milliseconds of CPU on purpose: off the event loop.
+        matches = await asyncio.to_thread(passwords.verify, staff.password_hash if staff else None, password)
+        return staff if matches else None
+
+    outcome = await attempts.guess(
+        [
+            (attempts.PASSWORD_FOR_ACCOUNT_FROM_ADDRESS, f"{email}|{client_address}"),
+            (attempts.PASSWORD_FROM_ADDRESS, client_address),
+        ],
+        check,
+    )
+    if isinstance(outcome, attempts.Locked):
+        raise attempts.locked_error(outcome, "wrong passwords", "password")
+    if outcome.value is None:
+        raise OperationError.single(ErrorCode.INVALID_CREDENTIALS, "wrong email or password", "password")
+    staff = outcome.value
     async with transaction():
         signed_in = await _new_session(staff)
-        await audit.record(_actor_of(staff), "staff.login", target=("staff", staff.id))
+        await audit.record(_actor_of(staff), "staff.login", target=("staff", staff.id), address=client_address)
     return signed_in
 
 
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password or "")
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-async def _count_failure(staff: Staff) -> None:
-    # SQL-side increment: concurrent guesses can't lose a count.
-    await Staff.filter(id=staff.id).update(failed_logins=F("failed_logins") + 1)
-    failures = (await Staff.get(id=staff.id)).failed_logins
-    if failures >= MAX_FAILED_LOGINS:
-        await Staff.filter(id=staff.id).update(locked_until=_now() + LOGIN_LOCK, failed_logins=0)
-    await asyncio.sleep(min(0.2 * failures, 1.0))  # slow down guessing before the lock
-
-
 async def counter_login(counter_id: int, pin: str, staff_id: int | None = None) -> SignedIn:
-    counter = await Counter.get_or_none(id=counter_id)
-    if counter is None:
-        raise OperationError.single(ErrorCode.NOT_FOUND, "counter does not exist", "counterId")
-    lock = await CounterLock.get_or_none(counter_id=counter_id)
-    if lock and lock.locked_until and lock.locked_until > _now():
-        raise OperationError.single(
-            ErrorCode.LOCKED,
-            f"too many wrong PINs at this counter: try again after {lock.locked_until:%H:%M} UTC",
-            "pin",
-        )
-    staff = await _staff_by_pin(counter.branch_id, pin or "", staff_id)
-    if staff is None:
-        await _count_pin_failure(counter_id)
-        raise OperationError.single(ErrorCode.INVALID_CREDENTIALS, "wrong PIN", "pin")
-    await CounterLock.filter(counter_id=counter_id).update(failed_pins=0, locked_until=None)
+    staff, counter = await pins.sign_in_staff(counter_id, pin, staff_id)
     async with transaction():
         signed_in = await _new_session(staff, counter_id)
         await audit.record(
             _actor_of(staff), "staff.counter_login", branch_id=counter.branch_id, target=("counter", counter_id)
         )
     return signed_in
-
-
-async def _staff_by_pin(branch_id: int, pin: str, staff_id: int | None) -> Staff | None:
-    if not re.fullmatch(r"\d{4}", pin):
-        return None
-    candidates = Staff.filter(pin_digest=pin_digest(pin), active=True)
-    if staff_id is not None:
-        candidates = candidates.filter(id=staff_id)
-    for staff in await candidates:
-        if staff.role in ALL_BRANCH_ROLES or await StaffBranch.exists(staff_id=staff.id, branch_id=branch_id):
-            return staff
-    return None
-
-
-async def _count_pin_failure(counter_id: int) -> None:
-    await CounterLock.get_or_create(counter_id=counter_id)
-    await CounterLock.filter(counter_id=counter_id).update(failed_pins=F("failed_pins") + 1)
-    lock = await CounterLock.get(counter_id=counter_id)
-    if lock.failed_pins >= MAX_FAILED_PINS:
-        await CounterLock.filter(counter_id=counter_id).update(locked_until=_now() + PIN_LOCK, failed_pins=0)
-    await asyncio.sleep(min(0.2 * lock.failed_pins, 1.0))
-
-
-async def approve_with_pin(branch_id: int, pin: str | None, action: str) -> Staff:
-    """Manager override: the PIN of someone allowed to approve at this branch, or a typed error."""
-    if not pin:
-        raise OperationError.single(ErrorCode.APPROVAL_REQUIRED, f"{action} needs a manager's PIN", "managerPin")
-    staff = await _staff_by_pin(branch_id, pin, None)
-    if staff is None or not _actor_of(staff, await _branches_of(staff)).can(Permission.APPROVE, branch_id):
-        raise OperationError.single(ErrorCode.APPROVAL_REQUIRED, "that PIN cannot approve here", "managerPin")
-    return staff
 
 
 async def logout(actor: Actor) -> None:
@@ -251,14 +205,22 @@ def _actor_of(staff: Staff, branch_ids: frozenset[int] | None = None, **extra) -
 
 
 async def authenticate(token: str | None) -> Actor | None:
-    """The caller behind a bearer token, or None if it is unknown, expired, revoked or inactive."""
+    """The caller behind a bearer token, or None if it is unknown, expired, revoked or inactive.
+
+    A session opened with a counter PIN is a counter session: it acts at that counter's branch only,
+    and never administers (operations/access.py `COUNTER_SESSION_NEVER`).
+    """
     if not token or len(token) > 200:
         return None
-    session = await StaffSession.get_or_none(token_digest=token_digest(token)).prefetch_related("staff")
+    session = await StaffSession.get_or_none(token_digest=token_digest(token)).prefetch_related("staff", "counter")
     if session is None or session.revoked_at is not None or session.expires_at <= _now():
         return None
     if not session.staff.active:
         return None
-    return _actor_of(
-        session.staff, await _branches_of(session.staff), counter_id=session.counter_id, session_id=session.id
-    )
+    branch_ids = await _branches_of(session.staff)
+    if session.counter is not None:
+        here = session.counter.branch_id
+        if branch_ids is not None and here not in branch_ids:
+            return None  # moved off this branch since signing in here
+        branch_ids = frozenset({here})
+    return _actor_of(session.staff, branch_ids, counter_id=session.counter_id, session_id=session.id)

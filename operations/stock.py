@@ -15,10 +15,10 @@ from operations import audit, ledger
 from operations.access import SYSTEM, Actor, Permission, require
 from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import MAX_KEY_LENGTH, fingerprint
+from operations.pins import Approval, vouch
 from operations.policy import policy
 from operations.reorder import ReorderLevel, set_reorder_levels
 from operations.sql import fetch
-from operations.staff import approve_with_pin
 from operations.transaction import Transaction, transaction
 
 MAX_NOTE = 1000
@@ -104,6 +104,7 @@ def _validate(adj: Adjustment) -> None:
 
 async def adjust_stock(adj: Adjustment) -> ledger.PostingResult:
     require(adj.actor, Permission.ADJUST_STOCK, adj.branch_id)
+    approval = await vouch(adj.actor, adj.branch_id, adj.manager_pin)
     _validate(adj)
     posting = ledger.Posting(
         idempotency_key=f"adjustStock:{adj.idempotency_key}",
@@ -117,7 +118,7 @@ async def adjust_stock(adj: Adjustment) -> ledger.PostingResult:
         try:
             async with transaction() as tx:
                 movements = await _movements(tx, adj)
-                approved_by = await _approval(tx, adj, posting.idempotency_key, movements)
+                approved_by = await _approval(tx, adj, posting.idempotency_key, movements, approval)
                 result = await ledger.apply(tx, posting, movements)
                 if not result.replayed:
                     await audit.record(
@@ -144,7 +145,9 @@ def units_moved(movements: list[ledger.Movement]) -> int:
     return sum(abs(m.delta) for m in movements if m.bucket is Bucket.ON_HAND)
 
 
-async def _approval(tx: Transaction, adj: Adjustment, key: str, movements: list[ledger.Movement]) -> int | None:
+async def _approval(
+    tx: Transaction, adj: Adjustment, key: str, movements: list[ledger.Movement], approval: Approval
+) -> int | None:
     """The approving staff id for a large adjustment (None: none needed, or the system's own);
     APPROVAL_REQUIRED when nobody approved it. A retry of an adjustment already posted is the
     ledger's to answer (the first result), so it is not asked for approval again."""
@@ -155,12 +158,7 @@ async def _approval(tx: Transaction, adj: Adjustment, key: str, movements: list[
         return None
     if adj.actor.can(Permission.APPROVE, adj.branch_id):
         return adj.actor.staff_id
-    approver = await approve_with_pin(
-        adj.branch_id,
-        adj.manager_pin,
-        f"an adjustment of {units} units (over {policy.adjustment_approval_units})",
-    )
-    return approver.id
+    return approval.required(f"an adjustment of {units} units (over {policy.adjustment_approval_units})").id
 
 
 async def _movements(tx: Transaction, adj: Adjustment) -> list[ledger.Movement]:

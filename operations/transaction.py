@@ -33,6 +33,10 @@ class Transaction:
 _outer: ContextVar[Transaction | None] = ContextVar("branchline_transaction", default=None)
 
 
+def within_transaction() -> bool:
+    return _outer.get() is not None
+
+
 @asynccontextmanager
 async def transaction() -> AsyncIterator[Transaction]:
     """The operation's transaction. Opened inside another one (an operation calling another), it is

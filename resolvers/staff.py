@@ -29,9 +29,16 @@ def _signed_in(result: ops.SignedIn) -> dict:
     return {"token": result.token, "expires_at": result.expires_at, "staff": Staff.from_model(result.staff)}
 
 
+def _client_address(info: Info) -> str:
+    """Who is asking, as the wrong-password limits count them. Behind a trusted proxy uvicorn has already
+    put the X-Forwarded-For client here (BRANCHLINE_TRUSTED_PROXIES)."""
+    client = getattr(info.context.request, "client", None)
+    return client.host if client and client.host else "unknown"
+
+
 async def login(info: Info, input: LoginInput) -> LoginPayload:
     async def run():
-        return _signed_in(await ops.login(input.email, input.password))
+        return _signed_in(await ops.login(input.email, input.password, _client_address(info)))
 
     return await payload(LoginPayload, run)
 

@@ -13,12 +13,12 @@ from tortoise.contrib.starlette import RegisterTortoise
 from models.config import tortoise_config
 from models.database import apply_migrations
 from operations import shopify_connection, shopify_import
-from operations.keys import use_secret
 from operations.policy import configure as configure_policy
 from schema import build_schema
 from server import workers
 from server.graphql_view import graphql_app
 from server.health import health
+from server.security import apply_security_settings
 from server.settings import Settings, get_settings
 from shopify.webhook_endpoint import shopify_webhook
 from subscriptions import live
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        use_secret(settings.secret_key)
+        apply_security_settings(settings)
         configure_policy(
             retailer_name=settings.retailer_name,
             prices_include_tax=settings.prices_include_tax,

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 
+from server.security import apply_security_settings, refusal_to_start
 from server.settings import get_settings
 
 
@@ -17,6 +18,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if "BRANCHLINE_PUBLIC_URL" not in os.environ:  # Shopify's webhooks come back to where we listen
         settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
+    if not args.demo and (refusal := refusal_to_start(settings)):
+        print(refusal, file=sys.stderr)
+        return 2
     if args.demo:
         from server.demo import demo_credentials
 
@@ -26,6 +30,31 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings, demo=args.demo)
     print(f"Branchline on http://{args.host}:{args.port}/graphql  (database: {settings.database_url.split('?')[0]})")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
+    return 0
+
+
+def _generate_secret(args: argparse.Namespace) -> int:
+    from operations.keys import generate_secret
+
+    print(generate_secret())
+    return 0
+
+
+def _reencrypt_secrets(args: argparse.Namespace) -> int:
+    from models.database import open_database
+    from operations.secrets import SecretUnreadable
+    from operations.shopify_connection import reencrypt_stored_secrets
+
+    async def run():
+        async with open_database(get_settings().database_url):
+            return await reencrypt_stored_secrets()
+
+    try:
+        rewritten = asyncio.run(run())
+    except SecretUnreadable as error:
+        print(f"not re-encrypted: {error}", file=sys.stderr)
+        return 1
+    print(f"{rewritten} Shopify connection(s) re-encrypted; previous secret keys are no longer needed for them")
     return 0
 
 
@@ -151,6 +180,9 @@ def _worker(args: argparse.Namespace) -> int:
     from subscriptions.bus import Bus
 
     settings = get_settings()
+    if refusal := refusal_to_start(settings):
+        print(refusal, file=sys.stderr)
+        return 2
     shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
 
     async def run() -> None:
@@ -216,12 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     worker_help = "run the background workers (Shopify pushes and order actions, webhooks, orders poll, drift checks)"
     commands.add_parser("worker", help=worker_help).set_defaults(run=_worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    commands.add_parser("generate-secret", help="print a new random BRANCHLINE_SECRET_KEY").set_defaults(
+        run=_generate_secret
+    )
+    reencrypt_help = "after a secret key rotation: rewrite stored secrets under the current BRANCHLINE_SECRET_KEY"
+    commands.add_parser("reencrypt-secrets", help=reencrypt_help).set_defaults(run=_reencrypt_secrets)
     commands.add_parser("check", help="recompute every stock level from the ledger").set_defaults(run=_check)
 
     args = parser.parse_args(argv)
-    from operations.keys import use_secret
-
-    use_secret(get_settings().secret_key)
+    apply_security_settings(get_settings())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per Shopify call is noise at INFO; our client logs what matters (never the token).
     logging.getLogger("httpx").setLevel(logging.WARNING)

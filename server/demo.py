@@ -121,22 +121,22 @@ REORDER_POINTS = {
 DEMO_PASSWORD = "zari-demo-2026"
 # (email, name, role, branch codes, counter PIN)
 DEMO_STAFF = [
-    ("owner@zari.demo", "Sana Owner", Role.OWNER, (), "9000"),
+    ("owner@zari.demo", "Sana Owner", Role.OWNER, (), "900417"),
     ("inventory@zari.demo", "Imran Inventory", Role.INVENTORY, ("LHR-GUL", "KHI-DOL", "ISB-CEN"), None),
     ("finance@zari.demo", "Farah Finance", Role.FINANCE, ("LHR-GUL", "KHI-DOL", "ISB-CEN"), None),
-    ("manager.lhr@zari.demo", "Bilal Manager", Role.BRANCH_MANAGER, ("LHR-GUL",), "1111"),
-    ("ayesha.lhr@zari.demo", "Ayesha Cashier", Role.CASHIER, ("LHR-GUL",), "1234"),
-    ("usman.lhr@zari.demo", "Usman Cashier", Role.CASHIER, ("LHR-GUL",), "2345"),
-    ("manager.khi@zari.demo", "Hina Manager", Role.BRANCH_MANAGER, ("KHI-DOL",), "2222"),
-    ("zain.khi@zari.demo", "Zain Cashier", Role.CASHIER, ("KHI-DOL",), "3456"),
-    ("manager.isb@zari.demo", "Omar Manager", Role.BRANCH_MANAGER, ("ISB-CEN",), "3333"),
-    ("maryam.isb@zari.demo", "Maryam Cashier", Role.CASHIER, ("ISB-CEN",), "4567"),
+    ("manager.lhr@zari.demo", "Bilal Manager", Role.BRANCH_MANAGER, ("LHR-GUL",), "118204"),
+    ("ayesha.lhr@zari.demo", "Ayesha Cashier", Role.CASHIER, ("LHR-GUL",), "4826"),
+    ("usman.lhr@zari.demo", "Usman Cashier", Role.CASHIER, ("LHR-GUL",), "2961"),
+    ("manager.khi@zari.demo", "Hina Manager", Role.BRANCH_MANAGER, ("KHI-DOL",), "225817"),
+    ("zain.khi@zari.demo", "Zain Cashier", Role.CASHIER, ("KHI-DOL",), "3702"),
+    ("manager.isb@zari.demo", "Omar Manager", Role.BRANCH_MANAGER, ("ISB-CEN",), "336149"),
+    ("maryam.isb@zari.demo", "Maryam Cashier", Role.CASHIER, ("ISB-CEN",), "4178"),
 ]
 
 
 def demo_credentials() -> str:
     rows = [
-        f"  {email:<24} {role.value:<15} PIN {pin or '-':<5} {', '.join(codes) or 'all branches'}"
+        f"  {email:<24} {role.value:<15} PIN {pin or '-':<6} {', '.join(codes) or 'all branches'}"
         for email, _, role, codes, pin in DEMO_STAFF
     ]
     return "\n".join([f"Demo sign-ins (password for all: {DEMO_PASSWORD}):", *rows])

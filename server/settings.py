@@ -6,6 +6,9 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from operations.keys import DEVELOPMENT_SECRET
+from operations.passwords import PRODUCTION
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BRANCHLINE_", env_file=".env", extra="ignore")
@@ -14,8 +17,20 @@ class Settings(BaseSettings):
     # a second process (a CLI `check` beside `serve`) waits instead of failing.
     database_url: str = "sqlite://branchline.sqlite3?busy_timeout=15000"
     broadcast_url: str = "memory://"
-    # Used to derive encryption keys for secrets at rest (Shopify and FBR tokens, later issues).
-    secret_key: str = Field(default="dev-only-change-me", repr=False)
+    # Derives the keys for secrets at rest (Shopify and FBR tokens) and for PIN digests. `serve` and
+    # `worker` refuse the development value outside the demo: `branchline generate-secret` makes one.
+    secret_key: str = Field(default=DEVELOPMENT_SECRET, repr=False)
+    # After a rotation: the old secret keys, comma-separated, still read until re-encrypted (docs/security.md).
+    previous_secret_keys: str = Field(default="", repr=False)
+    # Password hashing (argon2id); the defaults are the production ones (operations/passwords.py).
+    argon2_time_cost: int = PRODUCTION["time_cost"]
+    argon2_memory_kib: int = PRODUCTION["memory_cost"]
+    argon2_parallelism: int = PRODUCTION["parallelism"]
+    # Digits a PIN needs when its owner can approve overrides (managers, owners, admins).
+    approver_pin_digits: int = 6
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks, "*" for
+    # any): the client address is what the wrong-password limits count per. Only list your own proxies.
+    trusted_proxies: str = "127.0.0.1"
     # Development: GraphiQL and introspection on. Never in production.
     debug: bool = False
     # Schema introspection without GraphiQL (e.g. for a staging dashboard build).

@@ -12,6 +12,7 @@ from tortoise import Tortoise
 
 from models.config import dialect, tortoise_config
 from models.database import apply_migrations
+from operations import passwords
 from operations.keys import use_secret
 from subscriptions import live
 from subscriptions.bus import Bus
@@ -22,6 +23,16 @@ TEST_REDIS_URL = os.environ.get("BRANCHLINE_TEST_REDIS_URL")
 # made on one side and read on the other); `serve` without --demo refuses the built-in one.
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef-not-for-production"
 use_secret(TEST_SECRET_KEY)
+# Cheap password hashing for the test process and the servers it starts (tests/server/test_security_settings.py
+# pins the production parameters).
+CHEAP_ARGON2 = {
+    "BRANCHLINE_ARGON2_TIME_COST": "1",
+    "BRANCHLINE_ARGON2_MEMORY_KIB": "64",
+    "BRANCHLINE_ARGON2_PARALLELISM": "1",
+}
+for _name, _value in CHEAP_ARGON2.items():
+    os.environ.setdefault(_name, _value)
+passwords.configure(time_cost=1, memory_cost=64, parallelism=1)
 
 
 async def _reset_postgres(url: str) -> None:

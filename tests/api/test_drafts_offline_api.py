@@ -19,8 +19,8 @@ async def test_park_place_void_and_upload_offline(anonymous, db):
     counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C1", "Counter 1"))
     [v] = await make_variants(1, prefix="LIP")
     await stock(branch.id, v.id, 2)
-    cashier = await anonymous.as_staff(Role.CASHIER, [branch.id], pin="1212")
-    await anonymous.as_staff(Role.BRANCH_MANAGER, [branch.id], pin="3434")
+    cashier = await anonymous.as_staff(Role.CASHIER, [branch.id], pin="1290")
+    await anonymous.as_staff(Role.BRANCH_MANAGER, [branch.id], pin="343917")
     await open_register(await authenticate(cashier.token), counter.id, Decimal("0"), "open")
     c = str(global_id("Counter", counter.id))
     parked = await cashier(
@@ -37,7 +37,7 @@ async def test_park_place_void_and_upload_offline(anonymous, db):
     )
     assert placed["placeDraft"]["sale"]["number"] == "KHI-C1-000001"
     voided = await cashier(
-        f'mutation($s: ID!) {{ voidSale(input: {{saleId: $s, managerPin: "3434", reason: "wrong shade"}})'
+        f'mutation($s: ID!) {{ voidSale(input: {{saleId: $s, managerPin: "343917", reason: "wrong shade"}})'
         f" {{ {SALE} }} }}",
         {"s": draft["id"]},
     )

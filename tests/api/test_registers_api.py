@@ -153,8 +153,8 @@ async def test_a_day_at_the_counter(anonymous, shop):
 
 async def test_second_register_at_a_counter_is_refused(anonymous, shop):
     a, _, counter = shop
-    first = await open_at(await anonymous.as_staff(Role.CASHIER, [a.id], pin="1111"), counter, key="k1")
-    second = await open_at(await anonymous.as_staff(Role.CASHIER, [a.id], pin="2222"), counter, key="k2")
+    first = await open_at(await anonymous.as_staff(Role.CASHIER, [a.id], pin="1593"), counter, key="k1")
+    second = await open_at(await anonymous.as_staff(Role.CASHIER, [a.id], pin="2684"), counter, key="k2")
     assert second["register"] is None
     [error] = second["errors"]
     assert (error["code"], error["field"]) == ("DUPLICATE", "counterId")
@@ -164,7 +164,7 @@ async def test_second_register_at_a_counter_is_refused(anonymous, shop):
 async def test_cashier_of_branch_b_cannot_work_branch_a(anonymous, api, shop):
     _, b, counter = shop
     opened = await open_at(api, counter)
-    outsider = await anonymous.as_staff(Role.CASHIER, [b.id], pin="3333")
+    outsider = await anonymous.as_staff(Role.CASHIER, [b.id], pin="3719")
     register = opened["register"]["id"]
     for query, variables in (
         (OPEN, {"c": counter, "f": "100", "k": "x"}),
@@ -236,7 +236,7 @@ async def test_concurrent_closes_over_graphql_close_once(api, shop):
 
 async def test_a_cashier_ends_their_shift_and_the_register_stays_open(anonymous, shop):
     a, _, counter = shop
-    cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="5555")
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="5820")
     register = (await open_at(cashier, counter, "0"))["register"]["id"]
     ended = (await cashier(END_SHIFT, {"r": register}))["endShift"]
     assert ended["errors"] == [] and ended["shift"]["endedAt"]

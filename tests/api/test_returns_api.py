@@ -46,8 +46,8 @@ async def store(anonymous, db):
     await s.shawl.__class__.filter(id=s.shawl.id).update(price=Decimal("2500.00"), tax_rate=Decimal("18.00"))
     for v in (s.kurta, s.shawl):
         await stock(s.lahore.id, v.id, 10)
-    s.lhr = await anonymous.as_staff(Role.CASHIER, [s.lahore.id], pin="1111")
-    s.khi = await anonymous.as_staff(Role.CASHIER, [s.karachi.id], pin="2222")
+    s.lhr = await anonymous.as_staff(Role.CASHIER, [s.lahore.id], pin="1593")
+    s.khi = await anonymous.as_staff(Role.CASHIER, [s.karachi.id], pin="2684")
     await open_register(await authenticate(s.lhr.token), s.lhr_counter.id, Decimal("1000.00"), "open-lhr")
     await open_register(await authenticate(s.khi.token), s.khi_counter.id, Decimal("1000.00"), "open-khi")
     body = await s.lhr(CHECKOUT, {"c": gid("Counter", s.lhr_counter.id), "k": "sale-1"})

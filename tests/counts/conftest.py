@@ -1,4 +1,4 @@
-"""A branch mid-trading (the operations' shop: counter, cashier, manager with PIN 9999, register
+"""A branch mid-trading (the operations' shop: counter, cashier, manager with PIN 902715, register
 open, two variants with 10 each), plus an inventory clerk who counts and a second branch."""
 
 from decimal import Decimal
@@ -17,7 +17,7 @@ from tests.operations.conftest import shop, staff_actor  # noqa: F401  (fixtures
 async def store(shop):  # noqa: F811
     shop.clerk = await staff_actor(Role.INVENTORY, [shop.branch.id], email="clerk@t.pk")
     shop.other_branch = await make_branch("KHI")
-    shop.outsider = await staff_actor(Role.BRANCH_MANAGER, [shop.other_branch.id], pin="5555", email="khi@t.pk")
+    shop.outsider = await staff_actor(Role.BRANCH_MANAGER, [shop.other_branch.id], pin="558203", email="khi@t.pk")
     return shop
 
 

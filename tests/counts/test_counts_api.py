@@ -238,7 +238,7 @@ async def test_counts_at_a_branch_outside_your_scope_are_refused(anonymous, bran
 
 async def test_adjust_stock_needs_a_manager_above_the_approval_size(anonymous, branch_shop):  # noqa: F811
     branch, kurta, _ = branch_shop
-    await anonymous.as_staff(Role.BRANCH_MANAGER, [branch.id], pin="4321")
+    await anonymous.as_staff(Role.BRANCH_MANAGER, [branch.id], pin="432918")
     clerk = await anonymous.as_staff(Role.INVENTORY, [branch.id])
     manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [branch.id])
     line = [{"variantId": gid("Variant", kurta.id), "quantity": 25}]
@@ -252,7 +252,7 @@ async def test_adjust_stock_needs_a_manager_above_the_approval_size(anonymous, b
     assert wrong["errors"][0]["code"] == "APPROVAL_REQUIRED"
     assert await on_hand(branch, kurta) == 10
 
-    approved = (await clerk(ADJUST, {"input": base | {"idempotencyKey": "a", "managerPin": "4321"}}))["adjustStock"]
+    approved = (await clerk(ADJUST, {"input": base | {"idempotencyKey": "a", "managerPin": "432918"}}))["adjustStock"]
     assert approved == {"movements": [{"delta": 25, "onHand": 35}], "errors": []}
     own = (await manager(ADJUST, {"input": base | {"idempotencyKey": "b"}}))["adjustStock"]
     assert own["errors"] == [] and own["movements"][0]["onHand"] == 60

@@ -95,7 +95,7 @@ async def test_fulfilling_races_an_in_store_sale_of_the_last_unit(shop):
     assert held.on_hand - held.reserved == 0
 
     counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C9", "Counter 9"))
-    cashier = await staff_actor(Role.CASHIER, [branch.id], pin="4321", email="cashier-rt@t.pk")
+    cashier = await staff_actor(Role.CASHIER, [branch.id], pin="4391", email="cashier-rt@t.pk")
     await open_register(cashier, counter.id, Decimal("0.00"), key("open"))
     sale = sales.Checkout(
         counter.id,

@@ -34,7 +34,7 @@ async def shop(db):
     await Variant.filter(id=s.shawl.id).update(price=Decimal("2500.00"), tax_rate=Decimal("18.00"))
     for v in (s.kurta, s.shawl):
         await stock(s.branch.id, v.id, 10)
-    s.cashier = await staff_actor(Role.CASHIER, [s.branch.id], pin="1234", email="cashier@t.pk")
-    s.manager = await staff_actor(Role.BRANCH_MANAGER, [s.branch.id], pin="9999", email="manager@t.pk")
+    s.cashier = await staff_actor(Role.CASHIER, [s.branch.id], pin="1357", email="cashier@t.pk")
+    s.manager = await staff_actor(Role.BRANCH_MANAGER, [s.branch.id], pin="902715", email="manager@t.pk")
     s.register = await open_register(s.cashier, s.counter.id, Decimal("5000.00"), "open-1")
     return s

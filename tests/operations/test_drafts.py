@@ -43,7 +43,7 @@ async def test_a_held_draft_reserves_and_placing_it_elsewhere_deducts_once(shop)
     assert await level(shop, shop.kurta) == (10, 2)
     # The customer comes back to the other counter.
     counter2, _ = await create_counter(SYSTEM, NewCounter(shop.branch.id, "C2", "Counter 2"))
-    cashier2 = await staff_actor(Role.CASHIER, [shop.branch.id], pin="2222", email="c2@t.pk")
+    cashier2 = await staff_actor(Role.CASHIER, [shop.branch.id], pin="2684", email="c2@t.pk")
     await open_register(cashier2, counter2.id, Decimal("0"), "open-2")
     placed, replayed = await drafts.place_draft(cashier2, draft.id, counter2.id, CASH, "place-1")
     assert not replayed and placed.status is SaleStatus.PLACED and placed.number == "LHR-C2-000001"
@@ -95,12 +95,12 @@ async def test_void_needs_a_manager_and_the_same_register_and_restores_stock(sho
         shop.cashier, sales.Checkout(shop.counter.id, [sales.CheckoutLine(VariantRef(id=shop.kurta.id), 2)], CASH, "s1")
     )
     with pytest.raises(OperationError) as caught:
-        await drafts.void_sale(shop.cashier, sale.id, "1234", "customer changed mind")  # a cashier's PIN
+        await drafts.void_sale(shop.cashier, sale.id, "1357", "customer changed mind")  # a cashier's PIN
     assert caught.value.problems[0].code is ErrorCode.APPROVAL_REQUIRED
-    voided = await drafts.void_sale(shop.cashier, sale.id, "9999", "customer changed mind")
+    voided = await drafts.void_sale(shop.cashier, sale.id, "902715", "customer changed mind")
     assert voided.status is SaleStatus.VOIDED and voided.approved_by_id == shop.manager.staff_id
     assert await level(shop, shop.kurta) == (10, 0)
-    again = await drafts.void_sale(shop.cashier, sale.id, "9999", "again")  # a retry: already done
+    again = await drafts.void_sale(shop.cashier, sale.id, "902715", "again")  # a retry: already done
     assert again.status is SaleStatus.VOIDED and await level(shop, shop.kurta) == (10, 0)
     assert await check_ledger() == ([], [])
 

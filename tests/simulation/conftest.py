@@ -49,9 +49,9 @@ async def world(db, bus, sim, webhook_receiver):  # noqa: F811
                 sub.uri = webhook_receiver.url
             branches = await Branch.filter(shopify_location_id__isnull=False).order_by("id")
             assert len(branches) >= 3
-            cashier = await staff_actor(Role.CASHIER, [b.id for b in branches], pin="1234", email="sim@t.pk")
+            cashier = await staff_actor(Role.CASHIER, [b.id for b in branches], pin="1357", email="sim@t.pk")
             # Refunds above the policy amount need a manager's PIN (the driver gives it).
-            await staff_actor(Role.BRANCH_MANAGER, [b.id for b in branches], pin="9999", email="sim-manager@t.pk")
+            await staff_actor(Role.BRANCH_MANAGER, [b.id for b in branches], pin="902715", email="sim-manager@t.pk")
             counters = {}
             for branch, workflow in zip(branches, WORKFLOWS * 3, strict=False):
                 await Branch.filter(id=branch.id).update(fulfillment_workflow=workflow)

@@ -129,7 +129,7 @@ class Driver:
             [returns.ReturnItem(line.line_no, line.quantity)],
             [sales.Payment(TenderType.CASH, line.total)],
             self.key("return"),
-            manager_pin="9999",
+            manager_pin="902715",
         )
         await returns.create_return(self.w.cashier, request)
         self.model.move(sold["branch"], line.variant_id, line.quantity)
