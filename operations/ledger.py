@@ -69,6 +69,11 @@ class _Level:
         return values.pop() if values else None
 
 
+def line_of(index: int, movement: Movement) -> int:
+    """The request line a movement answers for in error fields."""
+    return movement.line if movement.line is not None else index
+
+
 def validate(posting: Posting, movements: list[Movement]) -> None:
     problems = Problems()
     key = posting.idempotency_key
@@ -78,10 +83,12 @@ def validate(posting: Posting, movements: list[Movement]) -> None:
         problems.add(ErrorCode.TOO_MANY, f"at most {MAX_MOVEMENTS_PER_POSTING} lines per request", "lines")
     for i, m in enumerate(movements):
         if m.delta == 0:
-            problems.add(ErrorCode.INVALID, "quantity must not be zero", f"lines.{i}.quantity")
+            problems.add(ErrorCode.INVALID, "quantity must not be zero", f"lines.{line_of(i, m)}.quantity")
         elif abs(m.delta) > MAX_UNITS_PER_MOVEMENT:
             problems.add(
-                ErrorCode.INVALID, f"quantity must be at most {MAX_UNITS_PER_MOVEMENT:,} units", f"lines.{i}.quantity"
+                ErrorCode.INVALID,
+                f"quantity must be at most {MAX_UNITS_PER_MOVEMENT:,} units",
+                f"lines.{line_of(i, m)}.quantity",
             )
     problems.raise_if_any()
 
@@ -216,9 +223,11 @@ async def _check_references(tx: Transaction, movements: list[Movement]) -> tuple
     problems = Problems()
     for i, m in enumerate(movements):
         if m.branch_id not in negative_ok:
-            problems.add(ErrorCode.NOT_FOUND, f"branch {m.branch_id} does not exist", f"lines.{i}.branchId")
+            problems.add(ErrorCode.NOT_FOUND, f"branch {m.branch_id} does not exist", f"lines.{line_of(i, m)}.branchId")
         if m.variant_id not in skus:
-            problems.add(ErrorCode.NOT_FOUND, f"variant {m.variant_id} does not exist", f"lines.{i}.variantId")
+            problems.add(
+                ErrorCode.NOT_FOUND, f"variant {m.variant_id} does not exist", f"lines.{line_of(i, m)}.variantId"
+            )
     problems.raise_if_any()
     return skus, negative_ok
 
@@ -247,7 +256,7 @@ async def _update_levels(
     changed: list[Problem] = []
     for level in levels:
         key = (level.branch_id, level.variant_id)
-        fields[key] = f"lines.{level.movements[0][0]}.quantity"
+        fields[key] = f"lines.{line_of(*level.movements[0])}.quantity"
         allow_negative = posting.allow_negative if posting.allow_negative is not None else negative_ok[level.branch_id]
         sql, values = _guarded_update(tx, level, allow_negative, now)
         rows = await fetch(tx.conn, sql, values)

@@ -173,17 +173,19 @@ async def _movements(tx: Transaction, adj: Adjustment) -> list[ledger.Movement]:
         )
         on_hand = {r["variant_id"]: r["on_hand"] for r in rows}
     movements: list[ledger.Movement] = []
-    for line in adj.lines:
+    for n, line in enumerate(adj.lines):
         if line.counted_quantity is not None:
             current = on_hand.get(line.variant_id, 0)
             delta = line.counted_quantity - current
             if delta:
-                movements.append(ledger.Movement(adj.branch_id, line.variant_id, delta, expected_on_hand=current))
+                movements.append(
+                    ledger.Movement(adj.branch_id, line.variant_id, delta, expected_on_hand=current, line=n)
+                )
             continue
-        movements.append(ledger.Movement(adj.branch_id, line.variant_id, line.quantity))
+        movements.append(ledger.Movement(adj.branch_id, line.variant_id, line.quantity, line=n))
         if adj.reason is AdjustmentReason.DAMAGED:
             # Damaged units leave the sellable shelf but stay accounted for until written off.
-            movements.append(ledger.Movement(adj.branch_id, line.variant_id, -line.quantity, Bucket.DAMAGED))
+            movements.append(ledger.Movement(adj.branch_id, line.variant_id, -line.quantity, Bucket.DAMAGED, line=n))
     return movements
 
 

@@ -21,6 +21,9 @@ class Movement:
     shopify_effect: ShopifyEffect = ShopifyEffect.PUSH
     # Compare-and-set for counts: the movement applies only if on hand is still this value.
     expected_on_hand: int | None = None
+    # The request line this movement comes from, when it is not the movement's own position (a damaged
+    # line makes two movements): errors name `lines.<line>`, a line the caller sent.
+    line: int | None = None
 
 
 @dataclass(frozen=True)

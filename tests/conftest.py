@@ -23,7 +23,7 @@ TEST_REDIS_URL = os.environ.get("BRANCHLINE_TEST_REDIS_URL")
 # made on one side and read on the other); `serve` without --demo refuses the built-in one.
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef-not-for-production"
 use_secret(TEST_SECRET_KEY)
-# Cheap password hashing for the test process and the servers it starts (tests/server/test_security_settings.py
+# Cheap password hashing for the test process and the servers it starts (tests/security/test_secret_key.py
 # pins the production parameters).
 CHEAP_ARGON2 = {
     "BRANCHLINE_ARGON2_TIME_COST": "1",

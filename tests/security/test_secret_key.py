@@ -1,0 +1,80 @@
+"""The server secret: a real server refuses to start without one of its own, and rotating it keeps
+stored secrets and PINs readable until they are renewed. Also pins the production password hashing."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from argon2 import PasswordHasher
+
+from models.staff import Role, Staff
+from operations import keys, passwords, secrets
+from operations.access import SYSTEM
+from operations.branches import NewCounter, create_counter
+from operations.staff import NewStaff, counter_login, create_staff
+from server.settings import Settings
+from tests.conftest import TEST_SECRET_KEY
+from tests.e2e.conftest import ROOT, free_port
+from tests.factories import make_branch
+
+
+def serve(secret: str | None, *extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "BRANCHLINE_SECRET_KEY"}
+    if secret is not None:
+        env["BRANCHLINE_SECRET_KEY"] = secret
+    env["BRANCHLINE_DATABASE_URL"] = "sqlite://:memory:"
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(free_port()), *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("secret", [None, "", keys.DEVELOPMENT_SECRET, "short-secret"])
+def test_serve_refuses_a_missing_short_or_development_secret(secret):
+    done = serve(secret)
+    assert done.returncode == 2, done.stderr
+    assert "refusing to start" in done.stderr and "branchline generate-secret" in done.stderr
+
+
+def test_generate_secret_makes_one_serve_accepts():
+    made = subprocess.run(
+        [sys.executable, "-m", "server.cli", "generate-secret"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    secret = made.stdout.strip()
+    assert made.returncode == 0 and keys.secret_problem(secret) is None and len(secret) >= 48
+
+
+async def test_a_rotated_secret_still_reads_old_secrets_and_pins_until_renewed(db):
+    branch = await make_branch("LHR")
+    counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C1", "Counter 1"))
+    await create_staff(SYSTEM, NewStaff("c@rot.pk", "Cashier", Role.CASHIER, None, "4826", [branch.id]))
+    stored = secrets.encrypt("shpat_old_token")
+    old_digest = (await Staff.get(email="c@rot.pk")).pin_digest
+    new_secret = keys.generate_secret()
+    try:
+        keys.use_secret(new_secret, [TEST_SECRET_KEY])
+        assert secrets.decrypt(stored) == "shpat_old_token"
+        renewed = secrets.reencrypt(stored)
+        assert (await counter_login(counter.id, "4826")).staff.email == "c@rot.pk"
+        assert (await Staff.get(email="c@rot.pk")).pin_digest not in (old_digest, None)  # digested anew
+        keys.use_secret(new_secret)  # the old key retired
+        assert secrets.decrypt(renewed) == "shpat_old_token"
+        with pytest.raises(secrets.SecretUnreadable):
+            secrets.decrypt(stored)
+        assert (await counter_login(counter.id, "4826")).staff.email == "c@rot.pk"
+    finally:
+        keys.use_secret(TEST_SECRET_KEY)
+
+
+def test_production_password_hashing_parameters_are_pinned():
+    """Tests hash cheaply (tests/conftest.py); production keeps argon2id at RFC 9106's second option."""
+    defaults = {name: Settings.model_fields[f"argon2_{name}"].default for name in ("time_cost", "parallelism")}
+    defaults["memory_cost"] = Settings.model_fields["argon2_memory_kib"].default
+    assert defaults == passwords.PRODUCTION == {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+    made = PasswordHasher(**passwords.PRODUCTION).hash("x")
+    assert made.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
