@@ -19,13 +19,13 @@ from tests.e2e.conftest import ROOT, free_port
 from tests.factories import make_branch
 
 
-def serve(secret: str | None, *extra: str) -> subprocess.CompletedProcess:
+def run_cli(command: str, secret: str | None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "BRANCHLINE_SECRET_KEY"}
     if secret is not None:
         env["BRANCHLINE_SECRET_KEY"] = secret
     env["BRANCHLINE_DATABASE_URL"] = "sqlite://:memory:"
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(free_port()), *extra],
+        [sys.executable, "-m", "server.cli", command, *(["--port", str(free_port())] if command == "serve" else [])],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -35,8 +35,9 @@ def serve(secret: str | None, *extra: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("secret", [None, "", keys.DEVELOPMENT_SECRET, "short-secret"])
-def test_serve_refuses_a_missing_short_or_development_secret(secret):
-    done = serve(secret)
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_refuse_a_missing_short_or_development_secret(command, secret):
+    done = run_cli(command, secret)
     assert done.returncode == 2, done.stderr
     assert "refusing to start" in done.stderr and "branchline generate-secret" in done.stderr
 
