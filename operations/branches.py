@@ -50,15 +50,23 @@ def _check_name(problems: Problems, name: str) -> None:
         problems.add(ErrorCode.INVALID, "name must be 1–120 characters", "name")
 
 
+def _is_time_zone(name: str) -> bool:
+    if len(name) > 64:  # IANA names are short; a long one would reach the file system as a path
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 async def create_branch(actor: Actor, new: NewBranch, idempotency_key: str | None = None) -> tuple[Branch, bool]:
     require(actor, Permission.MANAGE_BRANCHES)
     problems = Problems()
     _check_code(problems, new.code)
     _check_name(problems, new.name)
-    try:
-        ZoneInfo(new.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.add(ErrorCode.INVALID, f"unknown time zone {new.timezone!r}", "timezone")
+    if not _is_time_zone(new.timezone):
+        problems.add(ErrorCode.INVALID, f"unknown time zone {new.timezone[:64]!r}", "timezone")
     problems.raise_if_any()
 
     async def create() -> Branch:
