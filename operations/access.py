@@ -63,6 +63,12 @@ class AccessDenied(Exception):
         super().__init__(message)
         self.code = code
 
+    @property
+    def extensions(self) -> dict[str, str]:
+        # graphql-core copies an original error's `extensions` dict into the GraphQL error it makes,
+        # wherever the refusal is raised: queries, mutations and subscription streams alike.
+        return {"code": self.code}
+
 
 @dataclass(frozen=True)
 class Actor:
