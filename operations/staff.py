@@ -21,6 +21,7 @@ from operations.errors import ErrorCode, OperationError, Problems
 from operations.idempotency import run_once
 from operations.keys import pin_digest, token_digest
 from operations.transaction import transaction
+from subscriptions.sessions import announce_revoked
 
 SESSION_LENGTH = timedelta(hours=12)  # a working day; counters sign in again per shift
 MIN_PASSWORD = 10
@@ -192,6 +193,7 @@ async def counter_login(counter_id: int, pin: str, staff_id: int | None = None) 
 async def logout(actor: Actor) -> None:
     if actor.session_id is not None:
         await StaffSession.filter(id=actor.session_id).update(revoked_at=_now())
+        await announce_revoked([actor.session_id])  # its open WebSockets close, on every server
 
 
 async def _branches_of(staff: Staff) -> frozenset[int] | None:

@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -15,13 +16,15 @@ from models.database import apply_migrations
 from operations import shopify_connection, shopify_import
 from operations.policy import configure as configure_policy
 from schema import build_schema
-from server import workers
+from server import websocket_protocol, workers
 from server.graphql_view import graphql_app
 from server.health import health
+from server.limits import BodyLimit
 from server.security import apply_security_settings
 from server.settings import Settings, get_settings
+from server.ws_handlers import SocketLimits, ended_sessions
 from shopify.webhook_endpoint import shopify_webhook
-from subscriptions import live
+from subscriptions import live, sessions
 from subscriptions.bus import Bus
 
 log = logging.getLogger("branchline")
@@ -71,9 +74,14 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
         max_depth=settings.max_query_depth,
         max_tokens=settings.max_query_tokens,
         max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost,
+        max_text_length=settings.max_text_length,
         introspection=settings.debug or settings.introspection,
     )
-    gql = graphql_app(schema, debug=settings.debug)
+    socket_limits = SocketLimits(settings.ws_max_subscriptions, settings.ws_max_sockets_per_session)
+    gql = graphql_app(schema, debug=settings.debug, socket_limits=socket_limits)
+    # uvicorn builds the WebSocket protocol (server/cli.py names it); its limits are set here.
+    websocket_protocol.configure(settings.ws_outbound_buffer_bytes, settings.ws_send_timeout)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -94,6 +102,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
             await bus.connect()
             live.install(bus)
+            revocations = asyncio.create_task(sessions.watch_revocations(bus, ended_sessions))
             sweeper = asyncio.create_task(_sweep_expired_holds())
             stack = AsyncExitStack()
             try:
@@ -105,6 +114,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             finally:
                 await stack.aclose()
                 sweeper.cancel()
+                revocations.cancel()
                 live.install(None)
                 await bus.disconnect()
 
@@ -115,6 +125,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             WebSocketRoute("/graphql", gql),
             Route("/health", health),
             Route(shopify_connection.WEBHOOK_PATH, shopify_webhook, methods=["POST"]),
+        ],
+        middleware=[
+            Middleware(
+                BodyLimit,
+                max_bytes=settings.max_request_bytes,
+                per_path={shopify_connection.WEBHOOK_PATH: settings.max_webhook_bytes},
+            )
         ],
         lifespan=lifespan,
     )

@@ -29,7 +29,18 @@ def _serve(args: argparse.Namespace) -> int:
         print(demo_credentials())
     app = create_app(settings, demo=args.demo)
     print(f"Branchline on http://{args.host}:{args.port}/graphql  (database: {settings.database_url.split('?')[0]})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        # uvicorn's websockets-sansio with a bound on what a socket may owe a peer that stops reading.
+        ws="server.websocket_protocol:BoundedWebSocketProtocol",
+        ws_max_size=settings.max_request_bytes,  # a larger message closes the socket with 1009
+        # X-Forwarded-For names the client only from these proxies: the wrong-password limits count it.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )
     return 0
 
 
@@ -257,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     apply_security_settings(get_settings())
+    # Process-wide, before any handler exists: uvicorn's own loggers (configured when it starts) get it too.
+    from server import log_redaction
+
+    log_redaction.install()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per Shopify call is noise at INFO; our client logs what matters (never the token).
     logging.getLogger("httpx").setLevel(logging.WARNING)

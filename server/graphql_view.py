@@ -1,7 +1,12 @@
-"""The GraphQL endpoint: HTTP and WebSocket (graphql-transport-ws, legacy graphql-ws)."""
+"""The GraphQL endpoint: HTTP and WebSocket (graphql-transport-ws, legacy graphql-ws).
+
+What a WebSocket lives by (its session re-checked per operation, closed when the session ends,
+operation and socket limits) is in server/ws_handlers.py.
+"""
 
 from typing import Any
 
+from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -9,27 +14,45 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from operations.access import ANONYMOUS
 from operations.staff import authenticate
 from schema.context import Context
+from server import subscription_executor
+from server.ws_handlers import ClosableWebSocketAdapter, LegacyWSHandler, SocketLimits, TransportWSHandler
+
+NOT_A_REQUEST = 'the body must be a JSON object, a GraphQL request such as {"query": "{ me { id } }"}'
 
 
 class BranchlineGraphQL(GraphQL):
+    websocket_adapter_class = ClosableWebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, *args: Any, socket_limits: SocketLimits, **kwargs: Any) -> None:
+        super().__init__(*args, max_subscriptions_per_connection=socket_limits.max_operations, **kwargs)
+        self.socket_limits = socket_limits
+
     async def get_context(self, request: Any, response: Any) -> Context:
         # On a WebSocket this runs once per socket; loaders built here would cache rows for the
-        # connection's life, so subscriptions read through operations, not these loaders.
+        # connection's life, so subscriptions read through operations, not these loaders. A
+        # WebSocket signs in with connection_init instead (ws_handlers.SocketSession).
         context = Context(request=request, response=response)
-        token = _bearer(request.headers.get("authorization"))
+        token = _bearer(request.headers.get("authorization")) if request.scope["type"] == "http" else None
         if token:
             context.actor = await authenticate(token) or ANONYMOUS
         return context
 
     async def on_ws_connect(self, context: Context) -> dict | None:
-        """Browsers cannot set headers on a WebSocket: the token comes in connection_init."""
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        token = params.get("authToken") or _bearer(params.get("Authorization") or params.get("authorization"))
-        actor = await authenticate(token) if isinstance(token, str) else None
-        if actor is None:
+        """The socket's handler has read connection_init's token into `context.actor` just before."""
+        if context.actor is ANONYMOUS:
             raise ConnectionRejectionError({"reason": "sign in first: send authToken in connection_init"})
-        context.actor = actor
-        return {"server": "branchline", "staff": actor.name}
+        return {"server": "branchline", "staff": context.actor.name}
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry reads a parsed body with `.get()`: a JSON scalar (`1`, `"x"`, `null`) answered
+        500 (strawberry/http/async_base_view.py `parse_http_body`). Only objects, or lists of them
+        (batches, which Strawberry refuses when batching is off), are requests."""
+        parsed = super().parse_json(data)
+        if isinstance(parsed, dict) or (isinstance(parsed, list) and all(isinstance(item, dict) for item in parsed)):
+            return parsed
+        raise HTTPException(400, NOT_A_REQUEST)
 
 
 def _bearer(header: str | None) -> str | None:
@@ -39,10 +62,12 @@ def _bearer(header: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def graphql_app(schema, *, debug: bool) -> BranchlineGraphQL:
+def graphql_app(schema, *, debug: bool, socket_limits: SocketLimits | None = None) -> BranchlineGraphQL:
+    subscription_executor.install(schema)
     return BranchlineGraphQL(
         schema,
         graphql_ide="graphiql" if debug else None,
         allow_queries_via_get=False,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        socket_limits=socket_limits or SocketLimits(),
     )

@@ -65,6 +65,24 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30
+    # GraphQL edge limits
+    # Fields an operation may select, each fragment counted every time it is spread (schema/limits.py).
+    max_query_cost: int = 3000
+    # Characters in any one text of a request, literal or variable (schema/text_limits.py).
+    max_text_length: int = 10_000
+    # HTTP and WebSocket edge limits
+    # Bytes in a request body (413 beyond, server/limits.py) and in a WebSocket message (closed 1009).
+    max_request_bytes: int = 1024 * 1024
+    # Shopify's webhooks may be larger (orders with hundreds of lines): docs/webhooks.md.
+    max_webhook_bytes: int = 5 * 1024 * 1024
+    # Bytes one socket may owe a peer that is not reading, and seconds it may stay that far behind
+    # before it is closed as a slow consumer, 4801 (server/websocket_protocol.py).
+    ws_outbound_buffer_bytes: int = 256 * 1024
+    ws_send_timeout: float = 10.0
+    # Operations at once on one WebSocket (subscriptions, and queries and mutations sent over it).
+    ws_max_subscriptions: int = 20
+    # Open WebSockets per sign-in session, counted in each server process (subscriptions/sessions.py).
+    ws_max_sockets_per_session: int = 10
 
 
 @lru_cache
