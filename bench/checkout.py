@@ -34,14 +34,15 @@ from tortoise import connections
 
 from models.database import open_database
 from models.staff import Role
-from operations import ledger, pricing
-from operations.access import SYSTEM
-from operations.branches import NewBranch, NewCounter, create_branch, create_counter
-from operations.catalog import NewVariant
-from operations.policy import policy
-from operations.registers import open_register
-from operations.staff import NewStaff, authenticate, create_staff, login
-from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
+from operations.counter import pricing
+from operations.counter.registers import open_register
+from operations.directory.branches import NewBranch, NewCounter, create_branch, create_counter
+from operations.directory.catalog import NewVariant
+from operations.directory.staff import NewStaff, authenticate, create_staff, login
+from operations.kernel.access import SYSTEM
+from operations.kernel.policy import policy
+from operations.stock import ledger
+from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
 from schema.ids import global_id
 
 if not __package__:  # run as `python bench/checkout.py`: make the `bench` package importable
@@ -241,7 +242,7 @@ RAW_VARIANTS = (
     "SELECT v.id, v.sku, v.title, v.price, v.tax_rate, v.pct_code, p.title AS product_title"
     " FROM variant v JOIN product p ON p.id = v.product_id WHERE v.id = ANY($1::int[])"
 )
-# The register row lock that orders a sale against a concurrent close (operations/registers.py
+# The register row lock that orders a sale against a concurrent close (operations/counter/registers.py
 # `_hold_open`), found by the counter, and the cashier's open shift in it: one statement.
 RAW_REGISTER_SHIFT = (
     "WITH held AS (UPDATE register SET status = status WHERE open_counter_id = $1 AND status = 'open' RETURNING id)"

@@ -29,8 +29,8 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 import orjson
 
-from operations.access import SYSTEM
-from operations.catalog import NewProduct, NewVariant, create_product
+from operations.directory.catalog import NewProduct, NewVariant, create_product
+from operations.kernel.access import SYSTEM
 
 
 def log(message: str) -> None:
@@ -111,7 +111,7 @@ async def create_variants(count: int, variant: Callable[[str, int], NewVariant])
     return variant_ids
 
 
-# --- the raw side's share of the ledger's work (as operations/ledger.py does it) ----------------
+# --- the raw side's share of the ledger's work (as operations/stock/ledger.py does it) ----------------
 
 RAW_SEQUENCE = (
     "UPDATE branch_stock_sequence SET last_sequence = last_sequence + $1 WHERE branch_id = $2 RETURNING last_sequence"

@@ -7,7 +7,7 @@ For each size (variants; each has one inventory level per location, so 100,000 v
 (so peak memory is that run's alone):
 
 - baseline: read the file line by line and `orjson.loads` each line, nothing else;
-- import: `operations.shopify_import.run_job` on a freshly created database — check and split the file,
+- import: `operations.sync.catalog_import.run_job` on a freshly created database — check and split the file,
   upsert locations/branches, products, variants, opening stock through the ledger's bulk path, customers.
 
 Prints ONE JSON line on stdout (progress on stderr): per size, lines, import seconds and lines/s, parse-only
@@ -55,8 +55,8 @@ def _child_parse(path: Path) -> dict:
 def _child_import(path: Path, url: str) -> dict:
     from models.database import open_database
     from models.shopify import ImportStatus
-    from operations import shopify_import
-    from operations.access import SYSTEM
+    from operations.kernel.access import SYSTEM
+    from operations.sync import catalog_import as shopify_import
 
     async def run() -> dict:
         async with open_database(url):

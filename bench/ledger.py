@@ -1,4 +1,4 @@
-"""Benchmark: concurrent stock deductions through `operations/ledger.py` against the same work as raw asyncpg SQL.
+"""Benchmark: concurrent stock deductions through `operations/stock/ledger.py` against the same work as raw asyncpg SQL.
 
     python bench/ledger.py [--seconds 5] [--concurrency 16] [--database-url postgres://...]
 
@@ -24,13 +24,13 @@ import asyncpg
 from tortoise import connections
 
 from models.database import open_database
-from operations import ledger
-from operations.access import SYSTEM
-from operations.branches import NewBranch, create_branch
-from operations.catalog import NewVariant
-from operations.ledger import Movement, Posting
-from operations.stock import check_ledger
-from operations.transaction import transaction
+from operations.directory.branches import NewBranch, create_branch
+from operations.directory.catalog import NewVariant
+from operations.kernel.access import SYSTEM
+from operations.kernel.transaction import transaction
+from operations.stock import ledger
+from operations.stock.adjustments import check_ledger
+from operations.stock.ledger import Movement, Posting
 
 if not __package__:  # run as `python bench/ledger.py`: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

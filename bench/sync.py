@@ -61,9 +61,12 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict:
     from models.catalog import Variant
     from models.database import open_database
     from models.stock import StockLevel
-    from operations import ledger, shopify_connection, shopify_import, shopify_push
-    from operations.access import SYSTEM
-    from operations.transaction import transaction
+    from operations.kernel.access import SYSTEM
+    from operations.kernel.transaction import transaction
+    from operations.stock import ledger
+    from operations.sync import catalog_import as shopify_import
+    from operations.sync import connection as shopify_connection
+    from operations.sync import push as shopify_push
     from server.workers import push_loop
     from shopify.simulator import serve_simulator
 
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from operations.keys import use_secret
+    from operations.kernel.keys import use_secret
 
     use_secret("bench-only-secret")
     with tempfile.TemporaryDirectory() as tmp:

@@ -40,7 +40,7 @@ class Variant(Model):
     shopify_variant_id = fields.CharField(max_length=80, null=True, unique=True)
     shopify_inventory_item_id = fields.CharField(max_length=80, null=True, unique=True)
     # Weighted average unit cost (PKR, 4 decimals) from goods received: what stock is valued at.
-    # NULL until the first receipt. Written only by operations/purchasing.py.
+    # NULL until the first receipt. Written only by operations/purchasing/orders.py.
     average_cost = fields.DecimalField(max_digits=14, decimal_places=4, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -1,4 +1,4 @@
-"""Database CHECK constraints: the last line of defence under operations/ledger.py's guards.
+"""Database CHECK constraints: the last line of defence under operations/stock/ledger.py's guards.
 
 Shared by the models' Meta (so the migration state matches) and migration 0002.
 `CAST(... AS NUMERIC)` because SQLite stores Tortoise decimals as text.

@@ -1,6 +1,6 @@
 """Stock counts: full or cycle counts at a branch, counted in batches, approved into adjustments.
 
-A count never writes stock itself: on approval operations/counts.py posts ONE ledger adjustment
+A count never writes stock itself: on approval operations/counts/counting.py posts ONE ledger adjustment
 (reason `count`) whose lines are the variances. What the shelf held when the count opened is kept
 as the branch's ledger sequence at that moment plus each line's expected on hand then, so sales
 that go on during the count are accounted for instead of undone.

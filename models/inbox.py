@@ -1,6 +1,6 @@
 """The webhook inbox: every verified Shopify webhook, stored before Shopify gets its 200.
 
-The endpoint only stores; a worker (operations/shopify_inbox.py) claims due rows and hands each to
+The endpoint only stores; a worker (operations/sync/inbox.py) claims due rows and hands each to
 its topic's handler. A row is never deleted by processing: it ends done, stale, ignored, exception
 (bad input, for a person) or parked (kept failing), so nothing Shopify told us is lost.
 """

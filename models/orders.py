@@ -2,7 +2,8 @@
 
 An order reserves its units at one branch (the branch of Shopify's assigned location, or the one
 routing chose); each unit leaves stock exactly once, by whichever fulfillment workflow the branch
-uses (DESIGN §5). Only `operations/` writes these tables; stock itself moves only through the ledger.
+uses (docs/architecture.md, Shopify sync). Only `operations/` writes these tables; stock itself moves
+only through the ledger.
 """
 
 from enum import StrEnum
@@ -19,7 +20,7 @@ class OrderStatus(StrEnum):
 
 
 class CodStatus(StrEnum):
-    """Cash-on-delivery lifecycle (PRODUCT feature 6). Prepaid orders have none."""
+    """Cash-on-delivery lifecycle. Prepaid orders have none."""
 
     PENDING_CONFIRMATION = "pending_confirmation"  # the shop calls the customer before shipping
     CONFIRMED = "confirmed"
@@ -32,7 +33,7 @@ class CodStatus(StrEnum):
 
 
 class FulfillmentWorkflow(StrEnum):
-    """How a branch ships online orders (PRODUCT feature 7); chosen per branch."""
+    """How a branch ships online orders; chosen per branch."""
 
     SMART = "smart"  # fulfilled in Branchline, Shopify told with fulfillmentCreate
     MANUAL = "manual"  # recorded in Branchline, fulfilled in Shopify by hand later (matched, not deducted)

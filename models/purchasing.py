@@ -1,6 +1,6 @@
 """Suppliers, purchase orders and goods-received notes; weighted average unit cost per variant.
 
-The stock itself arrives only through the ledger (operations/purchasing.py posts it); these
+The stock itself arrives only through the ledger (operations/purchasing/orders.py posts it); these
 tables say what was ordered from whom, at what cost, and what has come in so far. The unit cost
 a variant is valued at lives on `Variant.average_cost` (models/catalog.py).
 """

@@ -12,7 +12,7 @@ class ConnectionStatus(StrEnum):
 
 
 class ShopifyConnection(Model):
-    """The one Shopify shop this deployment serves. Tokens are Fernet-encrypted (operations/secrets.py)."""
+    """The one Shopify shop this deployment serves. Tokens are Fernet-encrypted (operations/kernel/secrets.py)."""
 
     id = fields.IntField(primary_key=True)
     shop_domain = fields.CharField(max_length=255, unique=True)

@@ -22,7 +22,7 @@ class Staff(Model):
     role = fields.CharEnumField(Role, max_length=20)
     password_hash = fields.CharField(max_length=200, null=True)  # argon2; null: PIN-only cashier
     # HMAC of the PIN under the server secret: lets a counter find the cashier by PIN alone.
-    # A few digits are guessable whatever the hash; the guess limits (operations/attempts.py) protect them.
+    # A few digits are guessable whatever the hash; the guess limits (operations/kernel/attempts.py) protect them.
     pin_digest = fields.CharField(max_length=64, null=True, db_index=True)
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)

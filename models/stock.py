@@ -1,7 +1,7 @@
 """The stock ledger's tables.
 
 `StockLevel` is a cache of the ledger that can always be rebuilt from `StockMovement`
-(`branchline check` proves it). Only `operations/ledger.py` writes these tables.
+(`branchline check` proves it). Only `operations/stock/ledger.py` writes these tables.
 """
 
 from enum import StrEnum
@@ -20,7 +20,9 @@ class Bucket(StrEnum):
 
 
 class ShopifyEffect(StrEnum):
-    """How Shopify learns of a movement (DESIGN §5): each change reaches it by exactly one path."""
+    """How Shopify learns of a movement: each change reaches it by exactly one path.
+
+    docs/architecture.md, Shopify sync, has the paths."""
 
     PUSH = "push"  # the outbox sends a delta
     SHOPIFY_KNOWS = "shopify_knows"  # Shopify moved its own stock (its order, its fulfillment)

@@ -1,6 +1,6 @@
 """Transfers of stock between branches, and the discrepancies found on receipt.
 
-The stock itself moves only through the ledger (operations/transfers.py posts it); these tables
+The stock itself moves only through the ledger (operations/transfers/requests.py posts it); these tables
 say what was asked for, what left, what arrived, and who did each step.
 """
 

@@ -4,8 +4,8 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import branches as models
-from operations import branches as ops
-from operations.access import visible_branches
+from operations.directory import branches as ops
+from operations.kernel.access import visible_branches
 from resolvers.mutations import payload
 from schema import ids
 from schema.inputs import CreateBranchInput, CreateCounterInput, SetBranchOnlineSettingsInput

@@ -5,8 +5,8 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import catalog as models
-from operations import catalog as ops
-from operations.access import require_signed_in
+from operations.directory import catalog as ops
+from operations.kernel.access import require_signed_in
 from resolvers.mutations import payload
 from schema.errors import BadRequest
 from schema.inputs import CreateProductInput

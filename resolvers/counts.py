@@ -6,11 +6,12 @@ from strawberry.types import Info
 
 from models import counts as models
 from models.branches import Branch
-from operations import count_review, count_views
-from operations import counts as ops
-from operations.access import Permission, require
-from operations.catalog import VariantRef, resolve_variant_refs
-from operations.errors import ErrorCode, OperationError
+from operations.counts import counting as ops
+from operations.counts import review as count_review
+from operations.counts import views as count_views
+from operations.directory.catalog import VariantRef, resolve_variant_refs
+from operations.kernel.access import Permission, require
+from operations.kernel.errors import ErrorCode, OperationError
 from resolvers.mutations import payload
 from schema import ids
 from schema.counts import (

@@ -1,14 +1,15 @@
-"""driftReport, checkDrift and repairDrift: decode, call operations/shopify_drift.py and drift_repair.py, shape."""
+"""driftReport, checkDrift and repairDrift: decode, call operations/drift/check.py and drift_repair.py, shape."""
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from models import drift as models
-from operations import drift_repair, shopify_drift
-from operations.access import Actor
-from operations.drift_signals import changed_since
-from operations.errors import OperationError
+from operations.drift import check as shopify_drift
+from operations.drift import repair as drift_repair
+from operations.drift.signals import changed_since
+from operations.kernel.access import Actor
+from operations.kernel.errors import OperationError
 from resolvers.mutations import payload
 from schema import ids
 from schema.drift import (

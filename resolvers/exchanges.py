@@ -1,10 +1,10 @@
-"""Exchanges on online orders: decode the input, call operations/order_exchanges.py, shape the payload.
+"""Exchanges on online orders: decode the input, call operations/orders/exchanges.py, shape the payload.
 Who may do it is checked in the operation (staff of the order's branch)."""
 
 from strawberry.types import Info
 
 from models import orders as models
-from operations import order_exchanges as ops
+from operations.orders import exchanges as ops
 from resolvers.fulfillment import _line_pk
 from resolvers.mutations import payload
 from schema import ids

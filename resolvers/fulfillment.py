@@ -1,4 +1,4 @@
-"""Fulfillment and returns: decode the input, call operations/fulfillment.py or order_returns.py, shape
+"""Fulfillment and returns: decode the input, call operations/orders/fulfillment.py or order_returns.py, shape
 the payload. Who may do it is checked in the operations (staff of the order's branch)."""
 
 from collections import defaultdict
@@ -8,10 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from models import orders as models
-from operations import fulfillment as ops
-from operations import order_returns as returns
-from operations.access import Permission
-from operations.errors import ErrorCode, OperationError
+from operations.kernel.access import Permission
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders import fulfillment as ops
+from operations.orders import returns
 from resolvers.mutations import payload
 from schema import ids
 from schema.fulfillment import (

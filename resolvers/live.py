@@ -18,10 +18,10 @@ import orjson
 from strawberry.types import Info
 
 from models import branches as branch_models
-from operations import ledger
-from operations.access import Actor, Permission
-from operations.sql import fetch
-from operations.transaction import transaction
+from operations.kernel.access import Actor, Permission
+from operations.kernel.sql import fetch
+from operations.kernel.transaction import transaction
+from operations.stock import ledger
 from schema import ids
 from schema.errors import BadRequest
 from schema.live import StockChange

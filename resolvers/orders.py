@@ -15,11 +15,11 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models import orders as models
-from operations import order_steps
-from operations.access import Actor, Permission, require
-from operations.errors import OperationError
-from operations.order_events import UNASSIGNED_BRANCH, channel_of
-from operations.order_routing import assign_order_branch as assign
+from operations.kernel.access import Actor, Permission, require
+from operations.kernel.errors import OperationError
+from operations.orders import steps as order_steps
+from operations.orders.events import UNASSIGNED_BRANCH, channel_of
+from operations.orders.routing import assign_order_branch as assign
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest

@@ -1,5 +1,5 @@
 """Suppliers, purchase orders, goods received and stock valuation: decode the input, call
-operations/purchasing.py, purchase_receiving.py or purchase_valuation.py, shape the payload."""
+operations/purchasing/orders.py, purchase_receiving.py or purchase_valuation.py, shape the payload."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -11,13 +11,12 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import purchasing as models
-from operations import purchase_receiving as receiving
-from operations import purchase_suppliers as suppliers_ops
-from operations import purchase_valuation as valuation
-from operations import purchasing as ops
-from operations.access import Actor, Permission, require, require_signed_in
-from operations.catalog import VariantRef
-from operations.errors import OperationError
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import Actor, Permission, require, require_signed_in
+from operations.kernel.errors import OperationError
+from operations.purchasing import orders as ops
+from operations.purchasing import receiving, valuation
+from operations.purchasing import suppliers as suppliers_ops
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest

@@ -5,10 +5,10 @@ from strawberry.types import Info
 
 from models import registers as models
 from models.branches import Counter
-from operations import register_reports
-from operations import registers as ops
-from operations.access import Permission, require
-from operations.errors import ErrorCode, OperationError
+from operations.counter import register_reports
+from operations.counter import registers as ops
+from operations.kernel.access import Permission, require
+from operations.kernel.errors import ErrorCode, OperationError
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest

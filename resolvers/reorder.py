@@ -6,9 +6,9 @@ from collections.abc import AsyncGenerator
 from strawberry.types import Info
 
 from models.stock import Bucket
-from operations import reorder
-from operations.sql import fetch
-from operations.transaction import transaction
+from operations.kernel.sql import fetch
+from operations.kernel.transaction import transaction
+from operations.stock import reorder
 from resolvers import live
 from schema import ids
 from schema.errors import BadRequest

@@ -1,15 +1,16 @@
-"""createReturn and createExchange: decode the input, call operations/returns.py or exchanges.py, shape the payload."""
+"""createReturn and createExchange: decode the input, call operations/counter/returns.py or exchanges.py,
+shape the payload."""
 
 from collections.abc import Iterable
 
 from strawberry.types import Info
 
 from models import sales as models
-from operations import exchanges
-from operations import returns as ops
-from operations.access import Permission
-from operations.catalog import VariantRef
-from operations.sales import CheckoutLine, Payment
+from operations.counter import exchanges
+from operations.counter import returns as ops
+from operations.counter.checkout import CheckoutLine, Payment
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import Permission
 from resolvers.mutations import payload
 from schema import ids
 from schema.returns import (

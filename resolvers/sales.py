@@ -7,12 +7,12 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
-from operations import drafts, offline
-from operations import sales as ops
-from operations.access import Permission, require
-from operations.catalog import VariantRef
-from operations.errors import OperationError
-from operations.receipts import render_thermal
+from operations.counter import checkout as ops
+from operations.counter import drafts, offline
+from operations.counter.receipts import render_thermal
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import Permission, require
+from operations.kernel.errors import OperationError
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest, user_errors

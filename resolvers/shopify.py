@@ -7,9 +7,11 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
-from operations import shopify_connection, shopify_import, shopify_locations
-from operations.access import Permission, require
-from operations.errors import OperationError
+from operations.kernel.access import Permission, require
+from operations.kernel.errors import OperationError
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
+from operations.sync import locations as shopify_locations
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest

@@ -6,8 +6,8 @@ import strawberry
 from strawberry.types import Info
 
 from models import staff as models
-from operations import staff as ops
-from operations.access import Permission, require, require_signed_in, visible_branches
+from operations.directory import staff as ops
+from operations.kernel.access import Permission, require, require_signed_in, visible_branches
 from resolvers.mutations import payload
 from schema import ids
 from schema.pagination import check_first

@@ -7,11 +7,11 @@ from tortoise.expressions import F
 
 from models import branches as branch_models
 from models import stock as models
-from operations import catalog as catalog_ops
-from operations import reorder
-from operations import stock as ops
-from operations.access import Permission, require
-from operations.errors import OperationError
+from operations.directory import catalog as catalog_ops
+from operations.kernel.access import Permission, require
+from operations.kernel.errors import OperationError
+from operations.stock import adjustments as ops
+from operations.stock import reorder
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest

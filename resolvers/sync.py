@@ -8,13 +8,14 @@ import strawberry
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
-from operations import shopify_connection, shopify_push
-from operations.access import Permission, require
-from operations.errors import ErrorCode, OperationError
-from operations.shopify_inbox import inbox_figures
-from operations.shopify_order_actions import order_action_figures, retry_parked_order_actions
-from operations.shopify_push_status import push_figures
-from operations.shopify_stuck import retry_stuck_webhooks, stuck_webhooks
+from operations.kernel.access import Permission, require
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.sync import connection as shopify_connection
+from operations.sync import push as shopify_push
+from operations.sync.inbox import inbox_figures
+from operations.sync.order_actions import order_action_figures, retry_parked_order_actions
+from operations.sync.push_status import push_figures
+from operations.sync.stuck import retry_stuck_webhooks, stuck_webhooks
 from resolvers.mutations import payload
 from schema import ids as gids
 from schema.errors import BadRequest

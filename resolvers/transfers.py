@@ -1,4 +1,4 @@
-"""Transfers: decode the input, call operations/transfers.py or transfer_stock.py, shape the payload."""
+"""Transfers: decode the input, call operations/transfers/requests.py or transfer_stock.py, shape the payload."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -11,11 +11,11 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import transfers as models
-from operations import transfer_stock as moves
-from operations import transfers as ops
-from operations.access import Actor, Permission, require
-from operations.catalog import VariantRef
-from operations.errors import OperationError
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import Actor, Permission, require
+from operations.kernel.errors import OperationError
+from operations.transfers import movement as moves
+from operations.transfers import requests as ops
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest

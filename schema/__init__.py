@@ -9,7 +9,7 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.graphql import OperationType
 
-from operations.access import AccessDenied
+from operations.kernel.access import AccessDenied
 from schema.client_errors import is_client_error, is_model_validation, is_refusal, tidy
 from schema.edge import EdgeChecks
 from schema.errors import BadRequest

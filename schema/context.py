@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from operations.access import ANONYMOUS, Actor
+from operations.kernel.access import ANONYMOUS, Actor
 from resolvers.loaders import Loaders
 
 

@@ -11,8 +11,8 @@ from strawberry.types import Info
 
 from models import counts as models
 from models.stock import StockMovement as MovementRow
-from operations import count_views
-from operations.counts import CountMode as OperationMode
+from operations.counts import views as count_views
+from operations.counts.counting import CountMode as OperationMode
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.pagination import check_first, decode_cursor, encode_cursor

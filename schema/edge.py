@@ -29,7 +29,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from operations.access import ANONYMOUS, AccessDenied
+from operations.kernel.access import ANONYMOUS, AccessDenied
 from schema.text_limits import variable_errors
 
 # Root fields a caller without a session may ask for (besides introspection, when it is on).

@@ -5,7 +5,7 @@ from enum import Enum
 
 import strawberry
 
-from operations.stock import AdjustmentReason as OperationReason
+from operations.stock.adjustments import AdjustmentReason as OperationReason
 
 AdjustmentReason = strawberry.enum(
     Enum("AdjustmentReason", {r.name: r.value for r in OperationReason}),

@@ -13,8 +13,8 @@ from strawberry.types import Info
 from models import registers as models
 from models.branches import Counter as CounterModel
 from models.sales import TenderType
-from operations import register_reports
-from operations.access import Actor, Permission
+from operations.counter import register_reports
+from operations.kernel.access import Actor, Permission
 from schema import ids
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION

@@ -5,7 +5,7 @@ from enum import Enum
 
 import strawberry
 
-from operations.reorder import Crossing as OperationCrossing
+from operations.stock.reorder import Crossing as OperationCrossing
 
 LowStockCrossing = strawberry.enum(
     Enum("LowStockCrossing", {c.name: c.value for c in OperationCrossing}),

@@ -141,7 +141,7 @@ class SyncStatus:
 
     @strawberry.field(description="The oldest parked changes first (at most 100).")
     async def parked_rows(self, first: int = 20) -> list[ParkedSyncRow]:
-        from operations.shopify_push_status import parked_rows
+        from operations.sync.push_status import parked_rows
 
         return [
             ParkedSyncRow(key=r.key, last_error=r.last_error, attempts=r.attempts, created_at=r.created_at)

@@ -37,7 +37,7 @@ class OrderActionStatus:
 
     @strawberry.field(description="The oldest parked order actions first (at most 100).")
     async def parked_rows(self, first: int = 20) -> list[ParkedOrderAction]:
-        from operations.shopify_order_actions import parked_order_actions
+        from operations.sync.order_actions import parked_order_actions
 
         return [
             ParkedOrderAction(key=r["key"], last_error=r["last_error"], attempts=r["attempts"])

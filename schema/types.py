@@ -14,7 +14,7 @@ from models import branches as branch_models
 from models import catalog as catalog_models
 from models import orders as order_models
 from models import stock as stock_models
-from operations.access import Permission, require_signed_in
+from operations.kernel.access import Permission, require_signed_in
 
 StockBucket = strawberry.enum(
     Enum("StockBucket", {b.name: b.value for b in stock_models.Bucket}),
@@ -269,7 +269,7 @@ class StockMovement(AtBranch, relay.Node):
 
     @classmethod
     def from_applied(cls, m: Any) -> Self:
-        """From operations.ledger.AppliedMovement (a mutation's result)."""
+        """From operations.stock.ledger.AppliedMovement (a mutation's result)."""
         return cls(
             id=m.id,
             sequence=m.sequence,

@@ -13,8 +13,9 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.config import tortoise_config
 from models.database import apply_migrations
-from operations import shopify_connection, shopify_import
-from operations.policy import configure as configure_policy
+from operations.kernel.policy import configure as configure_policy
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
 from schema import build_schema
 from server import websocket_protocol, workers
 from server.graphql_view import graphql_app
@@ -32,7 +33,7 @@ log = logging.getLogger("branchline")
 
 async def _sweep_expired_holds(every: float = 60) -> None:
     """Drafts that held stock past their expiry give it back (in-process; a worker later)."""
-    from operations.drafts import release_expired_holds
+    from operations.counter.drafts import release_expired_holds
 
     while True:
         await asyncio.sleep(every)

@@ -45,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _generate_secret(args: argparse.Namespace) -> int:
-    from operations.keys import generate_secret
+    from operations.kernel.keys import generate_secret
 
     print(generate_secret())
     return 0
@@ -53,8 +53,8 @@ def _generate_secret(args: argparse.Namespace) -> int:
 
 def _reencrypt_secrets(args: argparse.Namespace) -> int:
     from models.database import open_database
-    from operations.secrets import SecretUnreadable
-    from operations.shopify_connection import reencrypt_stored_secrets
+    from operations.kernel.secrets import SecretUnreadable
+    from operations.sync.connection import reencrypt_stored_secrets
 
     async def run():
         async with open_database(get_settings().database_url):
@@ -79,7 +79,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from models.database import open_database
-    from operations.stock import check_ledger
+    from operations.stock.adjustments import check_ledger
 
     async def run():
         async with open_database(get_settings().database_url):
@@ -104,8 +104,8 @@ def _create_owner(args: argparse.Namespace) -> int:
     import getpass
 
     from models.database import open_database
-    from operations.errors import OperationError
-    from operations.staff import create_first_owner
+    from operations.directory.staff import create_first_owner
+    from operations.kernel.errors import OperationError
 
     password = args.password or getpass.getpass("Password for the owner: ")
 
@@ -144,9 +144,10 @@ def _import(args: argparse.Namespace) -> int:
 
     from models.database import open_database
     from models.shopify import ImportStatus
-    from operations import shopify_connection, shopify_import
-    from operations.access import SYSTEM
-    from operations.errors import OperationError
+    from operations.kernel.access import SYSTEM
+    from operations.kernel.errors import OperationError
+    from operations.sync import catalog_import as shopify_import
+    from operations.sync import connection as shopify_connection
 
     settings = get_settings()
     shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
@@ -185,7 +186,7 @@ def _worker(args: argparse.Namespace) -> int:
     import signal
 
     from models.database import open_database
-    from operations import shopify_connection
+    from operations.sync import connection as shopify_connection
     from server import workers
     from subscriptions import live
     from subscriptions.bus import Bus

@@ -17,12 +17,13 @@ from models.branches import Branch, Counter
 from models.catalog import Variant
 from models.shopify import ImportJob, ImportStatus, ShopifyLocation
 from models.staff import Role, Staff
-from operations import shopify_connection, shopify_import
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.catalog import NewProduct, NewVariant
-from operations.staff import NewStaff, create_staff
-from operations.stock import set_reorder_points
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.catalog import NewProduct, NewVariant
+from operations.directory.staff import NewStaff, create_staff
+from operations.kernel.access import SYSTEM
+from operations.stock.adjustments import set_reorder_points
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
 
 if TYPE_CHECKING:
     from shopify.simulator import SimShop

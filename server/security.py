@@ -1,8 +1,9 @@
 """The security settings applied at start: the server secret (and previous ones), password hashing
 cost and PIN rules. Shared by the server's lifespan and the command line."""
 
-from operations import passwords, pins
-from operations.keys import secret_problem, use_secret
+from operations.directory import pins
+from operations.kernel import passwords
+from operations.kernel.keys import secret_problem, use_secret
 from server.settings import Settings
 
 

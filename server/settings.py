@@ -6,8 +6,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from operations.keys import DEVELOPMENT_SECRET
-from operations.passwords import PRODUCTION
+from operations.kernel.keys import DEVELOPMENT_SECRET
+from operations.kernel.passwords import PRODUCTION
 
 
 class Settings(BaseSettings):
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=DEVELOPMENT_SECRET, repr=False)
     # After a rotation: the old secret keys, comma-separated, still read until re-encrypted (docs/security.md).
     previous_secret_keys: str = Field(default="", repr=False)
-    # Password hashing (argon2id); the defaults are the production ones (operations/passwords.py).
+    # Password hashing (argon2id); the defaults are the production ones (operations/kernel/passwords.py).
     argon2_time_cost: int = PRODUCTION["time_cost"]
     argon2_memory_kib: int = PRODUCTION["memory_cost"]
     argon2_parallelism: int = PRODUCTION["parallelism"]
@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     introspection: bool = False
     # Live subscribers that fall this many events behind are disconnected (close code 4801).
     subscriber_queue_size: int = 1000
-    # Selling rules (operations/policy.py).
+    # Selling rules (operations/kernel/policy.py).
     retailer_name: str = "Branchline Store"
     prices_include_tax: bool = True
     discount_approval_percent: Decimal = Decimal("20")
@@ -48,13 +48,13 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Development and tests only: reach the shop here instead of https://{shop domain} (the simulator).
     shopify_base_url: str | None = None
-    # The Shopify inventory push (operations/shopify_push.py). `run_workers=false` on servers when
+    # The Shopify inventory push (operations/sync/push.py). `run_workers=false` on servers when
     # `branchline worker` processes do the pushing.
     run_workers: bool = True
     sync_push_interval: float = 0.5  # seconds between push rounds: a burst's sales share one call
     sync_max_attempts: int = 10  # failed sends before a push is parked for a person to retry
     sync_lease_seconds: float = 60.0  # a claimed push is another worker's to retry after this long
-    # The webhook inbox worker (operations/shopify_inbox.py) and the orders poll that recovers missed webhooks.
+    # The webhook inbox worker (operations/sync/inbox.py) and the orders poll that recovers missed webhooks.
     webhook_inbox_interval: float = 0.5  # seconds between inbox rounds
     webhook_max_attempts: int = 8  # failed tries before a webhook is parked for a person to retry
     webhook_lease_seconds: float = 60.0  # a claimed webhook is another worker's to take after this long

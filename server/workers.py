@@ -1,14 +1,14 @@
 """Background workers, in the server process or in `branchline worker`.
 
-- inventory push (`operations/shopify_push.py`): one round every `sync_push_interval` seconds. The
+- inventory push (`operations/sync/push.py`): one round every `sync_push_interval` seconds. The
   pause is what lets a burst of sales share a call: every sale between two rounds for the same item
   and location travels as one coalesced change.
-- order actions (`operations/shopify_order_actions.py`): fulfillmentCreate, fulfillmentOrderMove and
+- order actions (`operations/sync/order_actions.py`): fulfillmentCreate, fulfillmentOrderMove and
   orderCancel written by fulfilment, routing and cancelling.
-- webhook inbox (`operations/shopify_inbox.py`): stored webhooks handed to the domain.
-- orders poll (`operations/order_poll.py`): orders updated in Shopify since the watermark, so a
+- webhook inbox (`operations/sync/inbox.py`): stored webhooks handed to the domain.
+- orders poll (`operations/sync/orders_poll.py`): orders updated in Shopify since the watermark, so a
   webhook Shopify never delivered is still taken in.
-- drift check (`operations/shopify_drift.py`): Shopify's levels against the ledger, on a schedule.
+- drift check (`operations/drift/check.py`): Shopify's levels against the ledger, on a schedule.
 
 A round that took a full claim (more rows waiting) is followed at once by the next. Several
 processes may run the loops side by side: claims (SKIP LOCKED + lease) and `@idempotent` keys keep
@@ -23,8 +23,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from operations import order_payloads, shopify_drift, shopify_inbox, shopify_order_actions, shopify_push
-from operations.order_poll import poll_orders
+from operations.drift import check as shopify_drift
+from operations.orders import payloads as order_payloads
+from operations.sync import inbox as shopify_inbox
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync import push as shopify_push
+from operations.sync.orders_poll import poll_orders
 from server.settings import Settings
 
 log = logging.getLogger("branchline.workers")

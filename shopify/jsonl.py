@@ -1,6 +1,6 @@
 """Reading Shopify bulk-operation results (JSONL) without holding them in memory.
 
-Facts this follows (reference/shopify-admin-api.md §1.4): one JSON object per line; nested
+Facts this follows (Shopify's Admin API documentation): one JSON object per line; nested
 connection nodes carry `__parentId`; with `groupObjects: false` a child need not sit under its
 parent and may even come before it; `__typename` is there only if the query asked for it, so a
 line's kind is read from its GID (`gid://shopify/ProductVariant/…`). GIDs stay strings: their

@@ -1,6 +1,6 @@
 """The Admin API documents Branchline sends, in one place (API version pinned in shopify/client.py)."""
 
-# Bulk exports for the catalog import (reference/shopify-admin-api.md §1.2, §1.5). Rooted at
+# Bulk exports for the catalog import (Shopify's Admin API documentation). Rooted at
 # productVariants so inventory levels sit at connection depth 2; `__typename` on every node so
 # lines are dispatched without parsing GIDs (the import reads the GID anyway, for files without it).
 LOCATIONS_EXPORT = """

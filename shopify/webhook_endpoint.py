@@ -21,9 +21,9 @@ import logging
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from operations import shopify_connection
-from operations.secrets import SecretUnreadable
-from operations.shopify_inbox import Delivery, store_webhook
+from operations.kernel.secrets import SecretUnreadable
+from operations.sync import connection as shopify_connection
+from operations.sync.inbox import Delivery, store_webhook
 from shopify.webhooks import HMAC_HEADER, verify_webhook
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The process-wide event bus behind live pushes (stock, orders): publish after commit, fan out.
 
 Built on ``broadcaster.Broadcast`` (the transport library), with its 0.3.1 defects fixed here
-(reference/python-stack.md §2.3):
+(found on broadcaster 0.3.1):
 
 1. Concurrent first subscribers to one channel race (the second overwrites the first's queue set,
    the first never hears anything). We take a per-channel lock and count subscribers, so the

@@ -1,6 +1,6 @@
 """A broadcaster backend for Redis pub/sub on redis-py 8 (asyncio) that survives Redis going away.
 
-Why not broadcaster 0.3.1's own ``RedisBackend`` (reference/python-stack.md §2.3, §6.2):
+Why not broadcaster 0.3.1's own ``RedisBackend``:
 
 - with redis-py 8 it delivers nothing: it wakes its reader *before* SUBSCRIBE is registered, the
   reader sees no subscription, leaves ``listen()`` and then waits forever;
@@ -11,7 +11,7 @@ Here one supervisor task owns the pub/sub connection and is the only thing that 
 it. It polls for messages forever; when the connection is lost (or stops answering our PINGs) it
 reconnects with capped exponential backoff until ``disconnect()``, subscribes every channel again,
 waits for Redis to confirm, and only then emits ``Event(channel, GAP)`` on each channel. Pub/sub
-replays nothing, so GAP tells subscribers to backfill from the database (DESIGN.md §4).
+replays nothing, so GAP tells subscribers to backfill from the database (docs/architecture.md, Live events).
 """
 
 from __future__ import annotations

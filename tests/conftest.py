@@ -12,8 +12,8 @@ from tortoise import Tortoise
 
 from models.config import dialect, tortoise_config
 from models.database import apply_migrations
-from operations import passwords
-from operations.keys import use_secret
+from operations.kernel import passwords
+from operations.kernel.keys import use_secret
 from subscriptions import live
 from subscriptions.bus import Bus
 

@@ -3,9 +3,10 @@
 from decimal import Decimal
 from itertools import count
 
-from operations import branches, catalog, ledger
-from operations.access import SYSTEM
-from operations.transaction import transaction
+from operations.directory import branches, catalog
+from operations.kernel.access import SYSTEM
+from operations.kernel.transaction import transaction
+from operations.stock import ledger
 
 _n = count(1)
 

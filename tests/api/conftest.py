@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from models.staff import Role
-from operations.access import SYSTEM
-from operations.staff import NewStaff, create_staff, login
+from operations.directory.staff import NewStaff, create_staff, login
+from operations.kernel.access import SYSTEM
 from server.app import create_app
 from server.settings import Settings
 

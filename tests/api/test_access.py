@@ -6,8 +6,8 @@ import pytest
 
 from models.staff import Role, Staff, StaffSession
 from models.stock import StockLevel
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
+from operations.directory.branches import NewCounter, create_counter
+from operations.kernel.access import SYSTEM
 from schema.ids import global_id
 from tests.api.conftest import PASSWORD
 from tests.factories import make_branch, make_variants, stock

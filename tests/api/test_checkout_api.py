@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 from models.staff import Role
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.registers import open_register
-from operations.staff import authenticate
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.staff import authenticate
+from operations.kernel.access import SYSTEM
 from schema.ids import global_id
 from tests.factories import make_branch, make_variants, stock
 

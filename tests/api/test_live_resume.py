@@ -42,7 +42,7 @@ async def test_a_subscriber_that_falls_behind_is_closed_with_the_documented_code
     import asyncio
     from types import SimpleNamespace
 
-    from operations.access import SYSTEM
+    from operations.kernel.access import SYSTEM
     from resolvers.live import stock_changed
     from schema.ids import global_id
     from subscriptions import live

@@ -9,8 +9,8 @@ import pytest
 from models.registers import CashMovement, Register, Shift
 from models.sales import Sale, SaleReturn, SaleStatus
 from models.staff import Role
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
+from operations.directory.branches import NewCounter, create_counter
+from operations.kernel.access import SYSTEM
 from schema.ids import decode, global_id
 from tests.factories import make_branch
 

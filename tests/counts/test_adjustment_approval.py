@@ -6,10 +6,10 @@ import pytest
 
 from models.staff import AuditEntry
 from models.stock import StockLevel, StockMovement
-from operations import stock as ops
-from operations.errors import OperationError
-from operations.policy import policy
-from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
+from operations.kernel.errors import OperationError
+from operations.kernel.policy import policy
+from operations.stock import adjustments as ops
+from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
 
 
 async def on_hand(s, variant) -> int:

@@ -4,10 +4,11 @@ import asyncio
 
 from models.counts import CountKind, CountStatus, StockCount
 from models.stock import StockLevel, StockMovement, StockPosting
-from operations import count_review, count_views
-from operations import counts as ops
-from operations.errors import OperationError
-from operations.stock import check_ledger
+from operations.counts import counting as ops
+from operations.counts import review as count_review
+from operations.counts import views as count_views
+from operations.kernel.errors import OperationError
+from operations.stock.adjustments import check_ledger
 from tests.counts.conftest import sell
 from tests.factories import deduct
 

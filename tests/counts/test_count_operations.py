@@ -6,11 +6,12 @@ from models.counts import CountKind, CountStatus, StockCount, StockCountLine
 from models.outbox import OutboxRow
 from models.staff import AuditEntry
 from models.stock import StockLevel, StockMovement, StockPosting
-from operations import count_review, count_views
-from operations import counts as ops
-from operations.access import AccessDenied
-from operations.errors import OperationError
-from operations.stock import check_ledger
+from operations.counts import counting as ops
+from operations.counts import review as count_review
+from operations.counts import views as count_views
+from operations.kernel.access import AccessDenied
+from operations.kernel.errors import OperationError
+from operations.stock.adjustments import check_ledger
 from tests.counts.conftest import sell
 from tests.factories import make_variants, stock
 

@@ -3,7 +3,7 @@
 import pytest
 
 from models.drift import DriftLine, DriftLineStatus
-from operations import shopify_drift
+from operations.drift import check as shopify_drift
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.shopify.conftest import sim, sim_shop  # noqa: F401  (fixtures)
 from tests.sync.conftest import connected  # noqa: F401  (fixture)

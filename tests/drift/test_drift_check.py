@@ -8,11 +8,15 @@ from models.drift import DriftCheck, DriftCheckStatus, DriftLine, DriftLineStatu
 from models.inbox import InboxStatus, WebhookInbox
 from models.orders import Fulfillment, FulfillmentLine, FulfillmentWorkflow, Order, OrderLine
 from models.stock import Bucket, ShopifyEffect
-from operations import drift_repair, drift_signals, ledger, shopify_drift, shopify_push
-from operations.access import SYSTEM
-from operations.errors import ErrorCode, OperationError
-from operations.stock_entries import Movement, Posting
-from operations.transaction import transaction
+from operations.drift import check as shopify_drift
+from operations.drift import repair as drift_repair
+from operations.drift import signals as drift_signals
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.transaction import transaction
+from operations.stock import ledger
+from operations.stock.entries import Movement, Posting
+from operations.sync import push as shopify_push
 from server import workers
 from server.settings import Settings
 from tests.drift.conftest import unexplained

@@ -109,8 +109,8 @@ def server(database_url, broadcast_url):
 async def owner_token(db) -> str:
     """An owner signed in (created in the shared database the server processes use)."""
     from models.staff import Role
-    from operations.access import SYSTEM
-    from operations.staff import NewStaff, create_staff, login
+    from operations.directory.staff import NewStaff, create_staff, login
+    from operations.kernel.access import SYSTEM
 
     await create_staff(SYSTEM, NewStaff("owner@e2e.pk", "E2E Owner", Role.OWNER, "e2e-password-1"))
     return (await login("owner@e2e.pk", "e2e-password-1")).token

@@ -149,8 +149,8 @@ async def test_websocket_needs_a_valid_token_and_branch_rights(server, owner_tok
 
     from models.branches import Branch
     from models.staff import Role
-    from operations.access import SYSTEM
-    from operations.staff import NewStaff, create_staff, login
+    from operations.directory.staff import NewStaff, create_staff, login
+    from operations.kernel.access import SYSTEM
 
     async with server.http_client(owner_token) as http:
         branch, _ = await build_shop(http, code(), ["A"], stock=1)
@@ -160,8 +160,8 @@ async def test_websocket_needs_a_valid_token_and_branch_rights(server, owner_tok
             async with server.ws_client(token) as ws:
                 async for _ in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
                     pass
-    from operations.access import Actor
-    from operations.staff import authenticate, logout
+    from operations.directory.staff import authenticate, logout
+    from operations.kernel.access import Actor
 
     signed_out = (await login("owner@e2e.pk", "e2e-password-1")).token
     await logout(await authenticate(signed_out))

@@ -6,11 +6,11 @@ import asyncio
 import pytest
 
 from models.orders import ExchangeStatus, OrderExchange, OrderLine
-from operations import order_steps
-from operations.access import SYSTEM
-from operations.errors import ErrorCode, OperationError
-from operations.fulfillment import Shipment, fulfill_order
-from operations.order_exchanges import ExchangeRequest, SwapLine, exchange_delivered_items
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders import steps as order_steps
+from operations.orders.exchanges import ExchangeRequest, SwapLine, exchange_delivered_items
+from operations.orders.fulfillment import Shipment, fulfill_order
 from tests.exchanges.conftest import (
     another_variant,
     assert_agree,

@@ -7,11 +7,11 @@ import pytest
 
 from models.orders import ExchangeStatus, Order, OrderExchange, OrderLine
 from models.outbox import OutboxRow
-from operations import shopify_order_actions
-from operations.access import SYSTEM
-from operations.errors import ErrorCode, OperationError
-from operations.fulfillment import Shipment, fulfill_order
-from operations.order_exchanges import ExchangeRequest, SwapLine, exchange_before_dispatch
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders.exchanges import ExchangeRequest, SwapLine, exchange_before_dispatch
+from operations.orders.fulfillment import Shipment, fulfill_order
+from operations.sync import order_actions as shopify_order_actions
 from shopify.simulator import order_edits
 from tests.exchanges.conftest import (
     another_variant,

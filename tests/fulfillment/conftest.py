@@ -7,9 +7,11 @@ import itertools
 from models.branches import Branch
 from models.catalog import Variant
 from models.orders import Order
-from operations import order_steps, shopify_order_actions, shopify_push
-from operations.access import SYSTEM
-from operations.fulfillment_webhooks import on_fulfillment_webhook, on_refund_webhook
+from operations.kernel.access import SYSTEM
+from operations.orders import steps as order_steps
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync import push as shopify_push
+from operations.sync.fulfillment_webhooks import on_fulfillment_webhook, on_refund_webhook
 from tests.orders.conftest import level_of, shop, stocked  # noqa: F401  (fixtures and helpers)
 from tests.shopify.conftest import sim, sim_shop, webhook_receiver  # noqa: F401  (fixtures)
 from tests.sync.conftest import connected, mapped_levels, shopify_quantities  # noqa: F401

@@ -7,14 +7,15 @@ from models.orders import Fulfillment, OrderLine
 from models.sales import TenderType
 from models.staff import Role
 from models.stock import StockMovement
-from operations import sales, shopify_order_actions
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.catalog import VariantRef
-from operations.errors import ErrorCode, OperationError
-from operations.fulfillment import Shipment, fulfill_order
-from operations.fulfillment_webhooks import on_fulfillment_webhook
-from operations.registers import open_register
+from operations.counter import checkout as sales
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders.fulfillment import Shipment, fulfill_order
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync.fulfillment_webhooks import on_fulfillment_webhook
 from tests.fulfillment.conftest import (
     assert_agree,
     key,

@@ -5,12 +5,12 @@ import pytest
 from models.orders import CodStatus, Order, OrderLine
 from models.outbox import OutboxRow
 from models.stock import StockMovement
-from operations import order_steps
-from operations.access import SYSTEM
-from operations.errors import ErrorCode, OperationError
-from operations.fulfillment import Shipment, fulfill_order
-from operations.fulfillment_webhooks import on_refund_webhook
-from operations.order_returns import ReturnedLine, ReturnReceipt, receive_returned_order
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders import steps as order_steps
+from operations.orders.fulfillment import Shipment, fulfill_order
+from operations.orders.returns import ReturnedLine, ReturnReceipt, receive_returned_order
+from operations.sync.fulfillment_webhooks import on_refund_webhook
 from tests.fulfillment.conftest import (
     assert_agree,
     confirm_cod,
@@ -147,7 +147,7 @@ async def test_a_refund_without_restock_or_for_unfulfilled_units_changes_no_stoc
 async def test_a_dropped_refund_webhook_is_recovered_by_the_poll(shop):
     """The merchant refunds with restock in Shopify and the refunds/create never comes: the poll reads the
     refund and takes the units back once; the webhook turning up later changes nothing."""
-    from operations.order_poll import poll_orders
+    from operations.sync.orders_poll import poll_orders
 
     branch, variant, before, order = await _shipped_cod_order(shop)
     line = await OrderLine.get(order_id=order.id)

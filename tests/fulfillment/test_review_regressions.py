@@ -4,9 +4,9 @@ ones, and cancellations of lines with no variant."""
 
 from models.orders import Fulfillment, FulfillmentStatus, OrderLine
 from models.outbox import OutboxRow
-from operations.access import SYSTEM
-from operations.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
-from operations.fulfillment_webhooks import on_fulfillment_webhook
+from operations.kernel.access import SYSTEM
+from operations.orders.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
+from operations.sync.fulfillment_webhooks import on_fulfillment_webhook
 from tests.fulfillment.conftest import (
     assert_agree,
     deliver,
@@ -149,7 +149,7 @@ async def test_merchant_fulfils_part_of_a_smart_one_and_the_worker_runs_before_t
 async def test_undoing_a_fulfillment_of_a_line_with_no_variant_reserves_nothing(shop):
     from models.catalog import Variant
     from models.orders import Order
-    from operations import order_steps
+    from operations.orders import steps as order_steps
 
     branch, variant, before = await stocked(2)
     await use_workflow(branch, "branch_sync")
@@ -174,7 +174,7 @@ async def test_undoing_a_fulfillment_of_a_line_with_no_variant_reserves_nothing(
 async def test_an_order_action_taken_over_after_its_lease_is_neither_run_again_nor_overwritten(shop):
     import asyncio
 
-    from operations import shopify_order_actions as actions
+    from operations.sync import order_actions as actions
 
     branch, variant, _ = await stocked(3)
     await use_workflow(branch, "smart")
@@ -195,7 +195,7 @@ async def test_an_order_action_taken_over_after_its_lease_is_neither_run_again_n
 
 
 async def test_a_dropped_fulfillment_webhook_is_recovered_by_the_poll(shop):
-    from operations.order_poll import poll_orders
+    from operations.sync.orders_poll import poll_orders
     from tests.fulfillment.conftest import webhooks
 
     branch, variant, before = await stocked(3)

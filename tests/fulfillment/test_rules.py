@@ -6,11 +6,13 @@ from models.orders import Fulfillment, OrderLine
 from models.outbox import OutboxRow
 from models.staff import Role
 from models.stock import StockMovement
-from operations import order_routing, order_steps, shopify_order_actions
-from operations.access import SYSTEM, AccessDenied
-from operations.errors import ErrorCode, OperationError
-from operations.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
-from operations.fulfillment_webhooks import on_fulfillment_webhook, on_refund_webhook
+from operations.kernel.access import SYSTEM, AccessDenied
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders import routing as order_routing
+from operations.orders import steps as order_steps
+from operations.orders.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync.fulfillment_webhooks import on_fulfillment_webhook, on_refund_webhook
 from tests.fulfillment.conftest import (
     assert_agree,
     deliver,

@@ -4,10 +4,10 @@ Shopify and Branchline equal afterwards, whatever the webhooks do."""
 from models.orders import CodStatus, Fulfillment, FulfillmentStatus, FulfillmentWorkflow, Order, OrderLine, OrderStatus
 from models.outbox import OutboxRow
 from models.stock import StockMovement
-from operations import shopify_order_actions
-from operations.access import SYSTEM
-from operations.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
-from operations.fulfillment_webhooks import on_fulfillment_webhook
+from operations.kernel.access import SYSTEM
+from operations.orders.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync.fulfillment_webhooks import on_fulfillment_webhook
 from tests.fulfillment.conftest import (
     assert_agree,
     confirm_cod,

@@ -11,10 +11,10 @@ from models.catalog import Product, Variant
 from models.customers import Customer
 from models.shopify import ImportStatus, ShopifyLocation
 from models.stock import StockLevel, StockMovement
-from operations import shopify_import
-from operations.access import SYSTEM
-from operations.shopify_locations import map_location
-from operations.stock import check_ledger
+from operations.kernel.access import SYSTEM
+from operations.stock.adjustments import check_ledger
+from operations.sync import catalog_import as shopify_import
+from operations.sync.locations import map_location
 from shopify import sample_export
 from tests.factories import make_variants
 
@@ -216,7 +216,7 @@ async def test_shopify_skus_are_made_unique_and_branchline_variants_linked(db, t
 
 async def test_two_owners_starting_an_import_at_once_get_one_job(db):
     from models.shopify import ImportJob
-    from operations.errors import OperationError
+    from operations.kernel.errors import OperationError
 
     results = await asyncio.gather(
         *(shopify_import.start_import(SYSTEM, source="file") for _ in range(4)), return_exceptions=True

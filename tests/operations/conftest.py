@@ -6,10 +6,10 @@ import pytest
 
 from models.catalog import Variant
 from models.staff import Role
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.registers import open_register
-from operations.staff import NewStaff, authenticate, create_staff, login
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.staff import NewStaff, authenticate, create_staff, login
+from operations.kernel.access import SYSTEM
 from tests.factories import make_branch, make_variants, stock
 
 

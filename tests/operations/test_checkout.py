@@ -9,13 +9,13 @@ from models.outbox import OutboxRow
 from models.sales import Sale, SaleStatus, TenderType
 from models.staff import Role
 from models.stock import StockLevel
-from operations import sales
-from operations.access import SYSTEM, AccessDenied
-from operations.branches import NewCounter, create_counter
-from operations.catalog import VariantRef
-from operations.errors import ErrorCode, OperationError
-from operations.registers import open_register
-from operations.stock import check_ledger
+from operations.counter import checkout as sales
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM, AccessDenied
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.stock.adjustments import check_ledger
 from tests.factories import make_branch, stock
 from tests.operations.conftest import staff_actor
 
@@ -160,7 +160,7 @@ async def test_no_sale_without_an_open_register_or_outside_your_branch(shop, db)
 
 
 async def test_receipt_text_carries_the_sale(shop):
-    from operations.receipts import render_thermal
+    from operations.counter.receipts import render_thermal
 
     sale, _ = await sales.checkout(shop.cashier, basket(shop))
     text = render_thermal(await sales.receipt_for(sale), 58)

@@ -9,13 +9,14 @@ import pytest
 from models.sales import Sale, SaleStatus, TenderType
 from models.staff import Role
 from models.stock import StockLevel
-from operations import drafts, sales
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.catalog import VariantRef
-from operations.errors import ErrorCode, OperationError
-from operations.registers import open_register
-from operations.stock import check_ledger
+from operations.counter import checkout as sales
+from operations.counter import drafts
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.stock.adjustments import check_ledger
 from tests.operations.conftest import staff_actor
 
 

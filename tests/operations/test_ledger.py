@@ -1,13 +1,13 @@
-"""operations/ledger.py: guards, buckets, idempotency, resulting levels, events after commit."""
+"""operations/stock/ledger.py: guards, buckets, idempotency, resulting levels, events after commit."""
 
 import orjson
 import pytest
 
 from models.stock import Bucket, StockLevel, StockMovement
-from operations import ledger
-from operations.errors import ErrorCode, OperationError
-from operations.stock import check_ledger
-from operations.transaction import transaction
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.transaction import transaction
+from operations.stock import ledger
+from operations.stock.adjustments import check_ledger
 from tests.factories import deduct, make_branch, make_variants, stock
 
 

@@ -8,9 +8,9 @@ import asyncio
 import random
 
 from models.stock import StockLevel, StockMovement
-from operations import ledger
-from operations.errors import OperationError
-from operations.stock import check_ledger
+from operations.kernel.errors import OperationError
+from operations.stock import ledger
+from operations.stock.adjustments import check_ledger
 from tests.factories import deduct, make_branch, make_variants, stock
 
 

@@ -5,9 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.stock import Bucket, StockLevel
-from operations import ledger
-from operations.stock import check_ledger
-from operations.transaction import transaction
+from operations.kernel.transaction import transaction
+from operations.stock import ledger
+from operations.stock.adjustments import check_ledger
 from tests.conftest import truncate_all
 from tests.factories import make_branch, make_variants
 

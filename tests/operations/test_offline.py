@@ -7,9 +7,10 @@ from decimal import Decimal
 from models.sales import Sale, TenderType
 from models.staff import AuditEntry
 from models.stock import StockLevel
-from operations import offline, sales
-from operations.catalog import VariantRef
-from operations.stock import check_ledger
+from operations.counter import checkout as sales
+from operations.counter import offline
+from operations.directory.catalog import VariantRef
+from operations.stock.adjustments import check_ledger
 
 
 def upload(shop, offline_id: str, quantity: int, minutes_ago: int = 30) -> offline.OfflineSale:

@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operations.errors import ErrorCode, OperationError
-from operations.pricing import (
+from operations.counter.pricing import (
     PricedLine,
     PriceLine,
     Tender,
@@ -16,6 +15,7 @@ from operations.pricing import (
     refund_for,
     settle,
 )
+from operations.kernel.errors import ErrorCode, OperationError
 
 CASH, CARD, BANK = TenderType.CASH, TenderType.CARD, TenderType.BANK
 

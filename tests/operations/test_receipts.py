@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from operations.receipts import WIDTHS, ReceiptData, ReceiptLine, ReceiptTender, render_thermal
+from operations.counter.receipts import WIDTHS, ReceiptData, ReceiptLine, ReceiptTender, render_thermal
 
 # 14:30 UTC is 19:30 in Lahore (PKT, UTC+5, no DST).
 ISSUED = datetime(2025, 3, 15, 14, 30, tzinfo=UTC)

@@ -14,11 +14,8 @@ import pytest
 from models.registers import CashMovement, CashMovementKind, Register, RegisterStatus, Shift
 from models.sales import Sale, SaleReturn, SaleStatus, Tender, TenderType
 from models.staff import AuditEntry, Role
-from operations.access import SYSTEM, AccessDenied, Actor
-from operations.branches import NewCounter, create_counter
-from operations.errors import ErrorCode, OperationError
-from operations.register_reports import register_report
-from operations.registers import (
+from operations.counter.register_reports import register_report
+from operations.counter.registers import (
     close_register,
     current_register,
     end_shift,
@@ -26,8 +23,11 @@ from operations.registers import (
     record_cash,
     shift_for,
 )
-from operations.staff import NewStaff, create_staff
-from operations.transaction import transaction
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.staff import NewStaff, create_staff
+from operations.kernel.access import SYSTEM, AccessDenied, Actor
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.transaction import transaction
 from tests.factories import make_branch
 
 IN, OUT = CashMovementKind.CASH_IN, CashMovementKind.CASH_OUT

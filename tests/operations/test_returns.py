@@ -10,14 +10,15 @@ from tortoise import Tortoise
 from models.sales import Restock, ReturnLine, Sale, SaleLine, SaleReturn, SaleStatus, Tender, TenderType
 from models.staff import AuditEntry, Role
 from models.stock import StockLevel, StockPosting
-from operations import exchanges, returns, sales
-from operations.access import SYSTEM, AccessDenied
-from operations.branches import NewCounter, create_counter
-from operations.catalog import VariantRef
-from operations.errors import ErrorCode, OperationError
-from operations.policy import configure, policy
-from operations.registers import drawer_cash, open_register
-from operations.stock import check_ledger
+from operations.counter import checkout as sales
+from operations.counter import exchanges, returns
+from operations.counter.registers import drawer_cash, open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM, AccessDenied
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.policy import configure, policy
+from operations.stock.adjustments import check_ledger
 from tests.factories import make_branch
 from tests.operations.conftest import staff_actor
 

@@ -13,7 +13,7 @@ import pytest
 from models.branches import Branch
 from models.catalog import Variant
 from models.stock import StockLevel
-from operations import order_intake
+from operations.orders import intake as order_intake
 from tests.shopify.conftest import sim, sim_shop, webhook_receiver  # noqa: F401  (fixtures)
 from tests.sync.conftest import connected  # noqa: F401  (fixture)
 

@@ -4,8 +4,8 @@ import pytest
 
 from models.orders import CodStatus, Order, OrderHistory, OrderLine, OrderStatus
 from models.stock import StockMovement, StockPosting
-from operations import order_intake
-from operations.errors import ErrorCode, OperationError
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders import intake as order_intake
 from tests.orders.conftest import committed, level_of, stocked
 
 

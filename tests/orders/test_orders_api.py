@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from models.branches import Branch
 from models.orders import Order
 from models.staff import Role
-from operations.access import SYSTEM
+from operations.kernel.access import SYSTEM
 from schema.ids import global_id
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.orders.conftest import stocked
@@ -72,7 +72,7 @@ async def test_order_events_announce_new_orders_and_steps_at_the_branch(shop):
     created = await asyncio.wait_for(first, 5)
     assert created.kind == "created" and created.branch_id == global_id("Branch", branch.id)
     assert created.cod_status.value == "pending_confirmation"
-    from operations import order_steps
+    from operations.orders import steps as order_steps
 
     await order_steps.confirm_order(SYSTEM, (await Order.first()).id)
     confirmed = await asyncio.wait_for(anext(stream), 5)

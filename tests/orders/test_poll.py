@@ -6,8 +6,8 @@ import pytest
 
 from models.orders import Order, OrderHistory, OrderLine, OrderStatus
 from models.shopify import ShopifyConnection
-from operations import order_intake
-from operations.order_poll import poll_orders
+from operations.orders import intake as order_intake
+from operations.sync.orders_poll import poll_orders
 from shopify.errors import ShopifyError
 from tests.orders.conftest import committed, level_of, stocked
 

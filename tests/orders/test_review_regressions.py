@@ -5,8 +5,8 @@ import dataclasses
 from datetime import timedelta
 
 from models.orders import Order, OrderLine
-from operations import order_intake
-from operations.order_payloads import Placement, from_graphql, from_webhook
+from operations.orders import intake as order_intake
+from operations.orders.payloads import Placement, from_graphql, from_webhook
 from tests.orders.conftest import level_of, stocked
 
 

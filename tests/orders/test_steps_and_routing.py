@@ -8,10 +8,11 @@ from models.branches import Branch
 from models.orders import CodStatus, Order, OrderLine, OrderStatus
 from models.outbox import OutboxRow
 from models.staff import Role
-from operations import order_intake, order_steps
-from operations.access import SYSTEM, AccessDenied, Actor
-from operations.errors import ErrorCode, OperationError
-from operations.order_routing import assign_order_branch
+from operations.kernel.access import SYSTEM, AccessDenied, Actor
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders import intake as order_intake
+from operations.orders import steps as order_steps
+from operations.orders.routing import assign_order_branch
 from tests.factories import deduct, key, stock
 from tests.orders.conftest import level_of, stocked
 

@@ -8,10 +8,11 @@ import pytest
 from models.purchasing import GoodsReceipt, PurchaseOrderLine
 from models.staff import Role
 from models.stock import StockLevel
-from operations import purchase_receiving as receiving
-from operations import purchase_suppliers, purchasing
-from operations.access import SYSTEM
-from operations.catalog import VariantRef
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM
+from operations.purchasing import orders as purchasing
+from operations.purchasing import receiving
+from operations.purchasing import suppliers as purchase_suppliers
 from tests.api.conftest import anonymous, api  # noqa: F401  (the in-process GraphQL client fixtures)
 from tests.factories import key, make_branch, make_variants, stock
 from tests.operations.conftest import staff_actor

@@ -9,14 +9,15 @@ from models.catalog import Variant
 from models.outbox import OutboxRow
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderStatus, Supplier
 from models.stock import StockMovement, StockPosting
-from operations import purchase_receiving as receiving
-from operations import purchase_suppliers, purchasing
-from operations.access import SYSTEM, AccessDenied
-from operations.catalog import VariantRef
-from operations.errors import ErrorCode, OperationError
-from operations.purchase_receiving import weighted_average
-from operations.purchase_valuation import stock_valuation
-from operations.stock import check_ledger
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM, AccessDenied
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.purchasing import orders as purchasing
+from operations.purchasing import receiving
+from operations.purchasing import suppliers as purchase_suppliers
+from operations.purchasing.receiving import weighted_average
+from operations.purchasing.valuation import stock_valuation
+from operations.stock.adjustments import check_ledger
 from tests.factories import deduct, stock
 from tests.purchasing.conftest import goods, key, lines_of, on_hand, order, placed, receipts_of
 

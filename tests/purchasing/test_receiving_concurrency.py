@@ -10,11 +10,11 @@ from decimal import Decimal
 
 from models.catalog import Variant
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderStatus
-from operations import purchase_receiving as receiving
-from operations import purchasing
-from operations.errors import ErrorCode, OperationError
-from operations.purchase_receiving import weighted_average
-from operations.stock import check_ledger
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.purchasing import orders as purchasing
+from operations.purchasing import receiving
+from operations.purchasing.receiving import weighted_average
+from operations.stock.adjustments import check_ledger
 from tests.purchasing.conftest import goods, lines_of, on_hand, placed
 
 D = Decimal

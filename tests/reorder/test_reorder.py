@@ -7,9 +7,9 @@ import pytest
 
 import schema  # noqa: F401  (the schema first: it wires the resolvers, which import it back)
 from models.staff import Role
-from operations.access import SYSTEM
-from operations.errors import OperationError
-from operations.reorder import Crossing, ReorderLevel, crossing, reorder_suggestions, set_reorder_levels
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import OperationError
+from operations.stock.reorder import Crossing, ReorderLevel, crossing, reorder_suggestions, set_reorder_levels
 from resolvers.reorder import low_stock
 from schema.ids import global_id
 from tests.factories import deduct, make_branch, make_variants, stock

@@ -16,9 +16,9 @@ _numbers = itertools.count(1)
 async def staff_token(owner_token):  # noqa: F811  (after the owner: both in the same emptied database)
     """A factory: `await staff_token(Role.CASHIER)` signs in a new staff member with that role, at a
     branch of their own."""
-    from operations.access import SYSTEM
-    from operations.branches import NewBranch, create_branch
-    from operations.staff import NewStaff, create_staff, login
+    from operations.directory.branches import NewBranch, create_branch
+    from operations.directory.staff import NewStaff, create_staff, login
+    from operations.kernel.access import SYSTEM
 
     async def make(role) -> str:
         n = next(_numbers)

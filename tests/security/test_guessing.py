@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from models.staff import AuditEntry, Role
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.staff import NewStaff, create_staff
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.staff import NewStaff, create_staff
+from operations.kernel.access import SYSTEM
 from schema.ids import global_id
 from tests.factories import make_branch, make_variants, stock
 

@@ -9,10 +9,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from models.staff import Role, Staff
-from operations import keys, passwords, secrets
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.staff import NewStaff, counter_login, create_staff
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.staff import NewStaff, counter_login, create_staff
+from operations.kernel import keys, passwords, secrets
+from operations.kernel.access import SYSTEM
 from server.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.conftest import ROOT, free_port

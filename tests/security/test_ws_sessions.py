@@ -43,7 +43,7 @@ async def live_subscription(server, http, token: str, branch: str, variant: str)
 
 async def _session(token: str):
     from models.staff import StaffSession
-    from operations.keys import token_digest
+    from operations.kernel.keys import token_digest
 
     return StaffSession.filter(token_digest=token_digest(token))
 
@@ -111,8 +111,8 @@ async def test_a_logout_through_one_process_closes_the_socket_on_another(databas
     if redis_url is None:
         pytest.skip("no Redis to share between two server processes")
     from models.staff import Role, Staff
-    from operations.access import SYSTEM
-    from operations.staff import NewStaff, create_staff, login
+    from operations.directory.staff import NewStaff, create_staff, login
+    from operations.kernel.access import SYSTEM
     from subscriptions import live
     from subscriptions.bus import Bus
     from subscriptions.sessions import announce_revoked

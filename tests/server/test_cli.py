@@ -46,7 +46,7 @@ def test_migrate_is_repeatable(database_url):
 async def test_create_owner_only_on_a_fresh_install(db):
     first = branchline(db, "create-owner", "--email", "Owner@Shop.pk", "--password", "a long password")
     assert first.returncode == 0, first.stderr
-    from operations.staff import login
+    from operations.directory.staff import login
 
     assert (await login("owner@shop.pk", "a long password")).staff.role.value == "owner"
     again = branchline(db, "create-owner", "--email", "other@shop.pk", "--password", "a long password")

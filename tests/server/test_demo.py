@@ -7,8 +7,8 @@ import server.demo as demo
 from models.branches import Branch, Counter
 from models.catalog import Product, Variant
 from models.stock import StockLevel, StockMovement
-from operations import shopify_connection
-from operations.stock import check_ledger
+from operations.stock.adjustments import check_ledger
+from operations.sync import connection as shopify_connection
 from server.demo_shop import build_demo_shop
 from shopify.simulator import serve_simulator
 
@@ -107,8 +107,8 @@ async def test_a_seed_interrupted_half_way_completes_on_the_next_run(empty_db, s
 
 
 async def test_leaves_a_real_retailer_alone(empty_db, shop):
-    from operations.access import SYSTEM
-    from operations.branches import NewBranch, create_branch
+    from operations.directory.branches import NewBranch, create_branch
+    from operations.kernel.access import SYSTEM
 
     await create_branch(SYSTEM, NewBranch(code="MAIN", name="Main Store"))
     assert await demo.seed_demo(shop.url, shop) is False

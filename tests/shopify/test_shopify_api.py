@@ -9,8 +9,8 @@ from gql.transport.exceptions import TransportQueryError
 
 from models.branches import Branch
 from models.staff import Role
-from operations.access import SYSTEM
-from operations.staff import NewStaff, create_staff, login
+from operations.directory.staff import NewStaff, create_staff, login
+from operations.kernel.access import SYSTEM
 from tests.e2e.conftest import owner_token, running_server  # noqa: F401  (fixture)
 
 CONNECT = """

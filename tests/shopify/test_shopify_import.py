@@ -12,10 +12,11 @@ from models.catalog import Product, Variant
 from models.customers import Customer
 from models.shopify import ImportStatus, ShopifyConnection
 from models.stock import StockLevel, StockMovement
-from operations import shopify_connection, shopify_import
-from operations.access import SYSTEM
-from operations.errors import OperationError
-from operations.stock import check_ledger
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import OperationError
+from operations.stock.adjustments import check_ledger
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
 from shopify.webhooks import verify_webhook
 
 

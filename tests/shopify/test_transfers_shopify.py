@@ -7,11 +7,14 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.stock import StockLevel
 from models.transfers import DiscrepancyKind, TransferDiscrepancy
-from operations import shopify_connection, shopify_import, shopify_push, transfers
-from operations import transfer_stock as moves
-from operations.access import SYSTEM
-from operations.catalog import VariantRef
-from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM
+from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
+from operations.sync import push as shopify_push
+from operations.transfers import movement as moves
+from operations.transfers import requests as transfers
 from tests.factories import key
 
 

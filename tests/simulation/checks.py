@@ -7,8 +7,12 @@ from models.inbox import InboxStatus, WebhookInbox
 from models.orders import Order, OrderLine, OrderStatus
 from models.outbox import OutboxRow
 from models.stock import StockLevel
-from operations import order_poll, shopify_drift, shopify_inbox, shopify_order_actions, shopify_push
-from operations.stock import check_ledger
+from operations.drift import check as shopify_drift
+from operations.stock.adjustments import check_ledger
+from operations.sync import inbox as shopify_inbox
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync import orders_poll as order_poll
+from operations.sync import push as shopify_push
 from tests.drift.conftest import unexplained
 
 UNFINISHED = ("pending", "parked")

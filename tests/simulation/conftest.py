@@ -14,10 +14,14 @@ import pytest
 
 from models.branches import Branch
 from models.staff import Role
-from operations import shopify_connection, shopify_drift, shopify_import, shopify_inbox, shopify_push
-from operations.access import SYSTEM
-from operations.branches import NewCounter, create_counter
-from operations.registers import open_register
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.drift import check as shopify_drift
+from operations.kernel.access import SYSTEM
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
+from operations.sync import inbox as shopify_inbox
+from operations.sync import push as shopify_push
 from server.app import create_app
 from server.settings import Settings
 from shopify.simulator import serve_app

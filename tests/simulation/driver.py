@@ -15,24 +15,22 @@ from models.orders import Fulfillment, FulfillmentLine, Order, OrderLine
 from models.outbox import OutboxRow
 from models.sales import SaleLine, TenderType
 from models.stock import StockLevel
-from operations import (
-    order_exchanges,
-    order_poll,
-    order_steps,
-    returns,
-    sales,
-    shopify_inbox,
-    shopify_order_actions,
-    shopify_push,
-)
-from operations.access import SYSTEM
-from operations.catalog import VariantRef
-from operations.errors import OperationError
-from operations.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
-from operations.order_exchanges import ExchangeRequest, SwapLine
-from operations.order_returns import ReturnedLine, ReturnReceipt, receive_returned_order
-from operations.order_routing import assign_order_branch
-from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+from operations.counter import checkout as sales
+from operations.counter import returns
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM
+from operations.kernel.errors import OperationError
+from operations.orders import exchanges as order_exchanges
+from operations.orders import steps as order_steps
+from operations.orders.exchanges import ExchangeRequest, SwapLine
+from operations.orders.fulfillment import ShipLine, Shipment, fulfill_order, record_manual_fulfillment
+from operations.orders.returns import ReturnedLine, ReturnReceipt, receive_returned_order
+from operations.orders.routing import assign_order_branch
+from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+from operations.sync import inbox as shopify_inbox
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync import orders_poll as order_poll
+from operations.sync import push as shopify_push
 from shopify.simulator.orders import OrderError
 from tests.simulation.model import Model, SimOrder
 
@@ -451,7 +449,7 @@ class Driver:
         """One worker round; sometimes the process 'dies' in the middle of it (the task is cancelled)."""
         task = asyncio.ensure_future(work())
         # On both backends: a round cancelled anywhere, even while a transaction begins, rolls back whole
-        # and leaves the connection usable (operations/transaction.py).
+        # and leaves the connection usable (operations/kernel/transaction.py).
         if self.rng.random() < 0.2:
             await asyncio.sleep(self.rng.uniform(0, 0.03))
             if not task.done():

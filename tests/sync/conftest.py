@@ -5,9 +5,11 @@ import pytest
 from models.branches import Branch
 from models.catalog import Variant
 from models.stock import StockLevel
-from operations import shopify_connection, shopify_import, shopify_push
-from operations.access import SYSTEM
-from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+from operations.kernel.access import SYSTEM
+from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
+from operations.sync import push as shopify_push
 from tests.factories import key
 from tests.shopify.conftest import sim, sim_shop  # noqa: F401  (fixtures)
 

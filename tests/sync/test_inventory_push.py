@@ -7,9 +7,9 @@ import pytest
 
 from models.catalog import Variant
 from models.outbox import OutboxRow, OutboxStatus
-from operations import shopify_push
-from operations.shopify_push_claim import batch_id
-from operations.stock import AdjustmentReason
+from operations.stock.adjustments import AdjustmentReason
+from operations.sync import push as shopify_push
+from operations.sync.push_claim import batch_id
 from tests.sync.conftest import adjust, answered_calls, assert_shopify_agrees, mapped_levels
 
 

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 from models.outbox import OutboxRow, OutboxStatus
 from models.staff import Role
-from operations import shopify_push
-from operations.access import SYSTEM
+from operations.kernel.access import SYSTEM
+from operations.sync import push as shopify_push
 from server import workers
 from server.settings import Settings
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)

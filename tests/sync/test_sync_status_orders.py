@@ -11,10 +11,12 @@ from models.inbox import WebhookInbox
 from models.orders import Fulfillment, FulfillmentStatus, Order, OrderLine
 from models.outbox import OutboxRow, OutboxStatus
 from models.staff import Role
-from operations import shopify_inbox, shopify_order_actions, shopify_push
-from operations.access import SYSTEM
-from operations.fulfillment import ORDER_ACTION_TOPIC
-from operations.shopify_inbox_store import Delivery
+from operations.kernel.access import SYSTEM
+from operations.orders.fulfillment import ORDER_ACTION_TOPIC
+from operations.sync import inbox as shopify_inbox
+from operations.sync import order_actions as shopify_order_actions
+from operations.sync import push as shopify_push
+from operations.sync.inbox_store import Delivery
 from schema.ids import global_id
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.fulfillment.conftest import key, stocked, take_order, use_workflow, webhooks

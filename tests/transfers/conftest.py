@@ -5,9 +5,9 @@ import pytest
 
 from models.staff import Role
 from models.stock import StockLevel
-from operations import transfer_stock as moves
-from operations import transfers
-from operations.catalog import VariantRef
+from operations.directory.catalog import VariantRef
+from operations.transfers import movement as moves
+from operations.transfers import requests as transfers
 from tests.factories import key, make_branch, make_variants, stock
 from tests.operations.conftest import staff_actor
 

@@ -8,10 +8,10 @@ import asyncio
 
 from models.stock import StockMovement, StockPosting
 from models.transfers import TransferDiscrepancy, TransferLine, TransferStatus
-from operations import transfer_stock as moves
-from operations import transfers
-from operations.errors import ErrorCode, OperationError
-from operations.stock import check_ledger
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.stock.adjustments import check_ledger
+from operations.transfers import movement as moves
+from operations.transfers import requests as transfers
 from tests.transfers.conftest import approved, dispatched, key, level, receipt, request
 
 

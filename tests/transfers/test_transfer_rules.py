@@ -6,11 +6,11 @@ from models.idempotency import IdempotentRequest
 from models.staff import AuditEntry
 from models.stock import StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine, TransferStatus
-from operations import transfer_stock as moves
-from operations import transfers
-from operations.access import AccessDenied
-from operations.catalog import VariantRef
-from operations.errors import OperationError
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import AccessDenied
+from operations.kernel.errors import OperationError
+from operations.transfers import movement as moves
+from operations.transfers import requests as transfers
 from tests.transfers.conftest import approved, dispatched, key, level, receipt, request
 
 

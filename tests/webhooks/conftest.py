@@ -14,8 +14,11 @@ import orjson
 import pytest
 
 from models.inbox import WebhookInbox
-from operations import shopify_connection, shopify_import, shopify_inbox, shopify_push
-from operations.access import SYSTEM
+from operations.kernel.access import SYSTEM
+from operations.sync import catalog_import as shopify_import
+from operations.sync import connection as shopify_connection
+from operations.sync import inbox as shopify_inbox
+from operations.sync import push as shopify_push
 from server.app import create_app
 from server.settings import Settings
 from shopify.simulator import serve_app

@@ -3,8 +3,9 @@
 import orjson
 
 from models.inbox import InboxStatus, WebhookInbox
-from operations import shopify_connection, shopify_inbox
-from operations.access import SYSTEM
+from operations.kernel.access import SYSTEM
+from operations.sync import connection as shopify_connection
+from operations.sync import inbox as shopify_inbox
 from shopify import webhook_endpoint
 from tests.webhooks.conftest import Recorder, next_id, order_payload, rows
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 from models.catalog import Product, Variant
 from models.inbox import InboxStatus
 from models.shopify import ConnectionStatus, ShopifyConnection, ShopifyLocation
-from operations import shopify_inbox, shopify_push
+from operations.sync import inbox as shopify_inbox
+from operations.sync import push as shopify_push
 from shopify.simulator.ids import rest_time
 from tests.webhooks.conftest import rows
 

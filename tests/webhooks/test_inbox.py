@@ -3,8 +3,9 @@
 import asyncio
 
 from models.inbox import InboxStatus
-from operations import shopify_inbox, shopify_inbox_store
-from operations.errors import ErrorCode, OperationError
+from operations.kernel.errors import ErrorCode, OperationError
+from operations.sync import inbox as shopify_inbox
+from operations.sync import inbox_store as shopify_inbox_store
 from tests.webhooks.conftest import Recorder, next_id, order_payload, rows
 
 
@@ -97,7 +98,7 @@ async def test_older_update_after_a_newer_one_is_stale(branchline):
 
 async def test_missing_handler_module_is_an_exception_not_a_crash(branchline, monkeypatch):
     monkeypatch.setitem(shopify_inbox_store.HANDLERS, "orders/create", "operations.no_such_module:handle")
-    monkeypatch.setitem(shopify_inbox_store.HANDLERS, "orders/paid", "operations.shopify_inbox:no_such_function")
+    monkeypatch.setitem(shopify_inbox_store.HANDLERS, "orders/paid", "operations.sync.inbox:no_such_function")
     await branchline.deliver("orders/create", order_payload(next_id(), "2026-11-26T15:00:00+05:00"))
     await branchline.deliver("orders/paid", order_payload(next_id(), "2026-11-26T15:00:00+05:00"))
     await shopify_inbox.drain_inbox(5)

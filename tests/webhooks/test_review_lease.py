@@ -5,7 +5,7 @@ over meanwhile) is not handled a second time."""
 import asyncio
 
 from models.inbox import InboxStatus
-from operations import shopify_inbox
+from operations.sync import inbox as shopify_inbox
 from tests.webhooks.conftest import next_id, order_payload, rows
 
 

@@ -1,0 +1,341 @@
+"""Counter checkout: price, take payment, number the sale, deduct stock — one transaction.
+
+The way of a sale (docs/architecture.md, A sale): the idempotency key is claimed first (a retried request returns
+the first sale), the sale and its lines are written, the ledger deducts stock with guarded
+updates (INSUFFICIENT_STOCK names each short line and nothing is kept), the ledger queues the
+Shopify deltas in the outbox, and live stock events go out after commit.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from tortoise.transactions import in_transaction
+
+from models.branches import Branch, Counter
+from models.catalog import Variant
+from models.sales import Sale, SaleLine, SaleStatus, Tender, TenderType
+from models.staff import Staff
+from operations.counter import pricing
+from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
+from operations.counter.registers import current_register, shift_for
+from operations.directory.catalog import VariantRef, resolve_variant_refs
+from operations.directory.pins import vouch
+from operations.kernel import audit
+from operations.kernel.access import Actor, Permission, require
+from operations.kernel.errors import ErrorCode, OperationError, Problems
+from operations.kernel.idempotency import MAX_KEY_LENGTH, earlier_document, fingerprint, first_or_run
+from operations.kernel.policy import policy
+from operations.kernel.sql import fetch
+from operations.kernel.transaction import transaction
+from operations.stock import ledger
+
+MAX_LINES = 200
+MAX_TENDERS = 10
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    variant: VariantRef
+    quantity: int
+    price_override: Decimal | None = None  # a unit price other than the shelf price: needs approval
+    discount: Decimal = Decimal(0)  # amount off the whole line
+
+
+@dataclass(frozen=True)
+class Payment:
+    type: TenderType
+    amount: Decimal
+    reference: str | None = None  # card last 4 digits, bank or wallet transaction id
+    account: str | None = None  # which of the retailer's accounts received it
+
+
+@dataclass(frozen=True)
+class Checkout:
+    counter_id: int
+    lines: list[CheckoutLine]
+    payments: list[Payment]
+    idempotency_key: str
+    order_discount: Decimal = Decimal(0)
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    salesperson_id: int | None = None
+    manager_pin: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class _Priced:
+    variants: list[Variant]
+    priced: pricing.PricedSale
+    settlement: pricing.Settlement | None  # None until the tenders are settled (see price_basket)
+    needs_approval: list[str] = field(default_factory=list)
+
+
+def _validate(c: Checkout) -> None:
+    problems = Problems()
+    if not c.idempotency_key.strip() or len(c.idempotency_key) > MAX_KEY_LENGTH:
+        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
+    if not c.lines:
+        problems.add(ErrorCode.INVALID, "a sale needs at least one line", "lines")
+    if len(c.lines) > MAX_LINES:
+        problems.add(ErrorCode.TOO_MANY, f"at most {MAX_LINES} lines", "lines")
+    if len(c.payments) > MAX_TENDERS:
+        problems.add(ErrorCode.TOO_MANY, f"at most {MAX_TENDERS} tenders", "tenders")
+    for name, value, limit in (("note", c.note, 500), ("customerName", c.customer_name, 120)):
+        if value is not None and len(value) > limit:
+            problems.add(ErrorCode.INVALID, f"{name} must be at most {limit} characters", name)
+    problems.raise_if_any()
+
+
+async def _price(c: Checkout) -> _Priced:
+    priced = await price_basket(c)
+    tenders = [pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference) for p in c.payments]
+    priced.settlement = pricing.settle(priced.priced.total, tenders)
+    return priced
+
+
+async def price_basket(c: Checkout) -> _Priced:
+    """Price the lines and note what needs approval, without settling: an exchange settles its
+    tenders against the difference after the return, which it only knows inside its transaction."""
+    variant_ids = await resolve_variant_refs([line.variant for line in c.lines])
+    by_id = {v.id: v for v in await Variant.filter(id__in=variant_ids).prefetch_related("product")}
+    variants = [by_id[i] for i in variant_ids]
+    price_lines, needs_approval = [], []
+    for i, (line, variant) in enumerate(zip(c.lines, variants, strict=True)):
+        unit_price = line.price_override if line.price_override is not None else variant.price
+        if line.price_override is not None and line.price_override != variant.price:
+            needs_approval.append(f"lines.{i}.priceOverride")
+        gross = unit_price * line.quantity if isinstance(line.quantity, int) else Decimal(0)
+        if gross and line.discount * 100 > gross * policy.discount_approval_percent:
+            needs_approval.append(f"lines.{i}.discount")
+        price_lines.append(pricing.PriceLine(unit_price, line.quantity, variant.tax_rate, line.discount))
+    priced = pricing.price_sale(price_lines, order_discount=c.order_discount, tax_inclusive=policy.prices_include_tax)
+    after_lines = priced.subtotal - sum((p.line_discount for p in priced.lines), Decimal(0))
+    if after_lines and c.order_discount * 100 > after_lines * policy.discount_approval_percent:
+        needs_approval.append("orderDiscount")
+    return _Priced(variants, priced, None, needs_approval)
+
+
+async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
+    """Returns (sale, replayed). Business failures raise OperationError and write nothing."""
+    counter = await Counter.get_or_none(id=c.counter_id)
+    if counter is None:
+        raise OperationError.single(ErrorCode.NOT_FOUND, "counter does not exist", "counterId")
+    require(actor, Permission.SELL, counter.branch_id)
+    approval = await vouch(actor, counter.branch_id, c.manager_pin, counter.id)
+    _validate(c)
+    request_hash = fingerprint(asdict(c) | {"manager_pin": None})
+    earlier = await earlier_document(Sale, c.idempotency_key, request_hash, "sale")
+    if earlier is not None:
+        return earlier, True
+    if actor.staff_id is None:
+        raise OperationError.single(ErrorCode.INVALID, "a sale is made by a signed-in staff member", "counterId")
+    priced = await _price(c)
+    approver = None
+    if priced.needs_approval:
+        approver = approval.required("a price override or large discount")
+    await _check_salesperson(c.salesperson_id, counter.branch_id)
+    register = await current_register(counter.id)
+    if register is None:
+        raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
+    return await first_or_run(
+        Sale,
+        c.idempotency_key,
+        request_hash,
+        "sale",
+        lambda: _place(actor, c, counter, register, priced, request_hash, approver),
+    )
+
+
+async def _check_salesperson(staff_id: int | None, branch_id: int) -> None:
+    if staff_id is None:
+        return
+    staff = await Staff.get_or_none(id=staff_id, active=True)
+    if staff is None:
+        raise OperationError.single(ErrorCode.NOT_FOUND, "no such salesperson", "salespersonId")
+
+
+async def _next_number(tx, counter: Counter, column: str) -> str:
+    """Sequential per counter, taken inside the document's transaction so a rollback leaves no hole."""
+    sql = f"UPDATE sale_number_sequence SET {column} = {column} + 1 WHERE counter_id = ? RETURNING {column}"
+    rows = await fetch(tx.conn, sql, [counter.id])
+    if not rows:
+        await fetch(
+            tx.conn,
+            "INSERT INTO sale_number_sequence (counter_id, last_number, last_return_number) VALUES (?, 0, 0)"
+            " ON CONFLICT (counter_id) DO NOTHING",
+            [counter.id],
+        )
+        rows = await fetch(tx.conn, sql, [counter.id])
+    branch = await Branch.get(id=counter.branch_id)
+    return f"{branch.code}-{counter.code}-{rows[0][column]:06d}"
+
+
+async def next_sale_number(tx, counter: Counter) -> str:
+    return await _next_number(tx, counter, "last_number")
+
+
+async def next_return_number(tx, counter: Counter) -> str:
+    """Returns run on their own numbers (R-LHR-GUL-C1-000001), so sale numbers stay consecutive."""
+    return "R-" + await _next_number(tx, counter, "last_return_number")
+
+
+async def _place(actor, c: Checkout, counter, register, priced: _Priced, request_hash, approver) -> Sale:
+    now = datetime.now(UTC)
+    async with transaction() as tx:
+        sale = await write_sale(
+            tx,
+            actor,
+            c,
+            counter,
+            register,
+            priced,
+            now=now,
+            idempotency_key=c.idempotency_key,
+            request_hash=request_hash,
+            approver=approver,
+        )
+        await ledger.apply(
+            tx,
+            ledger.Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id), occurred_at=now),
+            sale_movements(counter, priced),
+        )
+        if approver:
+            await audit.record(
+                actor,
+                "sale.approved_override",
+                branch_id=counter.branch_id,
+                target=("sale", sale.id),
+                approved_by=approver.id,
+                fields=",".join(priced.needs_approval),
+            )
+    return sale
+
+
+async def write_sale(
+    tx, actor, c: Checkout, counter, register, priced: _Priced, *, now, idempotency_key, request_hash, approver
+) -> Sale:
+    """Write a placed sale's rows (sale, shift, number, lines, tenders) inside the caller's
+    transaction — everything but the stock, so an exchange can post its return and its new sale
+    in one ledger batch. `priced.settlement` must be set."""
+    p, settlement = priced.priced, priced.settlement
+    async with in_transaction():  # savepoint: a duplicate key must not abort PostgreSQL's transaction
+        sale = await Sale.create(
+            branch_id=counter.branch_id,
+            counter_id=counter.id,
+            register_id=register.id,
+            cashier_id=actor.staff_id,
+            salesperson_id=c.salesperson_id,
+            customer_name=c.customer_name,
+            customer_phone=c.customer_phone,
+            status=SaleStatus.PLACED,
+            tax_inclusive=policy.prices_include_tax,
+            currency=policy.currency,
+            order_discount=c.order_discount,
+            subtotal=p.subtotal,
+            discount_total=p.discount_total,
+            net_total=p.net_total,
+            tax_total=p.tax_total,
+            total=p.total,
+            paid=settlement.paid,
+            change_due=settlement.change_due,
+            cash_taken=settlement.cash_taken,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            approved_by_id=approver.id if approver else None,
+            note=c.note,
+            occurred_at=now,
+            placed_at=now,
+        )
+    shift = await shift_for(register, actor.staff_id)
+    sale.shift_id = shift.id
+    sale.number = await next_sale_number(tx, counter)
+    await sale.save(update_fields=["shift_id", "number"])
+    await write_lines(sale, c, priced)
+    return sale
+
+
+def sale_movements(counter, priced: _Priced) -> list[ledger.Movement]:
+    """The stock a placed sale takes off the counter's branch, one movement per line in line order
+    (the ledger names a short line by its index in the batch)."""
+    return [
+        ledger.Movement(counter.branch_id, v.id, -line.quantity)
+        for line, v in zip(priced.priced.lines, priced.variants, strict=True)
+    ]
+
+
+async def write_lines(sale: Sale, c: Checkout, priced: _Priced) -> None:
+    await SaleLine.bulk_create(
+        [
+            SaleLine(
+                sale_id=sale.id,
+                line_no=i + 1,
+                variant_id=v.id,
+                sku=v.sku,
+                description=f"{v.product.title} {v.title}".strip(),
+                quantity=p.quantity,
+                unit_price=p.unit_price,
+                price_overridden=line.price_override is not None and line.price_override != v.price,
+                tax_rate=v.tax_rate,
+                pct_code=v.pct_code,
+                line_discount=p.line_discount,
+                order_discount=p.order_discount,
+                net=p.net,
+                tax=p.tax,
+                total=p.total,
+            )
+            for i, (line, v, p) in enumerate(zip(c.lines, priced.variants, priced.priced.lines, strict=True))
+        ]
+    )
+    await Tender.bulk_create(
+        [
+            Tender(sale_id=sale.id, type=p.type, amount=p.amount, reference=p.reference, account=p.account)
+            for p in c.payments
+        ]
+    )
+
+
+async def receipt_for(sale: Sale) -> ReceiptData:
+    """The receipt as structured data, from what was stored (a reprint shows what was charged)."""
+    await sale.fetch_related("branch", "counter", "cashier", "salesperson", "lines", "tenders")
+    by_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for line in sale.lines:
+        net, tax = by_rate.get(line.tax_rate, (Decimal(0), Decimal(0)))
+        by_rate[line.tax_rate] = (net + line.net, tax + line.tax)
+    return ReceiptData(
+        retailer=policy.retailer_name,
+        branch_name=sale.branch.name,
+        branch_code=sale.branch.code,
+        counter_code=sale.counter.code,
+        cashier=sale.cashier.name,
+        register_id=sale.register_id or 0,
+        shift_id=sale.shift_id or 0,
+        sale_number=sale.number or f"DRAFT-{sale.id}",
+        issued_at=sale.placed_at or sale.created_at,
+        timezone=sale.branch.timezone,
+        lines=[
+            ReceiptLine(
+                description=line.description,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.line_discount + line.order_discount,
+                total=line.total,
+                tax_rate=line.tax_rate,
+            )
+            for line in sorted(sale.lines, key=lambda x: x.line_no)
+        ],
+        subtotal=sale.subtotal,
+        discount_total=sale.discount_total,
+        tax_total=sale.tax_total,
+        tax_by_rate=dict(sorted(by_rate.items())),
+        total=sale.total,
+        tenders=[ReceiptTender(t.type.value.title(), t.amount, t.reference) for t in sale.tenders],
+        change_due=sale.change_due,
+        currency=sale.currency,
+        tax_inclusive=sale.tax_inclusive,
+        customer=sale.customer_name,
+        salesperson=sale.salesperson.name if sale.salesperson else None,
+        title="QUOTE" if sale.is_quote else "SALE RECEIPT",
+    )

@@ -1,0 +1,1 @@
+"""Stock counts: counting, review, and what a count shows."""

@@ -1,0 +1,1 @@
+"""Who and what the shop is made of: branches and counters, staff and their PINs, the catalog."""

@@ -1,0 +1,155 @@
+"""Branches and counters."""
+
+from dataclasses import asdict, dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.branches import Branch, Counter
+from models.orders import FulfillmentWorkflow
+from models.stock import BranchStockSequence
+from operations.kernel import audit
+from operations.kernel.access import Actor, Permission, require
+from operations.kernel.errors import ErrorCode, OperationError, Problems
+from operations.kernel.idempotency import run_once
+from operations.kernel.transaction import transaction
+
+
+@dataclass(frozen=True)
+class NewBranch:
+    code: str
+    name: str
+    timezone: str = "Asia/Karachi"
+    allow_negative_stock: bool = False
+
+
+@dataclass(frozen=True)
+class OnlineSettings:
+    """How a branch takes part in online orders; None leaves a setting as it is."""
+
+    fulfillment_workflow: str | None = None
+    routing_priority: int | None = None
+    online_safety_stock: int | None = None
+
+
+@dataclass(frozen=True)
+class NewCounter:
+    branch_id: int
+    code: str
+    name: str
+
+
+def _check_code(problems: Problems, code: str) -> None:
+    if not code.strip() or len(code) > 32:
+        problems.add(ErrorCode.INVALID, "code must be 1–32 characters", "code")
+
+
+def _check_name(problems: Problems, name: str) -> None:
+    if not name.strip() or len(name) > 120:
+        problems.add(ErrorCode.INVALID, "name must be 1–120 characters", "name")
+
+
+def _is_time_zone(name: str) -> bool:
+    if len(name) > 64:  # IANA names are short; a long one would reach the file system as a path
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+async def create_branch(actor: Actor, new: NewBranch, idempotency_key: str | None = None) -> tuple[Branch, bool]:
+    require(actor, Permission.MANAGE_BRANCHES)
+    problems = Problems()
+    _check_code(problems, new.code)
+    _check_name(problems, new.name)
+    if not _is_time_zone(new.timezone):
+        problems.add(ErrorCode.INVALID, f"unknown time zone {new.timezone[:64]!r}", "timezone")
+    problems.raise_if_any()
+
+    async def create() -> Branch:
+        if await Branch.exists(code=new.code.strip()):
+            raise OperationError.single(ErrorCode.DUPLICATE, f"a branch with code {new.code!r} exists", "code")
+        try:
+            async with in_transaction():  # savepoint: a racing duplicate must not abort the outer one
+                branch = await Branch.create(
+                    code=new.code.strip(),
+                    name=new.name.strip(),
+                    timezone=new.timezone,
+                    allow_negative_stock=new.allow_negative_stock,
+                )
+        except IntegrityError:
+            raise OperationError.single(
+                ErrorCode.DUPLICATE, f"a branch with code {new.code!r} exists", "code"
+            ) from None
+        await BranchStockSequence.create(branch_id=branch.id, last_sequence=0)
+        await audit.record(actor, "branch.created", branch_id=branch.id, target=("branch", branch.id))
+        return branch
+
+    async with transaction() as tx:
+        return await run_once(tx, "createBranch", idempotency_key, asdict(new), create, lambda pk: Branch.get(id=pk))
+
+
+async def create_counter(actor: Actor, new: NewCounter, idempotency_key: str | None = None) -> tuple[Counter, bool]:
+    require(actor, Permission.MANAGE_COUNTERS, new.branch_id)
+    problems = Problems()
+    _check_code(problems, new.code)
+    _check_name(problems, new.name)
+    problems.raise_if_any()
+
+    async def create() -> Counter:
+        if not await Branch.exists(id=new.branch_id):
+            raise OperationError.single(ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
+        if await Counter.exists(branch_id=new.branch_id, code=new.code.strip()):
+            raise OperationError.single(ErrorCode.DUPLICATE, f"this branch already has a counter {new.code!r}", "code")
+        try:
+            async with in_transaction():
+                counter = await Counter.create(branch_id=new.branch_id, code=new.code.strip(), name=new.name.strip())
+        except IntegrityError:
+            raise OperationError.single(
+                ErrorCode.DUPLICATE, f"this branch already has a counter {new.code!r}", "code"
+            ) from None
+        await audit.record(actor, "counter.created", branch_id=new.branch_id, target=("counter", counter.id))
+        return counter
+
+    async with transaction() as tx:
+        return await run_once(tx, "createCounter", idempotency_key, asdict(new), create, lambda pk: Counter.get(id=pk))
+
+
+async def set_online_settings(actor: Actor, branch_id: int, settings: OnlineSettings) -> Branch:
+    """Change a branch's fulfillment workflow, routing priority or walk-in safety stock.
+
+    A change applies to what happens next: fulfillments already recorded keep the workflow they
+    were made under (a pending Manual one is still matched when Shopify fulfils it)."""
+    require(actor, Permission.MANAGE_BRANCHES)
+    problems = Problems()
+    workflows = {w.value for w in FulfillmentWorkflow}
+    workflow = settings.fulfillment_workflow.strip().lower() if settings.fulfillment_workflow is not None else None
+    if workflow is not None and workflow not in workflows:
+        choices = ", ".join(sorted(workflows))
+        problems.add(ErrorCode.INVALID, f"workflow must be one of {choices}", "fulfillmentWorkflow")
+    if settings.routing_priority is not None and not 0 <= settings.routing_priority <= 10_000:
+        problems.add(ErrorCode.INVALID, "routing priority must be between 0 and 10000", "routingPriority")
+    if settings.online_safety_stock is not None and not 0 <= settings.online_safety_stock <= 1_000_000:
+        problems.add(ErrorCode.INVALID, "safety stock must be between 0 and 1000000", "onlineSafetyStock")
+    problems.raise_if_any()
+    changes = {
+        name: value
+        for name, value in (
+            ("fulfillment_workflow", workflow),
+            ("routing_priority", settings.routing_priority),
+            ("online_safety_stock", settings.online_safety_stock),
+        )
+        if value is not None
+    }
+    async with transaction():
+        branch = await Branch.get_or_none(id=branch_id)
+        if branch is None:
+            raise OperationError.single(ErrorCode.NOT_FOUND, "no such branch", "branchId")
+        if changes:
+            await Branch.filter(id=branch_id).update(**changes)
+            target = ("branch", branch_id)
+            await audit.record(actor, "branch.online_settings", branch_id=branch_id, target=target, **changes)
+    return await Branch.get(id=branch_id)

@@ -1,0 +1,229 @@
+"""Staff accounts and signing in: passwords (argon2), counter PINs, sessions.
+
+Guessing is limited in operations/kernel/attempts.py: wrong passwords per account and client address and per
+address alone, wrong PINs per counter and per branch (operations/directory/pins.py).
+"""
+
+import asyncio
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.branches import Branch
+from models.staff import Role, Staff, StaffBranch, StaffSession
+from operations.directory import pins
+from operations.kernel import attempts, audit, passwords
+from operations.kernel.access import ALL_BRANCH_ROLES, ROLE_PERMISSIONS, Actor, Permission, require
+from operations.kernel.errors import ErrorCode, OperationError, Problems
+from operations.kernel.idempotency import run_once
+from operations.kernel.keys import pin_digest, token_digest
+from operations.kernel.transaction import transaction
+from subscriptions.sessions import announce_revoked
+
+SESSION_LENGTH = timedelta(hours=12)  # a working day; counters sign in again per shift
+MIN_PASSWORD = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class NewStaff:
+    email: str
+    name: str
+    role: Role
+    password: str | None = None
+    pin: str | None = None
+    branch_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    staff: Staff
+    expires_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _validate(new: NewStaff, problems: Problems) -> None:
+    if not _EMAIL.match(new.email or "") or len(new.email) > 254:
+        problems.add(ErrorCode.INVALID, "not a valid email address", "email")
+    if not new.name.strip() or len(new.name) > 120:
+        problems.add(ErrorCode.INVALID, "name must be 1–120 characters", "name")
+    if new.password is not None and not MIN_PASSWORD <= len(new.password) <= 200:
+        problems.add(ErrorCode.INVALID, f"password must be at least {MIN_PASSWORD} characters", "password")
+    if new.pin is not None:
+        pins.check_new_pin(new.pin, new.role, problems)
+    if new.password is None and new.pin is None:
+        problems.add(ErrorCode.INVALID, "give a password, a PIN, or both", "password")
+    if new.role not in ALL_BRANCH_ROLES and not new.branch_ids:
+        problems.add(ErrorCode.INVALID, "assign at least one branch", "branchIds")
+
+
+async def create_staff(actor: Actor, new: NewStaff, idempotency_key: str | None = None) -> Staff:
+    require(actor, Permission.MANAGE_STAFF)
+    for branch_id in new.branch_ids:
+        require(actor, Permission.MANAGE_STAFF, branch_id)
+    if new.role in ALL_BRANCH_ROLES and actor.role not in (None, Role.OWNER):
+        raise OperationError.single(ErrorCode.INVALID, "only an owner may create owners and admins", "role")
+    if actor.role is Role.BRANCH_MANAGER and new.role is Role.BRANCH_MANAGER:
+        raise OperationError.single(ErrorCode.INVALID, "a branch manager may not create managers", "role")
+    _check_no_powers_beyond(actor, new.role)
+    problems = Problems()
+    _validate(new, problems)
+    problems.raise_if_any()
+    email = new.email.strip().lower()
+    # Secrets stay out of the stored request fingerprint: it only needs to tell requests apart.
+    request = asdict(new) | {"password": new.password is not None, "pin": new.pin is not None}
+
+    async def create() -> Staff:
+        return await _create_staff(actor, new, email)
+
+    async with transaction() as tx:
+        staff, _ = await run_once(tx, "createStaff", idempotency_key, request, create, lambda pk: Staff.get(id=pk))
+    return staff
+
+
+def _check_no_powers_beyond(actor: Actor, role: Role) -> None:
+    """Nobody makes an account with powers they lack: they could sign in to it and use them."""
+    if actor.role is None:  # the system (create-owner, the demo)
+        return
+    beyond = ROLE_PERMISSIONS[role] - ROLE_PERMISSIONS[actor.role]
+    if beyond:
+        names = ", ".join(sorted(p.value.replace("_", " ") for p in beyond))
+        raise OperationError.single(ErrorCode.INVALID, f"a {role.value} may {names}, which you may not", "role")
+
+
+async def _create_staff(actor: Actor, new: NewStaff, email: str) -> Staff:
+    if await Staff.exists(email=email):
+        raise OperationError.single(ErrorCode.DUPLICATE, "a staff member with this email exists", "email")
+    found = await Branch.filter(id__in=new.branch_ids).count()
+    if found != len(set(new.branch_ids)):
+        raise OperationError.single(ErrorCode.NOT_FOUND, "unknown branch", "branchIds")
+    digest = pin_digest(new.pin) if new.pin else None
+    if digest and await _pin_taken(digest, new.branch_ids):
+        raise OperationError.single(ErrorCode.DUPLICATE, "another staff member here uses this PIN", "pin")
+    try:
+        async with in_transaction():  # savepoint: a racing request with the same email is a typed error
+            staff = await Staff.create(
+                email=email,
+                name=new.name.strip(),
+                role=new.role,
+                password_hash=passwords.hash_password(new.password) if new.password else None,
+                pin_digest=digest,
+            )
+    except IntegrityError:
+        raise OperationError.single(ErrorCode.DUPLICATE, "a staff member with this email exists", "email") from None
+    for branch_id in sorted(set(new.branch_ids)):
+        await StaffBranch.create(staff_id=staff.id, branch_id=branch_id)
+    await audit.record(actor, "staff.created", target=("staff", staff.id), role=new.role.value)
+    return staff
+
+
+async def _pin_taken(digest: str, branch_ids: list[int]) -> bool:
+    """A PIN identifies its cashier at a counter, so it must be unique among a branch's staff."""
+    same_pin = Staff.filter(pin_digest=digest, active=True)
+    if await same_pin.filter(role__in=list(ALL_BRANCH_ROLES)).exists():
+        return True
+    return await same_pin.filter(branch_links__branch_id__in=branch_ids).exists()
+
+
+async def create_first_owner(email: str, name: str, password: str) -> Staff:
+    """`branchline create-owner`: only on a fresh install, so it can't be used to take one over."""
+    from operations.kernel.access import SYSTEM
+
+    if await Staff.exists(role=Role.OWNER):
+        raise OperationError.single(ErrorCode.DUPLICATE, "an owner already exists; sign in as them", "email")
+    return await create_staff(SYSTEM, NewStaff(email=email, name=name, role=Role.OWNER, password=password))
+
+
+async def _new_session(staff: Staff, counter_id: int | None = None) -> SignedIn:
+    token = secrets.token_urlsafe(32)
+    expires = _now() + SESSION_LENGTH
+    await StaffSession.create(
+        token_digest=token_digest(token), staff_id=staff.id, counter_id=counter_id, expires_at=expires
+    )
+    return SignedIn(token, staff, expires)
+
+
+async def login(email: str, password: str, client_address: str = "local") -> SignedIn:
+    """Wrong passwords are limited per account from one address and per address alone, never per
+    account alone: a stranger guessing from elsewhere cannot lock the owner out. An unknown email takes
+    the same steps (and the same hashing time) as a wrong password, so the answers tell nothing apart."""
+    email = (email or "").strip().lower()[:254]
+    staff = await Staff.get_or_none(email=email, active=True)
+
+    async def check() -> Staff | None:
+        # argon2 takes tens of milliseconds of CPU on purpose: off the event loop.
+        matches = await asyncio.to_thread(passwords.verify, staff.password_hash if staff else None, password)
+        return staff if matches else None
+
+    outcome = await attempts.guess(
+        [
+            (attempts.PASSWORD_FOR_ACCOUNT_FROM_ADDRESS, f"{email}|{client_address}"),
+            (attempts.PASSWORD_FROM_ADDRESS, client_address),
+        ],
+        check,
+    )
+    if isinstance(outcome, attempts.Locked):
+        raise attempts.locked_error(outcome, "wrong passwords", "password")
+    if outcome.value is None:
+        raise OperationError.single(ErrorCode.INVALID_CREDENTIALS, "wrong email or password", "password")
+    staff = outcome.value
+    async with transaction():
+        signed_in = await _new_session(staff)
+        await audit.record(_actor_of(staff), "staff.login", target=("staff", staff.id), address=client_address)
+    return signed_in
+
+
+async def counter_login(counter_id: int, pin: str, staff_id: int | None = None) -> SignedIn:
+    staff, counter = await pins.sign_in_staff(counter_id, pin, staff_id)
+    async with transaction():
+        signed_in = await _new_session(staff, counter_id)
+        await audit.record(
+            _actor_of(staff), "staff.counter_login", branch_id=counter.branch_id, target=("counter", counter_id)
+        )
+    return signed_in
+
+
+async def logout(actor: Actor) -> None:
+    if actor.session_id is not None:
+        await StaffSession.filter(id=actor.session_id).update(revoked_at=_now())
+        await announce_revoked([actor.session_id])  # its open WebSockets close, on every server
+
+
+async def _branches_of(staff: Staff) -> frozenset[int] | None:
+    if staff.role in ALL_BRANCH_ROLES:
+        return None
+    return frozenset(await StaffBranch.filter(staff_id=staff.id).values_list("branch_id", flat=True))
+
+
+def _actor_of(staff: Staff, branch_ids: frozenset[int] | None = None, **extra) -> Actor:
+    return Actor(name=staff.name, staff_id=staff.id, role=staff.role, branch_ids=branch_ids, **extra)
+
+
+async def authenticate(token: str | None) -> Actor | None:
+    """The caller behind a bearer token, or None if it is unknown, expired, revoked or inactive.
+
+    A session opened with a counter PIN is a counter session: it acts at that counter's branch only,
+    and never administers (operations/kernel/access.py `COUNTER_SESSION_NEVER`).
+    """
+    if not token or len(token) > 200:
+        return None
+    session = await StaffSession.get_or_none(token_digest=token_digest(token)).prefetch_related("staff", "counter")
+    if session is None or session.revoked_at is not None or session.expires_at <= _now():
+        return None
+    if not session.staff.active:
+        return None
+    branch_ids = await _branches_of(session.staff)
+    if session.counter is not None:
+        here = session.counter.branch_id
+        if branch_ids is not None and here not in branch_ids:
+            return None  # moved off this branch since signing in here
+        branch_ids = frozenset({here})
+    return _actor_of(session.staff, branch_ids, counter_id=session.counter_id, session_id=session.id)

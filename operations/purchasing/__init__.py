@@ -1,0 +1,1 @@
+"""Purchasing: suppliers, purchase orders, goods received, valuation at weighted average cost."""

@@ -1,0 +1,395 @@
+"""The webhook inbox: what Shopify told us, stored first, then handed to the domain by topic.
+
+`store_webhook()` (operations/sync/inbox_store.py) is all the HTTP endpoint does. A worker then
+calls `process_inbox()`, which:
+
+1. claims due rows in one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the
+   claim begins with a write, so two processes cannot both take a row) and leases them
+   (`status = processing`, `next_attempt_at = now + lease`): rows a dead worker held are due again
+   once the lease ends;
+2. only claims the earliest unfinished row of each resource (an order with its fulfillments and
+   refunds, an inventory level, a product...), so one resource's webhooks run in the order received;
+3. skips a row as STALE when a newer version of the same object under the same topic was already
+   processed (Shopify does not deliver in order);
+4. calls the topic's handler, `async def handler(topic, payload, *, webhook_id=None)`, imported
+   lazily from "module:function" so a missing module is an exception row, never a crash;
+5. records the outcome: done; `OperationError` = bad input → EXCEPTION, kept for a person, never
+   retried by itself; anything else = transient → RETRYING with exponential backoff, PARKED after
+   `max_attempts`. Exceptions and parked rows go back to the queue with `retry_webhooks()`.
+
+Handlers run outside the inbox's own transactions (they may call Shopify, and no transaction may
+wait on the network), so a crash between a handler's commit and the row being marked done replays
+that webhook after the lease: handlers are idempotent by contract (keys derived from the webhook).
+"""
+
+import asyncio
+import importlib
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from operations.kernel import audit
+from operations.kernel.access import SYSTEM, Actor, Permission, require
+from operations.kernel.errors import OperationError
+from operations.kernel.sql import db_time, fetch, is_sqlite
+from operations.kernel.transaction import transaction
+from operations.sync.inbox_store import HANDLERS, OVERRIDES, Delivery, Stored, store
+from operations.sync.push_claim import json_value
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[None]]
+NO_HANDLER = "NO_HANDLER"  # error_code of rows whose handler module or function is missing
+UNFINISHED = ("pending", "processing", "retrying")
+
+__all__ = ["Delivery", "Stored", "drain_inbox", "override_handlers", "process_inbox", "store_webhook"]
+
+
+@dataclass
+class InboxSettings:
+    lease_seconds: float = 60.0  # a claimed row is another worker's to take after this long
+    max_attempts: int = 8  # tries (transient failures, or workers dying mid-row) before parking
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    handler_timeout: float = 30.0  # a handler taking longer is cut off and retried (kept below the lease)
+
+
+_settings = InboxSettings()
+
+
+def configure(**changes: Any) -> InboxSettings:
+    """Change inbox settings (server start, tests); returns the previous ones."""
+    global _settings
+    previous = _settings
+    _settings = InboxSettings(**{**previous.__dict__, **changes})
+    return previous
+
+
+def settings() -> InboxSettings:
+    return _settings
+
+
+async def store_webhook(delivery: Delivery) -> Stored:
+    return await store(delivery)
+
+
+@contextmanager
+def override_handlers(handlers: dict[str, Handler]) -> Iterator[None]:
+    """Use these handlers for these topics inside the block (tests, and a deployment that wants to
+    route a topic elsewhere). They win over the "module:function" table; a topic given here is
+    also stored as handled rather than ignored."""
+    saved = dict(OVERRIDES)
+    OVERRIDES.update(handlers)
+    try:
+        yield
+    finally:
+        OVERRIDES.clear()
+        OVERRIDES.update(saved)
+
+
+class HandlerMissing(Exception):
+    pass
+
+
+def _handler_for(topic: str) -> Handler | None:
+    if topic in OVERRIDES:
+        return OVERRIDES[topic]
+    target = HANDLERS.get(topic)
+    if target is None:
+        return None
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise HandlerMissing(f"no handler for {topic}: module {module_name} is not installed") from None
+        raise  # the module exists but something it imports does not: a bug, retried then parked
+    handler = getattr(module, function, None)
+    if handler is None:
+        raise HandlerMissing(f"no handler for {topic}: {module_name} has no {function}()")
+    return handler
+
+
+# -- claiming ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Claimed:
+    id: int
+    topic: str
+    webhook_id: str
+    payload: dict | None
+    subject: str | None
+    shopify_updated_at: Any
+    attempts: int
+    token: str
+
+
+async def claim(limit: int, now: datetime | None = None) -> list[Claimed]:
+    now = now or datetime.now(UTC)
+    token = uuid.uuid4().hex
+    async with transaction() as tx:
+        conn = tx.conn
+        if is_sqlite(conn):
+            # Take SQLite's write lock before reading, so two processes cannot both read then upgrade.
+            await fetch(conn, "UPDATE webhook_inbox SET attempts = attempts WHERE id = -1")
+        lock = "" if is_sqlite(conn) else " FOR UPDATE SKIP LOCKED"
+        stamp = db_time(conn, now)
+        rows = await fetch(
+            conn,
+            "SELECT i.id, i.topic, i.webhook_id, i.payload, i.subject, i.shopify_updated_at, i.attempts"
+            " FROM webhook_inbox i WHERE"
+            " ((i.status IN ('pending', 'retrying') AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= ?))"
+            "  OR (i.status = 'processing' AND i.next_attempt_at <= ?))"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.resource_key = i.resource_key AND e.id < i.id"
+            "  AND e.status IN ('pending', 'processing', 'retrying'))"
+            f" ORDER BY i.id LIMIT ?{lock}",
+            [stamp, stamp, limit],
+        )
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        lease_until = db_time(conn, now + timedelta(seconds=_settings.lease_seconds))
+        await fetch(
+            conn,
+            "UPDATE webhook_inbox SET status = 'processing', claimed_by = ?, attempts = attempts + 1,"
+            f" next_attempt_at = ? WHERE id IN ({', '.join('?' for _ in ids)})",
+            [token, lease_until, *ids],
+        )
+    return [
+        Claimed(
+            r["id"],
+            r["topic"],
+            r["webhook_id"],
+            json_value(r["payload"]),
+            r["subject"],
+            r["shopify_updated_at"],
+            r["attempts"] + 1,
+            token,
+        )
+        for r in rows
+    ]
+
+
+# -- processing ----------------------------------------------------------------------------------
+
+
+async def process_inbox(limit: int = 100) -> int:
+    """One round: claim up to `limit` due rows and handle them one by one; returns the rows claimed."""
+    rows = await claim(limit)
+    for row in rows:
+        try:
+            if not await _renew(row):
+                continue  # its lease ran out while it waited its turn and another worker took it over
+            await _process(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # recording the outcome failed (database away): the lease brings it back
+            log.exception("inbox row %s: could not record the outcome; it is retried after its lease", row.id)
+    return len(rows)
+
+
+async def _renew(row: Claimed) -> bool:
+    """A fresh lease right before handling the row: one claim takes a batch of rows under one lease and
+    handles them one by one, so the last ones would otherwise be due again (and taken twice) while waiting.
+    False when this claim no longer holds the row."""
+    async with transaction() as tx:
+        lease_until = db_time(tx.conn, datetime.now(UTC) + timedelta(seconds=_settings.lease_seconds))
+        held = await fetch(
+            tx.conn,
+            "UPDATE webhook_inbox SET next_attempt_at = ? WHERE id = ? AND claimed_by = ? AND status = 'processing'"
+            " RETURNING id",
+            [lease_until, row.id, row.token],
+        )
+    return bool(held)
+
+
+async def _process(row: Claimed) -> None:
+    if row.attempts > _settings.max_attempts:
+        # Claimed that often without an outcome: the workers handling it died (or it kills them).
+        await _finish(row, "parked", error=f"claimed {row.attempts - 1} times without finishing")
+        return
+    if row.payload is None:
+        await _finish(row, "exception", code="MALFORMED_WEBHOOK", error="nothing readable was stored for this row")
+        return
+    if await _is_stale(row):
+        log.info("inbox row %s (%s %s) is older than one already processed: skipped", row.id, row.topic, row.subject)
+        await _finish(row, "stale")
+        return
+    try:
+        handler = _handler_for(row.topic)
+    except HandlerMissing as error:
+        log.error("inbox row %s: %s", row.id, error)
+        await _finish(row, "exception", code=NO_HANDLER, error=str(error))
+        return
+    except Exception as error:
+        await _failed(row, error)
+        return
+    if handler is None:
+        await _finish(row, "ignored", error=f"Branchline does not act on {row.topic} webhooks")
+        return
+    try:
+        await asyncio.wait_for(
+            handler(row.topic, row.payload, webhook_id=row.webhook_id), timeout=_settings.handler_timeout
+        )
+    except OperationError as error:
+        code = error.problems[0].code.value if error.problems else "INVALID"
+        log.warning("inbox row %s (%s) needs a person: %s", row.id, row.topic, error)
+        await _finish(row, "exception", code=code, error=str(error))
+        return
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        await _failed(row, error)
+        return
+    await _finish(row, "done")
+
+
+async def _is_stale(row: Claimed) -> bool:
+    if not row.subject or row.shopify_updated_at is None:
+        return False
+    async with transaction() as tx:
+        newer = await fetch(
+            tx.conn,
+            "SELECT 1 AS x FROM webhook_inbox WHERE subject = ? AND topic = ? AND status = 'done'"
+            " AND shopify_updated_at > ? AND id <> ? LIMIT 1",
+            [row.subject, row.topic, row.shopify_updated_at, row.id],
+        )
+    return bool(newer)
+
+
+def _backoff(attempts: int) -> float:
+    ceiling = min(_settings.backoff_cap, _settings.backoff_base * 2 ** max(0, attempts - 1))
+    return ceiling * (0.5 + random.random() / 2)  # jitter: rows that failed together spread out
+
+
+async def _failed(row: Claimed, error: BaseException) -> None:
+    message = f"{type(error).__name__}: {error}"
+    if row.attempts >= _settings.max_attempts:
+        log.error("inbox row %s (%s) parked after %d attempts: %s", row.id, row.topic, row.attempts, message)
+        await _finish(row, "parked", error=message)
+        return
+    log.warning("inbox row %s (%s) failed (attempt %d), retrying: %s", row.id, row.topic, row.attempts, message)
+    when = datetime.now(UTC) + timedelta(seconds=_backoff(row.attempts))
+    await _finish(row, "retrying", error=message, next_attempt_at=when)
+
+
+async def _finish(
+    row: Claimed, status: str, *, code: str | None = None, error: str | None = None, next_attempt_at=None
+) -> None:
+    """Record the outcome, only if this claim still holds the row (a late worker cannot overwrite
+    what the worker that took over after the lease decided)."""
+    async with transaction() as tx:
+        conn = tx.conn
+        done = status not in UNFINISHED
+        await fetch(
+            conn,
+            "UPDATE webhook_inbox SET status = ?, error_code = ?, last_error = ?, next_attempt_at = ?,"
+            " processed_at = ?, claimed_by = NULL WHERE id = ? AND claimed_by = ? AND status = 'processing'",
+            [
+                status,
+                code,
+                error[:4000] if error else None,
+                db_time(conn, next_attempt_at) if next_attempt_at else None,
+                db_time(conn, datetime.now(UTC)) if done else None,
+                row.id,
+                row.token,
+            ],
+        )
+
+
+async def drain_inbox(max_seconds: float = 30.0) -> int:
+    """Process until nothing is due — waiting out the backoff of rows that failed for a moment — or
+    time runs out; returns the rows claimed. Exceptions and parked rows wait for a person."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_seconds
+    handled = 0
+    while loop.time() < deadline:
+        claimed = await process_inbox()
+        handled += claimed
+        if claimed:
+            continue
+        wait = await _seconds_until_next_due()
+        if wait is None:
+            break
+        await asyncio.sleep(min(max(wait, 0.02), max(deadline - loop.time(), 0)))
+    return handled
+
+
+async def _seconds_until_next_due() -> float | None:
+    """None when nothing is unfinished; else how long until the earliest backoff or lease ends."""
+    async with transaction() as tx:
+        rows = await fetch(
+            tx.conn,
+            "SELECT MIN(next_attempt_at) AS due, COUNT(*) AS n FROM webhook_inbox"
+            " WHERE status IN ('pending', 'processing', 'retrying')",
+        )
+    if not rows or not rows[0]["n"]:
+        return None
+    due = rows[0]["due"]
+    if due is None:
+        return 0.0
+    if isinstance(due, str):
+        due = datetime.fromisoformat(due)
+    due = due if due.tzinfo else due.replace(tzinfo=UTC)
+    return (due - datetime.now(UTC)).total_seconds()
+
+
+# -- for people ----------------------------------------------------------------------------------
+
+
+async def retry_webhooks(actor: Actor = SYSTEM, ids: list[int] | None = None) -> int:
+    """Put exception and parked rows (all, or these ids) back in the queue, due now, attempts reset.
+    Rows whose body could not be read stay as they are: there is nothing to hand to a handler."""
+    require(actor, Permission.MANAGE_INTEGRATIONS)
+    only = f" AND id IN ({', '.join('?' for _ in ids)})" if ids else ""
+    async with transaction() as tx:
+        rows = await fetch(
+            tx.conn,
+            "UPDATE webhook_inbox SET status = 'pending', attempts = 0, next_attempt_at = NULL, claimed_by = NULL,"
+            " processed_at = NULL WHERE status IN ('exception', 'parked') AND payload IS NOT NULL"
+            + only
+            + " RETURNING id",
+            list(ids or []),
+        )
+        if rows:
+            await audit.record(actor, "shopify.webhooks_retried", target=("webhook_inbox", len(rows)), rows=len(rows))
+    return len(rows)
+
+
+@dataclass
+class InboxFigures:
+    pending: int = 0  # waiting, being processed or retrying
+    exceptions: int = 0
+    parked: int = 0
+    oldest_pending_at: datetime | None = None
+
+
+async def inbox_figures() -> InboxFigures:
+    async with transaction() as tx:
+        rows = await fetch(
+            tx.conn,
+            "SELECT status, COUNT(*) AS n, MIN(received_at) AS oldest FROM webhook_inbox"
+            " WHERE status IN ('pending', 'processing', 'retrying', 'exception', 'parked') GROUP BY status",
+        )
+    figures = InboxFigures()
+    for r in rows:
+        if r["status"] in UNFINISHED:
+            figures.pending += r["n"]
+            oldest = r["oldest"]
+            if isinstance(oldest, str):
+                oldest = datetime.fromisoformat(oldest)
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            if oldest is not None and (figures.oldest_pending_at is None or oldest < figures.oldest_pending_at):
+                figures.oldest_pending_at = oldest
+        elif r["status"] == "exception":
+            figures.exceptions = r["n"]
+        else:
+            figures.parked = r["n"]
+    return figures

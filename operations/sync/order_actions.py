@@ -1,0 +1,243 @@
+"""Telling Shopify what happened to its orders in Branchline: the order-actions outbox worker.
+
+Rows with topic `shopify.order_action` are written in the transaction of the change that needs them:
+
+- `fulfillment_create` `{fulfillmentId}` (Smart fulfillment, operations/orders/fulfillment.py) → `fulfillmentCreate`
+  with tracking and the fulfillment order line items at the branch's location;
+- `fulfillment_order_move` `{orderId, branchId[, fromBranchId]}` (routing) → `fulfillmentOrderMove` of the
+  order's open fulfillment orders to the branch's location;
+- `order_cancel` `{orderId[, reason, restock, refund, staffNote]}` (cancelled in Branchline) → `orderCancel`
+  (restock true, refund false unless the payload says otherwise).
+
+None of these three mutations takes `@idempotent` (reference §3.5, simulator config), so each send is
+made safe by reading Shopify's state first, every time: a fulfillment Shopify already holds for the same
+lines at the same location (and not linked to another Branchline fulfillment) is adopted instead of
+created again; a fulfillment order already at the destination is not moved; a cancelled order is not
+cancelled again. A send that may or may not have been applied (timeout) is never blindly repeated:
+the row backs off and the next attempt re-reads first (the calls: operations/sync/order_calls.py).
+
+Claiming follows the inventory push (operations/sync/push_claim.py): due rows are taken with `FOR UPDATE
+SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first) and leased; a worker that dies leaves them due
+again after the lease. Each row's lease is renewed right before it is carried out, and the claim's token (kept
+in `outbox.batch`) guards every update of the row, so a worker whose lease ran out can neither run it a second
+time nor overwrite what the worker that took it over decided. Failures that may heal back off exponentially
+and park after `max_attempts`; refusals that will not heal (a closed fulfillment order, an unknown order) park
+at once with the reason. Parked rows are counted by `order_action_figures()` for syncStatus and put back by
+`retry_parked_order_actions()`.
+"""
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise import Tortoise
+
+from operations.kernel.access import SYSTEM, Actor
+from operations.kernel.sql import db_time, fetch, is_sqlite
+from operations.kernel.transaction import transaction
+from operations.orders.fulfillment import ORDER_ACTION_TOPIC as TOPIC
+from operations.sync import push as shopify_push
+from operations.sync.order_calls import ACTIONS, NotYet, Refused
+from operations.sync.push_claim import json_value
+from operations.sync.push_status import _as_datetime
+from shopify.client import ShopifyClient
+from shopify.errors import ShopifyGraphQLError, ShopifyUnavailable, ShopifyUserErrors
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (ShopifyUnavailable, OSError, TimeoutError, *shopify_push._TRANSIENT_ERRORS)
+
+
+@dataclass
+class Row:
+    id: int
+    key: str
+    payload: dict
+    attempts: int
+    token: str = ""  # this claim's mark on the row (outbox.batch, unused otherwise by order actions)
+
+
+# -- claiming -------------------------------------------------------------------------------------
+
+
+async def _claim(limit: int, lease_seconds: float) -> list[Row]:
+    now = datetime.now(UTC)
+    token = uuid.uuid4().hex
+    async with transaction() as tx:
+        conn = tx.conn
+        if is_sqlite(conn):
+            await fetch(conn, "UPDATE outbox SET attempts = attempts WHERE id = -1")
+        lock = "" if is_sqlite(conn) else " FOR UPDATE SKIP LOCKED"
+        rows = await fetch(
+            conn,
+            "SELECT id, key, payload, attempts FROM outbox WHERE status = 'pending' AND topic = ?"
+            f" AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?{lock}",
+            [TOPIC, db_time(conn, now), limit],
+        )
+        if rows:
+            marks = ", ".join("?" for _ in rows)
+            lease = db_time(conn, now + timedelta(seconds=lease_seconds))
+            await fetch(
+                conn,
+                f"UPDATE outbox SET next_attempt_at = ?, batch = ? WHERE id IN ({marks})",
+                [lease, token, *[r["id"] for r in rows]],
+            )
+    return [Row(r["id"], r["key"], json_value(r["payload"]), r["attempts"], token) for r in rows]
+
+
+async def _renew(row: Row, lease_seconds: float) -> bool:
+    """A fresh lease right before carrying the row out: a claim takes several rows under one lease and runs
+    them one by one, so a later row's lease could run out while it waits and another worker take it (two
+    fulfillmentCreate calls). False when this claim no longer holds the row."""
+    async with transaction() as tx:
+        lease = db_time(tx.conn, datetime.now(UTC) + timedelta(seconds=lease_seconds))
+        held = await fetch(
+            tx.conn,
+            "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND batch = ? AND status = 'pending' RETURNING id",
+            [lease, row.id, row.token],
+        )
+    return bool(held)
+
+
+async def push_order_actions(limit: int = 100) -> int:
+    """One round: claim up to `limit` due rows and carry them out, in the order they were written (a move
+    before the fulfillment that follows it). Returns the rows claimed."""
+    client = await shopify_push._client()
+    if client is None:
+        return 0
+    lease_seconds = shopify_push.settings().lease_seconds
+    rows = await _claim(limit, lease_seconds)
+    for row in rows:
+        if await _renew(row, lease_seconds):
+            await _run(client, row)
+    return len(rows)
+
+
+async def drain_order_actions(max_seconds: float = 30.0) -> int:
+    """Carry out rows until none is pending (waiting out back-offs) or time runs out; returns rows claimed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_seconds
+    claimed = 0
+    while loop.time() < deadline:
+        n = await push_order_actions()
+        claimed += n
+        if n:
+            continue
+        wait = await _seconds_until_next_due()
+        if wait is None or await shopify_push._client() is None:
+            break
+        await asyncio.sleep(min(max(wait, 0.01), max(deadline - loop.time(), 0)))
+    return claimed
+
+
+async def _seconds_until_next_due() -> float | None:
+    rows = await fetch(
+        Tortoise.get_connection("default"),
+        "SELECT MIN(next_attempt_at) AS due, COUNT(*) AS n FROM outbox WHERE status = 'pending' AND topic = ?",
+        [TOPIC],
+    )
+    if not rows or not rows[0]["n"]:
+        return None
+    due = _as_datetime(rows[0]["due"])
+    return 0.0 if due is None else (due - datetime.now(UTC)).total_seconds()
+
+
+# -- one row --------------------------------------------------------------------------------------
+
+
+async def _run(client: ShopifyClient, row: Row) -> None:
+    action = row.payload.get("action")
+    handler = ACTIONS.get(action)
+    try:
+        if handler is None:
+            raise Refused(f"unknown order action {action!r}")
+        outcome = await handler(client, row.payload)
+    except Refused as error:
+        await _finish(row, "parked", str(error), outcome=None)
+    except ShopifyUserErrors as error:
+        await _finish(row, "parked", str(error), outcome=None)
+    except ShopifyGraphQLError as error:
+        await _finish(row, "parked", str(error), outcome=None)
+    except (NotYet, *_TRANSIENT) as error:
+        await _back_off(row, f"{type(error).__name__}: {error}")
+    except Exception as error:  # a bug: keep the row, count the attempt, park eventually
+        log.exception("order action %s failed unexpectedly", row.key)
+        await _back_off(row, f"{type(error).__name__}: {error}")
+    else:
+        await _finish(row, "done", None, outcome=outcome)
+
+
+async def _finish(row: Row, status: str, error: str | None, *, outcome: str | None) -> None:
+    if status == "parked":
+        log.error("order action %s parked: %s", row.key, error)
+    async with transaction() as tx:
+        await fetch(
+            tx.conn,
+            "UPDATE outbox SET status = ?, outcome = ?, last_error = ?, attempts = ?, next_attempt_at = NULL,"
+            " done_at = ? WHERE id = ? AND batch = ? AND status = 'pending'",
+            [
+                status,
+                (outcome or "")[:20] or None,
+                error[:2000] if error else None,
+                row.attempts + (status == "parked"),
+                db_time(tx.conn, datetime.now(UTC)) if status == "done" else None,
+                row.id,
+                row.token,
+            ],
+        )
+
+
+async def _back_off(row: Row, error: str) -> None:
+    attempts = row.attempts + 1
+    settings = shopify_push.settings()
+    if attempts >= settings.max_attempts:
+        await _finish(Row(row.id, row.key, row.payload, attempts - 1, row.token), "parked", error, outcome=None)
+        return
+    log.warning("order action %s failed (attempt %d), retrying later: %s", row.key, attempts, error)
+    when = datetime.now(UTC) + timedelta(seconds=shopify_push._backoff(attempts))
+    async with transaction() as tx:
+        await fetch(
+            tx.conn,
+            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ? AND batch = ? AND status = 'pending'",
+            [attempts, db_time(tx.conn, when), error[:2000], row.id, row.token],
+        )
+
+
+# -- for syncStatus -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderActionFigures:
+    pending: int
+    parked: int
+    last_done_at: datetime | None
+
+
+async def order_action_figures() -> OrderActionFigures:
+    conn = Tortoise.get_connection("default")
+    counts = await fetch(
+        conn,
+        "SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'parked') AND topic = ? GROUP BY status",
+        [TOPIC],
+    )
+    by_status = {r["status"]: r["n"] for r in counts}
+    last = await fetch(conn, "SELECT MAX(done_at) AS at FROM outbox WHERE status = 'done' AND topic = ?", [TOPIC])
+    return OrderActionFigures(
+        by_status.get("pending", 0), by_status.get("parked", 0), _as_datetime(last[0]["at"]) if last else None
+    )
+
+
+async def parked_order_actions(first: int = 20) -> list[dict]:
+    rows = await fetch(
+        Tortoise.get_connection("default"),
+        "SELECT key, last_error, attempts FROM outbox WHERE status = 'parked' AND topic = ? ORDER BY id LIMIT ?",
+        [TOPIC, max(0, min(first, 100))],
+    )
+    return [dict(r) for r in rows]
+
+
+async def retry_parked_order_actions(actor: Actor = SYSTEM) -> int:
+    return await shopify_push.requeue_parked(actor, TOPIC, "shopify.order_actions_retried")

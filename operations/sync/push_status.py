@@ -1,0 +1,69 @@
+"""Where the inventory push stands, for `syncStatus`: read from the outbox, so every process agrees."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise import Tortoise
+
+from operations.kernel.sql import fetch
+from operations.sync.push_claim import PUSHED, TOPIC
+
+MAX_PARKED_ROWS = 100
+
+
+@dataclass(frozen=True)
+class PushFigures:
+    pending: int  # waiting to be pushed, due now, backing off, or leased by a worker
+    parked: int  # failed too often or refused: waiting for someone to retry them
+    last_pushed_at: datetime | None
+    lag_seconds: float  # age of the oldest pending row; 0 when nothing waits
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    key: str
+    last_error: str | None
+    attempts: int
+    created_at: datetime
+
+
+def _as_datetime(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def push_figures() -> PushFigures:
+    conn = Tortoise.get_connection("default")
+    counts = await fetch(
+        conn,
+        "SELECT status, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox"
+        " WHERE status IN ('pending', 'parked') AND topic = ? GROUP BY status",
+        [TOPIC],
+    )
+    by_status = {r["status"]: r for r in counts}
+    last = await fetch(
+        conn,
+        "SELECT MAX(done_at) AS at FROM outbox WHERE status = 'done' AND outcome = ? AND topic = ?",
+        [PUSHED, TOPIC],
+    )
+    oldest = _as_datetime(by_status["pending"]["oldest"]) if "pending" in by_status else None
+    return PushFigures(
+        pending=by_status["pending"]["n"] if "pending" in by_status else 0,
+        parked=by_status["parked"]["n"] if "parked" in by_status else 0,
+        last_pushed_at=_as_datetime(last[0]["at"]) if last else None,
+        lag_seconds=max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0,
+    )
+
+
+async def parked_rows(first: int = 20) -> list[ParkedRow]:
+    """The oldest parked rows first: they have waited longest."""
+    first = max(0, min(first, MAX_PARKED_ROWS))
+    rows = await fetch(
+        Tortoise.get_connection("default"),
+        "SELECT key, last_error, attempts, created_at FROM outbox WHERE status = 'parked' AND topic = ?"
+        " ORDER BY id LIMIT ?",
+        [TOPIC, first],
+    )
+    return [ParkedRow(r["key"], r["last_error"], r["attempts"], _as_datetime(r["created_at"])) for r in rows]

@@ -1,0 +1,1 @@
+"""Transfers between branches: requests and the steps that move the stock."""
