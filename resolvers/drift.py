@@ -7,7 +7,7 @@ from strawberry.types import Info
 from models import drift as models
 from operations.drift import check as shopify_drift
 from operations.drift import repair as drift_repair
-from operations.drift.signals import changed_since
+from operations.sync.inventory_signals import changed_since
 from operations.kernel.access import Actor
 from operations.kernel.errors import OperationError
 from resolvers.mutations import payload

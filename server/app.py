@@ -23,8 +23,8 @@ from server.health import health
 from server.limits import BodyLimit
 from server.security import apply_security_settings
 from server.settings import Settings, get_settings
+from server.shopify_webhooks import shopify_webhook
 from server.ws_handlers import SocketLimits, ended_sessions
-from shopify.webhook_endpoint import shopify_webhook
 from subscriptions import live, sessions
 from subscriptions.bus import Bus
 

@@ -7,12 +7,12 @@ expected, movements and variance.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from models.counts import CountStatus, StockCount
 from operations.counts.counting import branch_sequence, load
 from operations.kernel.access import Actor, Permission, require
-from operations.kernel.sql import fetch
+from operations.kernel.sql import fetch, read_time
 from operations.kernel.transaction import transaction
 
 
@@ -78,7 +78,7 @@ async def line_figures(
                 variant_id=r["variant_id"],
                 sku=r["sku"],
                 counted=r["counted"],
-                counted_at=r["counted_at"] if not isinstance(r["counted_at"], str) else _parse(r["counted_at"]),
+                counted_at=r["counted_at"] if not isinstance(r["counted_at"], str) else read_time(r["counted_at"]),
                 expected_at_start=r["expected_at_start"] if shown else None,
                 movements_since_start=since if shown else None,
                 variance=variance if shown else None,
@@ -89,11 +89,6 @@ async def line_figures(
 
 def _variance(counted: int | None, expected: int, since: int) -> int | None:
     return None if counted is None else counted - (expected + since)
-
-
-def _parse(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 async def totals(actor: Actor, count: StockCount) -> CountTotals:

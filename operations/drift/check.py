@@ -31,12 +31,12 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.drift import DriftCheck, DriftCheckStatus, DriftLine, DriftLineStatus
 from operations.drift.explain import InFlight, explain, in_flight, moved_since, movement_watermark
-from operations.drift.signals import clear_signals, on_inventory_level_webhook
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import transaction
 from operations.sync.connection import client_for, current_connection
+from operations.sync.inventory_signals import clear_signals, on_inventory_level_webhook
 from shopify import jsonl
 from shopify.errors import ShopifyError
 

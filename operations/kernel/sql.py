@@ -8,7 +8,7 @@ RETURNING rows on asyncpg. Statements here are written with `?` placeholders and
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -31,6 +31,14 @@ def _numbered(sql: str) -> str:
     # The ledger's statements repeat: rewrite each text once, not on every call.
     counter = iter(range(1, 100_000))
     return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+def read_time(value: datetime | str | None) -> datetime | None:
+    """A datetime as raw SQL hands it back (SQLite: ISO text; either engine may drop the zone), in UTC."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def db_time(conn: BaseDBAsyncClient, value: datetime) -> Any:

@@ -1,4 +1,5 @@
-"""Online orders in: webhooks, `ensure_order` and the poll all take an order in through `take_in`.
+"""Online orders in: webhooks, orders fetched and the poll (operations/sync/orders_in.py and
+orders_poll.py) all take an order in through `take_in`, as plain data read from Shopify beforehand.
 
 Shopify commits an order's units at its assigned location itself; Branchline mirrors that as
 RESERVED at the branch of that location (effect SHOPIFY_KNOWS: nothing is sent back), so in-store
@@ -17,7 +18,7 @@ How a version of an order is applied, in one transaction:
   order; in-store selling then cannot take those units, and routing may send the order elsewhere.
   Unknown variants, untracked items and an unmapped location reserve nothing and are exceptions too.
 
-Shopify calls (the order's fulfillment orders) happen before the transaction, never inside it.
+Shopify is never called here: sync/ reads the order and where it is placed, then hands them over.
 """
 
 import logging
@@ -30,37 +31,20 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.orders import CodStatus, Order, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.errors import ErrorCode
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import Transaction, transaction
 from operations.orders import events as order_events
 from operations.orders.exchanges import is_provisional
 from operations.orders.payloads import (
-    ORDER_QUERY,
-    PLACEMENT_QUERY,
     IncomingOrder,
     Placement,
-    from_graphql,
-    from_webhook,
-    placement_of,
 )
 from operations.stock import ledger
 from operations.stock.entries import Movement, Posting
-from operations.sync.connection import client_for, current_connection
 
 log = logging.getLogger(__name__)
 
-ORDER_TOPICS = frozenset(
-    {
-        "orders/create",
-        "orders/updated",
-        "orders/cancelled",
-        "orders/paid",
-        "orders/fulfilled",
-        "orders/partially_fulfilled",
-        # not orders/edited: its body is the edit, not the order; the orders/updated that follows carries it
-    }
-)
 UNTRACKED_ITEM = "UNTRACKED_ITEM"
 # Exceptions intake sets itself; others (set by fulfilment, by people) are never overwritten here.
 INTAKE_EXCEPTIONS = {
@@ -79,6 +63,10 @@ class _NothingToDo(Exception):
         self.order = order
 
 
+class PlacementNeeded(Exception):
+    """This version of the order must be placed: read its fulfillment orders from Shopify first."""
+
+
 @dataclass
 class _Refs:
     branch_id: int | None
@@ -87,33 +75,15 @@ class _Refs:
     tracked: dict[str, bool] | None  # line item gid -> tracked (None: not read this time)
 
 
-async def on_order_webhook(topic: str, payload: dict, *, webhook_id: str | None = None) -> None:
-    """An orders/* webhook (REST body). Idempotent; a stale version is ignored."""
-    if topic not in ORDER_TOPICS:
-        raise OperationError.single(ErrorCode.MALFORMED_WEBHOOK, f"{topic!r} is not an order topic", "topic")
-    await take_in(from_webhook(payload), source=topic)
-
-
-async def ensure_order(shopify_order_id: str) -> Order:
-    """The order as Branchline holds it, taken in from Shopify first if it is not here yet (a
-    fulfillment or refund that arrived before its order)."""
-    order = await Order.get_or_none(shopify_order_id=shopify_order_id)
-    if order is not None:
-        return order
-    node = (await _shopify_query(ORDER_QUERY, {"id": shopify_order_id})).get("order")
-    if node is None:
-        raise OperationError.single(ErrorCode.NOT_FOUND, f"Shopify has no order {shopify_order_id}", "orderId")
-    incoming, placement = from_graphql(node)
-    return await take_in(incoming, placement, source="shopify")
-
-
 async def take_in(incoming: IncomingOrder, placement: Placement | None = None, *, source: str = "shopify") -> Order:
-    """Apply one version of an order; returns the order as stored afterwards."""
+    """Apply one version of an order; returns the order as stored afterwards. `placement` (read from
+        Shopify by the caller) is needed for a new order, one still without a branch, or new lines: without it,
+    `PlacementNeeded` asks the caller to read it (outside any transaction) and call again."""
     existing = await Order.get_or_none(shopify_order_id=incoming.shopify_order_id)
     if existing is not None and _is_older(incoming.updated_at, existing.shopify_updated_at):
         return existing
     if placement is None and await _needs_placement(existing, incoming):
-        placement = await fetch_placement(incoming.shopify_order_id)
+        raise PlacementNeeded(incoming.shopify_order_id)
     refs = await _resolve(incoming, placement)
     try:
         async with transaction() as tx:
@@ -125,19 +95,6 @@ async def take_in(incoming: IncomingOrder, placement: Placement | None = None, *
 
         order = await route_if_short(order.id) or order
     return order
-
-
-async def fetch_placement(shopify_order_id: str) -> Placement:
-    data = await _shopify_query(PLACEMENT_QUERY, {"id": shopify_order_id})
-    return placement_of(data["order"]) if data.get("order") else Placement(None)
-
-
-async def _shopify_query(document: str, variables: dict) -> dict:
-    connection = await current_connection()
-    if connection is None:
-        raise OperationError.single(ErrorCode.NOT_CONNECTED, "Shopify is not connected")
-    async with await client_for(connection) as client:
-        return await client.query(document, variables)
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -28,7 +28,7 @@ import orjson
 
 from models.stock import Bucket, ShopifyEffect
 from operations.kernel.errors import ErrorCode, OperationError, Problem, Problems
-from operations.kernel.sql import db_time, fetch
+from operations.kernel.sql import db_time, fetch, read_time
 from operations.kernel.transaction import Transaction
 from operations.stock.entries import (
     AppliedMovement,
@@ -196,15 +196,8 @@ def _applied(r: dict) -> AppliedMovement:
         reserved=r["reserved_after"],
         in_transit=r["in_transit_after"],
         damaged=r["damaged_after"],
-        occurred_at=_as_datetime(r["occurred_at"]),
+        occurred_at=read_time(r["occurred_at"]),
     )
-
-
-def _as_datetime(value) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _in_list(values) -> str:

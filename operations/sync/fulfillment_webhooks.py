@@ -93,7 +93,7 @@ async def _order(order_gid: str) -> Order:
     order = await Order.get_or_none(shopify_order_id=order_gid)
     if order is not None:
         return order
-    from operations.orders.intake import ensure_order  # the order has not arrived yet: fetch it
+    from operations.sync.orders_in import ensure_order  # the order has not arrived yet: fetch it
 
     return await ensure_order(order_gid)
 

@@ -23,7 +23,6 @@ that webhook after the lease: handlers are idempotent by contract (keys derived 
 """
 
 import asyncio
-import importlib
 import logging
 import random
 import uuid
@@ -36,15 +35,15 @@ from typing import Any
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import OperationError
-from operations.kernel.sql import db_time, fetch, is_sqlite
+from operations.kernel.sql import db_time, fetch, is_sqlite, read_time
 from operations.kernel.transaction import transaction
-from operations.sync.inbox_store import HANDLERS, OVERRIDES, Delivery, Stored, store
+from operations.sync.inbox_store import OVERRIDES, Delivery, Stored, store
 from operations.sync.push_claim import json_value
+from operations.sync.webhook_topics import HANDLERS
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[None]]
-NO_HANDLER = "NO_HANDLER"  # error_code of rows whose handler module or function is missing
 UNFINISHED = ("pending", "processing", "retrying")
 
 __all__ = ["Delivery", "Stored", "drain_inbox", "override_handlers", "process_inbox", "store_webhook"]
@@ -92,27 +91,8 @@ def override_handlers(handlers: dict[str, Handler]) -> Iterator[None]:
         OVERRIDES.update(saved)
 
 
-class HandlerMissing(Exception):
-    pass
-
-
 def _handler_for(topic: str) -> Handler | None:
-    if topic in OVERRIDES:
-        return OVERRIDES[topic]
-    target = HANDLERS.get(topic)
-    if target is None:
-        return None
-    module_name, _, function = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name and module_name.startswith(error.name):
-            raise HandlerMissing(f"no handler for {topic}: module {module_name} is not installed") from None
-        raise  # the module exists but something it imports does not: a bug, retried then parked
-    handler = getattr(module, function, None)
-    if handler is None:
-        raise HandlerMissing(f"no handler for {topic}: {module_name} has no {function}()")
-    return handler
+    return OVERRIDES.get(topic) or HANDLERS.get(topic)
 
 
 # -- claiming ------------------------------------------------------------------------------------
@@ -221,15 +201,7 @@ async def _process(row: Claimed) -> None:
         log.info("inbox row %s (%s %s) is older than one already processed: skipped", row.id, row.topic, row.subject)
         await _finish(row, "stale")
         return
-    try:
-        handler = _handler_for(row.topic)
-    except HandlerMissing as error:
-        log.error("inbox row %s: %s", row.id, error)
-        await _finish(row, "exception", code=NO_HANDLER, error=str(error))
-        return
-    except Exception as error:
-        await _failed(row, error)
-        return
+    handler = _handler_for(row.topic)
     if handler is None:
         await _finish(row, "ignored", error=f"Branchline does not act on {row.topic} webhooks")
         return
@@ -334,10 +306,7 @@ async def _seconds_until_next_due() -> float | None:
     due = rows[0]["due"]
     if due is None:
         return 0.0
-    if isinstance(due, str):
-        due = datetime.fromisoformat(due)
-    due = due if due.tzinfo else due.replace(tzinfo=UTC)
-    return (due - datetime.now(UTC)).total_seconds()
+    return (read_time(due) - datetime.now(UTC)).total_seconds()
 
 
 # -- for people ----------------------------------------------------------------------------------
@@ -381,11 +350,7 @@ async def inbox_figures() -> InboxFigures:
     for r in rows:
         if r["status"] in UNFINISHED:
             figures.pending += r["n"]
-            oldest = r["oldest"]
-            if isinstance(oldest, str):
-                oldest = datetime.fromisoformat(oldest)
-            if oldest is not None and oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=UTC)
+            oldest = read_time(r["oldest"])
             if oldest is not None and (figures.oldest_pending_at is None or oldest < figures.oldest_pending_at):
                 figures.oldest_pending_at = oldest
         elif r["status"] == "exception":

@@ -27,30 +27,12 @@ from models.inbox import InboxStatus
 from operations.kernel.errors import ErrorCode
 from operations.kernel.sql import db_time, fetch
 from operations.kernel.transaction import transaction
+from operations.sync.webhook_topics import HANDLERS
 
 log = logging.getLogger(__name__)
 
-# Topics some handler acts on; anything else is stored as IGNORED (acknowledged, logged, visible).
-# Each maps to "module:function", imported only when a row of that topic is processed, so a handler
-# module that is missing turns into an exception row rather than a server that cannot start.
-HANDLERS: dict[str, str] = {
-    **{
-        f"orders/{verb}": "operations.orders.intake:on_order_webhook"
-        for verb in ("create", "updated", "cancelled", "paid", "fulfilled", "partially_fulfilled")
-    },
-    "fulfillments/create": "operations.sync.fulfillment_webhooks:on_fulfillment_webhook",
-    "fulfillments/update": "operations.sync.fulfillment_webhooks:on_fulfillment_webhook",
-    "refunds/create": "operations.sync.fulfillment_webhooks:on_refund_webhook",
-    "inventory_levels/update": "operations.drift.check:on_inventory_level_webhook",
-    "app/uninstalled": "operations.sync.webhook_handlers:on_app_uninstalled",
-    "locations/create": "operations.sync.webhook_handlers:on_location_webhook",
-    "locations/update": "operations.sync.webhook_handlers:on_location_webhook",
-    "products/create": "operations.sync.webhook_handlers:on_product_webhook",
-    "products/update": "operations.sync.webhook_handlers:on_product_webhook",
-    "bulk_operations/finish": "operations.sync.webhook_handlers:on_bulk_operation_finish",
-}
-
-# Tests register their own handlers here (see shopify_inbox.override_handlers); they win over HANDLERS.
+# Tests register their own handlers here (see shopify_inbox.override_handlers); they win over
+# operations/sync/webhook_topics.py.
 OVERRIDES: dict[str, Any] = {}
 
 

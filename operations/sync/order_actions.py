@@ -35,13 +35,12 @@ from datetime import UTC, datetime, timedelta
 from tortoise import Tortoise
 
 from operations.kernel.access import SYSTEM, Actor
-from operations.kernel.sql import db_time, fetch, is_sqlite
+from operations.kernel.sql import db_time, fetch, is_sqlite, read_time
 from operations.kernel.transaction import transaction
 from operations.orders.fulfillment import ORDER_ACTION_TOPIC as TOPIC
 from operations.sync import push as shopify_push
 from operations.sync.order_calls import ACTIONS, NotYet, Refused
 from operations.sync.push_claim import json_value
-from operations.sync.push_status import _as_datetime
 from shopify.client import ShopifyClient
 from shopify.errors import ShopifyGraphQLError, ShopifyUnavailable, ShopifyUserErrors
 
@@ -140,7 +139,7 @@ async def _seconds_until_next_due() -> float | None:
     )
     if not rows or not rows[0]["n"]:
         return None
-    due = _as_datetime(rows[0]["due"])
+    due = read_time(rows[0]["due"])
     return 0.0 if due is None else (due - datetime.now(UTC)).total_seconds()
 
 
@@ -226,7 +225,7 @@ async def order_action_figures() -> OrderActionFigures:
     by_status = {r["status"]: r["n"] for r in counts}
     last = await fetch(conn, "SELECT MAX(done_at) AS at FROM outbox WHERE status = 'done' AND topic = ?", [TOPIC])
     return OrderActionFigures(
-        by_status.get("pending", 0), by_status.get("parked", 0), _as_datetime(last[0]["at"]) if last else None
+        by_status.get("pending", 0), by_status.get("parked", 0), read_time(last[0]["at"]) if last else None
     )
 
 

@@ -13,8 +13,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from models.shopify import ShopifyConnection
-from operations.orders import intake as order_intake
 from operations.orders.payloads import ORDER_QUERY, ORDERS_QUERY, from_graphql
+from operations.sync import orders_in
 from operations.sync.connection import client_for, current_connection
 from operations.sync.recovery import recover_fulfillments, recover_refunds
 
@@ -57,7 +57,7 @@ async def poll_orders() -> int:
                 if full is None:  # deleted meanwhile
                     continue
                 incoming, placement = from_graphql(full)
-                await order_intake.take_in(incoming, placement, source="poll")
+                await orders_in.take_in(incoming, placement, source="poll")
                 # A fulfillment whose webhook never came is taken in the same way, after the order.
                 await recover_fulfillments(client, full)
                 await recover_refunds(client, full)  # and a refund's, after the fulfillments it returns

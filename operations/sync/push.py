@@ -29,7 +29,7 @@ import httpx
 
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.sql import db_time, fetch
+from operations.kernel.sql import db_time, fetch, read_time
 from operations.kernel.transaction import transaction
 from operations.sync.connection import client_for, current_connection
 from operations.sync.push_claim import PUSHED, TOPIC, Batch, claim, json_value
@@ -203,10 +203,7 @@ async def _seconds_until_next_due() -> float | None:
     due = rows[0]["due"]
     if due is None:
         return 0.0
-    if isinstance(due, str):
-        due = datetime.fromisoformat(due)
-    due = due if due.tzinfo else due.replace(tzinfo=UTC)
-    return (due - datetime.now(UTC)).total_seconds()
+    return (read_time(due) - datetime.now(UTC)).total_seconds()
 
 
 async def retry_parked(actor: Actor = SYSTEM) -> int:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
-from operations.kernel.sql import fetch
+from operations.kernel.sql import fetch, read_time
 from operations.sync.push_claim import PUSHED, TOPIC
 
 MAX_PARKED_ROWS = 100
@@ -27,13 +27,6 @@ class ParkedRow:
     created_at: datetime
 
 
-def _as_datetime(value) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 async def push_figures() -> PushFigures:
     conn = Tortoise.get_connection("default")
     counts = await fetch(
@@ -48,11 +41,11 @@ async def push_figures() -> PushFigures:
         "SELECT MAX(done_at) AS at FROM outbox WHERE status = 'done' AND outcome = ? AND topic = ?",
         [PUSHED, TOPIC],
     )
-    oldest = _as_datetime(by_status["pending"]["oldest"]) if "pending" in by_status else None
+    oldest = read_time(by_status["pending"]["oldest"]) if "pending" in by_status else None
     return PushFigures(
         pending=by_status["pending"]["n"] if "pending" in by_status else 0,
         parked=by_status["parked"]["n"] if "parked" in by_status else 0,
-        last_pushed_at=_as_datetime(last[0]["at"]) if last else None,
+        last_pushed_at=read_time(last[0]["at"]) if last else None,
         lag_seconds=max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0,
     )
 
@@ -66,4 +59,4 @@ async def parked_rows(first: int = 20) -> list[ParkedRow]:
         " ORDER BY id LIMIT ?",
         [TOPIC, first],
     )
-    return [ParkedRow(r["key"], r["last_error"], r["attempts"], _as_datetime(r["created_at"])) for r in rows]
+    return [ParkedRow(r["key"], r["last_error"], r["attempts"], read_time(r["created_at"])) for r in rows]

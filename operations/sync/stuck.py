@@ -14,9 +14,8 @@ from tortoise import Tortoise
 
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problem
-from operations.kernel.sql import fetch
+from operations.kernel.sql import fetch, read_time
 from operations.sync import inbox as shopify_inbox
-from operations.sync.push_status import _as_datetime
 
 MAX_ROWS = 100
 STUCK = ("exception", "parked")
@@ -57,8 +56,8 @@ async def stuck_webhooks(actor: Actor, first: int = 20) -> list[StuckWebhook]:
             message=r["last_error"],
             attempts=r["attempts"],
             retryable=bool(r["readable"]),
-            received_at=_as_datetime(r["received_at"]),
-            processed_at=_as_datetime(r["processed_at"]),
+            received_at=read_time(r["received_at"]),
+            processed_at=read_time(r["processed_at"]),
         )
         for r in rows
     ]

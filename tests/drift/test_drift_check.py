@@ -10,7 +10,7 @@ from models.orders import Fulfillment, FulfillmentLine, FulfillmentWorkflow, Ord
 from models.stock import Bucket, ShopifyEffect
 from operations.drift import check as shopify_drift
 from operations.drift import repair as drift_repair
-from operations.drift import signals as drift_signals
+from operations.sync import inventory_signals as drift_signals
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.kernel.transaction import transaction

@@ -13,7 +13,7 @@ import pytest
 from models.branches import Branch
 from models.catalog import Variant
 from models.stock import StockLevel
-from operations.orders import intake as order_intake
+from operations.sync import orders_in
 from tests.shopify.conftest import sim, sim_shop, webhook_receiver  # noqa: F401  (fixtures)
 from tests.sync.conftest import connected  # noqa: F401  (fixture)
 
@@ -39,7 +39,7 @@ class OrderWebhooks:
         """Collect and hand every new orders/* webhook to the intake, in arrival order."""
         got = await self.collect()
         for topic, body in got:
-            await order_intake.on_order_webhook(topic, body)
+            await orders_in.on_order_webhook(topic, body)
         return got
 
 

@@ -5,7 +5,7 @@ import pytest
 from models.orders import CodStatus, Order, OrderHistory, OrderLine, OrderStatus
 from models.stock import StockMovement, StockPosting
 from operations.kernel.errors import ErrorCode, OperationError
-from operations.orders import intake as order_intake
+from operations.sync import orders_in
 from tests.orders.conftest import committed, level_of, stocked
 
 
@@ -40,7 +40,7 @@ async def test_duplicate_and_reordered_webhooks_reserve_once(shop):
     placed = await _place(shop, branch, variant, 1)
     for topic, body in await shop.hooks.collect():
         for _ in range(3):
-            await order_intake.on_order_webhook(topic, body)
+            await orders_in.on_order_webhook(topic, body)
     order = await Order.get(shopify_order_id=placed.gid)
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved + 1
     assert await StockMovement.filter(reason="online_order", branch_id=branch.id).count() == 1
@@ -54,7 +54,7 @@ async def test_a_cancel_that_overtakes_its_order_leaves_nothing_reserved(shop):
     bodies = await shop.hooks.collect()
     assert [t for t, _ in bodies] == ["orders/create", "orders/cancelled", "orders/updated"]
     for topic, body in reversed(bodies):  # newest first: the older ones are stale
-        await order_intake.on_order_webhook(topic, body)
+        await orders_in.on_order_webhook(topic, body)
     order = await Order.get(shopify_order_id=placed.gid)
     assert order.status is OrderStatus.CANCELLED
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved
@@ -73,7 +73,7 @@ async def test_cancel_in_shopify_releases_and_a_late_older_update_is_ignored(sho
     assert committed(shop.shop, variant, branch) == before.reserved
     assert await OrderLine.filter(order_id=order.id, reserved__gt=0).count() == 0
     # The creation webhook again, late: older than what was applied, changes nothing.
-    await order_intake.on_order_webhook(*first[0])
+    await orders_in.on_order_webhook(*first[0])
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved
 
 
@@ -104,13 +104,13 @@ async def test_a_malformed_body_is_refused_and_writes_nothing(shop, spoil):
     spoil(body)
     postings = await StockPosting.all().count()
     with pytest.raises(OperationError) as raised:
-        await order_intake.on_order_webhook(topic, body)
+        await orders_in.on_order_webhook(topic, body)
     assert raised.value.problems[0].code is ErrorCode.MALFORMED_WEBHOOK
     assert await Order.all().count() == 0 and await StockPosting.all().count() == postings
 
 
 async def test_a_body_that_is_not_an_object_is_refused(shop):
     with pytest.raises(OperationError):
-        await order_intake.on_order_webhook("orders/create", ["not", "an", "order"])
+        await orders_in.on_order_webhook("orders/create", ["not", "an", "order"])
     with pytest.raises(OperationError):
-        await order_intake.on_order_webhook("products/update", {})
+        await orders_in.on_order_webhook("products/update", {})

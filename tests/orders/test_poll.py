@@ -6,7 +6,7 @@ import pytest
 
 from models.orders import Order, OrderHistory, OrderLine, OrderStatus
 from models.shopify import ShopifyConnection
-from operations.orders import intake as order_intake
+from operations.sync import orders_in
 from operations.sync.orders_poll import poll_orders
 from shopify.errors import ShopifyError
 from tests.orders.conftest import committed, level_of, stocked
@@ -33,7 +33,7 @@ async def test_a_dropped_webhook_is_recovered_by_the_poll(shop):
     history = await OrderHistory.filter(order_id=order.id).count()
     await poll_orders()
     for topic, body in shop.hooks.bodies:
-        await order_intake.on_order_webhook(topic, body)
+        await orders_in.on_order_webhook(topic, body)
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved + 2
     assert await OrderHistory.filter(order_id=order.id).count() == history
 

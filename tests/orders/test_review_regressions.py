@@ -7,6 +7,7 @@ from datetime import timedelta
 from models.orders import Order, OrderLine
 from operations.orders import intake as order_intake
 from operations.orders.payloads import Placement, from_graphql, from_webhook
+from operations.sync import orders_in
 from tests.orders.conftest import level_of, stocked
 
 
@@ -30,13 +31,13 @@ async def test_a_line_beyond_the_read_cap_is_not_removed(shop):
     }
     incoming, _ = from_graphql(node)
     assert incoming.lines_complete is False
-    await order_intake.take_in(incoming, Placement(branch.shopify_location_id, {}, []))
+    await orders_in.take_in(incoming, Placement(branch.shopify_location_id, {}, []))
     line = await OrderLine.get(id=line.id)
     assert (line.quantity, line.reserved) == (2, 2)
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved + 2
     # A complete list without the line does remove it (an order edit): the cap is what makes it unknown.
     complete = dataclasses.replace(incoming, lines_complete=True)
-    await order_intake.take_in(complete, Placement(branch.shopify_location_id, {}, []))
+    await orders_in.take_in(complete, Placement(branch.shopify_location_id, {}, []))
     assert (await OrderLine.get(id=line.id)).quantity == 0
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved
 
@@ -49,7 +50,7 @@ async def test_a_line_the_placement_read_did_not_reach_is_not_untracked(shop):
     [(_, body)] = await shop.hooks.collect()
     incoming = from_webhook(body)
     # Shopify's fulfillment orders were read, but not as far as this line: its tracking is unknown.
-    await order_intake.take_in(incoming, Placement(branch.shopify_location_id, {}, []))
+    await orders_in.take_in(incoming, Placement(branch.shopify_location_id, {}, []))
     order = await Order.get(shopify_order_id=placed.gid)
     assert order.exception_code != order_intake.UNTRACKED_ITEM
     line = await OrderLine.get(order_id=order.id)

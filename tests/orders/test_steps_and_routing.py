@@ -10,9 +10,9 @@ from models.outbox import OutboxRow
 from models.staff import Role
 from operations.kernel.access import SYSTEM, AccessDenied, Actor
 from operations.kernel.errors import ErrorCode, OperationError
-from operations.orders import intake as order_intake
 from operations.orders import steps as order_steps
 from operations.orders.routing import assign_order_branch
+from operations.sync import orders_in
 from tests.factories import deduct, key, stock
 from tests.orders.conftest import level_of, stocked
 
@@ -173,7 +173,7 @@ async def test_an_unmapped_location_is_an_exception_until_it_is_mapped(shop):
     assert (await OrderLine.get(order_id=order.id)).reserved == 0
     # The location gets mapped; the next delivery of the order places it and reserves.
     await Branch.filter(id=branch.id).update(shopify_location_id=branch.shopify_location_id)
-    await order_intake.on_order_webhook(*create)
+    await orders_in.on_order_webhook(*create)
     order = await Order.get(id=order.id)
     assert order.branch_id == branch.id and order.exception_code is None
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved + 1

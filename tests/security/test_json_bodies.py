@@ -42,3 +42,6 @@ async def test_a_subscription_over_plain_http_is_a_400_not_a_fault(server, owner
         )
     assert answer.status_code == 400, (answer.status_code, answer.text)
     assert "Unexpected error" not in answer.text and "subscriptions are not allowed" in answer.text.lower()
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:  # anonymous: the same 400
+        anonymous = await client.post("/graphql", json={"query": "subscription { syncStatusChanged { __typename } }"})
+    assert anonymous.status_code == 400 and "Unexpected error" not in anonymous.text

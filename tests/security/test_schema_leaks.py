@@ -67,7 +67,6 @@ STRANGER_ASKS = {
     "a field behind a fragment": "{ ...F } fragment F on Query { me { id } }",
     "a mutation beside a login": 'mutation { login(input: {email: "a", password: "b"}) { token } '
     '... on Mutation { createBranch(input: {code: "X", name: "X"}) { errors { code } } } }',
-    "a subscription over HTTP": "subscription { syncStatusChanged { __typename } }",
     "introspection (off)": "{ __schema { types { name } } }",
 }
 

@@ -6,7 +6,7 @@ from models.inbox import InboxStatus, WebhookInbox
 from operations.kernel.access import SYSTEM
 from operations.sync import connection as shopify_connection
 from operations.sync import inbox as shopify_inbox
-from shopify import webhook_endpoint
+from server import shopify_webhooks as webhook_endpoint
 from tests.webhooks.conftest import Recorder, next_id, order_payload, rows
 
 
