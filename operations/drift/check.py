@@ -37,7 +37,7 @@ from operations.kernel.sql import fetch
 from operations.kernel.transaction import transaction
 from operations.sync.connection import client_for, current_connection
 from operations.sync.inventory_signals import clear_signals, on_inventory_level_webhook
-from shopify import jsonl
+from shopify import documents, jsonl
 from shopify.errors import ShopifyError
 
 log = logging.getLogger(__name__)
@@ -50,25 +50,6 @@ STALE_AFTER = 60.0  # seconds without a heartbeat: the process running the check
 LINE_BATCH = 500
 QUANTITY_NAMES = ["available", "committed", "reserved", "damaged", "on_hand"]
 
-# Rooted at inventoryItems so levels sit at connection depth 2; each level names its item and
-# location itself, so no line needs its parent to be read first (groupObjects: false shuffles them).
-LEVELS_EXPORT = """
-{
-  inventoryItems {
-    edges { node {
-      __typename id
-      inventoryLevels {
-        edges { node {
-          __typename id
-          item { id }
-          location { id }
-          quantities(names: ["available", "committed", "reserved", "damaged", "on_hand"]) { name quantity }
-        } }
-      }
-    } }
-  }
-}
-"""
 
 # How often the bulk operation is polled (tests shorten it).
 poll_interval = 1.0
@@ -177,7 +158,7 @@ async def _export(check_id: int, path: Path) -> tuple[int, datetime]:
     watermark = await movement_watermark(Tortoise.get_connection("default"))
     started = datetime.now(UTC)
     async with await client_for(connection) as client:
-        operation = await client.run_bulk_query(LEVELS_EXPORT)
+        operation = await client.run_bulk_query(documents.LEVELS_EXPORT)
         await DriftCheck.filter(id=check_id).update(bulk_operation_id=operation.id, export_started_at=started)
         done = await client.wait_for_bulk(operation.id, poll_interval=poll_interval, max_interval=5.0)
         if done.url:

@@ -34,6 +34,7 @@ from operations.kernel.access import Actor
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.transaction import transaction
 from operations.sync.connection import client_for, current_connection
+from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import ShopifyError, ShopifyUserErrors
 
@@ -41,30 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_LINES = 250
 
-SET = """
-mutation RepairDrift($input: InventorySetQuantitiesInput!) {
-  inventorySetQuantities(input: $input) {
-    inventoryAdjustmentGroup { id }
-    userErrors { field message code }
-  }
-}
-"""
-ADJUST_DAMAGED = """
-mutation RepairDamagedDrift($input: InventoryAdjustQuantitiesInput!) {
-  inventoryAdjustQuantities(input: $input) {
-    inventoryAdjustmentGroup { id }
-    userErrors { field message code }
-  }
-}
-"""
-ACTIVATE = """
-mutation StockItemForRepair($item: ID!, $location: ID!) {
-  inventoryActivate(inventoryItemId: $item, locationId: $location) {
-    inventoryLevel { id }
-    userErrors { field message }
-  }
-}
-"""
 CHANGED_MESSAGE = "changed in Shopify since the check: check again"
 
 
@@ -146,18 +123,22 @@ async def _repair(client: ShopifyClient, line: DriftLine) -> tuple[DriftRepairSt
     try:
         if not line.shopify_stocked:  # Shopify has no level to set: stock the item there first (at 0)
             data = await client.mutate(
-                ACTIVATE,
+                documents.STOCK_ITEM_FOR_REPAIR,
                 {"item": line.inventory_item_id, "location": line.location_id},
                 idempotency_key=_key(line, "activate"),
             )
             payload(data, "inventoryActivate")
         if line.unexplained:
             target = line.shopify_on_hand + line.unexplained
-            data = await client.mutate(SET, _set_variables(line, target), idempotency_key=_key(line, "on_hand"))
+            data = await client.mutate(
+                documents.REPAIR_DRIFT, _set_variables(line, target), idempotency_key=_key(line, "on_hand")
+            )
             payload(data, "inventorySetQuantities")
             done.append(f"on hand {line.shopify_on_hand} → {target}")
         if line.unexplained_damaged:
-            data = await client.mutate(ADJUST_DAMAGED, _damaged_variables(line), idempotency_key=_key(line, "damaged"))
+            data = await client.mutate(
+                documents.REPAIR_DAMAGED_DRIFT, _damaged_variables(line), idempotency_key=_key(line, "damaged")
+            )
             payload(data, "inventoryAdjustQuantities")
             done.append(f"damaged {line.shopify_damaged} → {line.shopify_damaged + line.unexplained_damaged}")
     except ShopifyUserErrors as error:

@@ -194,7 +194,7 @@ def _nodes(connection: Any) -> list[dict]:
 
 
 def from_graphql(node: Any) -> tuple[IncomingOrder, Placement]:
-    """An order as `ORDER_FIELDS` reads it, with its placement."""
+    """An order as `ORDER_FIELDS` in shopify/documents.py reads it, with its placement."""
     if not isinstance(node, dict) or not isinstance(node.get("id"), str):
         raise _malformed("Shopify returned no order")
     lines = []
@@ -259,42 +259,3 @@ def placement_of(node: dict) -> Placement:
         )
     best = max(remaining, key=lambda loc: remaining[loc], default=None) if any(remaining.values()) else None
     return Placement(best or first_location, tracked, fulfillment_orders)
-
-
-# Caps as high as Shopify's 1000-point limit on one query's requested cost allows (250 line items would
-# cost about 1000 on their own): ORDER_QUERY ≈ 953 points, PLACEMENT_QUERY ≈ 928. A line not read because
-# of a cap is unknown to the caller (left as it is), never taken as untracked or removed.
-_FO_FIELDS = """
-fulfillmentOrders(first: 5) {{ nodes {{
-  id status assignedLocation {{ location {{ id }} }}
-  lineItems(first: {lines}) {{ nodes {{
-    id remainingQuantity lineItem {{ id }} variant {{ id inventoryItem {{ id tracked }} }}
-  }} }}
-}} }}
-"""
-FULFILLMENT_ORDERS_FIELDS = _FO_FIELDS.format(lines=25)
-
-ORDER_FIELDS = f"""
-id name createdAt updatedAt cancelledAt displayFinancialStatus paymentGatewayNames currencyCode
-totalPriceSet {{ shopMoney {{ amount }} }}
-customer {{ firstName lastName email phone }}
-fulfillments(first: 20) {{ id }}
-refunds(first: 20) {{ id }}
-lineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{
-  id name sku currentQuantity variant {{ id }} originalUnitPriceSet {{ shopMoney {{ amount }} }}
-}} }}
-{FULFILLMENT_ORDERS_FIELDS}
-"""
-
-ORDER_QUERY = f"query Order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
-PLACEMENT_QUERY = (
-    f"query OrderPlacement($id: ID!) {{ order(id: $id) {{ id updatedAt {_FO_FIELDS.format(lines=45)} }} }}"
-)
-ORDERS_QUERY = """
-query Orders($query: String!, $after: String) {
-  orders(first: 50, after: $after, query: $query, sortKey: UPDATED_AT) {
-    nodes { id updatedAt }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""

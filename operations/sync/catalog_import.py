@@ -40,7 +40,7 @@ from operations.stock.opening_stock import OpeningLine, take_opening_stock
 from operations.sync import catalog_upsert as upsert
 from operations.sync.catalog_upsert import Tally
 from operations.sync.connection import client_for, current_connection
-from shopify import jsonl, queries
+from shopify import documents, jsonl
 from shopify.errors import BulkOperationFailed, ShopifyError
 from shopify.jsonl import Kind
 
@@ -201,7 +201,7 @@ class _Run:
         await self.record(phase="exporting")
         async with await client_for(connection) as client:
             started = {}
-            for name, query in queries.BULK_EXPORTS.items():
+            for name, query in documents.BULK_EXPORTS.items():
                 started[name] = (await client.run_bulk_query(query)).id
             await self.record(bulk_operations=started)
             # Let every export finish (or fail) before reporting, so none is left polling a closed client.

@@ -14,6 +14,7 @@ from operations.kernel import audit, secrets
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.transaction import transaction
+from shopify import documents
 from shopify.client import API_VERSION, ShopifyClient, validate_shop_domain
 from shopify.errors import ShopifyAuthError, ShopifyError, ShopifyInputError, ShopifyNotFound, ShopifyUserErrors
 
@@ -36,24 +37,6 @@ WEBHOOK_TOPICS = [
     "APP_UNINSTALLED",
 ]
 WEBHOOK_PATH = "/webhooks/shopify"
-
-SHOP_QUERY = "query Shop { shop { name myshopifyDomain currencyCode } }"
-SUBSCRIPTIONS_QUERY = """
-query Subscriptions { webhookSubscriptions(first: 100) { edges { node { id topic uri } } } }
-"""
-SUBSCRIBE = """
-mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
-  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
-    webhookSubscription { id topic }
-    userErrors { field message }
-  }
-}
-"""
-UNSUBSCRIBE = """
-mutation Unsubscribe($id: ID!) {
-  webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { field message } }
-}
-"""
 
 
 @dataclass
@@ -162,7 +145,7 @@ async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, cli
 
 async def _verify(client: ShopifyClient) -> dict:
     try:
-        data = await client.query(SHOP_QUERY)
+        data = await client.query(documents.SHOP)
     except ShopifyAuthError:
         raise OperationError.single(
             ErrorCode.INVALID_CREDENTIALS, "Shopify refused this access token for this shop", "accessToken"
@@ -178,7 +161,7 @@ async def _subscribe(client: ShopifyClient) -> dict[str, str]:
     """Create the webhook subscriptions that are missing for our address; returns topic -> GID."""
     uri = webhook_uri()
     try:
-        data = await client.query(SUBSCRIPTIONS_QUERY)
+        data = await client.query(documents.WEBHOOK_SUBSCRIPTIONS)
         have = {
             e["node"]["topic"]: e["node"]["id"]
             for e in data["webhookSubscriptions"]["edges"]
@@ -187,7 +170,9 @@ async def _subscribe(client: ShopifyClient) -> dict[str, str]:
         for topic in WEBHOOK_TOPICS:
             if topic in have:
                 continue
-            result = await client.mutate(SUBSCRIBE, {"topic": topic, "sub": {"uri": uri, "format": "JSON"}})
+            result = await client.mutate(
+                documents.SUBSCRIBE_WEBHOOK, {"topic": topic, "sub": {"uri": uri, "format": "JSON"}}
+            )
             created = result["webhookSubscriptionCreate"]
             if created["userErrors"]:
                 raise OperationError.single(
@@ -211,7 +196,7 @@ async def disconnect_shopify(actor: Actor) -> ShopifyConnection:
     try:
         async with await client_for(connection) as client:
             for subscription_id in (connection.webhook_subscriptions or {}).values():
-                await client.mutate(UNSUBSCRIBE, {"id": subscription_id})
+                await client.mutate(documents.UNSUBSCRIBE_WEBHOOK, {"id": subscription_id})
     except (ShopifyError, secrets.SecretUnreadable) as error:
         # Shopify removes subscriptions that keep failing, and the tokens are wiped below anyway.
         log.warning("could not remove Shopify webhook subscriptions while disconnecting: %s", error)

@@ -16,60 +16,12 @@ from tortoise.exceptions import IntegrityError
 from models.branches import Branch
 from models.orders import Fulfillment, FulfillmentStatus, Order
 from operations.sync.order_edits import order_exchange
+from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import ShopifyUserErrors
 
 log = logging.getLogger(__name__)
 
-ORDER_STATE = """
-query OrderForAction($id: ID!) {
-  order(id: $id) {
-    id
-    cancelledAt
-    fulfillments(first: 10) {
-      id
-      status
-      location { id }
-      trackingInfo(first: 1) { company number }
-      fulfillmentLineItems(first: 25) { nodes { quantity lineItem { id } } }
-    }
-    fulfillmentOrders(first: 10) {
-      nodes {
-        id
-        status
-        assignedLocation { location { id } }
-        lineItems(first: 25) { nodes { id remainingQuantity lineItem { id } } }
-      }
-    }
-  }
-}
-"""
-FULFILL = """
-mutation FulfillFromBranch($fulfillment: FulfillmentInput!) {
-  fulfillmentCreate(fulfillment: $fulfillment) {
-    fulfillment { id }
-    userErrors { field message }
-  }
-}
-"""
-MOVE = """
-mutation RouteToBranch($id: ID!, $location: ID!) {
-  fulfillmentOrderMove(id: $id, newLocationId: $location) {
-    movedFulfillmentOrder { id }
-    userErrors { field message }
-  }
-}
-"""
-CANCEL = """
-mutation CancelOrder($id: ID!, $reason: OrderCancelReason!, $restock: Boolean!, $refund: Boolean, $note: String) {
-  orderCancel(
-    orderId: $id, reason: $reason, restock: $restock, refund: $refund, staffNote: $note, notifyCustomer: false
-  ) {
-    job { id }
-    orderCancelUserErrors { field message code }
-  }
-}
-"""
 _OPEN = {"OPEN", "IN_PROGRESS"}
 _MOVABLE = {"OPEN", "SCHEDULED", "ON_HOLD"}
 
@@ -83,7 +35,7 @@ class NotYet(Exception):
 
 
 async def order_state(client: ShopifyClient, order_gid: str) -> dict:
-    data = await client.query(ORDER_STATE, {"id": order_gid})
+    data = await client.query(documents.ORDER_FOR_ACTION, {"id": order_gid})
     order = (data or {}).get("order")
     if order is None:
         raise Refused(f"Shopify has no order {order_gid}")
@@ -156,7 +108,7 @@ async def _fulfillment_create(client: ShopifyClient, p: dict, *, took_in: bool =
     if tracking:
         variables["fulfillment"]["trackingInfo"] = tracking
     # Keyless: a send that may have gone through must be re-read (adopted above), not repeated.
-    data = await client.mutate(FULFILL, variables, retry_ambiguous=False)
+    data = await client.mutate(documents.FULFILL_FROM_BRANCH, variables, retry_ambiguous=False)
     try:
         result = payload(data, "fulfillmentCreate")
     except ShopifyUserErrors as error:
@@ -235,7 +187,7 @@ async def _fulfillment_order_move(client: ShopifyClient, p: dict) -> str:
             continue
         if not any(item["remainingQuantity"] for item in fo["lineItems"]["nodes"]):
             continue
-        data = await client.mutate(MOVE, {"id": fo["id"], "location": destination})
+        data = await client.mutate(documents.ROUTE_TO_BRANCH, {"id": fo["id"], "location": destination})
         try:
             payload(data, "fulfillmentOrderMove")
         except ShopifyUserErrors as error:
@@ -261,7 +213,7 @@ async def _order_cancel(client: ShopifyClient, p: dict) -> str:
         "refund": bool(p.get("refund", False)),
         "note": p.get("staffNote"),
     }
-    data = await client.mutate(CANCEL, variables)
+    data = await client.mutate(documents.CANCEL_ORDER, variables)
     try:
         payload(data, "orderCancel")
     except ShopifyUserErrors as error:

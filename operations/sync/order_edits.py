@@ -16,50 +16,9 @@ takes `@idempotent`):
 from models.branches import Branch
 from models.orders import ExchangeStatus, Order, OrderExchange, OrderLine
 from operations.orders.exchanges import PROVISIONAL, settle, undo
+from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import ShopifyUserErrors
-
-ORDER_LINES = """
-query OrderLinesForEdit($id: ID!) {
-  order(id: $id) {
-    id
-    cancelledAt
-    lineItems(first: 250) { nodes { id currentQuantity variant { id } } }
-  }
-}
-"""
-BEGIN = """
-mutation BeginExchange($id: ID!) {
-  orderEditBegin(id: $id) {
-    calculatedOrder { id lineItems(first: 250) { nodes { id quantity variant { id } } } }
-    userErrors { field message }
-  }
-}
-"""
-SET_QUANTITY = """
-mutation ExchangeGiveBack($id: ID!, $line: ID!, $quantity: Int!) {
-  orderEditSetQuantity(id: $id, lineItemId: $line, quantity: $quantity, restock: true) {
-    calculatedLineItem { id }
-    userErrors { field message }
-  }
-}
-"""
-ADD_VARIANT = """
-mutation ExchangeTake($id: ID!, $variant: ID!, $quantity: Int!, $location: ID) {
-  orderEditAddVariant(id: $id, variantId: $variant, quantity: $quantity, locationId: $location, allowDuplicates: true) {
-    calculatedLineItem { id }
-    userErrors { field message }
-  }
-}
-"""
-COMMIT = """
-mutation CommitExchange($id: ID!, $note: String) {
-  orderEditCommit(id: $id, notifyCustomer: false, staffNote: $note) {
-    order { id lineItems(first: 250) { nodes { id currentQuantity variant { id } } } }
-    userErrors { field message }
-  }
-}
-"""
 
 
 class _Refusal(Exception):
@@ -71,7 +30,7 @@ async def order_exchange(client: ShopifyClient, p: dict) -> str:
     if exchange is None or exchange.status is not ExchangeStatus.PENDING:
         return "gone" if exchange is None else exchange.status.value
     order = await Order.get(id=exchange.order_id)
-    data = await client.query(ORDER_LINES, {"id": order.shopify_order_id})
+    data = await client.query(documents.ORDER_LINES_FOR_EDIT, {"id": order.shopify_order_id})
     node = (data or {}).get("order")
     if node is None:
         await undo(exchange.id, f"Shopify has no order {order.shopify_order_id}", {})
@@ -136,7 +95,7 @@ async def _step(client: ShopifyClient, document: str, field: str, variables: dic
 
 
 async def _edit(client: ShopifyClient, exchange: OrderExchange, order: Order, plan: _Plan) -> list[dict]:
-    begun = await _step(client, BEGIN, "orderEditBegin", {"id": order.shopify_order_id})
+    begun = await _step(client, documents.BEGIN_EXCHANGE, "orderEditBegin", {"id": order.shopify_order_id})
     calc = begun["calculatedOrder"]
     staged = {_number(x["id"]): x["id"] for x in calc["lineItems"]["nodes"]}
     for gid, before, n in plan.old:
@@ -144,14 +103,19 @@ async def _edit(client: ShopifyClient, exchange: OrderExchange, order: Order, pl
         if line is None:
             raise _Refusal(f"{gid} is not on Shopify's order")
         await _step(
-            client, SET_QUANTITY, "orderEditSetQuantity", {"id": calc["id"], "line": line, "quantity": before - n}
+            client,
+            documents.EXCHANGE_GIVE_BACK,
+            "orderEditSetQuantity",
+            {"id": calc["id"], "line": line, "quantity": before - n},
         )
     for _, variant, n in plan.new:
         variables = {"id": calc["id"], "variant": variant, "quantity": n, "location": plan.location}
-        await _step(client, ADD_VARIANT, "orderEditAddVariant", variables)
+        await _step(client, documents.EXCHANGE_TAKE, "orderEditAddVariant", variables)
     note = f"Branchline exchange {exchange.id}"
     # Not retried blindly: a commit whose answer is lost is found by the next attempt's read (adopted).
-    done = await _step(client, COMMIT, "orderEditCommit", {"id": calc["id"], "note": note}, retry_ambiguous=False)
+    done = await _step(
+        client, documents.COMMIT_EXCHANGE, "orderEditCommit", {"id": calc["id"], "note": note}, retry_ambiguous=False
+    )
     return done["order"]["lineItems"]["nodes"]
 
 

@@ -10,8 +10,6 @@ from models.orders import Order
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.orders import intake
 from operations.orders.payloads import (
-    ORDER_QUERY,
-    PLACEMENT_QUERY,
     IncomingOrder,
     Placement,
     from_graphql,
@@ -19,6 +17,7 @@ from operations.orders.payloads import (
     placement_of,
 )
 from operations.sync.connection import client_for, current_connection
+from shopify import documents
 
 ORDER_TOPICS = frozenset(
     {
@@ -55,7 +54,7 @@ async def ensure_order(shopify_order_id: str) -> Order:
     order = await Order.get_or_none(shopify_order_id=shopify_order_id)
     if order is not None:
         return order
-    node = (await _shopify_query(ORDER_QUERY, {"id": shopify_order_id})).get("order")
+    node = (await _shopify_query(documents.ORDER, {"id": shopify_order_id})).get("order")
     if node is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, f"Shopify has no order {shopify_order_id}", "orderId")
     incoming, placement = from_graphql(node)
@@ -63,7 +62,7 @@ async def ensure_order(shopify_order_id: str) -> Order:
 
 
 async def fetch_placement(shopify_order_id: str) -> Placement:
-    data = await _shopify_query(PLACEMENT_QUERY, {"id": shopify_order_id})
+    data = await _shopify_query(documents.ORDER_PLACEMENT, {"id": shopify_order_id})
     return placement_of(data["order"]) if data.get("order") else Placement(None)
 
 

@@ -13,10 +13,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from models.shopify import ShopifyConnection
-from operations.orders.payloads import ORDER_QUERY, ORDERS_QUERY, from_graphql
+from operations.orders.payloads import from_graphql
 from operations.sync import orders_in
 from operations.sync.connection import client_for, current_connection
 from operations.sync.recovery import recover_fulfillments, recover_refunds
+from shopify import documents
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,12 @@ async def poll_orders() -> int:
     async with await client_for(connection) as client:
         after = None
         for _ in range(MAX_PAGES):
-            data = await client.query(ORDERS_QUERY, {"query": search, "after": after})
+            data = await client.query(documents.ORDERS_UPDATED, {"query": search, "after": after})
             page = data["orders"]
             for node in page["nodes"]:
                 # One order per call: a whole page of orders with their lines and fulfillment
                 # orders would cost more than Shopify allows in one query.
-                full = (await client.query(ORDER_QUERY, {"id": node["id"]})).get("order")
+                full = (await client.query(documents.ORDER, {"id": node["id"]})).get("order")
                 if full is None:  # deleted meanwhile
                     continue
                 incoming, placement = from_graphql(full)

@@ -33,6 +33,7 @@ from operations.kernel.sql import db_time, fetch, read_time
 from operations.kernel.transaction import transaction
 from operations.sync.connection import client_for, current_connection
 from operations.sync.push_claim import PUSHED, TOPIC, Batch, claim, json_value
+from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import (
     ShopifyAuthError,
@@ -49,22 +50,6 @@ log = logging.getLogger(__name__)
 
 SYNC_CHANNEL = "sync:shopify"  # one message after each push round that changed something
 
-ADJUST = """
-mutation PushInventory($input: InventoryAdjustQuantitiesInput!) {
-  inventoryAdjustQuantities(input: $input) {
-    inventoryAdjustmentGroup { id }
-    userErrors { field message code }
-  }
-}
-"""
-ACTIVATE = """
-mutation StockItemAtLocation($item: ID!, $location: ID!) {
-  inventoryActivate(inventoryItemId: $item, locationId: $location) {
-    inventoryLevel { id }
-    userErrors { field message }
-  }
-}
-"""
 # Refusals that say "not now" rather than "never": retried with the same key.
 _TRANSIENT_CODES = {"IDEMPOTENCY_CONCURRENT_REQUEST", "SERVICE_UNAVAILABLE"}
 _TRANSIENT_ERRORS = (
@@ -276,7 +261,7 @@ def _variables(batch: Batch) -> dict[str, Any]:
 
 async def _send(client: ShopifyClient, batch: Batch) -> dict[str, int] | None:
     """Send once; None means "items were activated: send again under the next key"."""
-    data = await client.mutate(ADJUST, _variables(batch), idempotency_key=batch.idempotency_key)
+    data = await client.mutate(documents.PUSH_INVENTORY, _variables(batch), idempotency_key=batch.idempotency_key)
     result = data.get("inventoryAdjustQuantities") if isinstance(data, dict) else None
     errors = [UserError.from_dict(e) for e in (result or {}).get("userErrors") or []]
     if errors and (result or {}).get("inventoryAdjustmentGroup") is not None:
@@ -299,7 +284,7 @@ async def _activate(client: ShopifyClient, batch: Batch, errors: list[UserError]
         change = batch.changes[i]
         log.info("stocking %s at %s on Shopify before pushing to it", change.inventory_item_id, change.location_id)
         data = await client.mutate(
-            ACTIVATE,
+            documents.STOCK_ITEM_AT_LOCATION,
             {"item": change.inventory_item_id, "location": change.location_id},
             idempotency_key=f"branchline-activate-{batch.id}-{i}",
         )

@@ -3,7 +3,7 @@
 docs/architecture.md, Shopify sync, has the contract this keeps.
 
 A fulfillments/create webhook can be lost (Shopify gives up after its retries, the subscription was down).
-The orders poll lists each order's Shopify fulfillments (`ORDER_FIELDS` reads their ids); any not linked
+The orders poll lists each order's Shopify fulfillments (`ORDER_FIELDS` in shopify/documents.py reads their ids); any not linked
 to a Branchline fulfillment and not remembered as cancelled is read in full and put through
 `on_fulfillment_webhook`, exactly as its webhook would have been — matched to pending Smart/Manual
 fulfillments or deducted once as Branch Sync (posting key `fulfillment:<gid>`, so a webhook arriving after
@@ -23,36 +23,11 @@ from tortoise.expressions import Q
 from models.idempotency import IdempotentRequest
 from models.orders import Fulfillment
 from operations.kernel.errors import OperationError
+from shopify import documents
 from shopify.client import ShopifyClient
 
 log = logging.getLogger(__name__)
 
-# ≈ 10 × (40 line items × 2 + 5) points at most: well inside Shopify's 1000-point limit for one query.
-FULFILLMENTS_QUERY = """
-query OrderFulfillments($id: ID!) {
-  order(id: $id) {
-    id
-    fulfillments(first: 10) {
-      id
-      status
-      location { id }
-      trackingInfo(first: 1) { company number }
-      fulfillmentLineItems(first: 40) { nodes { quantity lineItem { id } } }
-    }
-  }
-}
-"""
-REFUNDS_QUERY = """
-query OrderRefunds($id: ID!) {
-  order(id: $id) {
-    id
-    refunds(first: 20) {
-      id
-      refundLineItems(first: 50) { nodes { id quantity restockType location { id } lineItem { id } } }
-    }
-  }
-}
-"""
 _TAKEN_IN = {"SUCCESS": "fulfillments/create", "CANCELLED": "fulfillments/update"}
 
 
@@ -99,7 +74,7 @@ async def recover_fulfillments(client: ShopifyClient, order_node: dict) -> int:
     ids = [f["id"] for f in order_node.get("fulfillments") or [] if isinstance(f, dict) and f.get("id")]
     if not await unknown_ids(ids):
         return 0
-    data = await client.query(FULFILLMENTS_QUERY, {"id": order_node["id"]})
+    data = await client.query(documents.ORDER_FULFILLMENTS, {"id": order_node["id"]})
     fulfillments = ((data or {}).get("order") or {}).get("fulfillments") or []
     missing = set(await unknown_ids([f["id"] for f in fulfillments]))
     recovered = 0
@@ -148,7 +123,7 @@ async def recover_refunds(client: ShopifyClient, order_node: dict) -> int:
     applied = set(await IdempotentRequest.filter(operation="shopify.refund", key__in=ids).values_list("key", flat=True))
     if all(gid in applied for gid in ids):
         return 0
-    data = await client.query(REFUNDS_QUERY, {"id": order_node["id"]})
+    data = await client.query(documents.ORDER_REFUNDS, {"id": order_node["id"]})
     recovered = 0
     for refund in ((data or {}).get("order") or {}).get("refunds") or []:
         if refund["id"] in applied:

@@ -10,12 +10,12 @@ from models.orders import Fulfillment, FulfillmentLine, FulfillmentWorkflow, Ord
 from models.stock import Bucket, ShopifyEffect
 from operations.drift import check as shopify_drift
 from operations.drift import repair as drift_repair
-from operations.sync import inventory_signals as drift_signals
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.kernel.transaction import transaction
 from operations.stock import ledger
 from operations.stock.entries import Movement, Posting
+from operations.sync import inventory_signals as drift_signals
 from operations.sync import push as shopify_push
 from server import workers
 from server.settings import Settings
