@@ -7,9 +7,9 @@ from strawberry.types import Info
 from models import drift as models
 from operations.drift import check as shopify_drift
 from operations.drift import repair as drift_repair
-from operations.sync.inventory_signals import changed_since
 from operations.kernel.access import Actor
 from operations.kernel.errors import OperationError
+from operations.sync.inventory_signals import changed_since
 from resolvers.mutations import payload
 from schema import ids
 from schema.drift import (
