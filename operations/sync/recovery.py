@@ -3,8 +3,8 @@
 docs/architecture.md, Shopify sync, has the contract this keeps.
 
 A fulfillments/create webhook can be lost (Shopify gives up after its retries, the subscription was down).
-The orders poll lists each order's Shopify fulfillments (`ORDER_FIELDS` in shopify/documents.py reads their ids); any not linked
-to a Branchline fulfillment and not remembered as cancelled is read in full and put through
+The orders poll lists each order's Shopify fulfillments (`ORDER_FIELDS` in shopify/documents.py reads
+their ids); any not linked to a Branchline fulfillment and not remembered as cancelled is read in full and put through
 `on_fulfillment_webhook`, exactly as its webhook would have been — matched to pending Smart/Manual
 fulfillments or deducted once as Branch Sync (posting key `fulfillment:<gid>`, so a webhook arriving after
 all changes nothing). The order-actions worker does the same before a fulfillmentCreate, so units the
