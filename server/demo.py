@@ -17,7 +17,7 @@ from models.branches import Branch, Counter
 from models.catalog import Variant
 from models.shopify import ImportJob, ImportStatus, ShopifyLocation
 from models.staff import Role, Staff
-from operations.directory.branches import NewCounter, create_counter
+from operations.directory.branches import NewBranch, NewCounter, create_branch, create_counter
 from operations.directory.catalog import NewProduct, NewVariant
 from operations.directory.staff import NewStaff, create_staff
 from operations.kernel.access import SYSTEM
@@ -204,9 +204,11 @@ async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
     """Seed the demo retailer from the demo Shopify shop at `shop_url`. False (and nothing done) if
     there is nothing to do.
 
-    Branches, catalog, customers and opening stock come through a real import (connect, bulk
-    operations, download, import); what Shopify does not hold is set up here afterwards, as a
-    retailer would: branch codes, sales tax and PCT codes, reorder points, staff and counters.
+    The branches are made first, in BRANCHES order and each holding its Shopify location, so their IDs
+    are the README's whatever order Shopify lists locations in. Catalog, customers and opening stock
+    come through a real import (connect, bulk operations, download, import); what Shopify does not
+    hold is set up here afterwards, as a retailer would: sales tax and PCT codes, reorder points,
+    staff and counters.
     """
     from server.demo_shop import build_demo_shop
 
@@ -224,6 +226,7 @@ async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
     # Every step can run again: connecting and importing never duplicate, the rest is keyed.
     if connection is None:
         await shopify_connection.connect_shopify(SYSTEM, shop.domain, shop.access_token, shop.client_secret)
+    await _place_branches(shop)
     if not await ImportJob.exists(status=ImportStatus.COMPLETED):
         job, _ = await shopify_import.start_import(SYSTEM)
         job = await shopify_import.run_job(job.id)
@@ -255,8 +258,26 @@ async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
     return True
 
 
+async def _place_branches(shop: "SimShop") -> None:
+    """Create the demo's branches in BRANCHES order, each holding its Shopify location, before the import.
+
+    Left to the import, branches are made in the order Shopify lists its locations (by name:
+    Islamabad first), and the IDs the README uses (Branch:1 is Lahore – Gulberg, Counter:1 its first
+    counter) would name other branches. The link is written here rather than with mapLocation
+    (operations/sync/locations.py), which needs the location imported first; the demo knows its
+    shop's locations already. A branch that already holds its location (an earlier run) is left be.
+    """
+    locations = {location.name: location.gid for location in shop.locations.values()}
+    for code, name, _ in BRANCHES:
+        if await Branch.exists(shopify_location_id=locations[name]):
+            continue
+        branch, _ = await create_branch(SYSTEM, NewBranch(code=code, name=name), f"demo:branch:{code}")
+        await Branch.filter(id=branch.id).update(shopify_location_id=locations[name])
+
+
 async def _name_branches() -> dict[str, Branch]:
-    """The import named each branch after its location; give them the demo's short codes."""
+    """The demo's branches by code. A database seeded by an older demo, whose import made the branches
+    and named them after their locations, gets the short codes here."""
     by_location = {loc.name: loc.shopify_location_id for loc in await ShopifyLocation.all()}
     branches = {}
     for code, name, _ in BRANCHES:

@@ -1,4 +1,4 @@
-"""`python -m shopify.simulator --port 8765 [--seed FILE]`."""
+"""`python -m shopify.simulator [--port 8100] [--seed FILE]`."""
 
 import sys
 

@@ -91,7 +91,7 @@ def cli_main(port: int, host: str = "127.0.0.1", seed_file: str | None = None) -
 
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shopify-sim", description="Local Shopify Admin GraphQL API simulator")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8100)  # as `branchline shopify-sim` (server/cli.py)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", dest="seed_file", default=None, help="JSON file written by SimShop.dump()")
     args = parser.parse_args(argv)
