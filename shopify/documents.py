@@ -254,7 +254,7 @@ query OrderRefunds($id: ID!) {
 """
 
 
-# --- The inventory push (operations/sync/push.py).
+# --- The inventory push (operations/sync/push.py); stocking an item at a location serves drift repairs too.
 
 PUSH_INVENTORY = """
 mutation PushInventory($input: InventoryAdjustQuantitiesInput!) {
@@ -314,15 +314,6 @@ mutation RepairDamagedDrift($input: InventoryAdjustQuantitiesInput!) {
   inventoryAdjustQuantities(input: $input) {
     inventoryAdjustmentGroup { id }
     userErrors { field message code }
-  }
-}
-"""
-
-STOCK_ITEM_FOR_REPAIR = """
-mutation StockItemForRepair($item: ID!, $location: ID!) {
-  inventoryActivate(inventoryItemId: $item, locationId: $location) {
-    inventoryLevel { id }
-    userErrors { field message }
   }
 }
 """

@@ -123,7 +123,7 @@ async def _repair(client: ShopifyClient, line: DriftLine) -> tuple[DriftRepairSt
     try:
         if not line.shopify_stocked:  # Shopify has no level to set: stock the item there first (at 0)
             data = await client.mutate(
-                documents.STOCK_ITEM_FOR_REPAIR,
+                documents.STOCK_ITEM_AT_LOCATION,
                 {"item": line.inventory_item_id, "location": line.location_id},
                 idempotency_key=_key(line, "activate"),
             )
