@@ -1,14 +1,10 @@
 """Fulfillment and returns: decode the input, call operations/orders/fulfillment.py or order_returns.py, shape
 the payload. Who may do it is checked in the operations (staff of the order's branch)."""
 
-from collections import defaultdict
-from collections.abc import Iterable
-
 import strawberry
 from strawberry.types import Info
 
 from models import orders as models
-from operations.kernel.access import Permission
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.orders import fulfillment as ops
 from operations.orders import returns
@@ -31,22 +27,6 @@ def _order_gid(pk: int) -> strawberry.ID:
 async def _shown(fulfillment: models.Fulfillment) -> OrderFulfillment:
     lines = await models.FulfillmentLine.filter(fulfillment_id=fulfillment.id).order_by("id")
     return OrderFulfillment.from_model(fulfillment, lines)
-
-
-async def fulfillment_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    """Fulfillments through node(id:): seen by staff who may see stock at their branch."""
-    wanted = [int(i) for i in node_ids if i.isdigit()]
-    rows = {r.id: r for r in await models.Fulfillment.filter(id__in=wanted)}
-    lines = defaultdict(list)
-    for line in await models.FulfillmentLine.filter(fulfillment_id__in=list(rows)).order_by("id"):
-        lines[line.fulfillment_id].append(line)
-    actor = info.context.actor
-    return [
-        OrderFulfillment.from_model(rows[i], lines[i])
-        if i in rows and actor.can(Permission.VIEW_STOCK, rows[i].branch_id)
-        else None
-        for i in wanted
-    ]
 
 
 async def _line_pk(order_pk: int, order_line_id, shopify_line_item_id, field: str) -> int:

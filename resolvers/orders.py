@@ -1,17 +1,16 @@
 """Online orders: the `orders` list, `orderEvents`, the COD steps, cancelling and routing.
 
 Seeing orders needs VIEW_SALES at their branch; an order that has no branch yet is seen only by
-someone who sees every branch. Acting on them is checked in operations/ (order_steps, order_routing).
+someone who sees every branch (node(id:) checks the same, schema/orders.py). Acting on them is checked in
+operations/ (order_steps, order_routing).
 """
 
-from collections import defaultdict
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import orjson
 import strawberry
 from strawberry import relay
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models import orders as models
@@ -23,57 +22,12 @@ from operations.orders.routing import assign_order_branch as assign
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
-from schema.orders import CodStatus, Order, OrderEvent, OrderFulfillment, OrderLine, OrderPayload, OrderStatus
+from schema.orders import CodStatus, Order, OrderEvent, OrderPayload, OrderStatus
 from schema.pagination import decode_cursor, keyset_page
 from subscriptions import live
 from subscriptions.bus import GAP, SLOW_CONSUMER_CLOSE_CODE, BusClosed, SlowConsumer
 
 MAX_BRANCHES = 50
-
-
-class OrderLoaders:
-    """An orders page with lines, history and fulfilments costs a fixed number of queries."""
-
-    def __init__(self) -> None:
-        self.lines = DataLoader(_children(models.OrderLine))
-        self.history = DataLoader(_children(models.OrderHistory))
-        self.fulfillments = DataLoader(_fulfillments)
-
-
-def order_loaders(info: Info) -> OrderLoaders:
-    shared = info.context.loaders
-    found = getattr(shared, "_orders", None)
-    if found is None:
-        found = OrderLoaders()
-        shared._orders = found
-    return found
-
-
-def _children(model):
-    async def load(keys: list[int]):
-        grouped = defaultdict(list)
-        for row in await model.filter(order_id__in=keys).order_by("id"):
-            grouped[row.order_id].append(row)
-        return [grouped[k] for k in keys]
-
-    return load
-
-
-async def _fulfillments(keys: list[int]):
-    rows = await models.Fulfillment.filter(order_id__in=keys).order_by("id")
-    lines = defaultdict(list)
-    for line in await models.FulfillmentLine.filter(fulfillment_id__in=[f.id for f in rows]).order_by("id"):
-        lines[line.fulfillment_id].append(line)
-    grouped = defaultdict(list)
-    for f in rows:
-        grouped[f.order_id].append(OrderFulfillment.from_model(f, lines[f.id]))
-    return [grouped[k] for k in keys]
-
-
-def _sees(actor: Actor, order: models.Order) -> bool:
-    if order.branch_id is None:
-        return actor.can(Permission.VIEW_SALES) and actor.branch_ids is None
-    return actor.can(Permission.VIEW_SALES, order.branch_id)
 
 
 def _branch_pks(actor: Actor, branch_ids: list[strawberry.ID]) -> list[int]:
@@ -115,25 +69,6 @@ async def orders(
     if with_exception is not None:
         queryset = queryset.filter(exception_code__isnull=not with_exception)
     return await keyset_page(queryset, first=first, after_key=decode_cursor(after), key="id", to_node=Order.from_model)
-
-
-async def order_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    wanted = [int(i) for i in node_ids if i.isdigit()]
-    rows = {r.id: r for r in await models.Order.filter(id__in=wanted)}
-    actor = info.context.actor
-    return [Order.from_model(rows[i]) if i in rows and _sees(actor, rows[i]) else None for i in wanted]
-
-
-async def order_line_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    """Order lines through node(id:): seen by whoever sees their order."""
-    wanted = [int(i) for i in node_ids if i.isdigit()]
-    lines = {r.id: r for r in await models.OrderLine.filter(id__in=wanted)}
-    orders = {o.id: o for o in await models.Order.filter(id__in={line.order_id for line in lines.values()})}
-    actor = info.context.actor
-    return [
-        OrderLine.from_model(lines[i]) if i in lines and _sees(actor, orders[lines[i].order_id]) else None
-        for i in wanted
-    ]
 
 
 # --- mutations -----------------------------------------------------------------------------------

@@ -1,12 +1,8 @@
 """Suppliers, purchase orders, goods received and stock valuation: decode the input, call
 operations/purchasing/orders.py, purchase_receiving.py or purchase_valuation.py, shape the payload."""
 
-from collections import defaultdict
-from collections.abc import Iterable
-
 import strawberry
 from strawberry import relay
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 from tortoise.expressions import Q
 
@@ -37,96 +33,17 @@ from schema.purchasing import (
     StockValuation,
     Supplier,
     UncostedStock,
+    sees_purchasing,
 )
 from schema.types import Money
 
-# --- request-scoped loaders (a page of 100 orders costs a fixed number of queries) ----------------
-
-
-class PurchasingLoaders:
-    def __init__(self) -> None:
-        self.supplier = DataLoader(_by_id(models.Supplier))
-        self.order = DataLoader(_by_id(models.PurchaseOrder))
-        self.order_lines = DataLoader(_children(models.PurchaseOrderLine, "purchase_order_id", "line_no"))
-        self.receipts_of_order = DataLoader(_children(models.GoodsReceipt, "purchase_order_id", "id"))
-        self.receipt_lines = DataLoader(_children(models.GoodsReceiptLine, "goods_receipt_id", "id"))
-
-
-def _by_id(model):
-    async def load(keys: list[int]):
-        rows = {row.id: row for row in await model.filter(id__in=keys)}
-        return [rows.get(k) for k in keys]
-
-    return load
-
-
-def _children(model, parent_field: str, order_by: str):
-    async def load(keys: list[int]):
-        grouped = defaultdict(list)
-        for row in await model.filter(**{f"{parent_field}__in": keys}).order_by(parent_field, order_by):
-            grouped[getattr(row, parent_field)].append(row)
-        return [grouped[k] for k in keys]
-
-    return load
-
-
-def loaders(info: Info) -> PurchasingLoaders:
-    """Kept on the request's context beside the shared loaders, made on first use."""
-    context = info.context
-    found = getattr(context, "purchasing_loaders", None)
-    if found is None:
-        found = PurchasingLoaders()
-        context.purchasing_loaders = found
-    return found
-
-
-# --- who may see what ----------------------------------------------------------------------------
-
-
-def _sees_orders(actor: Actor, branch_id: int | None = None) -> bool:
-    """Buyers (PURCHASE) and the staff who receive the goods (ADJUST_STOCK) at that branch."""
-    return actor.can(Permission.PURCHASE, branch_id) or actor.can(Permission.ADJUST_STOCK, branch_id)
+# --- who may see what (node(id:) asks the same, schema/purchasing.py) ------------------------------
 
 
 def _require_sees_orders(actor: Actor, branch_id: int | None = None) -> None:
     require_signed_in(actor)
-    if not _sees_orders(actor, branch_id):
+    if not sees_purchasing(actor, branch_id):
         require(actor, Permission.PURCHASE, branch_id)  # raises AccessDenied naming the permission
-
-
-def _pks(node_ids: Iterable[str]) -> list[int | None]:
-    return [int(i) if str(i).isdigit() else None for i in node_ids]
-
-
-async def supplier_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    actor = info.context.actor
-    require_signed_in(actor)
-    wanted = _pks(node_ids)
-    rows = {r.id: r for r in await models.Supplier.filter(id__in=[i for i in wanted if i])}
-    visible = _sees_orders(actor)
-    return [Supplier.from_model(rows[i]) if visible and i in rows else None for i in wanted]
-
-
-async def order_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    actor = info.context.actor
-    require_signed_in(actor)
-    wanted = _pks(node_ids)
-    rows = {r.id: r for r in await models.PurchaseOrder.filter(id__in=[i for i in wanted if i])}
-    return [
-        PurchaseOrder.from_model(rows[i]) if i in rows and _sees_orders(actor, rows[i].branch_id) else None
-        for i in wanted
-    ]
-
-
-async def receipt_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    actor = info.context.actor
-    require_signed_in(actor)
-    wanted = _pks(node_ids)
-    rows = {r.id: r for r in await models.GoodsReceipt.filter(id__in=[i for i in wanted if i])}
-    return [
-        GoodsReceipt.from_model(rows[i]) if i in rows and _sees_orders(actor, rows[i].branch_id) else None
-        for i in wanted
-    ]
 
 
 # --- queries -------------------------------------------------------------------------------------
@@ -176,7 +93,7 @@ async def purchase_orders(
     else:
         _require_sees_orders(actor)
         if actor.branch_ids is not None:
-            queryset = queryset.filter(branch_id__in=[b for b in actor.branch_ids if _sees_orders(actor, b)])
+            queryset = queryset.filter(branch_id__in=[b for b in actor.branch_ids if sees_purchasing(actor, b)])
     if status is not None:
         queryset = queryset.filter(status=models.PurchaseOrderStatus(status.value))
     return await keyset_page(

@@ -1,8 +1,6 @@
 """createReturn and createExchange: decode the input, call operations/counter/returns.py or exchanges.py,
 shape the payload."""
 
-from collections.abc import Iterable
-
 from strawberry.types import Info
 
 from models import sales as models
@@ -10,7 +8,6 @@ from operations.counter import exchanges
 from operations.counter import returns as ops
 from operations.counter.checkout import CheckoutLine, Payment
 from operations.directory.catalog import VariantRef
-from operations.kernel.access import Permission
 from resolvers.mutations import payload
 from schema import ids
 from schema.returns import (
@@ -61,17 +58,6 @@ async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExcha
         return {"sale_return": SaleReturn.from_model(doc), "sale": Sale.from_model(new_sale)}
 
     return await payload(CreateExchangePayload, run)
-
-
-async def return_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    """Returns through node(id:): only at branches where the caller may see sales."""
-    wanted = [int(i) for i in node_ids if i.isdigit()]
-    rows = {r.id: r for r in await models.SaleReturn.filter(id__in=wanted)}
-    actor = info.context.actor
-    return [
-        SaleReturn.from_model(rows[i]) if i in rows and actor.can(Permission.VIEW_SALES, rows[i].branch_id) else None
-        for i in wanted
-    ]
 
 
 def _sale_id(value) -> int | None:

@@ -1,7 +1,5 @@
 """Checkout and sales queries."""
 
-from collections.abc import Iterable
-
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
@@ -9,7 +7,6 @@ from strawberry.types import Info
 from models import sales as models
 from operations.counter import checkout as ops
 from operations.counter import drafts, offline
-from operations.counter.receipts import render_thermal
 from operations.directory.catalog import VariantRef
 from operations.kernel.access import Permission, require
 from operations.kernel.errors import OperationError
@@ -84,23 +81,6 @@ async def sales(info: Info, branch_id: strawberry.ID, first: int, after: str | N
         key="id",
         to_node=Sale.from_model,
     )
-
-
-async def sale_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    """Sales through node(id:): only at branches where the caller may see sales."""
-    wanted = [int(i) for i in node_ids if i.isdigit()]
-    rows = {s.id: s for s in await models.Sale.filter(id__in=wanted)}
-    actor = info.context.actor
-    return [
-        Sale.from_model(rows[i]) if i in rows and actor.can(Permission.VIEW_SALES, rows[i].branch_id) else None
-        for i in wanted
-    ]
-
-
-async def receipt_text(sale: models.Sale, width_mm: int) -> str:
-    if width_mm not in (58, 80):
-        raise BadRequest("widthMm is 58 or 80", field="widthMm")
-    return render_thermal(await ops.receipt_for(sale), width_mm)
 
 
 async def save_draft(info: Info, input: SaveDraftInput) -> CheckoutPayload:

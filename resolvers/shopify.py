@@ -13,6 +13,7 @@ from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from operations.sync import locations as shopify_locations
 from resolvers.mutations import payload
+from resolvers.sync import current_status
 from schema import ids
 from schema.errors import BadRequest
 from schema.shopify import (
@@ -27,9 +28,9 @@ from schema.shopify import (
     ShopifyLocation,
     StartShopifyImportInput,
     StartShopifyImportPayload,
-    SyncStatus,
     location_from,
 )
+from schema.sync import SyncStatus
 from subscriptions import live
 from subscriptions.bus import BusClosed, SlowConsumer
 
@@ -78,8 +79,6 @@ async def map_location(info: Info, input: MapLocationInput) -> MapLocationPayloa
 
 
 async def sync_status(info: Info) -> SyncStatus:
-    from resolvers.sync import current_status
-
     require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
     return await current_status()
 

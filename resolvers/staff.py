@@ -1,7 +1,5 @@
 """Signing in and out, staff accounts, and the audit log."""
 
-from collections.abc import Iterable
-
 import strawberry
 from strawberry.types import Info
 
@@ -76,15 +74,6 @@ async def create_staff(info: Info, input: CreateStaffInput) -> CreateStaffPayloa
 async def me(info: Info) -> Staff:
     require_signed_in(info.context.actor)
     return Staff.from_model(await models.Staff.get(id=info.context.actor.staff_id))
-
-
-async def staff_nodes(info: Info, node_ids: Iterable[str], required: bool) -> list:
-    """Staff are visible to those who manage staff, and each to themselves."""
-    actor = info.context.actor
-    wanted = [int(i) for i in node_ids if i.isdigit()]
-    rows = {s.id: s for s in await models.Staff.filter(id__in=wanted)}
-    allowed = actor.can(Permission.MANAGE_STAFF)
-    return [Staff.from_model(rows[i]) if i in rows and (allowed or i == actor.staff_id) else None for i in wanted]
 
 
 async def audit_log(

@@ -19,11 +19,12 @@ from operations.sync.stuck import retry_stuck_webhooks, stuck_webhooks
 from resolvers.mutations import payload
 from schema import ids as gids
 from schema.errors import BadRequest
-from schema.shopify import ImportJob, ShopifyConnection, SyncStatus
+from schema.shopify import ImportJob, ShopifyConnection
 from schema.sync import (
     OrderActionStatus,
     RetryParkedSyncPayload,
     RetryWebhooksPayload,
+    SyncStatus,
     WebhookException,
     WebhookInboxStatus,
 )

@@ -1,18 +1,15 @@
 """Transfers: decode the input, call operations/transfers/requests.py or transfer_stock.py, shape the payload."""
 
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import strawberry
 from strawberry import relay
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import transfers as models
 from operations.directory.catalog import VariantRef
-from operations.kernel.access import Actor, Permission, require
+from operations.kernel.access import Permission, require
 from operations.kernel.errors import OperationError
 from operations.transfers import movement as moves
 from operations.transfers import requests as ops
@@ -31,7 +28,6 @@ from schema.transfers import (
     SubmitTransferInput,
     Transfer,
     TransferDiscrepancy,
-    TransferLine,
     TransferPayload,
     TransferStatus,
 )
@@ -40,55 +36,7 @@ from schema.transfers import ReturnDiscrepancyToStockPayload as ReturnPayload
 MAX_AGE_HOURS = 24 * 366
 
 
-# --- request-scoped loaders ----------------------------------------------------------------------
-
-
-class TransferLoaders:
-    """A page of transfers with their lines and discrepancies costs a fixed number of queries."""
-
-    def __init__(self) -> None:
-        self.transfer = DataLoader(_by_id(models.Transfer))
-        self.line = DataLoader(_by_id(models.TransferLine))
-        self.lines_of_transfer = DataLoader(_children(models.TransferLine))
-        self.discrepancies_of_transfer = DataLoader(_children(models.TransferDiscrepancy))
-
-
-def loaders(info: Info) -> TransferLoaders:
-    # Kept beside the request's shared Loaders (created with it, dropped with it), so the
-    # transfer aggregate needs no edit in resolvers/loaders.py.
-    shared = info.context.loaders
-    found = getattr(shared, "_transfers", None)
-    if found is None:
-        found = TransferLoaders()
-        shared._transfers = found
-    return found
-
-
-def _by_id(model):
-    async def load(keys: list[int]):
-        rows = {row.id: row for row in await model.filter(id__in=keys)}
-        return [rows.get(k) for k in keys]
-
-    return load
-
-
-def _children(model):
-    async def load(keys: list[int]):
-        grouped = defaultdict(list)
-        for row in await model.filter(transfer_id__in=keys).order_by("id"):
-            grouped[row.transfer_id].append(row)
-        return [grouped[k] for k in keys]
-
-    return load
-
-
 # --- queries -------------------------------------------------------------------------------------
-
-
-def _sees(actor: Actor, transfer: models.Transfer) -> bool:
-    return actor.can(Permission.VIEW_STOCK, transfer.source_branch_id) or actor.can(
-        Permission.VIEW_STOCK, transfer.destination_branch_id
-    )
 
 
 async def transfers(
@@ -125,35 +73,6 @@ async def transfers(
     return await keyset_page(
         queryset, first=first, after_key=decode_cursor(after), key="id", to_node=Transfer.from_model
     )
-
-
-def _numeric(node_ids: Iterable[str]) -> list[int]:
-    return [int(i) for i in node_ids if i.isdigit()]
-
-
-async def transfer_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    """Transfers through node(id:): seen by anyone who may see stock at either end."""
-    wanted = _numeric(node_ids)
-    rows = {r.id: r for r in await models.Transfer.filter(id__in=wanted)}
-    actor = info.context.actor
-    return [Transfer.from_model(rows[i]) if i in rows and _sees(actor, rows[i]) else None for i in wanted]
-
-
-async def line_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    wanted = _numeric(node_ids)
-    rows = {r.id: r for r in await models.TransferLine.filter(id__in=wanted).prefetch_related("transfer")}
-    actor = info.context.actor
-    return [TransferLine.from_model(rows[i]) if i in rows and _sees(actor, rows[i].transfer) else None for i in wanted]
-
-
-async def discrepancy_nodes(info: Info, node_ids: Iterable[str]) -> list:
-    wanted = _numeric(node_ids)
-    rows = {r.id: r for r in await models.TransferDiscrepancy.filter(id__in=wanted).prefetch_related("transfer")}
-    actor = info.context.actor
-    return [
-        TransferDiscrepancy.from_model(rows[i]) if i in rows and _sees(actor, rows[i].transfer) else None
-        for i in wanted
-    ]
 
 
 # --- mutations -----------------------------------------------------------------------------------

@@ -1,100 +1,20 @@
-"""The GraphQL schema. `schema.graphql` beside this file is its exported SDL (kept in sync by a test)."""
+"""The GraphQL schema. `schema.graphql` beside this file is its exported SDL (kept in sync by a test).
 
-import logging
+Importing any module of this package runs this file first, and resolvers/ import the types here
+(resolvers -> schema -> operations): so this file builds nothing when imported. `schema` and
+`build_schema` (schema/build.py, which imports schema/root.py and through it resolvers/) are made
+on first use, and `from schema import schema` still works.
+"""
 
-import strawberry
-from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
-from strawberry.schema.config import StrawberryConfig
-from strawberry.types.graphql import OperationType
-
-from operations.kernel.access import AccessDenied
-from schema.client_errors import is_client_error, is_model_validation, is_refusal, tidy
-from schema.edge import EdgeChecks
 from schema.errors import BadRequest
-from schema.limits import query_limits_rule
-from schema.root import Mutation, Query, Subscription
-from schema.scalars import SCALARS
-from schema.text_limits import text_limits_rule
-
-log = logging.getLogger("branchline.graphql")
 
 
-def _is_bug(error: GraphQLError) -> bool:
-    """Mask only unexpected exceptions; validation, bad-argument and auth errors stay readable."""
-    return not is_client_error(error) and not isinstance(error.original_error, AccessDenied)
+def __getattr__(name: str):
+    if name in ("schema", "build_schema"):
+        from schema import build
 
+        return getattr(build, name)
+    raise AttributeError(f"module 'schema' has no attribute {name!r}")
 
-class BranchlineSchema(strawberry.Schema):
-    def __init__(self, *args, hide_suggestions: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.hide_suggestions = hide_suggestions
-
-    async def execute(self, *args, allowed_operation_types=None, **kwargs):
-        """Subscriptions stream over WebSocket only (which subscribes, never executes): over plain HTTP,
-        Strawberry would run one as a query and fail on the stream ("Unexpected error."). Refused
-        there as the wrong operation type: HTTP 400."""
-        if allowed_operation_types is not None:
-            allowed_operation_types = set(allowed_operation_types) - {OperationType.SUBSCRIPTION}
-        return await super().execute(*args, allowed_operation_types=allowed_operation_types, **kwargs)
-
-    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
-        """Every error of a request comes here before it is answered (and masked).
-
-        Refusals (UNAUTHENTICATED, FORBIDDEN) are answers: not logged. A client's mistake (a document
-        that does not validate, a variable that cannot be read, a limit) is logged once at INFO,
-        without a traceback and without the values; at WARNING when it is a text only the ORM refused
-        (an operation may be missing a check). Only the rest are faults, logged as errors with their
-        tracebacks."""
-        for error in errors:
-            tidy(error, hide_suggestions=self.hide_suggestions)
-        client = [e for e in errors if is_client_error(e) and not is_refusal(e)]
-        if client:
-            name = getattr(execution_context, "operation_name", None) or "anonymous"
-            shown = "; ".join(e.message for e in client[:3]) + (
-                f" (+{len(client) - 3} more)" if len(client) > 3 else ""
-            )
-            level = logging.WARNING if any(map(is_model_validation, client)) else logging.INFO
-            log.log(level, "client error in operation '%s': %s", name, shown)
-        faults = [e for e in errors if not is_client_error(e) and not is_refusal(e)]
-        if faults:
-            super().process_errors(faults, execution_context)
-
-
-def build_schema(
-    *,
-    max_depth: int = 12,
-    max_tokens: int = 4000,
-    max_aliases: int = 30,
-    max_cost: int = 3000,
-    max_text_length: int = 10_000,
-    introspection: bool = True,
-) -> strawberry.Schema:
-    # Made once per schema: the validation cache is keyed by these very rule classes.
-    rules = (
-        query_limits_rule(max_depth=max_depth, max_cost=max_cost, max_aliases=max_aliases),
-        text_limits_rule(max_text_length),
-        *(() if introspection else (NoSchemaIntrospectionCustomRule,)),
-    )
-    extensions = [
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: MaskErrors(should_mask_error=_is_bug, error_message="Unexpected error."),
-        # POS clients send the same few documents all day: parse each text once (EdgeChecks
-        # validates each document once).
-        lambda: ParserCache(maxsize=256),
-        lambda: EdgeChecks(rules=rules, introspection=introspection, max_text_length=max_text_length),
-    ]
-    return BranchlineSchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
-        extensions=extensions,
-        hide_suggestions=not introspection,
-    )
-
-
-schema = build_schema()
 
 __all__ = ["BadRequest", "build_schema", "schema"]

@@ -1,10 +1,10 @@
-"""Per-request context: who is calling, and request-scoped DataLoaders."""
+"""Per-request context: who is calling, and the request's DataLoaders (schema/loaders.py)."""
 
 from dataclasses import dataclass, field
 from typing import Any
 
 from operations.kernel.access import ANONYMOUS, Actor
-from resolvers.loaders import Loaders
+from schema.loaders import Loaders
 
 
 @dataclass
@@ -14,3 +14,10 @@ class Context:
     actor: Actor = ANONYMOUS
     connection_params: dict | None = None
     loaders: Loaders = field(default_factory=Loaders)
+
+    @classmethod
+    def of(cls, request: Any, response: Any) -> "Context":
+        """An HTTP request's context lives as long as the request: its loaders cache what it read. A
+        WebSocket's lives as long as the socket, so its loaders keep nothing (schema/loaders.py)."""
+        socket = request is not None and request.scope["type"] == "websocket"
+        return cls(request=request, response=response, loaders=Loaders(cache=not socket))

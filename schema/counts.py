@@ -10,7 +10,6 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import counts as models
-from models.stock import StockMovement as MovementRow
 from operations.counts import views as count_views
 from operations.counts.counting import CountMode as OperationMode
 from schema.errors import UserError
@@ -145,15 +144,16 @@ class StockCount(relay.Node):
         return StockCountTotals(lines=t.lines, counted=t.counted, variance_units=t.variance_units)
 
     @strawberry.field(description="The ledger entries the approval posted (reason count); empty before approval.")
-    async def adjustment(self) -> list[StockMovement]:
+    async def adjustment(self, info: Info) -> list[StockMovement]:
         if self.model.posting_id is None:
             return []
-        rows = await MovementRow.filter(posting_id=self.model.posting_id).order_by("id")
+        rows = await info.context.loaders.movements_of_posting.load(self.model.posting_id)
         return [StockMovement.from_model(r) for r in rows]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(models.StockCount, info, node_ids, required, cls.from_model, _sees_stock)
+        loader = info.context.loaders.stock_count
+        return await _by_ids(loader, "StockCount", info, node_ids, required, cls.from_model, _sees_stock)
 
 
 @strawberry.input

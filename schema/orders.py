@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models import orders as models
+from operations.kernel.access import Actor, Permission
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.types import Branch, Variant
@@ -27,6 +28,13 @@ CodStatus = strawberry.enum(
     description="Cash on delivery: PENDING_CONFIRMATION → CONFIRMED → DISPATCHED → DELIVERED, or REFUSED → "
     "RETURNING → RETURNED; CANCELLED before dispatch.",
 )
+
+
+def _sees(actor: Actor, order: models.Order) -> bool:
+    """Orders need VIEW_SALES at their branch; one without a branch yet, someone who sees every branch."""
+    if order.branch_id is None:
+        return actor.can(Permission.VIEW_SALES) and actor.branch_ids is None
+    return actor.can(Permission.VIEW_SALES, order.branch_id)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -72,9 +80,16 @@ class OrderLine(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.orders import order_line_nodes
-
-        return await order_line_nodes(info, node_ids)
+        """Seen by whoever sees their order (they are named by it in fulfillOrder and receiveReturnedOrder)."""
+        loaders = info.context.loaders
+        wanted = [int(i) for i in node_ids if i.isdigit()]
+        lines = {r.id: r for r in await loaders.order_line.load_many(wanted) if r is not None}
+        orders = await loaders.order.load_many(sorted({line.order_id for line in lines.values()}))
+        orders = {o.id: o for o in orders if o is not None}
+        actor = info.context.actor
+        return [
+            cls.from_model(lines[i]) if i in lines and _sees(actor, orders[lines[i].order_id]) else None for i in wanted
+        ]
 
 
 @strawberry.type(description="A step in an order's life.")
@@ -147,9 +162,18 @@ class OrderFulfillment(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.fulfillment import fulfillment_nodes
-
-        return await fulfillment_nodes(info, node_ids)
+        """Seen by staff who may see stock at their branch."""
+        loaders = info.context.loaders
+        wanted = [int(i) for i in node_ids if i.isdigit()]
+        rows = {r.id: r for r in await loaders.fulfillment.load_many(wanted) if r is not None}
+        lines = dict(zip(rows, await loaders.lines_of_fulfillment.load_many(list(rows)), strict=True))
+        actor = info.context.actor
+        return [
+            cls.from_model(rows[i], lines[i])
+            if i in rows and actor.can(Permission.VIEW_STOCK, rows[i].branch_id)
+            else None
+            for i in wanted
+        ]
 
 
 ExchangeKind = strawberry.enum(
@@ -290,34 +314,30 @@ class Order(relay.Node):
 
     @strawberry.field
     async def lines(self, info: Info) -> list[OrderLine]:
-        from resolvers.orders import order_loaders
-
-        return [OrderLine.from_model(m) for m in await order_loaders(info).lines.load(self.id)]
+        return [OrderLine.from_model(m) for m in await info.context.loaders.lines_of_order.load(self.id)]
 
     @strawberry.field
     async def history(self, info: Info) -> list[OrderHistoryEntry]:
-        from resolvers.orders import order_loaders
-
         return [
             OrderHistoryEntry(kind=h.kind, detail=h.detail, actor=h.actor, occurred_at=_utc(h.occurred_at))
-            for h in await order_loaders(info).history.load(self.id)
+            for h in await info.context.loaders.history_of_order.load(self.id)
         ]
 
     @strawberry.field
     async def fulfillments(self, info: Info) -> list[OrderFulfillment]:
-        from resolvers.orders import order_loaders
-
-        return await order_loaders(info).fulfillments.load(self.id)
+        rows = await info.context.loaders.fulfillments_of_order.load(self.id)
+        return [OrderFulfillment.from_model(f, lines) for f, lines in rows]
 
     @strawberry.field(description="Exchanges on this order, oldest first.")
-    async def exchanges(self) -> list[OrderExchange]:
-        return [OrderExchange.from_model(m) for m in await models.OrderExchange.filter(order_id=self.id)]
+    async def exchanges(self, info: Info) -> list[OrderExchange]:
+        return [OrderExchange.from_model(m) for m in await info.context.loaders.exchanges_of_order.load(self.id)]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.orders import order_nodes
-
-        return await order_nodes(info, node_ids)
+        wanted = [int(i) for i in node_ids if i.isdigit()]
+        rows = {r.id: r for r in await info.context.loaders.order.load_many(wanted) if r is not None}
+        actor = info.context.actor
+        return [cls.from_model(rows[i]) if i in rows and _sees(actor, rows[i]) else None for i in wanted]
 
 
 @strawberry.type(description="Something happened to an online order at one of the watched branches.")

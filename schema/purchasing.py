@@ -1,5 +1,5 @@
 """Purchasing: suppliers, purchase orders, goods-received notes, stock valuation; their inputs
-and payloads. Relations load through request-scoped DataLoaders (resolvers/purchasing.py)."""
+and payloads. Relations load through the request's DataLoaders (schema/loaders.py)."""
 
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -12,6 +12,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import purchasing as models
+from operations.kernel.access import Actor, Permission, require_signed_in
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION
@@ -26,10 +27,17 @@ PurchaseOrderStatus = strawberry.enum(
 )
 
 
-def _loaders(info: Info):
-    from resolvers.purchasing import loaders
+def sees_purchasing(actor: Actor, branch_id: int | None = None) -> bool:
+    """Buyers (PURCHASE) and the staff who receive the goods (ADJUST_STOCK) at that branch."""
+    return actor.can(Permission.PURCHASE, branch_id) or actor.can(Permission.ADJUST_STOCK, branch_id)
 
-    return loaders(info)
+
+def _pks(node_ids: Iterable[str]) -> list[int | None]:
+    return [int(i) if str(i).isdigit() else None for i in node_ids]
+
+
+async def _rows(loader, wanted: list[int | None]) -> dict:
+    return {r.id: r for r in await loader.load_many([i for i in wanted if i]) if r is not None}
 
 
 def _money(amount: Decimal | None, currency: str = "PKR") -> Money | None:
@@ -54,9 +62,12 @@ class Supplier(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.purchasing import supplier_nodes
-
-        return await supplier_nodes(info, node_ids)
+        actor = info.context.actor
+        require_signed_in(actor)
+        wanted = _pks(node_ids)
+        rows = await _rows(info.context.loaders.supplier, wanted)
+        visible = sees_purchasing(actor)
+        return [cls.from_model(rows[i]) if visible and i in rows else None for i in wanted]
 
 
 @strawberry.type(description="One variant on a purchase order. outstanding = ordered - received - cancelled.")
@@ -130,7 +141,7 @@ class PurchaseOrder(relay.Node):
 
     @strawberry.field
     async def supplier(self, info: Info) -> Supplier:
-        return Supplier.from_model(await _loaders(info).supplier.load(self.model.supplier_id))
+        return Supplier.from_model(await info.context.loaders.supplier.load(self.model.supplier_id))
 
     @strawberry.field(description="The receiving branch.")
     async def branch(self, info: Info) -> Branch:
@@ -138,27 +149,32 @@ class PurchaseOrder(relay.Node):
 
     @strawberry.field
     async def lines(self, info: Info) -> list[PurchaseOrderLine]:
-        rows = await _loaders(info).order_lines.load(self.id)
+        rows = await info.context.loaders.lines_of_purchase_order.load(self.id)
         return [PurchaseOrderLine.from_model(r, self.currency) for r in rows]
 
     @strawberry.field(description="Σ quantityOrdered × unitCost.")
     async def total(self, info: Info) -> Money:
-        rows = await _loaders(info).order_lines.load(self.id)
+        rows = await info.context.loaders.lines_of_purchase_order.load(self.id)
         return Money(amount=sum((r.unit_cost * r.quantity_ordered for r in rows), Decimal(0)).quantize(PKR))
 
     @strawberry.field(description="Units still expected, over all lines.")
     async def outstanding(self, info: Info) -> int:
-        return sum(r.outstanding for r in await _loaders(info).order_lines.load(self.id))
+        return sum(r.outstanding for r in await info.context.loaders.lines_of_purchase_order.load(self.id))
 
     @strawberry.field(description="The goods-received notes against this order, oldest first.")
     async def receipts(self, info: Info) -> list["GoodsReceipt"]:
-        return [GoodsReceipt.from_model(r) for r in await _loaders(info).receipts_of_order.load(self.id)]
+        rows = await info.context.loaders.receipts_of_purchase_order.load(self.id)
+        return [GoodsReceipt.from_model(r) for r in rows]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.purchasing import order_nodes
-
-        return await order_nodes(info, node_ids)
+        actor = info.context.actor
+        require_signed_in(actor)
+        wanted = _pks(node_ids)
+        rows = await _rows(info.context.loaders.purchase_order, wanted)
+        return [
+            cls.from_model(rows[i]) if i in rows and sees_purchasing(actor, rows[i].branch_id) else None for i in wanted
+        ]
 
 
 @strawberry.type(description="Units of one order line on a GRN, their cost, and the variant's average cost after.")
@@ -203,7 +219,7 @@ class GoodsReceipt(relay.Node):
 
     @strawberry.field
     async def purchase_order(self, info: Info) -> PurchaseOrder:
-        return PurchaseOrder.from_model(await _loaders(info).order.load(self.model.purchase_order_id))
+        return PurchaseOrder.from_model(await info.context.loaders.purchase_order.load(self.model.purchase_order_id))
 
     @strawberry.field
     async def branch(self, info: Info) -> Branch:
@@ -211,18 +227,22 @@ class GoodsReceipt(relay.Node):
 
     @strawberry.field
     async def lines(self, info: Info) -> list[GoodsReceiptLine]:
-        return [GoodsReceiptLine.from_model(r) for r in await _loaders(info).receipt_lines.load(self.id)]
+        return [GoodsReceiptLine.from_model(r) for r in await info.context.loaders.lines_of_goods_receipt.load(self.id)]
 
     @strawberry.field(description="Σ quantity × unitCost.")
     async def total(self, info: Info) -> Money:
-        rows = await _loaders(info).receipt_lines.load(self.id)
+        rows = await info.context.loaders.lines_of_goods_receipt.load(self.id)
         return Money(amount=sum((r.unit_cost * r.quantity for r in rows), Decimal(0)).quantize(PKR))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.purchasing import receipt_nodes
-
-        return await receipt_nodes(info, node_ids)
+        actor = info.context.actor
+        require_signed_in(actor)
+        wanted = _pks(node_ids)
+        rows = await _rows(info.context.loaders.goods_receipt, wanted)
+        return [
+            cls.from_model(rows[i]) if i in rows and sees_purchasing(actor, rows[i].branch_id) else None for i in wanted
+        ]
 
 
 @strawberry.type(description="A variant with stock at the branch but no cost yet: its units are not in the value.")

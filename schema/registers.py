@@ -11,7 +11,6 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import registers as models
-from models.branches import Counter as CounterModel
 from models.sales import TenderType
 from operations.counter import register_reports
 from operations.kernel.access import Actor, Permission
@@ -164,7 +163,7 @@ class Register(relay.Node):
 
     @strawberry.field
     async def counter(self, info: Info) -> Counter:
-        return Counter.from_model(await CounterModel.get(id=self.counter_pk))
+        return Counter.from_model(await info.context.loaders.counter.load(self.counter_pk))
 
     @strawberry.field
     async def branch(self, info: Info) -> Branch:
@@ -177,7 +176,8 @@ class Register(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         wanted = [int(i) if i.isdigit() else None for i in node_ids]
-        rows = {r.id: r for r in await models.Register.filter(id__in=[i for i in wanted if i is not None])}
+        found = await info.context.loaders.register.load_many([i for i in wanted if i is not None])
+        rows = {r.id: r for r in found if r is not None}
         actor = info.context.actor
         return [cls.from_model(rows[i]) if i in rows and may_view(actor, rows[i].branch_id) else None for i in wanted]
 

@@ -11,8 +11,9 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
+from operations.kernel.access import Permission
 from schema.errors import UserError
-from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, TenderType, money
+from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, money, tenders
 from schema.types import Branch, Money
 
 Restock = strawberry.enum(
@@ -69,16 +70,16 @@ class SaleReturn(relay.Node):
         )
 
     @strawberry.field(description="The original sale the goods came back against.")
-    async def sale(self) -> Sale:
-        return Sale.from_model(await models.Sale.get(id=self.model.sale_id))
+    async def sale(self, info: Info) -> Sale:
+        return Sale.from_model(await info.context.loaders.sale.load(self.model.sale_id))
 
     @strawberry.field(description="The branch that took the goods back (and got the stock).")
     async def branch(self, info: Info) -> Branch:
         return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
 
     @strawberry.field
-    async def lines(self) -> list[ReturnLine]:
-        rows = await models.ReturnLine.filter(sale_return_id=self.id).order_by("id").prefetch_related("sale_line")
+    async def lines(self, info: Info) -> list[ReturnLine]:
+        rows = await info.context.loaders.lines_of_return.load(self.id)
         c = self.total.currency
         return [
             ReturnLine(
@@ -96,27 +97,25 @@ class SaleReturn(relay.Node):
         ]
 
     @strawberry.field(description="How the refund was paid out: cash, card or bank.")
-    async def tenders(self) -> list[SaleTender]:
-        rows = await models.Tender.filter(sale_return_id=self.id).order_by("id")
-        c = self.total.currency
-        return [
-            SaleTender(
-                type=TenderType(t.type.value), amount=money(t.amount, c), reference=t.reference, account=t.account
-            )
-            for t in rows
-        ]
+    async def tenders(self, info: Info) -> list[SaleTender]:
+        return tenders(await info.context.loaders.tenders_of_return.load(self.id), self.total.currency)
 
     @strawberry.field(description="The new sale of an exchange.")
-    async def exchange_sale(self) -> Sale | None:
+    async def exchange_sale(self, info: Info) -> Sale | None:
         if self.model.exchange_sale_id is None:
             return None
-        return Sale.from_model(await models.Sale.get(id=self.model.exchange_sale_id))
+        return Sale.from_model(await info.context.loaders.sale.load(self.model.exchange_sale_id))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.returns import return_nodes
-
-        return await return_nodes(info, node_ids)
+        """Only at branches where the caller may see sales."""
+        wanted = [int(i) for i in node_ids if i.isdigit()]
+        rows = {r.id: r for r in await info.context.loaders.sale_return.load_many(wanted) if r is not None}
+        actor = info.context.actor
+        return [
+            cls.from_model(rows[i]) if i in rows and actor.can(Permission.VIEW_SALES, rows[i].branch_id) else None
+            for i in wanted
+        ]
 
 
 @strawberry.input

@@ -1,4 +1,7 @@
-"""The root Query, Mutation and Subscription types: names only; the work is in resolvers/."""
+"""The root Query, Mutation and Subscription types: names only; the work is in resolvers/.
+
+The only module of schema/ that imports resolvers/ (which import the rest of schema/): see
+docs/architecture.md, Packages."""
 
 from collections.abc import AsyncGenerator
 
@@ -59,10 +62,9 @@ from schema.shopify import (
     MapLocationPayload,
     ShopifyLocation,
     StartShopifyImportPayload,
-    SyncStatus,
 )
 from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
-from schema.sync import RetryParkedSyncPayload, RetryWebhooksPayload, WebhookException
+from schema.sync import RetryParkedSyncPayload, RetryWebhooksPayload, SyncStatus, WebhookException
 from schema.transfers import ReturnDiscrepancyToStockPayload, Transfer, TransferPayload
 from schema.types import Branch, StockLevel, StockMovement, Variant
 

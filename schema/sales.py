@@ -10,10 +10,11 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from models import branches as branch_models
 from models import sales as models
-from models import staff as staff_models
-from schema.errors import UserError
+from operations.counter.checkout import receipt_for
+from operations.counter.receipts import render_thermal
+from operations.kernel.access import Permission
+from schema.errors import BadRequest, UserError
 from schema.types import Branch, Counter, Money, Variant
 
 SaleStatus = strawberry.enum(Enum("SaleStatus", {s.name: s.value for s in models.SaleStatus}), name="SaleStatus")
@@ -77,6 +78,16 @@ class SaleTender:
     account: str | None
 
 
+def tenders(rows: list[models.Tender], currency: str) -> list[SaleTender]:
+    """A sale's tenders, or how a return's refund was paid out."""
+    return [
+        SaleTender(
+            type=TenderType(t.type.value), amount=money(t.amount, currency), reference=t.reference, account=t.account
+        )
+        for t in rows
+    ]
+
+
 @strawberry.type(description="A counter sale (or a draft / quote before it is placed).")
 class Sale(relay.Node):
     id: relay.NodeID[int]
@@ -131,40 +142,38 @@ class Sale(relay.Node):
         return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
 
     @strawberry.field
-    async def counter(self) -> Counter:
-        return Counter.from_model(await branch_models.Counter.get(id=self.model.counter_id))
+    async def counter(self, info: Info) -> Counter:
+        return Counter.from_model(await info.context.loaders.counter.load(self.model.counter_id))
 
     @strawberry.field
-    async def cashier_name(self) -> str:
-        return (await staff_models.Staff.get(id=self.model.cashier_id)).name
+    async def cashier_name(self, info: Info) -> str:
+        return (await info.context.loaders.staff.load(self.model.cashier_id)).name
 
     @strawberry.field
-    async def lines(self) -> list[SaleLine]:
-        rows = await models.SaleLine.filter(sale_id=self.id).order_by("line_no")
+    async def lines(self, info: Info) -> list[SaleLine]:
+        rows = await info.context.loaders.lines_of_sale.load(self.id)
         return [SaleLine.from_model(r, self.model.currency) for r in rows]
 
     @strawberry.field
-    async def tenders(self) -> list[SaleTender]:
-        rows = await models.Tender.filter(sale_id=self.id).order_by("id")
-        c = self.model.currency
-        return [
-            SaleTender(
-                type=TenderType(t.type.value), amount=money(t.amount, c), reference=t.reference, account=t.account
-            )
-            for t in rows
-        ]
+    async def tenders(self, info: Info) -> list[SaleTender]:
+        return tenders(await info.context.loaders.tenders_of_sale.load(self.id), self.model.currency)
 
     @strawberry.field(description="The receipt as thermal-printer text: 58 or 80 mm paper.")
     async def receipt_text(self, width_mm: int = 80) -> str:
-        from resolvers.sales import receipt_text
-
-        return await receipt_text(self.model, width_mm)
+        if width_mm not in (58, 80):
+            raise BadRequest("widthMm is 58 or 80", field="widthMm")
+        return render_thermal(await receipt_for(self.model), width_mm)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.sales import sale_nodes
-
-        return await sale_nodes(info, node_ids)
+        """Only at branches where the caller may see sales."""
+        wanted = [int(i) for i in node_ids if i.isdigit()]
+        rows = {s.id: s for s in await info.context.loaders.sale.load_many(wanted) if s is not None}
+        actor = info.context.actor
+        return [
+            cls.from_model(rows[i]) if i in rows and actor.can(Permission.VIEW_SALES, rows[i].branch_id) else None
+            for i in wanted
+        ]
 
 
 @strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode (a scan).")

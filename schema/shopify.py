@@ -10,7 +10,6 @@ from models import shopify as models
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION
-from schema.sync import OrderActionStatus, ParkedSyncRow, WebhookInboxStatus
 
 ImportStatus = strawberry.enum(Enum("ImportStatus", {s.name: s.value for s in models.ImportStatus}))
 
@@ -115,38 +114,6 @@ class ImportProgress:
     rate: float
     error_code: str | None
     error: str | None
-
-
-@strawberry.type(description="How Branchline and Shopify stand: all that waits on Shopify or is stuck, on one screen.")
-class SyncStatus:
-    connection: ShopifyConnection | None
-    last_import: ImportJob | None
-    pending: int = strawberry.field(
-        default=0, description="Stock changes not yet pushed to Shopify (due, backing off, or being pushed)."
-    )
-    parked: int = strawberry.field(default=0, description="Stock changes that kept failing: see parkedRows.")
-    last_pushed_at: datetime | None = strawberry.field(default=None, description="When Shopify last took a push.")
-    lag_seconds: float = strawberry.field(default=0.0, description="Age of the oldest pending change; 0 if none.")
-    order_actions: OrderActionStatus = strawberry.field(
-        default_factory=OrderActionStatus, description="Fulfillments, moves and cancellations Shopify must be told."
-    )
-    webhooks: WebhookInboxStatus = strawberry.field(
-        default_factory=WebhookInboxStatus, description="Webhooks from Shopify waiting to be handled, or stuck."
-    )
-    needs_attention: int = strawberry.field(
-        default=0,
-        description="What waits for a person: parked stock changes and order actions (retryParkedSync), webhook "
-        "exceptions and parked webhooks (webhookExceptions, retryWebhooks).",
-    )
-
-    @strawberry.field(description="The oldest parked changes first (at most 100).")
-    async def parked_rows(self, first: int = 20) -> list[ParkedSyncRow]:
-        from operations.sync.push_status import parked_rows
-
-        return [
-            ParkedSyncRow(key=r.key, last_error=r.last_error, attempts=r.attempts, created_at=r.created_at)
-            for r in await parked_rows(first)
-        ]
 
 
 @strawberry.input

@@ -10,6 +10,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import staff as models
+from operations.kernel.access import Permission
 from schema.errors import UserError
 from schema.types import Branch
 
@@ -30,14 +31,16 @@ class Staff(relay.Node):
 
     @strawberry.field(description="Empty for owners and admins: they work everywhere.")
     async def branches(self, info: Info) -> list[Branch]:
-        links = await models.StaffBranch.filter(staff_id=self.id).prefetch_related("branch").order_by("branch_id")
-        return [Branch.from_model(link.branch) for link in links]
+        return [Branch.from_model(b) for b in await info.context.loaders.branches_of_staff.load(self.id)]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.staff import staff_nodes
-
-        return await staff_nodes(info, node_ids, required)
+        """Staff are visible to those who manage staff, and each to themselves."""
+        actor = info.context.actor
+        wanted = [int(i) for i in node_ids if i.isdigit()]
+        rows = {s.id: s for s in await info.context.loaders.staff.load_many(wanted) if s is not None}
+        allowed = actor.can(Permission.MANAGE_STAFF)
+        return [cls.from_model(rows[i]) if i in rows and (allowed or i == actor.staff_id) else None for i in wanted]
 
 
 @strawberry.type

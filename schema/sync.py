@@ -1,14 +1,11 @@
 """GraphQL types for what waits on Shopify or is stuck: pushes, order actions, webhooks, and retrying them."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from schema.errors import UserError
-
-if TYPE_CHECKING:
-    from schema.shopify import SyncStatus
+from schema.shopify import ImportJob, ShopifyConnection
 
 
 @strawberry.type(description="A stock change Shopify has not accepted after repeated tries, kept until retried.")
@@ -71,16 +68,48 @@ class WebhookException:
     processed_at: datetime | None = strawberry.field(description="When it was given up on.")
 
 
+@strawberry.type(description="How Branchline and Shopify stand: all that waits on Shopify or is stuck, on one screen.")
+class SyncStatus:
+    connection: ShopifyConnection | None
+    last_import: ImportJob | None
+    pending: int = strawberry.field(
+        default=0, description="Stock changes not yet pushed to Shopify (due, backing off, or being pushed)."
+    )
+    parked: int = strawberry.field(default=0, description="Stock changes that kept failing: see parkedRows.")
+    last_pushed_at: datetime | None = strawberry.field(default=None, description="When Shopify last took a push.")
+    lag_seconds: float = strawberry.field(default=0.0, description="Age of the oldest pending change; 0 if none.")
+    order_actions: OrderActionStatus = strawberry.field(
+        default_factory=OrderActionStatus, description="Fulfillments, moves and cancellations Shopify must be told."
+    )
+    webhooks: WebhookInboxStatus = strawberry.field(
+        default_factory=WebhookInboxStatus, description="Webhooks from Shopify waiting to be handled, or stuck."
+    )
+    needs_attention: int = strawberry.field(
+        default=0,
+        description="What waits for a person: parked stock changes and order actions (retryParkedSync), webhook "
+        "exceptions and parked webhooks (webhookExceptions, retryWebhooks).",
+    )
+
+    @strawberry.field(description="The oldest parked changes first (at most 100).")
+    async def parked_rows(self, first: int = 20) -> list[ParkedSyncRow]:
+        from operations.sync.push_status import parked_rows
+
+        return [
+            ParkedSyncRow(key=r.key, last_error=r.last_error, attempts=r.attempts, created_at=r.created_at)
+            for r in await parked_rows(first)
+        ]
+
+
 @strawberry.type
 class RetryParkedSyncPayload:
     retried: int = strawberry.field(default=0, description="Parked stock changes and order actions put back in queue.")
     retried_order_actions: int = strawberry.field(default=0, description="Of them, order actions.")
-    status: Annotated["SyncStatus", strawberry.lazy("schema.shopify")] | None = None
+    status: SyncStatus | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class RetryWebhooksPayload:
     retried: int = strawberry.field(default=0, description="Webhooks put back in the queue, due now.")
-    status: Annotated["SyncStatus", strawberry.lazy("schema.shopify")] | None = None
+    status: SyncStatus | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -10,6 +10,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import transfers as models
+from operations.kernel.access import Actor, Permission
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.types import Branch, Variant
@@ -26,6 +27,24 @@ DiscrepancyKind = strawberry.enum(
     description="MISSING: dispatched, never arrived. DAMAGED: arrived unsellable, in the destination's damaged bucket.",
 )
 _IN_TRANSIT = (models.TransferStatus.IN_TRANSIT, models.TransferStatus.PARTIALLY_RECEIVED)
+
+
+def _sees(actor: Actor, transfer: models.Transfer) -> bool:
+    """node(id:): anyone who may see stock at either end."""
+    return actor.can(Permission.VIEW_STOCK, transfer.source_branch_id) or actor.can(
+        Permission.VIEW_STOCK, transfer.destination_branch_id
+    )
+
+
+def _numeric(node_ids: Iterable[str]) -> list[int]:
+    return [int(i) for i in node_ids if i.isdigit()]
+
+
+async def _with_transfers(info: Info, rows: list) -> tuple[dict, dict]:
+    """Lines or discrepancies by id, and the transfers they belong to (whose ends say who sees them)."""
+    found = {r.id: r for r in rows if r is not None}
+    transfers = await info.context.loaders.transfer.load_many(sorted({r.transfer_id for r in found.values()}))
+    return found, {t.id: t for t in transfers if t is not None}
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -64,9 +83,13 @@ class TransferLine(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.transfers import line_nodes
-
-        return await line_nodes(info, node_ids)
+        wanted = _numeric(node_ids)
+        rows, transfers = await _with_transfers(info, await info.context.loaders.transfer_line.load_many(wanted))
+        actor = info.context.actor
+        return [
+            cls.from_model(rows[i]) if i in rows and _sees(actor, transfers[rows[i].transfer_id]) else None
+            for i in wanted
+        ]
 
 
 @strawberry.type(description="Units of a line that did not arrive sellable, and why; returned to stock once at most.")
@@ -99,21 +122,22 @@ class TransferDiscrepancy(relay.Node):
 
     @strawberry.field
     async def line(self, info: Info) -> TransferLine:
-        from resolvers.transfers import loaders
-
-        return TransferLine.from_model(await loaders(info).line.load(self.line_pk))
+        return TransferLine.from_model(await info.context.loaders.transfer_line.load(self.line_pk))
 
     @strawberry.field
     async def transfer(self, info: Info) -> "Transfer":
-        from resolvers.transfers import loaders
-
-        return Transfer.from_model(await loaders(info).transfer.load(self.transfer_pk))
+        return Transfer.from_model(await info.context.loaders.transfer.load(self.transfer_pk))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.transfers import discrepancy_nodes
-
-        return await discrepancy_nodes(info, node_ids)
+        wanted = _numeric(node_ids)
+        found = await info.context.loaders.transfer_discrepancy.load_many(wanted)
+        rows, transfers = await _with_transfers(info, found)
+        actor = info.context.actor
+        return [
+            cls.from_model(rows[i]) if i in rows and _sees(actor, transfers[rows[i].transfer_id]) else None
+            for i in wanted
+        ]
 
 
 @strawberry.type(description="Stock moving from one branch to another, with who did each step and when.")
@@ -194,22 +218,19 @@ class Transfer(relay.Node):
 
     @strawberry.field
     async def lines(self, info: Info) -> list[TransferLine]:
-        from resolvers.transfers import loaders
-
-        return [TransferLine.from_model(line) for line in await loaders(info).lines_of_transfer.load(self.id)]
+        return [TransferLine.from_model(line) for line in await info.context.loaders.lines_of_transfer.load(self.id)]
 
     @strawberry.field
     async def discrepancies(self, info: Info) -> list[TransferDiscrepancy]:
-        from resolvers.transfers import loaders
-
-        rows = await loaders(info).discrepancies_of_transfer.load(self.id)
+        rows = await info.context.loaders.discrepancies_of_transfer.load(self.id)
         return [TransferDiscrepancy.from_model(d) for d in rows]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        from resolvers.transfers import transfer_nodes
-
-        return await transfer_nodes(info, node_ids)
+        wanted = _numeric(node_ids)
+        rows = {r.id: r for r in await info.context.loaders.transfer.load_many(wanted) if r is not None}
+        actor = info.context.actor
+        return [cls.from_model(rows[i]) if i in rows and _sees(actor, rows[i]) else None for i in wanted]
 
 
 # --- inputs --------------------------------------------------------------------------------------

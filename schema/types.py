@@ -1,4 +1,5 @@
-"""Node types: plain dataclasses built from the ORM rows; relations go through DataLoaders."""
+"""Node types: plain dataclasses built from the ORM rows; relations and node(id:) read through the
+request's DataLoaders (schema/loaders.py), never the ORM."""
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -8,6 +9,7 @@ from typing import Any, Self
 
 import strawberry
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models import branches as branch_models
@@ -34,15 +36,29 @@ def _works_at(actor, branch_id: int) -> bool:
     return actor.branch_ids is None or branch_id in actor.branch_ids
 
 
+def _works_at_branch(actor, branch) -> bool:
+    return _works_at(actor, branch.id)
+
+
+def _works_at_counter(actor, counter) -> bool:
+    return _works_at(actor, counter.branch_id)
+
+
 def _sees_stock(actor, row) -> bool:
     return actor.can(Permission.VIEW_STOCK, row.branch_id)
 
 
 async def _by_ids(
-    model: Any, info: Info, node_ids: Iterable[str], required: bool, convert, allowed: Callable | None = None
+    loader: DataLoader,
+    name: str,
+    info: Info,
+    node_ids: Iterable[str],
+    required: bool,
+    convert,
+    allowed: Callable | None = None,
 ) -> list:
-    """Rows by id for node(id:), each hidden (None) unless `allowed(actor, row)`; the catalog only
-    needs a signed-in caller."""
+    """Rows by id for node(id:) (`loader` is one of the request's, schema/loaders.py), each hidden
+    (None) unless `allowed(actor, row)`; the catalog only needs a signed-in caller."""
     actor = info.context.actor
     require_signed_in(actor)
     ids = []
@@ -51,12 +67,12 @@ async def _by_ids(
             ids.append(int(raw))
         except ValueError:
             ids.append(None)
-    rows = {row.id: row for row in await model.filter(id__in=[i for i in ids if i is not None])}
+    rows = {row.id: row for row in await loader.load_many([i for i in ids if i is not None]) if row is not None}
     if allowed is not None:
         rows = {pk: row for pk, row in rows.items() if allowed(actor, row)}
     out = [convert(rows[i]) if i in rows else None for i in ids]
     if required and any(x is None for x in out):
-        raise ValueError(f"{model.__name__} not found")
+        raise ValueError(f"{name} not found")
     return out
 
 
@@ -100,9 +116,8 @@ class Branch(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(
-            branch_models.Branch, info, node_ids, required, cls.from_model, lambda a, r: _works_at(a, r.id)
-        )
+        loader = info.context.loaders.branch
+        return await _by_ids(loader, "Branch", info, node_ids, required, cls.from_model, _works_at_branch)
 
 
 @strawberry.type(description="A counter (till) at a branch.")
@@ -122,9 +137,8 @@ class Counter(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(
-            branch_models.Counter, info, node_ids, required, cls.from_model, lambda a, r: _works_at(a, r.branch_id)
-        )
+        loader = info.context.loaders.counter
+        return await _by_ids(loader, "Counter", info, node_ids, required, cls.from_model, _works_at_counter)
 
 
 @strawberry.type
@@ -144,7 +158,7 @@ class Product(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(catalog_models.Product, info, node_ids, required, cls.from_model)
+        return await _by_ids(info.context.loaders.product, "Product", info, node_ids, required, cls.from_model)
 
 
 @strawberry.type(description="A sellable variant (size/colour) of a product: the unit stock is counted in.")
@@ -181,7 +195,7 @@ class Variant(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(catalog_models.Variant, info, node_ids, required, cls.from_model)
+        return await _by_ids(info.context.loaders.variant, "Variant", info, node_ids, required, cls.from_model)
 
 
 @strawberry.type
@@ -232,7 +246,8 @@ class StockLevel(AtBranch, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(stock_models.StockLevel, info, node_ids, required, cls.from_model, _sees_stock)
+        loader = info.context.loaders.stock_level
+        return await _by_ids(loader, "StockLevel", info, node_ids, required, cls.from_model, _sees_stock)
 
 
 @strawberry.type(description="One entry of the stock ledger; never changed once written.")
@@ -288,4 +303,5 @@ class StockMovement(AtBranch, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        return await _by_ids(stock_models.StockMovement, info, node_ids, required, cls.from_model, _sees_stock)
+        loader = info.context.loaders.stock_movement
+        return await _by_ids(loader, "StockMovement", info, node_ids, required, cls.from_model, _sees_stock)

@@ -30,10 +30,10 @@ class BranchlineGraphQL(GraphQL):
         self.socket_limits = socket_limits
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        # On a WebSocket this runs once per socket; loaders built here would cache rows for the
-        # connection's life, so subscriptions read through operations, not these loaders. A
+        # On a WebSocket this runs once per socket, so its loaders keep no rows (they would live as
+        # long as the connection; schema/loaders.py); an HTTP request gets loaders of its own. A
         # WebSocket signs in with connection_init instead (ws_handlers.SocketSession).
-        context = Context(request=request, response=response)
+        context = Context.of(request, response)
         token = _bearer(request.headers.get("authorization")) if request.scope["type"] == "http" else None
         if token:
             context.actor = await authenticate(token) or ANONYMOUS

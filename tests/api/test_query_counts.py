@@ -1,0 +1,256 @@
+"""A page costs the same number of SQL queries for 10 rows as for 100: every relation a listed row
+shows is read through the request's loaders (schema/loaders.py), one query per relation per request,
+never one per row.
+
+Queries are counted on the Tortoise connection classes of the current dialect (SQLite, or asyncpg
+with BRANCHLINE_TEST_DATABASE_URL), their transaction wrappers included, while the request runs
+through the in-process API (tests/api/conftest.py). Signing the caller in is part of the count.
+"""
+
+import contextvars
+import functools
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.branches import Branch
+from models.catalog import Variant
+from models.orders import Order, OrderLine
+from models.sales import TenderType
+from models.staff import Role
+from operations.counter import checkout as sales
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, OnlineSettings, create_counter, set_online_settings
+from operations.directory.catalog import VariantRef
+from operations.kernel.access import SYSTEM
+from operations.orders import fulfillment
+from operations.orders.intake import take_in
+from operations.orders.payloads import IncomingLine, IncomingOrder, Placement
+from operations.transfers import movement as moves
+from operations.transfers import requests as transfers
+from schema.context import Context
+from schema.ids import global_id
+from tests.factories import key, make_branch, make_variants, stock
+from tests.operations.conftest import staff_actor
+
+ROWS = 100
+# Signing in, the page, and one query per relation shown: whatever the page size.
+MOST = 12
+EXECUTE = ("execute_query", "execute_query_dict", "execute_insert", "execute_many", "execute_script")
+
+
+def _client_classes(connection: BaseDBAsyncClient) -> set[type]:
+    """The connection's class and the transaction wrapper defined beside it (tortoise/backends/<dialect>/
+    client.py), with their bases."""
+    module = sys.modules[type(connection).__module__]
+    clients = {c for c in vars(module).values() if isinstance(c, type) and issubclass(c, BaseDBAsyncClient)}
+    return {base for cls in {type(connection), *clients} for base in cls.__mro__}
+
+
+class QueryCount:
+    """Counts the statements sent while it is entered. Each method is wrapped where it is defined,
+    on the connection's class, its transaction wrapper's and their bases, so an inherited call is
+    counted once; `_inside` keeps a wrapped method calling another (or its base) from counting twice."""
+
+    _inside = contextvars.ContextVar("inside", default=False)
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self._undo: list[tuple[type, str, object]] = []
+
+    def __enter__(self) -> "QueryCount":
+        for cls in _client_classes(Tortoise.get_connection("default")):
+            for name in EXECUTE:
+                if name in vars(cls):
+                    self._undo.append((cls, name, vars(cls)[name]))
+                    setattr(cls, name, self._counted(vars(cls)[name]))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for cls, name, method in reversed(self._undo):
+            setattr(cls, name, method)
+
+    def _counted(self, method):
+        @functools.wraps(method)
+        async def counted(client, query, *args, **kwargs):
+            if self._inside.get():
+                return await method(client, query, *args, **kwargs)
+            self.statements.append(query)
+            token = self._inside.set(True)
+            try:
+                return await method(client, query, *args, **kwargs)
+            finally:
+                self._inside.reset(token)
+
+        return counted
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+async def _page_costs(api, query: str, variables: dict, connection: str) -> tuple[dict[int, QueryCount], list[dict]]:
+    """What a page of 10 and a page of 100 cost, and the nodes of the second."""
+    costs = {}
+    for first in (10, ROWS):
+        with QueryCount() as costs[first]:
+            data = await api(query, {**variables, "first": first})
+        nodes = [edge["node"] for edge in data[connection]["edges"]]
+        assert len(nodes) == first
+    return costs, nodes
+
+
+def _assert_flat(costs: dict[int, QueryCount], what: str) -> None:
+    small, large = len(costs[10]), len(costs[ROWS])
+    repeated = Counter(q[:100] for q in costs[ROWS].statements).most_common(2)
+    assert small >= 3, f"{what}: {small} queries: are they counted at all?"  # signing in, the page
+    assert small == large, f"{what}: {small} queries for 10 rows, {large} for {ROWS}; the most sent: {repeated}"
+    assert large <= MOST, f"{what}: {large} queries for a page"
+
+
+SALES = """query($b: ID!, $first: Int!) { sales(branchId: $b, first: $first) { edges { node {
+  id number status total { amount } cashierName
+  branch { code } counter { code branch { code } }
+  lines { lineNo sku quantity variant { sku product { title } } }
+  tenders { type amount { amount } reference } } } } }"""
+
+
+async def test_a_page_of_sales_costs_the_same_for_10_and_100_rows(api, db):
+    branch = await make_branch("LHR")
+    counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C1", "Counter 1"))
+    kurta, shawl = await make_variants(2, prefix="K")
+    for variant in (kurta, shawl):
+        await stock(branch.id, variant.id, 3 * ROWS)
+    cashier = await staff_actor(Role.CASHIER, [branch.id], pin="1357", email="cashier@counts.pk")
+    await open_register(cashier, counter.id, Decimal("5000.00"), "open")
+    for i in range(ROWS):
+        await sales.checkout(
+            cashier,
+            sales.Checkout(
+                counter_id=counter.id,
+                lines=[sales.CheckoutLine(VariantRef(id=kurta.id), 1), sales.CheckoutLine(VariantRef(id=shawl.id), 2)],
+                payments=[
+                    sales.Payment(TenderType.CARD, Decimal("1000.00"), "4242"),
+                    sales.Payment(TenderType.CASH, Decimal("2000.00")),
+                ],
+                idempotency_key=f"sale-{i}",
+            ),
+        )
+    costs, nodes = await _page_costs(api, SALES, {"b": str(global_id("Branch", branch.id))}, "sales")
+    assert {(len(n["lines"]), len(n["tenders"]), n["counter"]["branch"]["code"]) for n in nodes} == {(2, 2, "LHR")}
+    _assert_flat(costs, "sales")
+
+
+ORDERS = """query($first: Int!) { orders(first: $first) { edges { node {
+  id name status branch { code }
+  lines { sku quantity reserved fulfilled variant { sku product { title } } }
+  history { kind } fulfillments { units lines { orderLineId quantity } } exchanges { id } } } } }"""
+
+
+async def _online_order(n: int, location: str, variants) -> None:
+    now = datetime.now(UTC) - timedelta(minutes=ROWS - n)
+    lines = [
+        IncomingLine(f"gid://shopify/LineItem/{n}{i}", v.shopify_variant_id, v.sku, v.title, 2, v.price)
+        for i, v in enumerate(variants)
+    ]
+    await take_in(
+        IncomingOrder(
+            shopify_order_id=f"gid://shopify/Order/{n}",
+            name=f"#{1000 + n}",
+            updated_at=now,
+            created_at=now,
+            cancelled_at=None,
+            financial_status="paid",
+            gateways=["shopify_payments"],
+            currency="PKR",
+            total=Decimal("4000.00"),
+            customer_name="Ayesha Khan",
+            customer_phone=None,
+            customer_email=None,
+            shipping_address={},
+            lines=lines,
+        ),
+        Placement(location, tracked={line.shopify_line_item_id: True for line in lines}),
+    )
+
+
+async def test_a_page_of_online_orders_costs_the_same_for_10_and_100_rows(api, db):
+    branch = await make_branch("KHI")
+    location = "gid://shopify/Location/1"  # as if mapped and imported from Shopify
+    await Branch.filter(id=branch.id).update(shopify_location_id=location)
+    await set_online_settings(SYSTEM, branch.id, OnlineSettings(fulfillment_workflow="manual"))
+    variants = await make_variants(2, prefix="L")
+    for i, variant in enumerate(variants):
+        variant.shopify_variant_id = f"gid://shopify/ProductVariant/{i + 1}"
+        await Variant.filter(id=variant.id).update(shopify_variant_id=variant.shopify_variant_id)
+        await stock(branch.id, variant.id, 3 * ROWS)
+    for n in range(1, ROWS + 1):
+        await _online_order(n, location, variants)
+    for order in await Order.all().order_by("id"):  # one unit of each order shipped
+        line = await OrderLine.filter(order_id=order.id).order_by("id").first()
+        await fulfillment.record_manual_fulfillment(
+            SYSTEM, fulfillment.Shipment(order.id, key("ship"), [fulfillment.ShipLine(line.id, 1)])
+        )
+    costs, nodes = await _page_costs(api, ORDERS, {}, "orders")
+    assert {(len(n["lines"]), len(n["fulfillments"]), n["lines"][0]["variant"]["sku"]) for n in nodes} == {
+        (2, 1, "L-0")
+    }
+    _assert_flat(costs, "orders")
+
+
+# Not `discrepancies { line { variant } }` as well: two paths to one loader cost one query or two on
+# PostgreSQL, as its pooled connections answer (whichever path asks first finds nothing cached yet),
+# for 10 rows as for 100; this test wants a count that does not depend on timing.
+TRANSFERS = """query($first: Int!) { transfers(first: $first) { edges { node {
+  id number status sourceBranch { code } destinationBranch { code }
+  lines { quantityRequested outstanding variant { sku product { title } } }
+  discrepancies { kind quantity line { quantityDamaged } transfer { number } } } } } }"""
+
+
+async def test_a_page_of_transfers_costs_the_same_for_10_and_100_rows(api, db):
+    source, destination = await make_branch("ISB"), await make_branch("PEW")
+    kurta, shawl = await make_variants(2, prefix="T")
+    for variant in (kurta, shawl):
+        await stock(source.id, variant.id, 3 * ROWS)
+    for _ in range(ROWS):  # each dispatched and received with one shawl damaged: a discrepancy
+        transfer, _ = await transfers.create_transfer(
+            SYSTEM,
+            transfers.NewTransfer(
+                source_branch_id=source.id,
+                destination_branch_id=destination.id,
+                lines=[
+                    transfers.RequestLine(VariantRef(id=kurta.id), 1),
+                    transfers.RequestLine(VariantRef(id=shawl.id), 2),
+                ],
+                idempotency_key=key("transfer"),
+                submit=True,
+            ),
+        )
+        await transfers.approve_transfer(SYSTEM, transfer.id, key("approve"))
+        await moves.dispatch_transfer(SYSTEM, transfer.id, key("dispatch"))
+        received = [
+            moves.ReceiveLine(moves.LineRef(variant_id=kurta.id), received=1),
+            moves.ReceiveLine(moves.LineRef(variant_id=shawl.id), received=1, damaged=1, reason="box torn"),
+        ]
+        await moves.receive_transfer(SYSTEM, moves.Receipt(transfer.id, received, key("receive")))
+    costs, nodes = await _page_costs(api, TRANSFERS, {}, "transfers")
+    assert {
+        (len(n["lines"]), len(n["discrepancies"]), n["discrepancies"][0]["line"]["quantityDamaged"]) for n in nodes
+    } == {(2, 1, 1)}
+    _assert_flat(costs, "transfers")
+
+
+async def test_loaders_keep_rows_for_a_request_but_not_for_a_websocket(db):
+    """A WebSocket's context lives as long as the socket: a later operation must not see old rows."""
+    branch = await make_branch("MUX")
+    request = Context.of(SimpleNamespace(scope={"type": "http"}), None)
+    socket = Context.of(SimpleNamespace(scope={"type": "websocket"}), None)
+    for context in (request, socket):
+        assert (await context.loaders.branch.load(branch.id)).name == "Branch MUX"
+    await Branch.filter(id=branch.id).update(name="Multan Cantt")
+    assert (await request.loaders.branch.load(branch.id)).name == "Branch MUX"
+    assert (await socket.loaders.branch.load(branch.id)).name == "Multan Cantt"
