@@ -6,7 +6,7 @@ calls `process_inbox()`, which:
 1. claims due rows in one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the
    claim begins with a write, so two processes cannot both take a row) and leases them
    (`status = processing`, `next_attempt_at = now + lease`): rows a dead worker held are due again
-   once the lease ends;
+   once the lease ends (the machinery is operations/sync/queue.py);
 2. only claims the earliest unfinished row of each resource (an order with its fulfillments and
    refunds, an inventory level, a product...), so one resource's webhooks run in the order received;
 3. skips a row as STALE when a newer version of the same object under the same topic was already
@@ -24,19 +24,18 @@ that webhook after the lease: handlers are idempotent by contract (keys derived 
 
 import asyncio
 import logging
-import random
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import OperationError
-from operations.kernel.sql import db_time, fetch, is_sqlite, read_time
+from operations.kernel.sql import fetch, read_time
 from operations.kernel.transaction import transaction
+from operations.sync import queue
 from operations.sync.inbox_store import OVERRIDES, Delivery, Stored, store
 from operations.sync.push_claim import json_value
 from operations.sync.webhook_topics import HANDLERS
@@ -44,7 +43,13 @@ from operations.sync.webhook_topics import HANDLERS
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[None]]
-UNFINISHED = ("pending", "processing", "retrying")
+
+# Unlike the outbox, an inbox row's status says where it stands (models/inbox.py): `processing` while a
+# claim holds it, `retrying` while it backs off. And every claim counts as an attempt, not only a failure:
+# a webhook whose handler kills its worker never reports one, and must still park rather than come back
+# for ever (tests/webhooks/test_inbox.py).
+QUEUE = queue.Queue("webhook_inbox", ("pending", "retrying"), "processing", "claimed_by", counts_claims=True)
+UNFINISHED = QUEUE.unfinished
 
 __all__ = ["Delivery", "Stored", "drain_inbox", "override_handlers", "process_inbox", "store_webhook"]
 
@@ -110,37 +115,25 @@ class Claimed:
     token: str
 
 
+# The inbox's own rule: only the earliest unfinished row of each resource is due, so one resource's
+# webhooks (an order, its fulfillments and refunds) run in the order received, never side by side.
+_IN_ORDER = (
+    " AND NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.resource_key = i.resource_key AND e.id < i.id"
+    f"  AND e.status IN ({queue.statuses(UNFINISHED)}))"
+)
+_COLUMNS = "i.id, i.topic, i.webhook_id, i.payload, i.subject, i.shopify_updated_at, i.attempts"
+
+
 async def claim(limit: int, now: datetime | None = None) -> list[Claimed]:
     now = now or datetime.now(UTC)
-    token = uuid.uuid4().hex
+    token = queue.new_token()
     async with transaction() as tx:
-        conn = tx.conn
-        if is_sqlite(conn):
-            # Take SQLite's write lock before reading, so two processes cannot both read then upgrade.
-            await fetch(conn, "UPDATE webhook_inbox SET attempts = attempts WHERE id = -1")
-        lock = "" if is_sqlite(conn) else " FOR UPDATE SKIP LOCKED"
-        stamp = db_time(conn, now)
-        rows = await fetch(
-            conn,
-            "SELECT i.id, i.topic, i.webhook_id, i.payload, i.subject, i.shopify_updated_at, i.attempts"
-            " FROM webhook_inbox i WHERE"
-            " ((i.status IN ('pending', 'retrying') AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= ?))"
-            "  OR (i.status = 'processing' AND i.next_attempt_at <= ?))"
-            " AND NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.resource_key = i.resource_key AND e.id < i.id"
-            "  AND e.status IN ('pending', 'processing', 'retrying'))"
-            f" ORDER BY i.id LIMIT ?{lock}",
-            [stamp, stamp, limit],
-        )
+        lock = await queue.claim_lock(tx.conn, QUEUE.table)
+        rows = await queue.due_rows(tx.conn, QUEUE, _COLUMNS, now, limit, lock, alias="i", also=_IN_ORDER)
         if not rows:
             return []
-        ids = [r["id"] for r in rows]
-        lease_until = db_time(conn, now + timedelta(seconds=_settings.lease_seconds))
-        await fetch(
-            conn,
-            "UPDATE webhook_inbox SET status = 'processing', claimed_by = ?, attempts = attempts + 1,"
-            f" next_attempt_at = ? WHERE id IN ({', '.join('?' for _ in ids)})",
-            [token, lease_until, *ids],
-        )
+        until = queue.lease_until(now, _settings.lease_seconds)
+        await queue.take(tx.conn, QUEUE, [r["id"] for r in rows], until, token)
     return [
         Claimed(
             r["id"],
@@ -179,18 +172,12 @@ async def _renew(row: Claimed) -> bool:
     handles them one by one, so the last ones would otherwise be due again (and taken twice) while waiting.
     False when this claim no longer holds the row."""
     async with transaction() as tx:
-        lease_until = db_time(tx.conn, datetime.now(UTC) + timedelta(seconds=_settings.lease_seconds))
-        held = await fetch(
-            tx.conn,
-            "UPDATE webhook_inbox SET next_attempt_at = ? WHERE id = ? AND claimed_by = ? AND status = 'processing'"
-            " RETURNING id",
-            [lease_until, row.id, row.token],
-        )
-    return bool(held)
+        until = queue.lease_until(datetime.now(UTC), _settings.lease_seconds)
+        return await queue.renew(tx.conn, QUEUE, [row.token], until, row_id=row.id)
 
 
 async def _process(row: Claimed) -> None:
-    if row.attempts > _settings.max_attempts:
+    if queue.is_beyond_last_attempt(row.attempts, _settings.max_attempts):
         # Claimed that often without an outcome: the workers handling it died (or it kills them).
         await _finish(row, "parked", error=f"claimed {row.attempts - 1} times without finishing")
         return
@@ -235,19 +222,14 @@ async def _is_stale(row: Claimed) -> bool:
     return bool(newer)
 
 
-def _backoff(attempts: int) -> float:
-    ceiling = min(_settings.backoff_cap, _settings.backoff_base * 2 ** max(0, attempts - 1))
-    return ceiling * (0.5 + random.random() / 2)  # jitter: rows that failed together spread out
-
-
 async def _failed(row: Claimed, error: BaseException) -> None:
     message = f"{type(error).__name__}: {error}"
-    if row.attempts >= _settings.max_attempts:
+    if queue.is_last_attempt(row.attempts, _settings.max_attempts):
         log.error("inbox row %s (%s) parked after %d attempts: %s", row.id, row.topic, row.attempts, message)
         await _finish(row, "parked", error=message)
         return
     log.warning("inbox row %s (%s) failed (attempt %d), retrying: %s", row.id, row.topic, row.attempts, message)
-    when = datetime.now(UTC) + timedelta(seconds=_backoff(row.attempts))
+    when = queue.retry_at(datetime.now(UTC), row.attempts, _settings.backoff_base, _settings.backoff_cap)
     await _finish(row, "retrying", error=message, next_attempt_at=when)
 
 
@@ -256,23 +238,16 @@ async def _finish(
 ) -> None:
     """Record the outcome, only if this claim still holds the row (a late worker cannot overwrite
     what the worker that took over after the lease decided)."""
+    changes = {
+        "status": status,
+        "error_code": code,
+        "last_error": error[:4000] if error else None,
+        "next_attempt_at": next_attempt_at or None,
+        "processed_at": datetime.now(UTC) if status not in UNFINISHED else None,
+        "claimed_by": None,
+    }
     async with transaction() as tx:
-        conn = tx.conn
-        done = status not in UNFINISHED
-        await fetch(
-            conn,
-            "UPDATE webhook_inbox SET status = ?, error_code = ?, last_error = ?, next_attempt_at = ?,"
-            " processed_at = ?, claimed_by = NULL WHERE id = ? AND claimed_by = ? AND status = 'processing'",
-            [
-                status,
-                code,
-                error[:4000] if error else None,
-                db_time(conn, next_attempt_at) if next_attempt_at else None,
-                db_time(conn, datetime.now(UTC)) if done else None,
-                row.id,
-                row.token,
-            ],
-        )
+        await queue.record(tx.conn, QUEUE, changes, token=row.token, ids=[row.id])
 
 
 async def drain_inbox(max_seconds: float = 30.0) -> int:
@@ -296,17 +271,7 @@ async def drain_inbox(max_seconds: float = 30.0) -> int:
 async def _seconds_until_next_due() -> float | None:
     """None when nothing is unfinished; else how long until the earliest backoff or lease ends."""
     async with transaction() as tx:
-        rows = await fetch(
-            tx.conn,
-            "SELECT MIN(next_attempt_at) AS due, COUNT(*) AS n FROM webhook_inbox"
-            " WHERE status IN ('pending', 'processing', 'retrying')",
-        )
-    if not rows or not rows[0]["n"]:
-        return None
-    due = rows[0]["due"]
-    if due is None:
-        return 0.0
-    return (read_time(due) - datetime.now(UTC)).total_seconds()
+        return await queue.next_due(tx.conn, QUEUE)
 
 
 # -- for people ----------------------------------------------------------------------------------
@@ -316,15 +281,10 @@ async def retry_webhooks(actor: Actor = SYSTEM, ids: list[int] | None = None) ->
     """Put exception and parked rows (all, or these ids) back in the queue, due now, attempts reset.
     Rows whose body could not be read stay as they are: there is nothing to hand to a handler."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
-    only = f" AND id IN ({', '.join('?' for _ in ids)})" if ids else ""
+    only = " AND payload IS NOT NULL" + (f" AND id IN ({queue.marks(ids)})" if ids else "")
     async with transaction() as tx:
-        rows = await fetch(
-            tx.conn,
-            "UPDATE webhook_inbox SET status = 'pending', attempts = 0, next_attempt_at = NULL, claimed_by = NULL,"
-            " processed_at = NULL WHERE status IN ('exception', 'parked') AND payload IS NOT NULL"
-            + only
-            + " RETURNING id",
-            list(ids or []),
+        rows = await queue.requeue(
+            tx.conn, QUEUE, ["exception", "parked"], clear=["claimed_by", "processed_at"], also=only, values=ids or []
         )
         if rows:
             await audit.record(actor, "shopify.webhooks_retried", target=("webhook_inbox", len(rows)), rows=len(rows))

@@ -16,29 +16,32 @@ created again; a fulfillment order already at the destination is not moved; a ca
 cancelled again. A send that may or may not have been applied (timeout) is never blindly repeated:
 the row backs off and the next attempt re-reads first (the calls: operations/sync/order_calls.py).
 
-Claiming follows the inventory push (operations/sync/push_claim.py): due rows are taken with `FOR UPDATE
-SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first) and leased; a worker that dies leaves them due
-again after the lease. Each row's lease is renewed right before it is carried out, and the claim's token (kept
-in `outbox.batch`) guards every update of the row, so a worker whose lease ran out can neither run it a second
-time nor overwrite what the worker that took it over decided. Failures that may heal back off exponentially
-and park after `max_attempts`; refusals that will not heal (a closed fulfillment order, an unknown order) park
-at once with the reason. Parked rows are counted by `order_action_figures()` for syncStatus and put back by
+Claiming, leases, backoff and parking are the queues' own (operations/sync/queue.py): due rows are taken
+with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first) and leased; a worker that
+dies leaves them due again after the lease. Each row's lease is renewed right before it is carried out, and
+the claim's token (kept in `outbox.batch`) guards every update of the row, so a worker whose lease ran out
+can neither run it a second time nor overwrite what the worker that took it over decided. Unlike the
+inventory push, whose batch id is a token any worker shares, the token is drawn per claim: these calls are
+keyless, so only one worker may hold a row. Failures that may heal back off exponentially and park after
+`max_attempts`; refusals that will not heal (a closed fulfillment order, an unknown order) park at once with
+the reason. Lease, attempts and backoff are the inventory push's settings (operations/sync/push.py).
+Parked rows are counted by `order_action_figures()` for syncStatus and put back by
 `retry_parked_order_actions()`.
 """
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
 from operations.kernel.access import SYSTEM, Actor
-from operations.kernel.sql import db_time, fetch, is_sqlite, read_time
+from operations.kernel.sql import fetch, read_time
 from operations.kernel.transaction import transaction
 from operations.orders.fulfillment import ORDER_ACTION_TOPIC as TOPIC
 from operations.sync import push as shopify_push
+from operations.sync import queue
 from operations.sync.order_calls import ACTIONS, NotYet, Refused
 from operations.sync.push_claim import json_value
 from shopify.client import ShopifyClient
@@ -47,6 +50,8 @@ from shopify.errors import ShopifyGraphQLError, ShopifyUnavailable, ShopifyUserE
 log = logging.getLogger(__name__)
 
 _TRANSIENT = (ShopifyUnavailable, OSError, TimeoutError, *shopify_push._TRANSIENT_ERRORS)
+
+QUEUE = queue.outbox(TOPIC)
 
 
 @dataclass
@@ -63,41 +68,21 @@ class Row:
 
 async def _claim(limit: int, lease_seconds: float) -> list[Row]:
     now = datetime.now(UTC)
-    token = uuid.uuid4().hex
+    token = queue.new_token()
     async with transaction() as tx:
-        conn = tx.conn
-        if is_sqlite(conn):
-            await fetch(conn, "UPDATE outbox SET attempts = attempts WHERE id = -1")
-        lock = "" if is_sqlite(conn) else " FOR UPDATE SKIP LOCKED"
-        rows = await fetch(
-            conn,
-            "SELECT id, key, payload, attempts FROM outbox WHERE status = 'pending' AND topic = ?"
-            f" AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?{lock}",
-            [TOPIC, db_time(conn, now), limit],
-        )
+        lock = await queue.claim_lock(tx.conn, QUEUE.table)
+        rows = await queue.due_rows(tx.conn, QUEUE, "id, key, payload, attempts", now, limit, lock)
         if rows:
-            marks = ", ".join("?" for _ in rows)
-            lease = db_time(conn, now + timedelta(seconds=lease_seconds))
-            await fetch(
-                conn,
-                f"UPDATE outbox SET next_attempt_at = ?, batch = ? WHERE id IN ({marks})",
-                [lease, token, *[r["id"] for r in rows]],
-            )
+            await queue.take(tx.conn, QUEUE, [r["id"] for r in rows], queue.lease_until(now, lease_seconds), token)
     return [Row(r["id"], r["key"], json_value(r["payload"]), r["attempts"], token) for r in rows]
 
 
 async def _renew(row: Row, lease_seconds: float) -> bool:
-    """A fresh lease right before carrying the row out: a claim takes several rows under one lease and runs
-    them one by one, so a later row's lease could run out while it waits and another worker take it (two
-    fulfillmentCreate calls). False when this claim no longer holds the row."""
+    """A fresh lease right before carrying the row out (two fulfillmentCreate calls otherwise, see
+    operations/sync/queue.py). False when this claim no longer holds the row."""
     async with transaction() as tx:
-        lease = db_time(tx.conn, datetime.now(UTC) + timedelta(seconds=lease_seconds))
-        held = await fetch(
-            tx.conn,
-            "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND batch = ? AND status = 'pending' RETURNING id",
-            [lease, row.id, row.token],
-        )
-    return bool(held)
+        until = queue.lease_until(datetime.now(UTC), lease_seconds)
+        return await queue.renew(tx.conn, QUEUE, [row.token], until, row_id=row.id)
 
 
 async def push_order_actions(limit: int = 100) -> int:
@@ -132,15 +117,7 @@ async def drain_order_actions(max_seconds: float = 30.0) -> int:
 
 
 async def _seconds_until_next_due() -> float | None:
-    rows = await fetch(
-        Tortoise.get_connection("default"),
-        "SELECT MIN(next_attempt_at) AS due, COUNT(*) AS n FROM outbox WHERE status = 'pending' AND topic = ?",
-        [TOPIC],
-    )
-    if not rows or not rows[0]["n"]:
-        return None
-    due = read_time(rows[0]["due"])
-    return 0.0 if due is None else (due - datetime.now(UTC)).total_seconds()
+    return await queue.next_due(Tortoise.get_connection("default"), QUEUE)
 
 
 # -- one row --------------------------------------------------------------------------------------
@@ -171,38 +148,29 @@ async def _run(client: ShopifyClient, row: Row) -> None:
 async def _finish(row: Row, status: str, error: str | None, *, outcome: str | None) -> None:
     if status == "parked":
         log.error("order action %s parked: %s", row.key, error)
+    changes = {
+        "status": status,
+        "outcome": (outcome or "")[:20] or None,
+        "last_error": error[:2000] if error else None,
+        "attempts": row.attempts + (status == "parked"),
+        "next_attempt_at": None,
+        "done_at": datetime.now(UTC) if status == "done" else None,
+    }
     async with transaction() as tx:
-        await fetch(
-            tx.conn,
-            "UPDATE outbox SET status = ?, outcome = ?, last_error = ?, attempts = ?, next_attempt_at = NULL,"
-            " done_at = ? WHERE id = ? AND batch = ? AND status = 'pending'",
-            [
-                status,
-                (outcome or "")[:20] or None,
-                error[:2000] if error else None,
-                row.attempts + (status == "parked"),
-                db_time(tx.conn, datetime.now(UTC)) if status == "done" else None,
-                row.id,
-                row.token,
-            ],
-        )
+        await queue.record(tx.conn, QUEUE, changes, token=row.token, ids=[row.id])
 
 
 async def _back_off(row: Row, error: str) -> None:
     attempts = row.attempts + 1
     settings = shopify_push.settings()
-    if attempts >= settings.max_attempts:
+    if queue.is_last_attempt(attempts, settings.max_attempts):
         await _finish(Row(row.id, row.key, row.payload, attempts - 1, row.token), "parked", error, outcome=None)
         return
     log.warning("order action %s failed (attempt %d), retrying later: %s", row.key, attempts, error)
-    when = datetime.now(UTC) + timedelta(seconds=shopify_push._backoff(attempts))
+    when = queue.retry_at(datetime.now(UTC), attempts, settings.backoff_base, settings.backoff_cap)
     async with transaction() as tx:
-        await fetch(
-            tx.conn,
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?"
-            " WHERE id = ? AND batch = ? AND status = 'pending'",
-            [attempts, db_time(tx.conn, when), error[:2000], row.id, row.token],
-        )
+        retry = {"attempts": attempts, "next_attempt_at": when, "last_error": error[:2000]}
+        await queue.record(tx.conn, QUEUE, retry, token=row.token, ids=[row.id])
 
 
 # -- for syncStatus -------------------------------------------------------------------------------

@@ -20,19 +20,19 @@ Shopify not connected → rows stay pending, untouched, until it is.
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.sql import db_time, fetch, read_time
+from operations.kernel.sql import fetch
 from operations.kernel.transaction import transaction
+from operations.sync import queue
 from operations.sync.connection import client_for, current_connection
-from operations.sync.push_claim import PUSHED, TOPIC, Batch, claim, json_value
+from operations.sync.push_claim import PUSHED, QUEUE, TOPIC, Batch, claim, json_value
 from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import (
@@ -178,17 +178,7 @@ async def drain_outbox(max_seconds: float = 30.0) -> int:
 async def _seconds_until_next_due() -> float | None:
     """None when nothing is pending; else how long until the earliest pending row is due (or its lease ends)."""
     async with transaction() as tx:
-        rows = await fetch(
-            tx.conn,
-            "SELECT MIN(next_attempt_at) AS due, COUNT(*) AS n FROM outbox WHERE status = 'pending' AND topic = ?",
-            [TOPIC],
-        )
-    if not rows or not rows[0]["n"]:
-        return None
-    due = rows[0]["due"]
-    if due is None:
-        return 0.0
-    return (read_time(due) - datetime.now(UTC)).total_seconds()
+        return await queue.next_due(tx.conn, QUEUE)
 
 
 async def retry_parked(actor: Actor = SYSTEM) -> int:
@@ -201,12 +191,9 @@ async def requeue_parked(actor: Actor, topic: str, audit_action: str) -> int:
     order actions alike); syncStatus subscribers hear of it at once."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
     async with transaction() as tx:
-        rows = await fetch(
-            tx.conn,
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL"
-            " WHERE status = 'parked' AND topic = ? RETURNING id",
-            [topic],
-        )
+        # `batch` stays: a push batch keeps its composition and key (Shopify may have applied an attempt of
+        # it); an order action's old token there is replaced by its next claim.
+        rows = await queue.requeue(tx.conn, queue.outbox(topic), ["parked"])
         if rows:
             await audit.record(actor, audit_action, target=("outbox", topic), rows=len(rows))
             tx.publish_after_commit(SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), "rows": len(rows)})
@@ -303,14 +290,17 @@ def _change_index(error: UserError) -> int | None:
 # -- recording outcomes ----------------------------------------------------------------------------
 
 
+# Outcomes are recorded under the batch id, the token shared by whoever holds the batch
+# (operations/sync/push_claim.py), and the push renews no lease before sending, unlike the other queues:
+# a worker that takes over a batch whose lease ran out sends the very same call under the same `@idempotent`
+# key, so Shopify applies it once and either worker's "pushed" is true. `status = 'pending'` keeps a late
+# worker from reopening a finished row.
+
+
 async def _finish_pushed(batch: Batch) -> None:
     async with transaction() as tx:
-        await fetch(
-            tx.conn,
-            "UPDATE outbox SET status = 'done', outcome = ?, done_at = ?, next_attempt_at = NULL, last_error = NULL"
-            " WHERE batch = ? AND status = 'pending'",
-            [PUSHED, db_time(tx.conn, datetime.now(UTC)), batch.id],
-        )
+        done = {"status": "done", "outcome": PUSHED, "done_at": datetime.now(UTC)}
+        await queue.record(tx.conn, QUEUE, done | {"next_attempt_at": None, "last_error": None}, token=batch.id)
 
 
 async def _next_key(batch: Batch) -> None:
@@ -320,25 +310,16 @@ async def _next_key(batch: Batch) -> None:
         await fetch(tx.conn, "UPDATE outbox SET key_generation = ? WHERE batch = ?", [batch.generation, batch.id])
 
 
-def _backoff(attempts: int) -> float:
-    ceiling = min(_settings.backoff_cap, _settings.backoff_base * 2 ** max(0, attempts - 1))
-    return ceiling * (0.5 + random.random() / 2)  # jitter, so workers that failed together spread out
-
-
 async def _back_off(batch: Batch, error: str) -> dict[str, int]:
     attempts = batch.attempts + 1
-    if attempts >= _settings.max_attempts:
+    if queue.is_last_attempt(attempts, _settings.max_attempts):
         # The same key: Shopify may have applied an attempt that timed out, so a retry must not re-key.
         return await _park(batch, batch.row_ids, error, fresh_key=False, attempts=attempts)
     log.warning("outbox batch %s failed (attempt %d), retrying later: %s", batch.id, attempts, error)
     async with transaction() as tx:
-        when = datetime.now(UTC) + timedelta(seconds=_backoff(attempts))
-        await fetch(
-            tx.conn,
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?"
-            " WHERE batch = ? AND status = 'pending'",
-            [attempts, db_time(tx.conn, when), error[:2000], batch.id],
-        )
+        when = queue.retry_at(datetime.now(UTC), attempts, _settings.backoff_base, _settings.backoff_cap)
+        retry = {"attempts": attempts, "next_attempt_at": when, "last_error": error[:2000]}
+        await queue.record(tx.conn, QUEUE, retry, token=batch.id)
     return {"retrying": batch.movement_count}
 
 
@@ -346,15 +327,12 @@ async def _park(
     batch: Batch, row_ids: list[int], error: str, *, fresh_key: bool, attempts: int | None = None
 ) -> dict[str, int]:
     log.error("outbox batch %s parked (%d rows): %s", batch.id, len(row_ids), error)
-    marks = ", ".join("?" for _ in row_ids)
-    bump = ", key_generation = key_generation + 1" if fresh_key else ""
+    attempts = attempts if attempts is not None else batch.attempts + 1
+    parked = {"status": "parked", "attempts": attempts, "last_error": error[:2000], "next_attempt_at": None}
     async with transaction() as tx:
-        await fetch(
-            tx.conn,
-            f"UPDATE outbox SET status = 'parked', attempts = ?, last_error = ?, next_attempt_at = NULL{bump}"
-            f" WHERE id IN ({marks}) AND status = 'pending'",
-            [attempts if attempts is not None else batch.attempts + 1, error[:2000], *row_ids],
-        )
+        # By row, not by batch: a refusal parks only the lines Shopify named (_refused).
+        bump = ["key_generation"] if fresh_key else []
+        await queue.record(tx.conn, QUEUE, parked, ids=row_ids, bump=bump)
     return {"parked": len(row_ids)}
 
 
@@ -374,7 +352,7 @@ async def _refused(batch: Batch, errors: list[UserError], message: str) -> dict[
             await fetch(
                 tx.conn,
                 "UPDATE outbox SET batch = NULL, target = NULL, key_generation = 0, next_attempt_at = NULL"
-                f" WHERE id IN ({', '.join('?' for _ in good_rows)})",
+                f" WHERE id IN ({queue.marks(good_rows)})",
                 good_rows,
             )
     detail = "; ".join(f"{batch.changes[i].inventory_item_id}: {' '.join(m)}" for i, m in sorted(by_line.items()))

@@ -2,8 +2,8 @@
 
 A claim is one short transaction that:
 
-1. takes due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent workers never take the same
-   row; SQLite has one writer and the claim starts with a write to take it at once);
+1. takes due rows the way every queue does (operations/sync/queue.py: `FOR UPDATE SKIP LOCKED` on
+   PostgreSQL, so concurrent workers never take the same row; SQLite's write lock taken first);
 2. finishes rows Shopify cannot hear about (a variant or branch not on Shopify, a bucket with no
    Shopify counterpart, deltas that cancel out) without any call, so they never clog the queue;
 3. coalesces the rest per (quantity name, inventory item, location), at most 250 of those per batch,
@@ -11,6 +11,11 @@ A claim is one short transaction that:
 4. leases the rows (`next_attempt_at = now + lease`): a worker that dies mid-push leaves them due
    again after the lease, and whoever picks them up re-sends exactly the same batch under the same
    `@idempotent` key, so Shopify applies it once.
+
+Unlike the other queues, the claim's token is the batch id itself, not one drawn per claim: it is
+derived from the movements the batch covers, so a worker that takes a batch over holds the same token
+as the one it took it from. That is on purpose: both send the same call under the same key, and
+either may record that Shopify took it (operations/sync/push.py).
 
 Rows that already carry a batch (a retry) are only ever taken together with their whole batch and
 are never re-coalesced with anything else.
@@ -20,13 +25,14 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import orjson
 
 from models.stock import Bucket
-from operations.kernel.sql import db_time, fetch, is_sqlite
+from operations.kernel.sql import db_time, fetch
 from operations.kernel.transaction import Transaction, transaction
+from operations.sync import queue
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,9 @@ NOT_ON_SHOPIFY = "not_on_shopify"
 NOT_SYNCED = "not_synced"
 NOTHING_TO_PUSH = "nothing_to_push"
 PUSHED = "pushed"
+
+QUEUE = queue.outbox(TOPIC)
+_COLUMNS = "id, payload, batch, target, key_generation, attempts"
 
 
 @dataclass
@@ -88,10 +97,6 @@ def batch_id(name: str, movement_ids: list[int]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _in(values) -> str:
-    return ", ".join("?" for _ in values)
-
-
 def json_value(value):
     """A JSON column as Python: SQLite and asyncpg hand it back as text."""
     if value is None or isinstance(value, dict | list):
@@ -101,31 +106,17 @@ def json_value(value):
 
 async def claim(limit: int, lease_seconds: float, now: datetime | None = None) -> Claim:
     now = now or datetime.now(UTC)
-    lease_until = now + timedelta(seconds=lease_seconds)
+    lease_until = queue.lease_until(now, lease_seconds)
     async with transaction() as tx:
-        conn = tx.conn
-        if is_sqlite(conn):
-            # Take SQLite's write lock before reading, so two processes cannot both read then upgrade.
-            await fetch(conn, "UPDATE outbox SET attempts = attempts WHERE id = -1")
-        lock = "" if is_sqlite(conn) else " FOR UPDATE SKIP LOCKED"
-        rows = await fetch(
-            conn,
-            "SELECT id, payload, batch, target, key_generation, attempts FROM outbox"
-            " WHERE status = 'pending' AND topic = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-            f" ORDER BY id LIMIT ?{lock}",
-            [TOPIC, db_time(conn, now), limit],
-        )
+        lock = await queue.claim_lock(tx.conn, QUEUE.table)
+        rows = await queue.due_rows(tx.conn, QUEUE, _COLUMNS, now, limit, lock)
         fresh = [r for r in rows if r["batch"] is None]
         retried = await _whole_batches(tx, [r for r in rows if r["batch"] is not None], lock)
         result = Claim()
         result.batches = [_batch_from_rows(batch, members) for batch, members in retried.items()]
         if retried:
-            names = list(retried)
-            await fetch(
-                conn,
-                f"UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND batch IN ({_in(names)})",
-                [db_time(conn, lease_until), *names],
-            )
+            # A retried batch's token is its id (above): leasing it again is renewing it under that id.
+            await queue.renew(tx.conn, QUEUE, list(retried), lease_until)
         if fresh:
             batches, finished = await _new_batches(tx, fresh, now, lease_until)
             result.batches += batches
@@ -144,8 +135,7 @@ async def _whole_batches(tx: Transaction, rows: list[dict], lock: str) -> dict[s
     have = {r["id"] for r in rows}
     rest = await fetch(
         tx.conn,
-        "SELECT id, payload, batch, target, key_generation, attempts FROM outbox"
-        f" WHERE status = 'pending' AND batch IN ({_in(names)}) ORDER BY id{lock}",
+        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND batch IN ({queue.marks(names)}) ORDER BY id{lock}",
         names,
     )
     for r in rest:
@@ -153,7 +143,8 @@ async def _whole_batches(tx: Transaction, rows: list[dict], lock: str) -> dict[s
             by_batch[r["batch"]].append(r)
     counts = await fetch(
         tx.conn,
-        f"SELECT batch, COUNT(*) AS n FROM outbox WHERE status = 'pending' AND batch IN ({_in(names)}) GROUP BY batch",
+        f"SELECT batch, COUNT(*) AS n FROM outbox WHERE status = 'pending' AND batch IN ({queue.marks(names)})"
+        " GROUP BY batch",
         names,
     )
     total = {r["batch"]: r["n"] for r in counts}
@@ -233,11 +224,8 @@ async def _new_batches(
                     )
                 )
                 target = orjson.dumps({"name": name, "item": item, "location": location}).decode()
-                await fetch(
-                    conn,
-                    f"UPDATE outbox SET batch = ?, target = ?, next_attempt_at = ? WHERE id IN ({_in(ids)})",
-                    [batch.id, target, db_time(conn, lease_until), *ids],
-                )
+                # The batch's composition is written with its lease: the batch id is the token (above).
+                await queue.take(conn, QUEUE, ids, lease_until, batch.id, {"target": target})
             batches.append(batch)
 
     for outcome, ids in finished.items():
@@ -245,7 +233,7 @@ async def _new_batches(
         await fetch(
             conn,
             "UPDATE outbox SET status = 'done', outcome = ?, done_at = ?, next_attempt_at = NULL"
-            f" WHERE id IN ({_in(ids)})",
+            f" WHERE id IN ({queue.marks(ids)})",
             [outcome, db_time(conn, now), *ids],
         )
     return batches, {outcome: len(ids) for outcome, ids in finished.items()}
@@ -255,5 +243,5 @@ async def _map(tx: Transaction, table: str, column: str, ids: set[int]) -> dict[
     if not ids:
         return {}
     values = sorted(ids)
-    rows = await fetch(tx.conn, f"SELECT id, {column} AS gid FROM {table} WHERE id IN ({_in(values)})", values)
+    rows = await fetch(tx.conn, f"SELECT id, {column} AS gid FROM {table} WHERE id IN ({queue.marks(values)})", values)
     return {r["id"]: r["gid"] for r in rows}
