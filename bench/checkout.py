@@ -40,6 +40,7 @@ from operations.directory.branches import NewBranch, NewCounter, create_branch, 
 from operations.directory.catalog import NewVariant
 from operations.directory.staff import NewStaff, authenticate, create_staff, login
 from operations.kernel.access import SYSTEM
+from operations.kernel.keys import generate_secret, use_secret
 from operations.kernel.policy import policy
 from operations.stock import ledger
 from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
@@ -153,8 +154,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# `serve` refuses to start without a secret of its own; one per run, shared with this process (which makes
+# the staff and their PIN digests).
+SECRET_KEY = generate_secret()
+use_secret(SECRET_KEY)
+
+
 def launch_server(database_url: str, port: int, profile: str | None = None) -> subprocess.Popen:
-    env = os.environ | {"BRANCHLINE_DATABASE_URL": database_url, "BRANCHLINE_BROADCAST_URL": "memory://"}
+    env = os.environ | {
+        "BRANCHLINE_DATABASE_URL": database_url,
+        "BRANCHLINE_BROADCAST_URL": "memory://",
+        "BRANCHLINE_SECRET_KEY": SECRET_KEY,
+    }
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--log-level", "warning"]
     if profile:  # cProfile writes the server's profile when it exits (see stop_server)
         command[1:1] = ["-m", "cProfile", "-o", str(Path(profile).resolve())]
