@@ -13,11 +13,13 @@ from operations.sync.inventory_signals import changed_since
 from resolvers.mutations import payload
 from schema import ids
 from schema.drift import (
+    CheckDriftInput,
     CheckDriftPayload,
     DriftCheck,
     DriftLine,
     DriftRepairResult,
     DriftRepairStatus,
+    RepairDriftInput,
     RepairDriftPayload,
 )
 from schema.errors import BadRequest
@@ -54,13 +56,13 @@ async def drift_report(
     return await _shape(actor, check, only_drift) if check is not None else None
 
 
-async def check_drift(info: Info, wait: bool = True) -> CheckDriftPayload:
+async def check_drift(info: Info, input: CheckDriftInput) -> CheckDriftPayload:
     """Compare Shopify with Branchline now. With `wait: false` the check runs on in the background
     (read it with driftReport)."""
     actor = info.context.actor
 
     async def run():
-        if wait:
+        if input.wait:
             check = await shopify_drift.check_drift(actor)
         else:
             check = await shopify_drift.start_check(actor)
@@ -70,18 +72,16 @@ async def check_drift(info: Info, wait: bool = True) -> CheckDriftPayload:
     return await payload(CheckDriftPayload, run)
 
 
-async def repair_drift(
-    info: Info, check_id: strawberry.ID, line_ids: list[strawberry.ID] | None = None
-) -> RepairDriftPayload:
+async def repair_drift(info: Info, input: RepairDriftInput) -> RepairDriftPayload:
     """Set Shopify to Branchline's stock for unexplained lines (all of the check's, or those given).
     Refused per line, overwriting nothing, where Shopify changed since the check."""
     actor = info.context.actor
 
     async def run():
-        pk = ids.decode(check_id, "DriftCheck", "checkId")
+        pk = ids.decode(input.check_id, "DriftCheck", "checkId")
         lines = None
-        if line_ids is not None:
-            lines = [ids.decode(v, "DriftLine", f"lineIds.{i}") for i, v in enumerate(line_ids)]
+        if input.line_ids is not None:
+            lines = [ids.decode(v, "DriftLine", f"lineIds.{i}") for i, v in enumerate(input.line_ids)]
         done = await drift_repair.repair_drift(actor, pk, lines)
         check = await models.DriftCheck.get(id=pk)
         shaped = await _shape(actor, check)

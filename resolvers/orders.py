@@ -22,7 +22,18 @@ from operations.orders.routing import assign_order_branch as assign
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
-from schema.orders import CodStatus, Order, OrderEvent, OrderPayload, OrderStatus
+from schema.orders import (
+    AssignOrderBranchInput,
+    CancelOrderInput,
+    CodStatus,
+    ConfirmOrderInput,
+    MarkOrderDeliveredInput,
+    MarkOrderRefusedInput,
+    Order,
+    OrderEvent,
+    OrderPayload,
+    OrderStatus,
+)
 from schema.pagination import decode_cursor, keyset_page
 from subscriptions import live
 from subscriptions.bus import GAP, SLOW_CONSUMER_CLOSE_CODE, BusClosed, SlowConsumer
@@ -82,43 +93,43 @@ def _done(order: models.Order) -> dict:
     return {"order": Order.from_model(order)}
 
 
-async def confirm_order(info: Info, order_id: strawberry.ID) -> OrderPayload:
+async def confirm_order(info: Info, input: ConfirmOrderInput) -> OrderPayload:
     """COD: the customer confirmed on the phone; the order may now be shipped."""
     return await payload(
-        OrderPayload, lambda: _step(order_steps.confirm_order, info.context.actor, _order_pk(order_id))
+        OrderPayload, lambda: _step(order_steps.confirm_order, info.context.actor, _order_pk(input.order_id))
     )
 
 
-async def mark_order_delivered(info: Info, order_id: strawberry.ID) -> OrderPayload:
+async def mark_order_delivered(info: Info, input: MarkOrderDeliveredInput) -> OrderPayload:
     """COD: the courier delivered and collected the cash."""
     return await payload(
-        OrderPayload, lambda: _step(order_steps.mark_delivered, info.context.actor, _order_pk(order_id))
+        OrderPayload, lambda: _step(order_steps.mark_delivered, info.context.actor, _order_pk(input.order_id))
     )
 
 
-async def mark_order_refused(info: Info, order_id: strawberry.ID) -> OrderPayload:
+async def mark_order_refused(info: Info, input: MarkOrderRefusedInput) -> OrderPayload:
     """COD: refused at the door; the parcel returns to origin (RETURNING)."""
-    return await payload(OrderPayload, lambda: _step(order_steps.mark_refused, info.context.actor, _order_pk(order_id)))
+    return await payload(
+        OrderPayload, lambda: _step(order_steps.mark_refused, info.context.actor, _order_pk(input.order_id))
+    )
 
 
-async def cancel_order(info: Info, order_id: strawberry.ID, reason: str = "CUSTOMER") -> OrderPayload:
+async def cancel_order(info: Info, input: CancelOrderInput) -> OrderPayload:
     """Before anything shipped: releases the reservation and cancels the order in Shopify (with restock)."""
 
     async def run():
-        return _done(await order_steps.cancel_order(info.context.actor, _order_pk(order_id), reason))
+        reason = input.reason.value
+        return _done(await order_steps.cancel_order(info.context.actor, _order_pk(input.order_id), reason))
 
     return await payload(OrderPayload, run)
 
 
-async def assign_order_branch(
-    info: Info, order_id: strawberry.ID, branch_id: strawberry.ID, idempotency_key: str
-) -> OrderPayload:
+async def assign_order_branch(info: Info, input: AssignOrderBranchInput) -> OrderPayload:
     """Ship from another branch: the reservation moves there and Shopify's fulfillment order follows."""
 
     async def run():
-        order, _ = await assign(
-            info.context.actor, _order_pk(order_id), ids.decode(branch_id, "Branch", "branchId"), idempotency_key
-        )
+        branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
+        order, _ = await assign(info.context.actor, _order_pk(input.order_id), branch_pk, input.idempotency_key)
         return _done(order)
 
     return await payload(OrderPayload, run)

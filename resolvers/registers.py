@@ -16,6 +16,7 @@ from schema.registers import (
     CashMovement,
     CloseRegisterInput,
     CloseRegisterPayload,
+    EndShiftInput,
     EndShiftPayload,
     OpenRegisterInput,
     OpenRegisterPayload,
@@ -110,9 +111,9 @@ async def close_register(info: Info, input: CloseRegisterInput) -> CloseRegister
     return await payload(CloseRegisterPayload, run)
 
 
-async def end_shift(info: Info, register_id: strawberry.ID) -> EndShiftPayload:
+async def end_shift(info: Info, input: EndShiftInput) -> EndShiftPayload:
     async def run():
-        shift = await ops.end_shift(info.context.actor, ids.decode(register_id, "Register", "registerId"))
+        shift = await ops.end_shift(info.context.actor, ids.decode(input.register_id, "Register", "registerId"))
         return {"shift": Shift.from_model(shift)}
 
     return await payload(EndShiftPayload, run)

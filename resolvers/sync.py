@@ -4,7 +4,6 @@ what is parked; the webhooks waiting for a person; and watching the status chang
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
-import strawberry
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
@@ -23,6 +22,7 @@ from schema.shopify import ImportJob, ShopifyConnection
 from schema.sync import (
     OrderActionStatus,
     RetryParkedSyncPayload,
+    RetryWebhooksInput,
     RetryWebhooksPayload,
     SyncStatus,
     WebhookException,
@@ -102,12 +102,12 @@ async def webhook_exceptions(info: Info, first: int = 20) -> list[WebhookExcepti
     ]
 
 
-async def retry_webhooks(info: Info, ids: list[strawberry.ID] | None = None) -> RetryWebhooksPayload:
+async def retry_webhooks(info: Info, input: RetryWebhooksInput) -> RetryWebhooksPayload:
     """Put these webhooks (leave ids out: every exception and parked one) back in the queue (owner/admin)."""
 
     async def run():
         require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
-        pks = None
+        pks, ids = None, input.ids
         if ids is not None:
             if len(ids) > MAX_WEBHOOK_IDS:  # before decoding: a huge list costs nothing
                 raise OperationError.single(ErrorCode.TOO_MANY, f"at most {MAX_WEBHOOK_IDS} webhooks at once", "ids")

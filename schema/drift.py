@@ -162,3 +162,16 @@ class RepairDriftPayload:
     results: list[DriftRepairResult] = strawberry.field(default_factory=list)
     repaired: int = 0
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Compare Shopify with Branchline now.")
+class CheckDriftInput:
+    wait: bool = strawberry.field(
+        default=True, description="false: the check runs on in the background (read it with driftReport)."
+    )
+
+
+@strawberry.input(description="Set Shopify to Branchline's stock for a check's unexplained lines.")
+class RepairDriftInput:
+    check_id: strawberry.ID
+    line_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Left out: all of them.")

@@ -357,3 +357,38 @@ class OrderEvent:
 class OrderPayload:
     order: Order | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+OrderCancelReason = strawberry.enum(
+    Enum("OrderCancelReason", {v: v for v in ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")}),
+    name="OrderCancelReason",
+    description="Why an order is cancelled, as Shopify records it (OrderCancelReason in its Admin API).",
+)
+
+
+@strawberry.input(description="The order a COD step applies to.")
+class ConfirmOrderInput:
+    order_id: strawberry.ID
+
+
+@strawberry.input(description="The order a COD step applies to.")
+class MarkOrderDeliveredInput:
+    order_id: strawberry.ID
+
+
+@strawberry.input(description="The order a COD step applies to.")
+class MarkOrderRefusedInput:
+    order_id: strawberry.ID
+
+
+@strawberry.input(description="An order to cancel before anything shipped.")
+class CancelOrderInput:
+    order_id: strawberry.ID
+    reason: OrderCancelReason = OrderCancelReason.CUSTOMER  # type: ignore[attr-defined]
+
+
+@strawberry.input(description="Ship an order from another branch.")
+class AssignOrderBranchInput:
+    order_id: strawberry.ID
+    branch_id: strawberry.ID
+    idempotency_key: str

@@ -271,3 +271,8 @@ class CloseRegisterPayload:
 class EndShiftPayload:
     shift: Shift | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="The register whose cashier's shift ends.")
+class EndShiftInput:
+    register_id: strawberry.ID

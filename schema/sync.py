@@ -113,3 +113,10 @@ class RetryWebhooksPayload:
     retried: int = strawberry.field(default=0, description="Webhooks put back in the queue, due now.")
     status: SyncStatus | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Webhooks to put back in the queue.")
+class RetryWebhooksInput:
+    ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Left out: every exception and parked webhook."
+    )

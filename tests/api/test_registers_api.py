@@ -43,7 +43,7 @@ REPORT = """query($r: ID!) {
     shifts { cashierName salesCount salesTotal { amount } endedAt }
   }
 }"""
-END_SHIFT = "mutation($r: ID!) { endShift(registerId: $r) { shift { endedAt } errors { code field } } }"
+END_SHIFT = "mutation($r: ID!) { endShift(input: {registerId: $r}) { shift { endedAt } errors { code field } } }"
 
 
 def gid(kind: str, pk: int) -> str:

@@ -6,7 +6,7 @@ from models.staff import Role
 from tests.sync.conftest import assert_shopify_agrees, mapped_levels
 
 CHECK = """
-mutation($wait: Boolean!) { checkDrift(wait: $wait) {
+mutation($wait: Boolean!) { checkDrift(input: {wait: $wait}) {
   check { id status levelsCompared unexplained explained }
   errors { code message field }
 } }
@@ -22,7 +22,7 @@ query($id: ID, $only: Boolean! = false) { driftReport(checkId: $id, onlyDrift: $
 } }
 """
 REPAIR = """
-mutation($check: ID!, $lines: [ID!]) { repairDrift(checkId: $check, lineIds: $lines) {
+mutation($check: ID!, $lines: [ID!]) { repairDrift(input: {checkId: $check, lineIds: $lines}) {
   repaired results { outcome message alreadyRepaired line { id repairStatus } }
   check { id } errors { code field message }
 } }

@@ -19,10 +19,11 @@ query($branches: [ID!], $cod: CodStatus) {
   }
 }
 """
-CONFIRM = "mutation($id: ID!) { confirmOrder(orderId: $id) { order { codStatus } errors { code message } } }"
-DELIVERED = "mutation($id: ID!) { markOrderDelivered(orderId: $id) { order { codStatus } errors { code } } }"
+CONFIRM = "mutation($id: ID!) { confirmOrder(input: {orderId: $id}) { order { codStatus } errors { code message } } }"
+DELIVERED = "mutation($id: ID!) { markOrderDelivered(input: {orderId: $id}) { order { codStatus } errors { code } } }"
 ASSIGN = """mutation($id: ID!, $b: ID!, $k: String!) {
-  assignOrderBranch(orderId: $id, branchId: $b, idempotencyKey: $k) { order { branch { code } } errors { code } }
+  assignOrderBranch(input: {orderId: $id, branchId: $b, idempotencyKey: $k}) {
+    order { branch { code } } errors { code } }
 }"""
 
 

@@ -42,7 +42,7 @@ query($first: Int!) {
 """
 RETRY_WEBHOOKS = """
 mutation($ids: [ID!]) {
-  retryWebhooks(ids: $ids) {
+  retryWebhooks(input: {ids: $ids}) {
     retried status { needsAttention webhooks { pending exceptions parked } } errors { code field message }
   }
 }
