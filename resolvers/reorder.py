@@ -3,6 +3,7 @@
 import time
 from collections.abc import AsyncGenerator
 
+import strawberry
 from strawberry.types import Info
 
 from models.stock import Bucket
@@ -75,7 +76,7 @@ async def low_stock(
         )
 
 
-async def reorder_suggestions(info: Info, branch_id: str) -> list[ReorderSuggestion]:
+async def reorder_suggestions(info: Info, branch_id: strawberry.ID) -> list[ReorderSuggestion]:
     try:
         branch = ids.decode(branch_id, "Branch", "branchId")
     except Exception:

@@ -3,6 +3,7 @@
 from collections.abc import AsyncGenerator
 
 import orjson
+import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
@@ -100,7 +101,7 @@ async def _job(info: Info, job_id: str) -> ImportJobRow:
     return job
 
 
-async def import_job(info: Info, id: str) -> ImportJob:
+async def import_job(info: Info, id: strawberry.ID) -> ImportJob:
     return ImportJob.from_model(await _job(info, id))
 
 

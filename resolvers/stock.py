@@ -73,20 +73,21 @@ async def stock_movements(
     info: Info,
     branch_id: strawberry.ID,
     first: int,
-    after: int | None = None,
+    after: str | None = None,
     variant_ids: list[strawberry.ID] | None = None,
 ) -> relay.Connection[StockMovement]:
-    """The branch's ledger in sequence order; `after` is the last sequence the client saw."""
+    """The branch's ledger in sequence order; `after` is a page's `endCursor`, which is the last sequence
+    the client saw (a client resuming a live stream passes that sequence as a string)."""
     queryset = models.StockMovement.filter(branch_id=await _branch_pk(info, branch_id))
     variant_pks = _decode_variant_filter(variant_ids)
     if variant_pks is not None:
         queryset = queryset.filter(variant_id__in=variant_pks)
-    if after is not None and after < 0:
-        raise BadRequest("after is a sequence number (0 or more)", field="after")
+    if after is not None and not (after.isdigit() and len(after) <= 18):
+        raise BadRequest("after is an endCursor: the last sequence seen (0 or more)", field="after")
     return await keyset_page(
         queryset,
         first=first,
-        after_key=after,
+        after_key=int(after) if after is not None else None,
         key="sequence",
         to_node=StockMovement.from_model,
         cursor=lambda row: str(row.sequence),

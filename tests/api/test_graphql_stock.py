@@ -4,6 +4,8 @@ import pytest
 
 from models.branches import Branch
 from models.stock import StockMovement
+from schema.ids import global_id
+from tests.factories import make_branch
 
 CREATE_BRANCH = """
 mutation($input: CreateBranchInput!) {
@@ -277,8 +279,8 @@ async def test_stock_movements_resume_after_sequence(api):
                 }
             },
         )
-    q = "query($b: ID!, $after: Int) { stockMovements(branchId: $b, first: 2, after: $after) { edges { cursor node { sequence onHand } } pageInfo { hasNextPage } } }"  # noqa: E501
-    page = (await api(q, {"b": branch["id"], "after": 2}))["stockMovements"]
+    q = "query($b: ID!, $after: String) { stockMovements(branchId: $b, first: 2, after: $after) { edges { cursor node { sequence onHand } } pageInfo { hasNextPage } } }"  # noqa: E501
+    page = (await api(q, {"b": branch["id"], "after": "2"}))["stockMovements"]
     assert [e["node"]["sequence"] for e in page["edges"]] == [3, 4]
     assert page["edges"][-1]["cursor"] == "4" and page["pageInfo"]["hasNextPage"]
 
@@ -321,3 +323,14 @@ async def test_reorder_points_drive_the_low_stock_filter(api):
         {"input": {"branchId": branch["id"], "lines": [{"sku": "LAWN-S", "reorderPoint": -1}]}},
     )
     assert bad["setReorderPoints"]["errors"] == [{"field": "lines.0.reorderPoint", "code": "INVALID"}]
+
+
+async def test_ids_are_global_ids_everywhere(api, db):
+    """reorderSuggestions and importJob take the ID type like every other field (they took String)."""
+    branch = await make_branch("IDS")
+    body = await api.raw(
+        "query($b: ID!) { reorderSuggestions(branchId: $b) { sku } }", {"b": str(global_id("Branch", branch.id))}
+    )
+    assert body == {"data": {"reorderSuggestions": []}}, body
+    missing = await api.raw("query($j: ID!) { importJob(id: $j) { id } }", {"j": str(global_id("ImportJob", 999))})
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"

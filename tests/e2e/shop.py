@@ -11,7 +11,7 @@ ADJUST = """mutation($input: AdjustStockInput!) {
 STOCK_CHANGED = """subscription($branches: [ID!]!, $variants: [ID!]) {
   stockChanged(branchIds: $branches, variantIds: $variants) {
     branchId variantId sku onHand reserved available delta reason sequence occurredAt } }"""
-MOVEMENTS = """query($branch: ID!, $after: Int) {
+MOVEMENTS = """query($branch: ID!, $after: String) {
   stockMovements(branchId: $branch, first: 100, after: $after) {
     edges { node { sequence delta onHand variant { sku } } } pageInfo { hasNextPage endCursor } } }"""
 
@@ -49,7 +49,7 @@ async def adjust(session, branch: str, lines: list[dict], key: str, reason: str 
 async def all_movements(session, branch: str, after: int = 0) -> list[dict]:
     out = []
     while True:
-        page = (await session.execute(request(MOVEMENTS, branch=branch, after=after)))["stockMovements"]
+        page = (await session.execute(request(MOVEMENTS, branch=branch, after=str(after))))["stockMovements"]
         out += [e["node"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             return out
