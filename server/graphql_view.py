@@ -15,7 +15,7 @@ from operations.directory.staff import authenticate
 from operations.kernel.access import ANONYMOUS
 from schema.context import Context
 from server import subscription_executor
-from server.ws_handlers import ClosableWebSocketAdapter, LegacyWSHandler, SocketLimits, TransportWSHandler
+from server.ws_handlers import ClosableWebSocketAdapter, LegacyWSHandler, SocketLimits, TransportWSHandler, bearer_token
 
 NOT_A_REQUEST = 'the body must be a JSON object, a GraphQL request such as {"query": "{ me { id } }"}'
 
@@ -34,7 +34,7 @@ class BranchlineGraphQL(GraphQL):
         # long as the connection; schema/loaders.py); an HTTP request gets loaders of its own. A
         # WebSocket signs in with connection_init instead (ws_handlers.SocketSession).
         context = Context.of(request, response)
-        token = _bearer(request.headers.get("authorization")) if request.scope["type"] == "http" else None
+        token = bearer_token(request.headers.get("authorization")) if request.scope["type"] == "http" else None
         if token:
             context.actor = await authenticate(token) or ANONYMOUS
         return context
@@ -53,13 +53,6 @@ class BranchlineGraphQL(GraphQL):
         if isinstance(parsed, dict) or (isinstance(parsed, list) and all(isinstance(item, dict) for item in parsed)):
             return parsed
         raise HTTPException(400, NOT_A_REQUEST)
-
-
-def _bearer(header: str | None) -> str | None:
-    if not header or not isinstance(header, str):
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def graphql_app(schema, *, debug: bool, socket_limits: SocketLimits | None = None) -> BranchlineGraphQL:

@@ -46,16 +46,19 @@ class SocketLimits:
     max_sockets_per_session: int = 10
 
 
+def bearer_token(header: object) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (HTTP, or a connection_init payload)."""
+    if not isinstance(header, str):
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def token_from_params(params: object) -> str | None:
     """Browsers cannot set headers on a WebSocket: the token comes in connection_init's payload."""
     if not isinstance(params, dict):
         return None
-    token = params.get("authToken")
-    if not token:
-        header = params.get("Authorization") or params.get("authorization")
-        if isinstance(header, str):
-            scheme, _, rest = header.partition(" ")
-            token = rest.strip() if scheme.lower() == "bearer" else None
+    token = params.get("authToken") or bearer_token(params.get("Authorization") or params.get("authorization"))
     return token if isinstance(token, str) and token else None
 
 
@@ -211,6 +214,7 @@ __all__ = [
     "LegacyWSHandler",
     "SocketLimits",
     "TransportWSHandler",
+    "bearer_token",
     "ended_sessions",
     "token_from_params",
 ]
