@@ -20,7 +20,7 @@ from operations.kernel import attempts, audit, passwords
 from operations.kernel.access import ALL_BRANCH_ROLES, ROLE_PERMISSIONS, Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.idempotency import run_once
-from operations.kernel.keys import pin_digest, token_digest
+from operations.kernel.keys import pin_digest, pin_digests, token_digest
 from operations.kernel.transaction import transaction
 from subscriptions.sessions import announce_revoked
 
@@ -106,7 +106,7 @@ async def _create_staff(actor: Actor, new: NewStaff, email: str) -> Staff:
     if found != len(set(new.branch_ids)):
         raise OperationError.single(ErrorCode.NOT_FOUND, "unknown branch", "branchIds")
     digest = pin_digest(new.pin) if new.pin else None
-    if digest and await _pin_taken(digest, new.branch_ids):
+    if new.pin and await _pin_taken(new.pin, new.branch_ids):
         raise OperationError.single(ErrorCode.DUPLICATE, "another staff member here uses this PIN", "pin")
     try:
         async with in_transaction():  # savepoint: a racing request with the same email is a typed error
@@ -125,9 +125,10 @@ async def _create_staff(actor: Actor, new: NewStaff, email: str) -> Staff:
     return staff
 
 
-async def _pin_taken(digest: str, branch_ids: list[int]) -> bool:
+async def _pin_taken(pin: str, branch_ids: list[int]) -> bool:
     """A PIN identifies its cashier at a counter, so it must be unique among a branch's staff."""
-    same_pin = Staff.filter(pin_digest=digest, active=True)
+    # Under every configured secret: a colleague's PIN digested before a key rotation is still theirs.
+    same_pin = Staff.filter(pin_digest__in=pin_digests(pin), active=True)
     if await same_pin.filter(role__in=list(ALL_BRANCH_ROLES)).exists():
         return True
     return await same_pin.filter(branch_links__branch_id__in=branch_ids).exists()

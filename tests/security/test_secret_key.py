@@ -13,6 +13,7 @@ from operations.directory.branches import NewCounter, create_counter
 from operations.directory.staff import NewStaff, counter_login, create_staff
 from operations.kernel import keys, passwords, secrets
 from operations.kernel.access import SYSTEM
+from operations.kernel.errors import ErrorCode, OperationError
 from server.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.conftest import ROOT, free_port
@@ -59,6 +60,9 @@ async def test_a_rotated_secret_still_reads_old_secrets_and_pins_until_renewed(d
     new_secret = keys.generate_secret()
     try:
         keys.use_secret(new_secret, [TEST_SECRET_KEY])
+        with pytest.raises(OperationError) as taken:  # the PIN is still the cashier's under the old key
+            await create_staff(SYSTEM, NewStaff("d@rot.pk", "Other", Role.CASHIER, None, "4826", [branch.id]))
+        assert taken.value.problems[0].code == ErrorCode.DUPLICATE
         assert secrets.decrypt(stored) == "shpat_old_token"
         renewed = secrets.reencrypt(stored)
         assert (await counter_login(counter.id, "4826")).staff.email == "c@rot.pk"
