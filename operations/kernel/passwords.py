@@ -1,7 +1,7 @@
 """Password hashing (argon2id). Production parameters by default; tests set cheap ones at start.
 
 A hash carries its own parameters, so changing them affects new hashes only: hashes made under
-other parameters still verify (and `needs_rehash` tells when to renew one at the next sign-in).
+other parameters still verify.
 """
 
 from argon2 import PasswordHasher
@@ -35,7 +35,3 @@ def verify(password_hash: str | None, password: str | None) -> bool:
     except (VerificationError, InvalidHashError):
         return False
     return matches and password_hash is not None
-
-
-def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
