@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import staff as models
-from operations.kernel.access import Permission
+from operations.kernel.access import Permission, staff_id_of
 from schema.errors import UserError
 from schema.types import Branch
 
@@ -41,6 +41,16 @@ class Staff(relay.Node):
         rows = {s.id: s for s in await info.context.loaders.staff.load_many(wanted) if s is not None}
         allowed = actor.can(Permission.MANAGE_STAFF)
         return [cls.from_model(rows[i]) if i in rows and (allowed or i == actor.staff_id) else None for i in wanted]
+
+
+async def actor_as_staff(info: Info, label: str | None) -> Staff | None:
+    """Who did something, from the label recorded at the time ("staff:12 (Ayesha Khan)"), as a `Staff` field
+    shows it: None when the system, Shopify or a worker acted, and for a staff member the caller may not see
+    (the same rule as `node(id:)`). Read through the request's staff loader, so a page costs one query."""
+    staff_id = staff_id_of(label)
+    if staff_id is None:
+        return None
+    return (await Staff.resolve_nodes(info=info, node_ids=[str(staff_id)]))[0]
 
 
 @strawberry.type

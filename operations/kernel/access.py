@@ -95,6 +95,15 @@ class Actor:
         return branch_id is None or self.branch_ids is None or branch_id in self.branch_ids
 
 
+def staff_id_of(label: str | None) -> int | None:
+    """The staff member a recorded actor label names (`Actor.label`: "staff:12 (Ayesha Khan)"); None when
+    the system, Shopify or a worker acted."""
+    if not label or not label.startswith("staff:"):
+        return None
+    number = label[len("staff:") :].split(" ", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
 SYSTEM = Actor(name="system")
 ANONYMOUS = Actor(name="anonymous")
 
