@@ -39,9 +39,10 @@ from operations.counter.registers import open_register
 from operations.directory.branches import NewBranch, NewCounter, create_branch, create_counter
 from operations.directory.catalog import NewVariant
 from operations.directory.staff import NewStaff, authenticate, create_staff, login
+from operations.kernel import settings
 from operations.kernel.access import SYSTEM
-from operations.kernel.keys import generate_secret, use_secret
-from operations.kernel.policy import policy
+from operations.kernel.keys import generate_secret
+from operations.kernel.settings import DomainSettings, SecretKeys
 from operations.stock import ledger
 from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
 from schema.ids import global_id
@@ -157,7 +158,7 @@ def free_port() -> int:
 # `serve` refuses to start without a secret of its own; one per run, shared with this process (which makes
 # the staff and their PIN digests).
 SECRET_KEY = generate_secret()
-use_secret(SECRET_KEY)
+settings.install(DomainSettings(keys=SecretKeys(SECRET_KEY)))
 
 
 def launch_server(database_url: str, port: int, profile: str | None = None) -> subprocess.Popen:
@@ -326,7 +327,7 @@ def raw_op(pool: asyncpg.Pool, seeded: Seeded) -> Op:
             variants = [by_id[v] for v in variant_ids]  # KeyError: unknown variant (never here)
             priced = pricing.price_sale(
                 [pricing.PriceLine(v["price"], 1, v["tax_rate"]) for v in variants],
-                tax_inclusive=policy.prices_include_tax,
+                tax_inclusive=settings.current().policy.prices_include_tax,
             )
             settlement = pricing.settle(priced.total, tendered)
             held = await conn.fetchrow(RAW_REGISTER_SHIFT, counter.counter_id, counter.staff_id)
@@ -341,8 +342,8 @@ def raw_op(pool: asyncpg.Pool, seeded: Seeded) -> Op:
             sale_id = await conn.fetchval(
                 RAW_CLAIM_SALE,
                 number,
-                policy.prices_include_tax,
-                policy.currency,
+                settings.current().policy.prices_include_tax,
+                settings.current().policy.currency,
                 priced.subtotal,
                 priced.discount_total,
                 priced.net_total,

@@ -55,8 +55,12 @@ def _child_parse(path: Path) -> dict:
 def _child_import(path: Path, url: str) -> dict:
     from models.database import open_database
     from models.shopify import ImportStatus
+    from operations.kernel import settings
     from operations.kernel.access import SYSTEM
+    from operations.kernel.settings import DomainSettings
     from operations.sync import catalog_import as shopify_import
+
+    settings.install(DomainSettings())
 
     async def run() -> dict:
         async with open_database(url):

@@ -26,7 +26,9 @@ from tortoise import connections
 from models.database import open_database
 from operations.directory.branches import NewBranch, create_branch
 from operations.directory.catalog import NewVariant
+from operations.kernel import settings
 from operations.kernel.access import SYSTEM
+from operations.kernel.settings import DomainSettings
 from operations.kernel.transaction import transaction
 from operations.stock import ledger
 from operations.stock.adjustments import check_ledger
@@ -337,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.ops is not None and args.ops < 1:
         parser.error("--ops must be >= 1")
 
+    settings.install(DomainSettings())  # the application side runs with the default settings
     out = run(bench, args, parser)
     return 0 if out["ledger_check"] == "ok" and out["postings_match_ops"] else 1
 

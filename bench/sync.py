@@ -61,7 +61,9 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict:
     from models.catalog import Variant
     from models.database import open_database
     from models.stock import StockLevel
+    from operations.kernel import settings
     from operations.kernel.access import SYSTEM
+    from operations.kernel.settings import ShopifySettings
     from operations.kernel.transaction import transaction
     from operations.stock import ledger
     from operations.sync import catalog_import as shopify_import
@@ -72,7 +74,9 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict:
 
     shop = _build_shop(args.skus)
     async with serve_simulator(shop) as url, open_database(database_url):
-        shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=url)
+        settings.install(
+            settings.current().changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=url))
+        )
         await shopify_connection.connect_shopify(SYSTEM, shop.domain, shop.access_token, shop.client_secret)
         job, _ = await shopify_import.start_import(SYSTEM)
         job = await shopify_import.run_job(job.id)
@@ -148,9 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from operations.kernel.keys import use_secret
+    from operations.kernel import settings
+    from operations.kernel.settings import DomainSettings, SecretKeys
 
-    use_secret("bench-only-secret")
+    settings.install(DomainSettings(keys=SecretKeys("bench-only-secret")))
     with tempfile.TemporaryDirectory() as tmp:
         if args.database_url:
             asyncio.run(recreate_database(parse_url(args.database_url)))

@@ -1,10 +1,17 @@
-"""The Starlette application factory and its lifespan."""
+"""The Starlette application factory and its lifespan.
+
+Settings come in here once: `create_app` turns them into the domain's settings, which its lifespan
+installs for operations (operations/kernel/settings.py) while the app runs, and into the edge's limits,
+which it hands to what uses them (the schema, the GraphQL view, the body limit, and, through the
+lifespan's state, the WebSocket protocol uvicorn builds).
+"""
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,17 +20,17 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.config import tortoise_config
 from models.database import apply_migrations
-from operations.kernel.policy import configure as configure_policy
+from operations.kernel import settings as domain
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from schema import build_schema
-from server import websocket_protocol, workers
+from server import workers
 from server.graphql_view import graphql_app
 from server.health import health
 from server.limits import BodyLimit
-from server.security import apply_security_settings
-from server.settings import Settings, get_settings
+from server.settings import Settings, domain_settings, get_settings
 from server.shopify_webhooks import shopify_webhook
+from server.websocket_protocol import LIMITS_STATE_KEY, OutboundLimits
 from server.ws_handlers import SocketLimits, ended_sessions
 from subscriptions import live, sessions
 from subscriptions.bus import Bus
@@ -50,8 +57,9 @@ DEMO_SHOP_FILE = "branchline-demo-shop.json"
 
 
 @asynccontextmanager
-async def _demo_shop(settings: Settings) -> AsyncIterator[None]:
-    """The demo's Shopify: the simulator on a free port of this process, connected and imported."""
+async def _demo_shop() -> AsyncIterator[None]:
+    """The demo's Shopify: the simulator on a free port of this process, connected and imported
+    (Branchline's Shopify calls go there while the demo runs: settings changed, a new object installed)."""
     from server.demo import seed_demo
     from server.demo_shop import open_demo_shop, save_demo_shop
     from shopify.simulator import serve_simulator
@@ -59,14 +67,15 @@ async def _demo_shop(settings: Settings) -> AsyncIterator[None]:
     saved = Path(DEMO_SHOP_FILE)
     shop = open_demo_shop(saved)
     async with serve_simulator(shop) as url:
-        shopify_connection.configure(public_url=settings.public_url, base_url=url)
-        log.info("demo Shopify (simulator) for %s at %s", shop.domain, url)
-        await seed_demo(url, shop)
-        try:
-            yield
-        finally:
-            save_demo_shop(shop, saved)
-            shop.close()
+        reach = domain.current().changed(shopify={"base_url": url})
+        with domain.installed(reach):
+            log.info("demo Shopify (simulator) for %s at %s", shop.domain, url)
+            await seed_demo(url, shop)
+            try:
+                yield
+            finally:
+                save_demo_shop(shop, saved)
+                shop.close()
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starlette:
@@ -81,43 +90,36 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     )
     socket_limits = SocketLimits(settings.ws_max_subscriptions, settings.ws_max_sockets_per_session)
     gql = graphql_app(schema, debug=settings.debug, socket_limits=socket_limits)
-    # uvicorn builds the WebSocket protocol (server/cli.py names it); its limits are set here.
-    websocket_protocol.configure(settings.ws_outbound_buffer_bytes, settings.ws_send_timeout)
+    # uvicorn builds the WebSocket protocol (server/cli.py names it) and hands it the lifespan's state.
+    outbound = OutboundLimits(settings.ws_outbound_buffer_bytes, settings.ws_send_timeout)
+    operations_settings = domain_settings(settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        apply_security_settings(settings)
-        configure_policy(
-            retailer_name=settings.retailer_name,
-            prices_include_tax=settings.prices_include_tax,
-            discount_approval_percent=settings.discount_approval_percent,
-            refund_approval_amount=settings.refund_approval_amount,
-            adjustment_approval_units=settings.adjustment_approval_units,
-        )
-        shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
-        workers.configure(settings)  # COD gateways and the like are read by GraphQL operations too
-        await apply_migrations(settings.database_url)
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
-            if interrupted := await shopify_import.fail_interrupted_jobs():
-                log.warning("%d import(s) were cut short by a stop; marked failed", interrupted)
-            bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
-            await bus.connect()
-            live.install(bus)
-            revocations = asyncio.create_task(sessions.watch_revocations(bus, ended_sessions))
-            sweeper = asyncio.create_task(_sweep_expired_holds())
-            stack = AsyncExitStack()
-            try:
-                if demo:
-                    await stack.enter_async_context(_demo_shop(settings))
-                if settings.run_workers:  # entered last, so stopped first: before the demo's Shopify goes
-                    await stack.enter_async_context(workers.running(settings))
-                yield
-            finally:
-                await stack.aclose()
-                sweeper.cancel()
-                revocations.cancel()
-                live.install(None)
-                await bus.disconnect()
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Installed for as long as the app runs (and what was installed before, if anything, after).
+        with domain.installed(operations_settings):
+            await apply_migrations(settings.database_url)
+            async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
+                if interrupted := await shopify_import.fail_interrupted_jobs():
+                    log.warning("%d import(s) were cut short by a stop; marked failed", interrupted)
+                bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
+                await bus.connect()
+                live.install(bus)
+                revocations = asyncio.create_task(sessions.watch_revocations(bus, ended_sessions))
+                sweeper = asyncio.create_task(_sweep_expired_holds())
+                stack = AsyncExitStack()
+                try:
+                    if demo:
+                        await stack.enter_async_context(_demo_shop())
+                    if settings.run_workers:  # entered last, so stopped first: before the demo's Shopify goes
+                        await stack.enter_async_context(workers.running(settings))
+                    yield {LIMITS_STATE_KEY: outbound}
+                finally:
+                    await stack.aclose()
+                    sweeper.cancel()
+                    revocations.cancel()
+                    live.install(None)
+                    await bus.disconnect()
 
     return Starlette(
         debug=False,  # never send tracebacks to clients, whatever the setting

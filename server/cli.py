@@ -6,8 +6,9 @@ import logging
 import os
 import sys
 
-from server.security import apply_security_settings, refusal_to_start
-from server.settings import get_settings
+from operations.kernel import settings as domain
+from server.security import refusal_to_start
+from server.settings import domain_settings, get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -147,10 +148,8 @@ def _import(args: argparse.Namespace) -> int:
     from operations.kernel.access import SYSTEM
     from operations.kernel.errors import OperationError
     from operations.sync import catalog_import as shopify_import
-    from operations.sync import connection as shopify_connection
 
     settings = get_settings()
-    shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
     files = [Path(f) for f in args.file] if args.file else None
     for f in files or []:
         if not f.is_file():
@@ -186,7 +185,6 @@ def _worker(args: argparse.Namespace) -> int:
     import signal
 
     from models.database import open_database
-    from operations.sync import connection as shopify_connection
     from server import workers
     from subscriptions import live
     from subscriptions.bus import Bus
@@ -195,7 +193,6 @@ def _worker(args: argparse.Namespace) -> int:
     if refusal := refusal_to_start(settings):
         print(refusal, file=sys.stderr)
         return 2
-    shopify_connection.configure(public_url=settings.public_url, base_url=settings.shopify_base_url)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -268,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check", help="recompute every stock level from the ledger").set_defaults(run=_check)
 
     args = parser.parse_args(argv)
-    apply_security_settings(get_settings())
+    if args.run is not _serve:  # commands without an app; `serve`'s app installs its own (server/app.py)
+        domain.install(domain_settings(get_settings()))
     # Process-wide, before any handler exists: uvicorn's own loggers (configured when it starts) get it too.
     from server import log_redaction
 

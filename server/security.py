@@ -1,21 +1,8 @@
-"""The security settings applied at start: the server secret (and previous ones), password hashing
-cost and PIN rules. Shared by the server's lifespan and the command line."""
+"""Whether the settings may guard a real shop: `serve` (without --demo) and `worker` refuse to start
+otherwise. (The settings themselves reach operations through server/settings.py `domain_settings`.)"""
 
-from operations.directory import pins
-from operations.kernel import passwords
-from operations.kernel.keys import secret_problem, use_secret
+from operations.kernel.keys import secret_problem
 from server.settings import Settings
-
-
-def apply_security_settings(settings: Settings) -> None:
-    previous = [k.strip() for k in settings.previous_secret_keys.split(",") if k.strip()]
-    use_secret(settings.secret_key, previous)
-    passwords.configure(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
-    )
-    pins.configure(approver_digits=settings.approver_pin_digits)
 
 
 def refusal_to_start(settings: Settings) -> str | None:

@@ -1,4 +1,9 @@
-"""Settings from `BRANCHLINE_*` environment variables (pydantic-settings)."""
+"""Settings from `BRANCHLINE_*` environment variables (pydantic-settings), read once (`get_settings`).
+
+The domain's part of them reaches operations as one immutable object, `domain_settings(settings)`,
+installed by the app factory's lifespan (server/app.py) or, for commands without an app, by
+server/cli.py (operations/kernel/settings.py).
+"""
 
 from decimal import Decimal
 from functools import lru_cache
@@ -6,8 +11,19 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from operations.kernel.keys import DEVELOPMENT_SECRET
 from operations.kernel.passwords import PRODUCTION
+from operations.kernel.settings import (
+    DEVELOPMENT_SECRET,
+    DomainSettings,
+    InboxSettings,
+    OnlineOrders,
+    PasswordHashing,
+    PinRules,
+    PushSettings,
+    SalesPolicy,
+    SecretKeys,
+    ShopifySettings,
+)
 
 
 class Settings(BaseSettings):
@@ -37,7 +53,7 @@ class Settings(BaseSettings):
     introspection: bool = False
     # Live subscribers that fall this many events behind are disconnected (close code 4801).
     subscriber_queue_size: int = 1000
-    # Selling rules (operations/kernel/policy.py).
+    # Selling rules (operations/kernel/settings.py `SalesPolicy`).
     retailer_name: str = "Branchline Store"
     prices_include_tax: bool = True
     discount_approval_percent: Decimal = Decimal("20")
@@ -88,3 +104,33 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def domain_settings(settings: Settings) -> DomainSettings:
+    """What operations need of these settings, as the one object installed for them."""
+    return DomainSettings(
+        policy=SalesPolicy(
+            retailer_name=settings.retailer_name,
+            prices_include_tax=settings.prices_include_tax,
+            discount_approval_percent=settings.discount_approval_percent,
+            refund_approval_amount=settings.refund_approval_amount,
+            adjustment_approval_units=settings.adjustment_approval_units,
+        ),
+        pins=PinRules(approver_digits=settings.approver_pin_digits),
+        passwords=PasswordHashing(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        ),
+        keys=SecretKeys(
+            settings.secret_key, tuple(k.strip() for k in settings.previous_secret_keys.split(",") if k.strip())
+        ),
+        orders=OnlineOrders(cod_gateways=frozenset(settings.cod_gateways.split(","))),
+        shopify=ShopifySettings(public_url=settings.public_url, base_url=settings.shopify_base_url),
+        push=PushSettings(max_attempts=settings.sync_max_attempts, lease_seconds=settings.sync_lease_seconds),
+        inbox=InboxSettings(
+            max_attempts=settings.webhook_max_attempts,
+            lease_seconds=settings.webhook_lease_seconds,
+            handler_timeout=max(1.0, settings.webhook_lease_seconds / 2),
+        ),
+    )

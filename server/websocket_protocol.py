@@ -7,7 +7,9 @@ sending to it for good: the stockChanged stream behind it never reads its bus qu
 learns it overflowed and never closes), and even `websocket.close` waits behind the data the peer
 will never read. Meanwhile the kernel holds up to its autotuned send buffer (4 MB here) per socket.
 
-This subclass, chosen in server/cli.py's `uvicorn.run(ws=...)`:
+This subclass, chosen in server/cli.py's `uvicorn.run(ws=...)`, takes its limits from the app: uvicorn
+builds the protocol, not us, but hands each one the state the app's lifespan yielded, where the app
+factory (server/app.py) puts `OutboundLimits` under `LIMITS_STATE_KEY`. It:
 
 - bounds what one socket may hold: half of `ws_outbound_buffer_bytes` as the kernel's send buffer
   (SO_SNDBUF), half as the transport's high-water mark;
@@ -37,27 +39,24 @@ log = logging.getLogger(__name__)
 SLOW_CONSUMER_REASON = "slow consumer: reconnect and resume with stockMovements(after:)"
 
 
+LIMITS_STATE_KEY = "websocket_outbound_limits"
+
+
 @dataclass(frozen=True)
 class OutboundLimits:
     buffer_bytes: int = 256 * 1024
     send_timeout: float = 10.0
 
-
-_limits = OutboundLimits()
-
-
-def configure(buffer_bytes: int, send_timeout: float) -> None:
-    """Called by the app factory with the settings (uvicorn builds the protocol, not us)."""
-    global _limits
-    if buffer_bytes < 1024 or send_timeout <= 0:
-        raise ValueError("ws_outbound_buffer_bytes must be at least 1024 and ws_send_timeout positive")
-    _limits = OutboundLimits(buffer_bytes, send_timeout)
+    def __post_init__(self) -> None:
+        if self.buffer_bytes < 1024 or self.send_timeout <= 0:
+            raise ValueError("ws_outbound_buffer_bytes must be at least 1024 and ws_send_timeout positive")
 
 
 class BoundedWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        self.limits = _limits
+        # The app's lifespan state (uvicorn's `app_state`); the defaults when the app gave none.
+        self.limits = self.app_state.get(LIMITS_STATE_KEY) or OutboundLimits()
         half = self.limits.buffer_bytes // 2
         sock = transport.get_extra_info("socket")
         if sock is not None:

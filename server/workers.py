@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from operations.drift import check as shopify_drift
-from operations.orders import payloads as order_payloads
 from operations.sync import inbox as shopify_inbox
 from operations.sync import order_actions as shopify_order_actions
 from operations.sync import push as shopify_push
@@ -37,16 +36,6 @@ ROUND_LIMIT = 1000  # inventory push rows per round
 ORDER_ACTIONS_ROUND = 100
 INBOX_ROUND = 100
 STOP_GRACE_SECONDS = 10.0
-
-
-def configure(settings: Settings) -> None:
-    shopify_push.configure(max_attempts=settings.sync_max_attempts, lease_seconds=settings.sync_lease_seconds)
-    shopify_inbox.configure(
-        max_attempts=settings.webhook_max_attempts,
-        lease_seconds=settings.webhook_lease_seconds,
-        handler_timeout=max(1.0, settings.webhook_lease_seconds / 2),
-    )
-    order_payloads.configure(cod_gateways=settings.cod_gateways)
 
 
 async def _pause(stop: asyncio.Event | None, seconds: float) -> bool:
@@ -130,8 +119,9 @@ def _loops(settings: Settings, stop: asyncio.Event) -> dict[str, Awaitable[None]
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[asyncio.Task]:
     """Start the workers (yields the inventory push task); on exit ask them to stop, give them
-    STOP_GRACE_SECONDS to finish their round, then cancel what is left."""
-    configure(settings)
+    STOP_GRACE_SECONDS to finish their round, then cancel what is left. `settings` gives the loops'
+    intervals; what the rounds do follows the installed domain settings (operations/kernel/settings.py),
+    which the caller installed: the app's lifespan, or `branchline worker`."""
     stop = asyncio.Event()
     tasks = [asyncio.create_task(loop, name=name) for name, loop in _loops(settings, stop).items()]
     # The drift check sleeps for an hour between checks and a check cut short is simply failed by the

@@ -6,14 +6,16 @@ to run on the production engines. The test database is wiped: never point it at 
 
 import asyncio
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from tortoise import Tortoise
 
 from models.config import dialect, tortoise_config
 from models.database import apply_migrations
-from operations.kernel import passwords
-from operations.kernel.keys import use_secret
+from operations.kernel import settings
+from operations.kernel.settings import DomainSettings, PasswordHashing, SecretKeys
 from subscriptions import live
 from subscriptions.bus import Bus
 
@@ -22,7 +24,6 @@ TEST_REDIS_URL = os.environ.get("BRANCHLINE_TEST_REDIS_URL")
 # One secret for the test process and the servers it starts (PIN digests and encrypted tokens are
 # made on one side and read on the other); `serve` without --demo refuses the built-in one.
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef-not-for-production"
-use_secret(TEST_SECRET_KEY)
 # Cheap password hashing for the test process and the servers it starts (tests/security/test_secret_key.py
 # pins the production parameters).
 CHEAP_ARGON2 = {
@@ -32,7 +33,35 @@ CHEAP_ARGON2 = {
 }
 for _name, _value in CHEAP_ARGON2.items():
     os.environ.setdefault(_name, _value)
-passwords.configure(time_cost=1, memory_cost=64, parallelism=1)
+# The test process's settings, installed as an app's lifespan or a command would: the defaults, with the
+# test secret and cheap hashing. (Servers started in-process skip their lifespan, so they use these.)
+CHEAP_HASHING = PasswordHashing(time_cost=1, memory_cost=64, parallelism=1)
+settings.install(DomainSettings(keys=SecretKeys(TEST_SECRET_KEY), passwords=CHEAP_HASHING))
+
+
+@contextmanager
+def settings_changed(**groups) -> Iterator[DomainSettings]:
+    """The installed settings with some groups changed, inside the block: each value is a whole group
+    or a mapping of the group's fields to change (`settings_changed(push={"max_attempts": 1})`).
+    Settings never change in place; a change is a new object installed, the old one back after."""
+    with settings.installed(settings.current().changed(**groups)) as changed:
+        yield changed
+
+
+@pytest.fixture
+def change_settings():
+    """`change_settings(inbox={"lease_seconds": 0.3})` for the rest of the test: like
+    `settings_changed`, undone when the test ends (what was installed when this fixture started is
+    installed again, so it nests with fixtures that change settings themselves)."""
+    before = settings.current()
+
+    def change(**groups) -> DomainSettings:
+        changed = settings.current().changed(**groups)
+        settings.install(changed)
+        return changed
+
+    yield change
+    settings.install(before)
 
 
 async def _reset_postgres(url: str) -> None:

@@ -21,11 +21,10 @@ from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.counter.registers import current_register, shift_for
 from operations.directory.catalog import VariantRef, resolve_variant_refs
 from operations.directory.pins import vouch
-from operations.kernel import audit
+from operations.kernel import audit, settings
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.idempotency import MAX_KEY_LENGTH, earlier_document, fingerprint, first_or_run
-from operations.kernel.policy import policy
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import transaction
 from operations.stock import ledger
@@ -101,6 +100,7 @@ async def price_basket(c: Checkout) -> _Priced:
     variant_ids = await resolve_variant_refs([line.variant for line in c.lines])
     by_id = {v.id: v for v in await Variant.filter(id__in=variant_ids).prefetch_related("product")}
     variants = [by_id[i] for i in variant_ids]
+    policy = settings.current().policy
     price_lines, needs_approval = [], []
     for i, (line, variant) in enumerate(zip(c.lines, variants, strict=True)):
         unit_price = line.price_override if line.price_override is not None else variant.price
@@ -230,8 +230,8 @@ async def write_sale(
             customer_name=c.customer_name,
             customer_phone=c.customer_phone,
             status=SaleStatus.PLACED,
-            tax_inclusive=policy.prices_include_tax,
-            currency=policy.currency,
+            tax_inclusive=settings.current().policy.prices_include_tax,
+            currency=settings.current().policy.currency,
             order_discount=c.order_discount,
             subtotal=p.subtotal,
             discount_total=p.discount_total,
@@ -304,7 +304,7 @@ async def receipt_for(sale: Sale) -> ReceiptData:
         net, tax = by_rate.get(line.tax_rate, (Decimal(0), Decimal(0)))
         by_rate[line.tax_rate] = (net + line.net, tax + line.tax)
     return ReceiptData(
-        retailer=policy.retailer_name,
+        retailer=settings.current().policy.retailer_name,
         branch_name=sale.branch.name,
         branch_code=sale.branch.code,
         counter_code=sale.counter.code,

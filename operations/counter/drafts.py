@@ -17,11 +17,10 @@ from operations.counter import pricing
 from operations.counter.checkout import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, write_lines
 from operations.counter.registers import current_register, shift_for
 from operations.directory.pins import vouch
-from operations.kernel import audit
+from operations.kernel import audit, settings
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.kernel.idempotency import earlier_document, fingerprint, run_once
-from operations.kernel.policy import policy
 from operations.kernel.transaction import transaction
 from operations.stock import ledger
 
@@ -102,8 +101,8 @@ async def _write_draft(tx, actor, counter, draft: Draft, draft_id, basket, price
             branch_id=counter.branch_id,
             cashier_id=actor.staff_id,
             status=SaleStatus.DRAFT,
-            tax_inclusive=policy.prices_include_tax,
-            currency=policy.currency,
+            tax_inclusive=settings.current().policy.prices_include_tax,
+            currency=settings.current().policy.currency,
             occurred_at=now,
             **fields,
         )

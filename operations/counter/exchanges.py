@@ -34,11 +34,10 @@ from operations.counter.returns import (
     take_back,
 )
 from operations.directory.pins import Approval
-from operations.kernel import audit
+from operations.kernel import audit, settings
 from operations.kernel.access import Actor
 from operations.kernel.errors import ErrorCode, OperationError, Problem, Problems
 from operations.kernel.idempotency import fingerprint
-from operations.kernel.policy import policy
 from operations.kernel.transaction import transaction
 from operations.stock import ledger
 
@@ -116,7 +115,7 @@ async def _exchange(
                 raise OperationError.single(ErrorCode.INVALID, msg, "tenders")
             cash_out = match_refunds(x.refunds, -difference, "refunds")
             priced.settlement = pricing.Settlement([], new_total, ZERO, ZERO)
-        needs_pin = bool(priced.needs_approval) or -difference > policy.refund_approval_amount
+        needs_pin = bool(priced.needs_approval) or -difference > settings.current().policy.refund_approval_amount
         approver = None
         if needs_pin:
             approver = approval.required("this exchange")

@@ -30,11 +30,10 @@ from operations.counter import pricing
 from operations.counter.checkout import Payment, next_return_number
 from operations.counter.registers import current_register, shift_for
 from operations.directory.pins import Approval, vouch
-from operations.kernel import audit
+from operations.kernel import audit, settings
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.idempotency import MAX_KEY_LENGTH, fingerprint, first_or_run
-from operations.kernel.policy import policy
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import Transaction, transaction
 from operations.stock import ledger
@@ -279,9 +278,10 @@ def match_refunds(refunds: list[Payment], due: Decimal, where: str) -> Decimal:
 
 
 def _approve_refund(approval: Approval, total: Decimal):
-    if total <= policy.refund_approval_amount:
+    limit = settings.current().policy.refund_approval_amount
+    if total <= limit:
         return None
-    return approval.required(f"a refund above {policy.refund_approval_amount}")
+    return approval.required(f"a refund above {limit}")
 
 
 async def finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBack, refunds, cash_out, approver):

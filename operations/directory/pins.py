@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from models.branches import Counter
 from models.staff import Role, Staff, StaffBranch
-from operations.kernel import attempts, audit
+from operations.kernel import attempts, audit, settings
 from operations.kernel.access import ALL_BRANCH_ROLES, ROLE_PERMISSIONS, SYSTEM, Actor, Permission
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.keys import pin_digests
@@ -21,18 +21,10 @@ from operations.kernel.keys import pin_digests
 MIN_DIGITS, MAX_DIGITS = 4, 8
 
 
-@dataclass
-class PinRules:
-    # PINs of those who can approve overrides (voids, refunds, price overrides) are longer: one of
-    # them unlocks the till's money, so it must outlast many more guesses than a cashier's.
-    approver_digits: int = 6
-
-
-rules = PinRules()
-
-
-def configure(*, approver_digits: int) -> None:
-    rules.approver_digits = max(MIN_DIGITS, min(approver_digits, MAX_DIGITS))
+def approver_digits() -> int:
+    """Digits a PIN needs when its owner can approve overrides (the installed settings' `PinRules`:
+    their PINs are longer, one of them unlocks the till's money), kept within MIN_DIGITS..MAX_DIGITS."""
+    return max(MIN_DIGITS, min(settings.current().pins.approver_digits, MAX_DIGITS))
 
 
 def can_approve(role: Role) -> bool:
@@ -48,7 +40,7 @@ def is_weak(pin: str) -> bool:
 
 
 def check_new_pin(pin: str, role: Role, problems: Problems, field: str = "pin") -> None:
-    shortest = rules.approver_digits if can_approve(role) else MIN_DIGITS
+    shortest = approver_digits() if can_approve(role) else MIN_DIGITS
     if not re.fullmatch(rf"\d{{{shortest},{MAX_DIGITS}}}", pin):
         who = "someone who approves overrides" if can_approve(role) else "a PIN"
         problems.add(ErrorCode.INVALID, f"{who} needs {shortest}–{MAX_DIGITS} digits", field)

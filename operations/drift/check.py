@@ -31,6 +31,7 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.drift import DriftCheck, DriftCheckStatus, DriftLine, DriftLineStatus
 from operations.drift.explain import InFlight, explain, in_flight, moved_since, movement_watermark
+from operations.kernel import settings
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.kernel.sql import fetch
@@ -49,10 +50,6 @@ HEARTBEAT_EVERY = 10.0
 STALE_AFTER = 60.0  # seconds without a heartbeat: the process running the check died
 LINE_BATCH = 500
 QUANTITY_NAMES = ["available", "committed", "reserved", "damaged", "on_hand"]
-
-
-# How often the bulk operation is polled (tests shorten it).
-poll_interval = 1.0
 
 
 def require_manager(actor: Actor, branch_id: int | None = None) -> None:
@@ -160,6 +157,7 @@ async def _export(check_id: int, path: Path) -> tuple[int, datetime]:
     async with await client_for(connection) as client:
         operation = await client.run_bulk_query(documents.LEVELS_EXPORT)
         await DriftCheck.filter(id=check_id).update(bulk_operation_id=operation.id, export_started_at=started)
+        poll_interval = settings.current().drift.bulk_poll_interval
         done = await client.wait_for_bulk(operation.id, poll_interval=poll_interval, max_interval=5.0)
         if done.url:
             await client.download(done.url, path)

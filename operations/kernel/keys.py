@@ -1,4 +1,5 @@
-"""The server secret as operations need it (PIN digests, keys for secrets at rest); set once at start.
+"""The server secret as operations need it (PIN digests, keys for secrets at rest), from the installed
+settings (operations/kernel/settings.py `SecretKeys`).
 
 Rotation: the new secret becomes BRANCHLINE_SECRET_KEY and the old one moves to
 BRANCHLINE_PREVIOUS_SECRET_KEYS. Stored secrets still decrypt under the old one until
@@ -10,17 +11,10 @@ import hashlib
 import hmac
 import secrets
 
-DEVELOPMENT_SECRET = "dev-only-change-me"
+from operations.kernel import settings
+from operations.kernel.settings import DEVELOPMENT_SECRET
+
 MIN_SECRET_LENGTH = 32
-
-_secret = DEVELOPMENT_SECRET.encode()
-_previous: tuple[bytes, ...] = ()
-
-
-def use_secret(secret: str, previous: tuple[str, ...] | list[str] = ()) -> None:
-    global _secret, _previous
-    _secret = secret.encode()
-    _previous = tuple(p.encode() for p in previous if p and p != secret)
 
 
 def secret_problem(secret: str | None) -> str | None:
@@ -38,25 +32,18 @@ def generate_secret() -> str:
     return secrets.token_urlsafe(48)  # 384 random bits
 
 
-def server_secret() -> bytes:
-    return _secret
-
-
-def previous_secrets() -> tuple[bytes, ...]:
-    return _previous
-
-
 def _digest(secret: bytes, pin: str) -> str:
     return hmac.new(secret, f"counter-pin:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
 def pin_digest(pin: str) -> str:
-    return _digest(_secret, pin)
+    return _digest(settings.current().keys.secret.encode(), pin)
 
 
 def pin_digests(pin: str) -> list[str]:
     """The PIN's digest under the current secret first, then under each previous one."""
-    return [_digest(s, pin) for s in (_secret, *_previous)]
+    keys = settings.current().keys
+    return [_digest(s.encode(), pin) for s in (keys.secret, *keys.previous)]
 
 
 def token_digest(token: str) -> str:

@@ -8,12 +8,14 @@ decrypt (operations/kernel/keys.py explains rotation); `reencrypt` rewrites one 
 """
 
 import base64
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from operations.kernel import keys
+from operations.kernel import settings
+from operations.kernel.settings import SecretKeys
 
 
 class SecretUnreadable(Exception):
@@ -27,9 +29,15 @@ def _fernet(purpose: str, secret: bytes) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
+@lru_cache(maxsize=8)
+def _keys_for(purpose: str, keys: SecretKeys) -> MultiFernet:
+    return MultiFernet([_fernet(purpose, s.encode()) for s in (keys.secret, *keys.previous)])
+
+
 def _fernets(purpose: str) -> MultiFernet:
-    """Encrypts under the current secret; decrypts under it or any previous one."""
-    return MultiFernet([_fernet(purpose, s) for s in (keys.server_secret(), *keys.previous_secrets())])
+    """Encrypts under the current secret; decrypts under it or any previous one (the installed
+    settings' keys, derived once per settings value)."""
+    return _keys_for(purpose, settings.current().keys)
 
 
 def encrypt(plaintext: str, purpose: str = "shopify") -> str:

@@ -12,21 +12,14 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from operations.kernel import settings
 from operations.kernel.errors import ErrorCode, OperationError
-
-DEFAULT_COD_GATEWAYS = ("Cash on Delivery (COD)", "cash_on_delivery", "COD")
-_cod_gateways: frozenset[str] = frozenset(g.lower() for g in DEFAULT_COD_GATEWAYS)
-
-
-def configure(*, cod_gateways: str | list[str] | tuple[str, ...]) -> None:
-    """The payment gateway names that mean cash on delivery (setting BRANCHLINE_COD_GATEWAYS)."""
-    global _cod_gateways
-    names = cod_gateways.split(",") if isinstance(cod_gateways, str) else list(cod_gateways)
-    _cod_gateways = frozenset(n.strip().lower() for n in names if n.strip())
 
 
 def is_cod(gateways: list[str]) -> bool:
-    return any(g.strip().lower() in _cod_gateways for g in gateways)
+    """Paid by one of the gateway names that mean cash on delivery (setting BRANCHLINE_COD_GATEWAYS)."""
+    cod_gateways = settings.current().orders.cod_gateways
+    return any(g.strip().lower() in cod_gateways for g in gateways)
 
 
 @dataclass(frozen=True)

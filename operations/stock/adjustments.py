@@ -1,10 +1,11 @@
 """Stock adjustments by staff, and the ledger check (`branchline check`).
 
-A large adjustment (more units moved, all lines together, than `policy.adjustment_approval_units`)
-needs a manager: a caller who may APPROVE at the branch approves it themself, anyone else passes a
-manager's PIN (checked like a sale's override). Without either it is APPROVAL_REQUIRED and nothing
-is written. The size is measured on the movements actually posted, inside the transaction, so a
-counted quantity is judged by the change it makes, not by the number typed.
+A large adjustment (more units moved, all lines together, than the selling policy's
+`adjustment_approval_units`, operations/kernel/settings.py) needs a manager: a caller who may APPROVE
+at the branch approves it themself, anyone else passes a manager's PIN (checked like a sale's
+override). Without either it is APPROVAL_REQUIRED and nothing is written. The size is measured on
+the movements actually posted, inside the transaction, so a counted quantity is judged by the change
+it makes, not by the number typed.
 """
 
 from dataclasses import asdict, dataclass
@@ -12,11 +13,10 @@ from enum import StrEnum
 
 from models.stock import Bucket
 from operations.directory.pins import Approval, vouch
-from operations.kernel import audit
+from operations.kernel import audit, settings
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.idempotency import MAX_KEY_LENGTH, fingerprint
-from operations.kernel.policy import policy
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import Transaction, transaction
 from operations.stock import ledger
@@ -153,13 +153,14 @@ async def _approval(
     APPROVAL_REQUIRED when nobody approved it. A retry of an adjustment already posted is the
     ledger's to answer (the first result), so it is not asked for approval again."""
     units = units_moved(movements)
-    if units <= policy.adjustment_approval_units:
+    limit = settings.current().policy.adjustment_approval_units
+    if units <= limit:
         return None
     if await fetch(tx.conn, "SELECT id FROM stock_posting WHERE idempotency_key = ?", [key]):
         return None
     if adj.actor.can(Permission.APPROVE, adj.branch_id):
         return adj.actor.staff_id
-    return approval.required(f"an adjustment of {units} units (over {policy.adjustment_approval_units})").id
+    return approval.required(f"an adjustment of {units} units (over {limit})").id
 
 
 async def _movements(tx: Transaction, adj: Adjustment) -> list[ledger.Movement]:

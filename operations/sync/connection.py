@@ -6,11 +6,10 @@ needs, and records the API version it speaks. One deployment serves one shop (do
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from models.shopify import ConnectionStatus, ShopifyConnection
-from operations.kernel import audit, secrets
+from operations.kernel import audit, secrets, settings
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problems
 from operations.kernel.transaction import transaction
@@ -39,25 +38,8 @@ WEBHOOK_TOPICS = [
 WEBHOOK_PATH = "/webhooks/shopify"
 
 
-@dataclass
-class ShopifySettings:
-    public_url: str = "http://127.0.0.1:8000"
-    base_url: str | None = None  # the simulator, in development and tests
-    timeout: float = 10.0  # seconds per Shopify request; a request that takes longer is retried
-
-
-_settings = ShopifySettings()
-
-
-def configure(*, public_url: str, base_url: str | None, timeout: float = 10.0) -> None:
-    global _settings
-    _settings = ShopifySettings(
-        public_url=public_url.rstrip("/"), base_url=base_url.rstrip("/") if base_url else None, timeout=timeout
-    )
-
-
 def webhook_uri() -> str:
-    return _settings.public_url + WEBHOOK_PATH
+    return settings.current().shopify.public_url + WEBHOOK_PATH
 
 
 async def current_connection() -> ShopifyConnection | None:
@@ -66,13 +48,14 @@ async def current_connection() -> ShopifyConnection | None:
 
 async def client_for(connection: ShopifyConnection) -> ShopifyClient:
     """A client speaking as the stored connection (tokens decrypted only here, in memory)."""
+    reach = settings.current().shopify
     return ShopifyClient(
         connection.shop_domain,
         secrets.decrypt(connection.access_token_encrypted),
         # A configured stand-in (the demo's simulator moves port on each start) wins over the stored one.
-        base_url=_settings.base_url or connection.base_url,
+        base_url=reach.base_url or connection.base_url,
         api_version=connection.api_version,
-        timeout=_settings.timeout,
+        timeout=reach.timeout,
     )
 
 
@@ -117,7 +100,8 @@ async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, cli
             "shopDomain",
         )
 
-    client = ShopifyClient(domain, access_token.strip(), base_url=_settings.base_url, timeout=_settings.timeout)
+    reach = settings.current().shopify
+    client = ShopifyClient(domain, access_token.strip(), base_url=reach.base_url, timeout=reach.timeout)
     async with client:
         shop = await _verify(client)
         subscriptions = await _subscribe(client)
@@ -128,7 +112,7 @@ async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, cli
             "shop_name": shop.get("name") or "",
             "currency": (shop.get("currencyCode") or "PKR")[:3],
             "api_version": API_VERSION,
-            "base_url": _settings.base_url,
+            "base_url": reach.base_url,
             "access_token_encrypted": secrets.encrypt(access_token.strip()),
             "client_secret_encrypted": secrets.encrypt(client_secret.strip()),
             "status": ConnectionStatus.CONNECTED,

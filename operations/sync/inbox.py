@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from operations.kernel import audit
+from operations.kernel import audit, settings
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import OperationError
 from operations.kernel.sql import fetch, read_time
@@ -52,30 +52,6 @@ QUEUE = queue.Queue("webhook_inbox", ("pending", "retrying"), "processing", "cla
 UNFINISHED = QUEUE.unfinished
 
 __all__ = ["Delivery", "Stored", "drain_inbox", "override_handlers", "process_inbox", "store_webhook"]
-
-
-@dataclass
-class InboxSettings:
-    lease_seconds: float = 60.0  # a claimed row is another worker's to take after this long
-    max_attempts: int = 8  # tries (transient failures, or workers dying mid-row) before parking
-    backoff_base: float = 1.0
-    backoff_cap: float = 300.0
-    handler_timeout: float = 30.0  # a handler taking longer is cut off and retried (kept below the lease)
-
-
-_settings = InboxSettings()
-
-
-def configure(**changes: Any) -> InboxSettings:
-    """Change inbox settings (server start, tests); returns the previous ones."""
-    global _settings
-    previous = _settings
-    _settings = InboxSettings(**{**previous.__dict__, **changes})
-    return previous
-
-
-def settings() -> InboxSettings:
-    return _settings
 
 
 async def store_webhook(delivery: Delivery) -> Stored:
@@ -132,7 +108,7 @@ async def claim(limit: int, now: datetime | None = None) -> list[Claimed]:
         rows = await queue.due_rows(tx.conn, QUEUE, _COLUMNS, now, limit, lock, alias="i", also=_IN_ORDER)
         if not rows:
             return []
-        until = queue.lease_until(now, _settings.lease_seconds)
+        until = queue.lease_until(now, settings.current().inbox.lease_seconds)
         await queue.take(tx.conn, QUEUE, [r["id"] for r in rows], until, token)
     return [
         Claimed(
@@ -172,12 +148,13 @@ async def _renew(row: Claimed) -> bool:
     handles them one by one, so the last ones would otherwise be due again (and taken twice) while waiting.
     False when this claim no longer holds the row."""
     async with transaction() as tx:
-        until = queue.lease_until(datetime.now(UTC), _settings.lease_seconds)
+        until = queue.lease_until(datetime.now(UTC), settings.current().inbox.lease_seconds)
         return await queue.renew(tx.conn, QUEUE, [row.token], until, row_id=row.id)
 
 
 async def _process(row: Claimed) -> None:
-    if queue.is_beyond_last_attempt(row.attempts, _settings.max_attempts):
+    inbox = settings.current().inbox
+    if queue.is_beyond_last_attempt(row.attempts, inbox.max_attempts):
         # Claimed that often without an outcome: the workers handling it died (or it kills them).
         await _finish(row, "parked", error=f"claimed {row.attempts - 1} times without finishing")
         return
@@ -194,7 +171,7 @@ async def _process(row: Claimed) -> None:
         return
     try:
         await asyncio.wait_for(
-            handler(row.topic, row.payload, webhook_id=row.webhook_id), timeout=_settings.handler_timeout
+            handler(row.topic, row.payload, webhook_id=row.webhook_id), timeout=inbox.handler_timeout
         )
     except OperationError as error:
         code = error.problems[0].code.value if error.problems else "INVALID"
@@ -224,12 +201,13 @@ async def _is_stale(row: Claimed) -> bool:
 
 async def _failed(row: Claimed, error: BaseException) -> None:
     message = f"{type(error).__name__}: {error}"
-    if queue.is_last_attempt(row.attempts, _settings.max_attempts):
+    inbox = settings.current().inbox
+    if queue.is_last_attempt(row.attempts, inbox.max_attempts):
         log.error("inbox row %s (%s) parked after %d attempts: %s", row.id, row.topic, row.attempts, message)
         await _finish(row, "parked", error=message)
         return
     log.warning("inbox row %s (%s) failed (attempt %d), retrying: %s", row.id, row.topic, row.attempts, message)
-    when = queue.retry_at(datetime.now(UTC), row.attempts, _settings.backoff_base, _settings.backoff_cap)
+    when = queue.retry_at(datetime.now(UTC), row.attempts, inbox.backoff_base, inbox.backoff_cap)
     await _finish(row, "retrying", error=message, next_attempt_at=when)
 
 

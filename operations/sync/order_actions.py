@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
+from operations.kernel import settings
 from operations.kernel.access import SYSTEM, Actor
 from operations.kernel.sql import fetch, read_time
 from operations.kernel.transaction import transaction
@@ -91,7 +92,7 @@ async def push_order_actions(limit: int = 100) -> int:
     client = await shopify_push._client()
     if client is None:
         return 0
-    lease_seconds = shopify_push.settings().lease_seconds
+    lease_seconds = settings.current().push.lease_seconds
     rows = await _claim(limit, lease_seconds)
     for row in rows:
         if await _renew(row, lease_seconds):
@@ -162,12 +163,12 @@ async def _finish(row: Row, status: str, error: str | None, *, outcome: str | No
 
 async def _back_off(row: Row, error: str) -> None:
     attempts = row.attempts + 1
-    settings = shopify_push.settings()
-    if queue.is_last_attempt(attempts, settings.max_attempts):
+    push = settings.current().push
+    if queue.is_last_attempt(attempts, push.max_attempts):
         await _finish(Row(row.id, row.key, row.payload, attempts - 1, row.token), "parked", error, outcome=None)
         return
     log.warning("order action %s failed (attempt %d), retrying later: %s", row.key, attempts, error)
-    when = queue.retry_at(datetime.now(UTC), attempts, settings.backoff_base, settings.backoff_cap)
+    when = queue.retry_at(datetime.now(UTC), attempts, push.backoff_base, push.backoff_cap)
     async with transaction() as tx:
         retry = {"attempts": attempts, "next_attempt_at": when, "last_error": error[:2000]}
         await queue.record(tx.conn, QUEUE, retry, token=row.token, ids=[row.id])

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from operations.kernel import audit
+from operations.kernel import audit, settings
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import transaction
@@ -62,30 +62,6 @@ _TRANSIENT_ERRORS = (
     TimeoutError,
 )
 _MAX_KEY_GENERATIONS_PER_SEND = 3  # activation rounds within one send
-
-
-@dataclass
-class PushSettings:
-    lease_seconds: float = 60.0  # a claimed batch is someone else's to retry after this long
-    max_attempts: int = 10  # failed sends before a batch is parked
-    backoff_base: float = 1.0
-    backoff_cap: float = 300.0
-    client_attempts: int = 5  # the client's own retries within one send (the outbox retries beyond)
-
-
-_settings = PushSettings()
-
-
-def configure(**changes: Any) -> PushSettings:
-    """Change push settings (server start, tests); returns the previous ones."""
-    global _settings
-    previous = _settings
-    _settings = PushSettings(**{**previous.__dict__, **changes})
-    return previous
-
-
-def settings() -> PushSettings:
-    return _settings
 
 
 @dataclass
@@ -126,7 +102,7 @@ async def _client() -> ShopifyClient | None:
             await _clients.pop(old).aclose()
         client = await client_for(connection)
         _clients[key] = client
-    client.max_attempts = _settings.client_attempts
+    client.max_attempts = settings.current().push.client_attempts
     return client
 
 
@@ -145,7 +121,7 @@ async def push_due(limit: int = 1000) -> PushReport:
     client = await _client()
     if client is None:
         return PushReport(not_connected=True)
-    claimed = await claim(limit, _settings.lease_seconds)
+    claimed = await claim(limit, settings.current().push.lease_seconds)
     report = PushReport(claimed=claimed.rows, skipped=sum(claimed.finished.values()), outcomes=dict(claimed.finished))
     results = await asyncio.gather(*(_push(client, batch) for batch in claimed.batches))
     for result in results:
@@ -312,12 +288,13 @@ async def _next_key(batch: Batch) -> None:
 
 async def _back_off(batch: Batch, error: str) -> dict[str, int]:
     attempts = batch.attempts + 1
-    if queue.is_last_attempt(attempts, _settings.max_attempts):
+    push = settings.current().push
+    if queue.is_last_attempt(attempts, push.max_attempts):
         # The same key: Shopify may have applied an attempt that timed out, so a retry must not re-key.
         return await _park(batch, batch.row_ids, error, fresh_key=False, attempts=attempts)
     log.warning("outbox batch %s failed (attempt %d), retrying later: %s", batch.id, attempts, error)
     async with transaction() as tx:
-        when = queue.retry_at(datetime.now(UTC), attempts, _settings.backoff_base, _settings.backoff_cap)
+        when = queue.retry_at(datetime.now(UTC), attempts, push.backoff_base, push.backoff_cap)
         retry = {"attempts": attempts, "next_attempt_at": when, "last_error": error[:2000]}
         await queue.record(tx.conn, QUEUE, retry, token=batch.id)
     return {"retrying": batch.movement_count}

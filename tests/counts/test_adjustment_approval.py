@@ -6,8 +6,8 @@ import pytest
 
 from models.staff import AuditEntry
 from models.stock import StockLevel, StockMovement
+from operations.kernel import settings
 from operations.kernel.errors import OperationError
-from operations.kernel.policy import policy
 from operations.stock import adjustments as ops
 from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
 
@@ -26,7 +26,7 @@ def codes(error: OperationError) -> list[tuple[str, str | None]]:
 
 async def test_up_to_the_approval_size_needs_no_approval(store):
     s = store
-    assert policy.adjustment_approval_units == 20
+    assert settings.current().policy.adjustment_approval_units == 20
     lines = [AdjustmentLine(s.kurta.id, 15), AdjustmentLine(s.shawl.id, 5)]  # 20 units in all
     await adjust_stock(adjustment(s, s.clerk, lines))
     assert (await on_hand(s, s.kurta), await on_hand(s, s.shawl)) == (25, 15)
@@ -47,9 +47,9 @@ async def test_above_it_without_approval_is_refused_and_writes_nothing(store):
     assert not await AuditEntry.filter(action="stock.adjusted").exists()
 
 
-async def test_a_manager_pin_approves_and_the_audit_names_the_approver(store, monkeypatch):
+async def test_a_manager_pin_approves_and_the_audit_names_the_approver(store, change_settings):
     s = store
-    monkeypatch.setattr(policy, "adjustment_approval_units", 10)
+    change_settings(policy={"adjustment_approval_units": 10})
     lines = [AdjustmentLine(s.kurta.id, -8), AdjustmentLine(s.shawl.id, -8)]
     result = await adjust_stock(adjustment(s, s.clerk, lines, reason=AdjustmentReason.DAMAGED, pin="902715"))
     assert (await on_hand(s, s.kurta), await on_hand(s, s.shawl)) == (2, 2)
@@ -81,18 +81,18 @@ async def test_a_counted_quantity_is_judged_by_the_change_it_makes(store):
     assert await on_hand(s, s.kurta) == 25
 
 
-async def test_the_approval_size_is_configurable(store, monkeypatch):
+async def test_the_approval_size_is_configurable(store, change_settings):
     s = store
-    monkeypatch.setattr(policy, "adjustment_approval_units", 2)
+    change_settings(policy={"adjustment_approval_units": 2})
     with pytest.raises(OperationError):
         await adjust_stock(adjustment(s, s.clerk, [AdjustmentLine(s.kurta.id, 3)]))
     await adjust_stock(adjustment(s, s.clerk, [AdjustmentLine(s.kurta.id, 2)]))
     assert await on_hand(s, s.kurta) == 12
 
 
-async def test_concurrent_retries_of_an_approved_adjustment_apply_once(store, monkeypatch):
+async def test_concurrent_retries_of_an_approved_adjustment_apply_once(store, change_settings):
     s = store
-    monkeypatch.setattr(policy, "adjustment_approval_units", 5)
+    change_settings(policy={"adjustment_approval_units": 5})
     lines = [AdjustmentLine(s.kurta.id, -9)]
     attempts = [
         adjust_stock(adjustment(s, s.clerk, lines, key="same", reason=AdjustmentReason.SHRINKAGE, pin="902715"))
@@ -105,10 +105,10 @@ async def test_concurrent_retries_of_an_approved_adjustment_apply_once(store, mo
     assert await check_ledger() == ([], [])
 
 
-async def test_concurrent_unapproved_and_approved_large_adjustments(store, monkeypatch):
+async def test_concurrent_unapproved_and_approved_large_adjustments(store, change_settings):
     """Only the approved ones land, each once; the refused ones leave no trace."""
     s = store
-    monkeypatch.setattr(policy, "adjustment_approval_units", 1)
+    change_settings(policy={"adjustment_approval_units": 1})
     results = await asyncio.gather(
         *(
             adjust_stock(

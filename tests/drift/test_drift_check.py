@@ -84,9 +84,9 @@ async def test_a_pending_push_explains_the_difference_and_is_not_repaired(connec
     assert (await shopify_drift.check_drift(SYSTEM)).explained == 0
 
 
-async def test_a_parked_push_and_real_drift_on_one_level_are_told_apart(connected):
+async def test_a_parked_push_and_real_drift_on_one_level_are_told_apart(connected, change_settings):
     (branch, variant, level), _ = await _levels()
-    shopify_push.configure(max_attempts=1, client_attempts=1)
+    change_settings(push={"max_attempts": 1, "client_attempts": 1})
     await adjust(branch.id, variant.id, +3)
     connected.shop.faults.fail_next(1, status=502)
     assert (await shopify_push.push_due()).parked == 1

@@ -15,10 +15,11 @@ from operations.counter import exchanges, returns
 from operations.counter.registers import drawer_cash, open_register
 from operations.directory.branches import NewCounter, create_counter
 from operations.directory.catalog import VariantRef
+from operations.kernel import settings
 from operations.kernel.access import SYSTEM, AccessDenied
 from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.policy import configure, policy
 from operations.stock.adjustments import check_ledger
+from tests.conftest import settings_changed
 from tests.factories import make_branch
 from tests.operations.conftest import staff_actor
 
@@ -184,7 +185,7 @@ async def test_damaged_goes_to_the_damaged_bucket_and_no_restock_moves_nothing(s
         ("no-such-sale", ErrorCode.NOT_FOUND, "saleId"),
     ],
 )
-async def test_bad_returns_get_typed_errors_and_write_nothing(shop, case, code, field):
+async def test_bad_returns_get_typed_errors_and_write_nothing(shop, case, code, field, change_settings):
     sale = await discounted_sale(shop)
     before = {line.id: line.returned_quantity for line in await SaleLine.filter(sale_id=sale.id)}
     lines, refunds, kw = [(1, 1)], [("cash", "1138.05")], {}
@@ -208,17 +209,14 @@ async def test_bad_returns_get_typed_errors_and_write_nothing(shop, case, code, 
         case "bad-amount":
             refunds = [("cash", "-1138.05")]
         case "big-refund-no-pin" | "big-refund-cashier-pin":
-            configure(refund_approval_amount=D("1000"))
+            change_settings(policy={"refund_approval_amount": D("1000")})
             kw["manager_pin"] = "1357" if case.endswith("cashier-pin") else None
         case "voided-sale":
             await Sale.filter(id=sale.id).update(status=SaleStatus.VOIDED)
         case "no-such-sale":
             kw["sale_id"] = 999999
-    try:
-        with pytest.raises(OperationError) as caught:
-            await returns.create_return(shop.cashier, back(sale, shop.counter, lines, refunds, **kw))
-    finally:
-        configure(refund_approval_amount=D("20000"))
+    with pytest.raises(OperationError) as caught:
+        await returns.create_return(shop.cashier, back(sale, shop.counter, lines, refunds, **kw))
     assert (caught.value.problems[0].code, caught.value.problems[0].field) == (code, field), caught.value.problems
     await nothing_written(sale, before)
     assert (await level(shop.branch, shop.kurta)).on_hand == 7
@@ -226,16 +224,16 @@ async def test_bad_returns_get_typed_errors_and_write_nothing(shop, case, code, 
 
 async def test_a_large_refund_with_a_managers_pin(shop):
     sale = await discounted_sale(shop)
-    configure(refund_approval_amount=D("1000"))
-    try:
+    with settings_changed(policy={"refund_approval_amount": D("1000")}):
         doc, _ = await returns.create_return(
             shop.cashier, back(sale, shop.counter, [(1, 1)], [("cash", "1138.05")], manager_pin="902715")
         )
-    finally:
-        configure(refund_approval_amount=D("20000"))
     assert doc.approved_by_id == shop.manager.staff_id
     entry = await AuditEntry.get(action="sale.returned")
-    assert entry.approved_by_staff_id == shop.manager.staff_id and policy.refund_approval_amount == D("20000")
+    assert (
+        entry.approved_by_staff_id == shop.manager.staff_id
+        and settings.current().policy.refund_approval_amount == D("20000")
+    )
 
 
 async def test_two_returns_of_the_last_unit_at_once_one_wins(shop):

@@ -14,8 +14,9 @@ from operations.directory.staff import NewStaff, counter_login, create_staff
 from operations.kernel import keys, passwords, secrets
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.settings import SecretKeys
 from server.settings import Settings
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, settings_changed
 from tests.e2e.conftest import ROOT, free_port
 from tests.factories import make_branch
 
@@ -58,8 +59,7 @@ async def test_a_rotated_secret_still_reads_old_secrets_and_pins_until_renewed(d
     stored = secrets.encrypt("shpat_old_token")
     old_digest = (await Staff.get(email="c@rot.pk")).pin_digest
     new_secret = keys.generate_secret()
-    try:
-        keys.use_secret(new_secret, [TEST_SECRET_KEY])
+    with settings_changed(keys=SecretKeys(new_secret, (TEST_SECRET_KEY,))):
         with pytest.raises(OperationError) as taken:  # the PIN is still the cashier's under the old key
             await create_staff(SYSTEM, NewStaff("d@rot.pk", "Other", Role.CASHIER, None, "4826", [branch.id]))
         assert taken.value.problems[0].code == ErrorCode.DUPLICATE
@@ -67,13 +67,11 @@ async def test_a_rotated_secret_still_reads_old_secrets_and_pins_until_renewed(d
         renewed = secrets.reencrypt(stored)
         assert (await counter_login(counter.id, "4826")).staff.email == "c@rot.pk"
         assert (await Staff.get(email="c@rot.pk")).pin_digest not in (old_digest, None)  # digested anew
-        keys.use_secret(new_secret)  # the old key retired
+    with settings_changed(keys=SecretKeys(new_secret)):  # the old key retired
         assert secrets.decrypt(renewed) == "shpat_old_token"
         with pytest.raises(secrets.SecretUnreadable):
             secrets.decrypt(stored)
         assert (await counter_login(counter.id, "4826")).staff.email == "c@rot.pk"
-    finally:
-        keys.use_secret(TEST_SECRET_KEY)
 
 
 def test_production_password_hashing_parameters_are_pinned():

@@ -7,10 +7,11 @@ import server.demo as demo
 from models.branches import Branch, Counter
 from models.catalog import Product, Variant
 from models.stock import StockLevel, StockMovement
+from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import check_ledger
-from operations.sync import connection as shopify_connection
 from server.demo_shop import build_demo_shop
 from shopify.simulator import serve_simulator
+from tests.conftest import settings_changed
 
 
 @pytest.fixture
@@ -26,10 +27,9 @@ async def shop():
     """The demo's Shopify shop, served by the simulator; Branchline's Shopify calls go there."""
     shop = build_demo_shop()
     async with serve_simulator(shop) as url:
-        shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=url)
-        shop.url = url
-        yield shop
-    shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
+        with settings_changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=url)):
+            shop.url = url
+            yield shop
     shop.close()
 
 

@@ -14,19 +14,20 @@ from models.shopify import ImportStatus, ShopifyConnection
 from models.stock import StockLevel, StockMovement
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import OperationError
+from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import check_ledger
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from shopify.webhooks import verify_webhook
+from tests.conftest import settings_changed
 
 
 @pytest.fixture
 async def connected(db, sim):
     # A short timeout, so a test can make Shopify answer too late without waiting long.
-    shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=1.0)
-    await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
-    yield sim
-    shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
+    with settings_changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=1.0)):
+        await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
+        yield sim
 
 
 async def import_now(**options):
@@ -105,8 +106,8 @@ async def test_an_expired_result_is_reported_as_failed(connected):
     assert job.error_code == "IMPORT_FAILED"
 
 
-async def test_bad_connection_details_are_refused_with_a_clear_error(db, sim):
-    shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=sim.url)
+async def test_bad_connection_details_are_refused_with_a_clear_error(db, sim, change_settings):
+    change_settings(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url))
     cases = [
         ("not a shop", sim.token, "INVALID", "shopDomain"),
         ("someone-else.myshopify.com", sim.token, "NOT_FOUND", "shopDomain"),
@@ -136,8 +137,10 @@ async def test_secrets_are_not_readable_in_the_database_or_the_logs(connected, d
     assert connected.shop.client_secret not in caplog.text
 
 
-async def test_connecting_registers_webhooks_whose_hmac_verifies_with_the_stored_secret(db, sim, webhook_receiver):
-    shopify_connection.configure(public_url=webhook_receiver.url, base_url=sim.url)
+async def test_connecting_registers_webhooks_whose_hmac_verifies_with_the_stored_secret(
+    db, sim, webhook_receiver, change_settings
+):
+    change_settings(shopify=ShopifySettings(public_url=webhook_receiver.url, base_url=sim.url))
     connection = await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
     assert set(connection.webhook_subscriptions) == set(shopify_connection.WEBHOOK_TOPICS)
 

@@ -9,30 +9,32 @@ from models.stock import StockLevel
 from models.transfers import DiscrepancyKind, TransferDiscrepancy
 from operations.directory.catalog import VariantRef
 from operations.kernel.access import SYSTEM
+from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from operations.sync import push as shopify_push
 from operations.transfers import movement as moves
 from operations.transfers import requests as transfers
+from tests.conftest import settings_changed
 from tests.factories import key
 
 
 @pytest.fixture
 async def imported(db, bus, sim):
     """Branchline connected to the simulator and imported from it: its locations are branches."""
-    shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=5.0)
-    previous = shopify_push.configure(backoff_base=0.01, backoff_cap=0.05)
-    await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
-    job, _ = await shopify_import.start_import(SYSTEM)
-    job = await shopify_import.run_job(job.id)
-    assert job.status.value == "completed", job.error
-    try:
-        yield sim
-    finally:
-        await shopify_push.close_clients()
-        shopify_push.configure(**previous.__dict__)
-        shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
+    with settings_changed(
+        shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=5.0),
+        push={"backoff_base": 0.01, "backoff_cap": 0.05},
+    ):
+        await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
+        job, _ = await shopify_import.start_import(SYSTEM)
+        job = await shopify_import.run_job(job.id)
+        assert job.status.value == "completed", job.error
+        try:
+            yield sim
+        finally:
+            await shopify_push.close_clients()
 
 
 async def branchline(branch: Branch, variant: Variant) -> tuple[int, int]:

@@ -6,10 +6,12 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.stock import StockLevel
 from operations.kernel.access import SYSTEM
+from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from operations.sync import push as shopify_push
+from tests.conftest import settings_changed
 from tests.factories import key
 from tests.shopify.conftest import sim, sim_shop  # noqa: F401  (fixtures)
 
@@ -18,18 +20,18 @@ from tests.shopify.conftest import sim, sim_shop  # noqa: F401  (fixtures)
 async def connected(db, bus, sim):  # noqa: F811
     """Connected and imported: every simulated location is a branch, every variant is mapped."""
     # A short client timeout, so a test can make Shopify answer too late without waiting long.
-    shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=1.0)
-    previous = shopify_push.configure(lease_seconds=30.0, max_attempts=10, backoff_base=0.01, backoff_cap=0.05)
-    await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
-    job, _ = await shopify_import.start_import(SYSTEM)
-    job = await shopify_import.run_job(job.id)
-    assert job.status.value == "completed", job.error
-    try:
-        yield sim
-    finally:
-        await shopify_push.close_clients()
-        shopify_push.configure(**previous.__dict__)
-        shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
+    with settings_changed(
+        shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=1.0),
+        push={"lease_seconds": 30.0, "max_attempts": 10, "backoff_base": 0.01, "backoff_cap": 0.05},
+    ):
+        await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
+        job, _ = await shopify_import.start_import(SYSTEM)
+        job = await shopify_import.run_job(job.id)
+        assert job.status.value == "completed", job.error
+        try:
+            yield sim
+        finally:
+            await shopify_push.close_clients()
 
 
 async def adjust(branch_id: int, variant_id: int, quantity: int, reason=AdjustmentReason.CORRECTION):

@@ -148,8 +148,8 @@ async def test_throttling_and_server_errors_are_ridden_out(connected):
     await assert_shopify_agrees(connected.shop)
 
 
-async def test_repeated_failures_park_the_row_and_a_retry_brings_it_back(connected):
-    shopify_push.configure(max_attempts=2, client_attempts=1)
+async def test_repeated_failures_park_the_row_and_a_retry_brings_it_back(connected, change_settings):
+    change_settings(push={"max_attempts": 2, "client_attempts": 1})
     branch, variant, _ = (await mapped_levels())[0]
     await adjust(branch.id, variant.id, +4)
     connected.shop.faults.fail_next(2, status=503)

@@ -18,8 +18,8 @@ query { syncStatus { pending parked lastPushedAt lagSeconds parkedRows(first: 5)
 RETRY = "mutation { retryParkedSync { retried status { pending parked } errors { code message } } }"
 
 
-async def _park_one(connected) -> OutboxRow:
-    shopify_push.configure(max_attempts=1, client_attempts=1)
+async def _park_one(connected, change_settings) -> OutboxRow:
+    change_settings(push={"max_attempts": 1, "client_attempts": 1})
     branch, variant, _ = (await mapped_levels())[0]
     await adjust(branch.id, variant.id, +2)
     connected.shop.faults.fail_next(1, status=502)
@@ -27,7 +27,7 @@ async def _park_one(connected) -> OutboxRow:
     return await OutboxRow.get(status=OutboxStatus.PARKED)
 
 
-async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them(connected, api):  # noqa: F811
+async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them(connected, api, change_settings):  # noqa: F811
     branch, variant, _ = (await mapped_levels())[0]
     await adjust(branch.id, variant.id, +1)
     await asyncio.sleep(0.05)
@@ -37,7 +37,7 @@ async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them
     assert waiting["lagSeconds"] > 0
 
     await shopify_push.push_due()
-    parked_row = await _park_one(connected)
+    parked_row = await _park_one(connected, change_settings)
     status = (await api(STATUS))["syncStatus"]
     assert (status["pending"], status["parked"], status["lagSeconds"]) == (0, 1, 0)
     assert status["lastPushedAt"] is not None
@@ -51,8 +51,8 @@ async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them
     await assert_shopify_agrees(connected.shop)
 
 
-async def test_only_owners_and_admins_may_see_or_retry_the_sync(connected, api):  # noqa: F811
-    await _park_one(connected)
+async def test_only_owners_and_admins_may_see_or_retry_the_sync(connected, api, change_settings):  # noqa: F811
+    await _park_one(connected, change_settings)
     branch, _, _ = (await mapped_levels())[0]
     manager = await api.as_staff(Role.BRANCH_MANAGER, [branch.id])
     for query in (STATUS, RETRY):

@@ -15,10 +15,10 @@ from operations.kernel.access import SYSTEM
 from operations.orders.fulfillment import ORDER_ACTION_TOPIC
 from operations.sync import inbox as shopify_inbox
 from operations.sync import order_actions as shopify_order_actions
-from operations.sync import push as shopify_push
 from operations.sync.inbox_store import Delivery
 from schema.ids import global_id
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
+from tests.conftest import settings_changed
 from tests.fulfillment.conftest import key, stocked, take_order, use_workflow, webhooks
 from tests.orders.conftest import shop  # noqa: F401  (fixture)
 from tests.shopify.conftest import sim, sim_shop, webhook_receiver  # noqa: F401  (fixtures)
@@ -76,11 +76,8 @@ def gid(kind: str, pk: int) -> str:
 @pytest.fixture
 def inbox_parks_at_once():
     """The inbox parks a webhook after one transient failure, so a test need not wait out retries."""
-    previous = shopify_inbox.configure(max_attempts=1, backoff_base=0.01, backoff_cap=0.05)
-    try:
+    with settings_changed(inbox={"max_attempts": 1, "backoff_base": 0.01, "backoff_cap": 0.05}):
         yield
-    finally:
-        shopify_inbox.configure(**previous.__dict__)
 
 
 async def _store(topic: str, body: bytes, webhook_id: str) -> int:
@@ -190,7 +187,7 @@ async def test_only_owners_and_admins_see_or_retry_stuck_webhooks(shop, api, inb
     assert (await admin.raw("query { webhookExceptions(first: 101) { id } }"))["errors"]
 
 
-async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_sends_them(shop, api):  # noqa: F811
+async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_sends_them(shop, api, change_settings):  # noqa: F811
     branch, variant, _ = await stocked(3)
     await use_workflow(branch, "smart")
     order = await take_order(shop, branch, variant, 2)
@@ -221,7 +218,7 @@ async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_se
     ]
 
     # Shopify refuses the fulfillmentCreate: with one try allowed, the order action parks.
-    shopify_push.configure(max_attempts=1, client_attempts=1)
+    change_settings(push={"max_attempts": 1, "client_attempts": 1})
     shop.shop.faults.fail_next(1, status=502)
     assert await shopify_order_actions.push_order_actions() == 1
     status = (await api(STATUS))["syncStatus"]
@@ -231,7 +228,7 @@ async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_se
     assert "502" in actions["parkedRows"][0]["lastError"]
     assert status["needsAttention"] == 1 and status["parked"] == 0
 
-    shopify_push.configure(max_attempts=10, client_attempts=3)
+    change_settings(push={"max_attempts": 10, "client_attempts": 3})
     retried = (await api(RETRY_PARKED))["retryParkedSync"]
     assert retried == {
         "retried": 1,

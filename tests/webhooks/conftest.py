@@ -14,15 +14,17 @@ import orjson
 import pytest
 
 from models.inbox import WebhookInbox
+from operations.kernel import settings
 from operations.kernel.access import SYSTEM
+from operations.kernel.settings import ShopifySettings
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
-from operations.sync import inbox as shopify_inbox
 from operations.sync import push as shopify_push
 from server.app import create_app
 from server.settings import Settings
 from shopify.simulator import serve_app
 from shopify.webhooks import webhook_hmac
+from tests.conftest import settings_changed
 from tests.shopify.conftest import sim, sim_shop  # noqa: F401  (fixtures)
 
 _n = itertools.count(1)
@@ -76,11 +78,8 @@ class Branchline:
 
 @pytest.fixture
 def fast_inbox():
-    previous = shopify_inbox.configure(lease_seconds=30.0, max_attempts=3, backoff_base=0.01, backoff_cap=0.05)
-    try:
-        yield shopify_inbox.settings()
-    finally:
-        shopify_inbox.configure(**previous.__dict__)
+    with settings_changed(inbox={"lease_seconds": 30.0, "max_attempts": 3, "backoff_base": 0.01, "backoff_cap": 0.05}):
+        yield settings.current().inbox
 
 
 @pytest.fixture
@@ -88,14 +87,13 @@ async def branchline(db, bus, sim, fast_inbox):  # noqa: F811
     """The real app on a real port, connected to the simulator, whose webhooks come to that port."""
     app = create_app(Settings(database_url=db, debug=False))
     async with serve_app(without_lifespan(app)) as url:
-        shopify_connection.configure(public_url=url, base_url=sim.url, timeout=2.0)
-        await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
-        async with httpx.AsyncClient(timeout=10) as client:
-            try:
-                yield Branchline(url, client, sim.shop.client_secret, sim.domain)
-            finally:
-                await shopify_push.close_clients()
-                shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
+        with settings_changed(shopify=ShopifySettings(public_url=url, base_url=sim.url, timeout=2.0)):
+            await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
+            async with httpx.AsyncClient(timeout=10) as client:
+                try:
+                    yield Branchline(url, client, sim.shop.client_secret, sim.domain)
+                finally:
+                    await shopify_push.close_clients()
 
 
 @pytest.fixture

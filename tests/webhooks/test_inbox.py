@@ -105,9 +105,9 @@ def test_every_handled_topic_has_its_handler_imported():
     assert {"orders/create", "fulfillments/create", "refunds/create", "inventory_levels/update"} <= set(HANDLERS)
 
 
-async def test_rows_of_a_dead_worker_are_claimed_again_after_the_lease(branchline, fast_inbox):
+async def test_rows_of_a_dead_worker_are_claimed_again_after_the_lease(branchline, fast_inbox, change_settings):
     recorder = Recorder()
-    shopify_inbox.configure(lease_seconds=0.3)
+    change_settings(inbox={"lease_seconds": 0.3})
     await branchline.deliver("orders/create", order_payload(next_id(), "2026-11-26T15:00:00+05:00"))
     dead = await shopify_inbox.claim(10)  # a worker claims the row, then dies without an outcome
     assert len(dead) == 1
@@ -122,8 +122,8 @@ async def test_rows_of_a_dead_worker_are_claimed_again_after_the_lease(branchlin
     assert (await rows())[0].status == InboxStatus.DONE
 
 
-async def test_a_row_that_keeps_killing_its_worker_is_parked(branchline, fast_inbox):
-    shopify_inbox.configure(lease_seconds=0.05)
+async def test_a_row_that_keeps_killing_its_worker_is_parked(branchline, fast_inbox, change_settings):
+    change_settings(inbox={"lease_seconds": 0.05})
     await branchline.deliver("orders/create", order_payload(next_id(), "2026-11-26T15:00:00+05:00"))
     for _ in range(fast_inbox.max_attempts):
         assert len(await shopify_inbox.claim(10)) == 1

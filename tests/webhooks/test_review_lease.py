@@ -9,8 +9,8 @@ from operations.sync import inbox as shopify_inbox
 from tests.webhooks.conftest import next_id, order_payload, rows
 
 
-async def test_a_row_taken_over_while_waiting_in_a_batch_is_not_handled_twice(branchline, fast_inbox):
-    shopify_inbox.configure(lease_seconds=0.5)
+async def test_a_row_taken_over_while_waiting_in_a_batch_is_not_handled_twice(branchline, fast_inbox, change_settings):
+    change_settings(inbox={"lease_seconds": 0.5})
     ids = [next_id() for _ in range(3)]
     calls = []
 
