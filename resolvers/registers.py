@@ -113,7 +113,8 @@ async def close_register(info: Info, input: CloseRegisterInput) -> CloseRegister
 
 async def end_shift(info: Info, input: EndShiftInput) -> EndShiftPayload:
     async def run():
-        shift = await ops.end_shift(info.context.actor, ids.decode(input.register_id, "Register", "registerId"))
+        register_pk = ids.decode(input.register_id, "Register", "registerId")
+        shift = await ops.end_shift(info.context.actor, register_pk, input.idempotency_key)
         return {"shift": Shift.from_model(shift)}
 
     return await payload(EndShiftPayload, run)

@@ -19,11 +19,14 @@ from schema.sales import (
     CheckoutPayload,
     OfflineSaleResult,
     PlaceDraftInput,
+    PlaceDraftPayload,
     Sale,
     SaveDraftInput,
+    SaveDraftPayload,
     SyncOfflineSalesInput,
     SyncOfflineSalesPayload,
     VoidSaleInput,
+    VoidSalePayload,
 )
 
 
@@ -83,7 +86,7 @@ async def sales(info: Info, branch_id: strawberry.ID, first: int, after: str | N
     )
 
 
-async def save_draft(info: Info, input: SaveDraftInput) -> CheckoutPayload:
+async def save_draft(info: Info, input: SaveDraftInput) -> SaveDraftPayload:
     async def run():
         draft = drafts.Draft(
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
@@ -99,10 +102,10 @@ async def save_draft(info: Info, input: SaveDraftInput) -> CheckoutPayload:
         saved = await drafts.save_draft(info.context.actor, draft, draft_pk, input.idempotency_key)
         return {"sale": Sale.from_model(saved)}
 
-    return await payload(CheckoutPayload, run)
+    return await payload(SaveDraftPayload, run)
 
 
-async def place_draft(info: Info, input: PlaceDraftInput) -> CheckoutPayload:
+async def place_draft(info: Info, input: PlaceDraftInput) -> PlaceDraftPayload:
     async def run():
         sale, _ = await drafts.place_draft(
             info.context.actor,
@@ -113,19 +116,18 @@ async def place_draft(info: Info, input: PlaceDraftInput) -> CheckoutPayload:
         )
         return {"sale": Sale.from_model(sale)}
 
-    return await payload(CheckoutPayload, run)
+    return await payload(PlaceDraftPayload, run)
 
 
-async def void_sale(info: Info, input: VoidSaleInput) -> CheckoutPayload:
+async def void_sale(info: Info, input: VoidSaleInput) -> VoidSalePayload:
     async def run():
         sale_pk = ids.decode(input.sale_id, "Sale", "saleId")
-        return {
-            "sale": Sale.from_model(
-                await drafts.void_sale(info.context.actor, sale_pk, input.manager_pin, input.reason)
-            )
-        }
+        voided = await drafts.void_sale(
+            info.context.actor, sale_pk, input.manager_pin, input.reason, input.idempotency_key
+        )
+        return {"sale": Sale.from_model(voided)}
 
-    return await payload(CheckoutPayload, run)
+    return await payload(VoidSalePayload, run)
 
 
 async def sync_offline_sales(info: Info, input: SyncOfflineSalesInput) -> SyncOfflineSalesPayload:

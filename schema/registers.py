@@ -276,3 +276,4 @@ class EndShiftPayload:
 @strawberry.input(description="The register whose cashier's shift ends.")
 class EndShiftInput:
     register_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)

@@ -15,6 +15,7 @@ from operations.counter.checkout import receipt_for
 from operations.counter.receipts import render_thermal
 from operations.kernel.access import Permission
 from schema.errors import BadRequest, UserError
+from schema.inputs import KEY_DESCRIPTION
 from schema.types import Branch, Counter, Money, Variant
 
 SaleStatus = strawberry.enum(Enum("SaleStatus", {s.name: s.value for s in models.SaleStatus}), name="SaleStatus")
@@ -216,10 +217,31 @@ class CheckoutPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.type
+class SaveDraftPayload:
+    sale: Sale | None = strawberry.field(default=None, description="The draft or quote as saved.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PlaceDraftPayload:
+    sale: Sale | None = strawberry.field(default=None, description="The placed sale.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class VoidSalePayload:
+    sale: Sale | None = strawberry.field(default=None, description="The voided sale.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.input(description="Save a sale for later: parked, or a quote. Give draftId to edit one.")
 class SaveDraftInput:
     counter_id: strawberry.ID
     lines: list[CheckoutLineInput]
+    idempotency_key: str = strawberry.field(
+        description="A retried save returns the first result instead of making (or editing) the draft again."
+    )
     draft_id: strawberry.ID | None = None
     order_discount: Decimal = Decimal(0)
     customer_name: str | None = None
@@ -229,9 +251,6 @@ class SaveDraftInput:
     )
     is_quote: bool = False
     note: str | None = None
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="A retried save returns the first draft instead of making a second one."
-    )
 
 
 @strawberry.input(description="Turn a draft or quote into a sale at any counter of its branch.")
@@ -239,7 +258,7 @@ class PlaceDraftInput:
     draft_id: strawberry.ID
     counter_id: strawberry.ID
     tenders: list[TenderInput]
-    idempotency_key: str
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -247,6 +266,7 @@ class VoidSaleInput:
     sale_id: strawberry.ID
     manager_pin: str
     reason: str
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input

@@ -198,20 +198,30 @@ async def open_register(
         return register
 
 
-async def end_shift(actor: Actor, register_id: int) -> Shift:
-    """The caller stops working this register (the register stays open for the next cashier)."""
+async def end_shift(actor: Actor, register_id: int, idempotency_key: str | None = None) -> Shift:
+    """The caller stops working this register (the register stays open for the next cashier).
+
+    With a key, a retry returns the shift ended the first time and ends nothing else (not a shift the
+    cashier started since); the key is the caller's: another cashier's request under it is refused."""
     register = await get_register(register_id)
     require(actor, Permission.SELL, register.branch_id)
     problems = Problems()
+    _check_key(problems, idempotency_key)
     _check_staff(problems, actor, "ending a shift")
     problems.raise_if_any()
-    async with transaction():
+
+    async def end() -> Shift:
         ended = await Shift.filter(register_id=register_id, cashier_id=actor.staff_id, ended_at=None).update(
             ended_at=datetime.now(UTC)
         )
         if not ended:
             raise OperationError.single(ErrorCode.NOT_FOUND, "you have no open shift in this register", "registerId")
         return await Shift.filter(register_id=register_id, cashier_id=actor.staff_id).order_by("-id").first()
+
+    async with transaction() as tx:
+        request = {"registerId": register_id, "cashier": actor.staff_id}
+        shift, _ = await run_once(tx, "endShift", idempotency_key, request, end, lambda pk: Shift.get(id=pk))
+        return shift
 
 
 async def record_cash(

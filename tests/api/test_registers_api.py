@@ -9,6 +9,7 @@ import pytest
 from models.registers import CashMovement, Register, Shift
 from models.sales import Sale, SaleReturn, SaleStatus
 from models.staff import Role
+from operations.counter.registers import shift_for
 from operations.directory.branches import NewCounter, create_counter
 from operations.kernel.access import SYSTEM
 from schema.ids import decode, global_id
@@ -43,7 +44,8 @@ REPORT = """query($r: ID!) {
     shifts { cashierName salesCount salesTotal { amount } endedAt }
   }
 }"""
-END_SHIFT = "mutation($r: ID!) { endShift(input: {registerId: $r}) { shift { endedAt } errors { code field } } }"
+END_SHIFT = """mutation($r: ID!, $k: String!) {
+  endShift(input: {registerId: $r, idempotencyKey: $k}) { shift { endedAt } errors { code field } } }"""
 
 
 def gid(kind: str, pk: int) -> str:
@@ -238,8 +240,26 @@ async def test_a_cashier_ends_their_shift_and_the_register_stays_open(anonymous,
     a, _, counter = shop
     cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="5820")
     register = (await open_at(cashier, counter, "0"))["register"]["id"]
-    ended = (await cashier(END_SHIFT, {"r": register}))["endShift"]
+    ended = (await cashier(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
     assert ended["errors"] == [] and ended["shift"]["endedAt"]
-    again = (await cashier(END_SHIFT, {"r": register}))["endShift"]
+    again = (await cashier(END_SHIFT, {"r": register, "k": "end-2"}))["endShift"]
     assert again["errors"] == [{"code": "NOT_FOUND", "field": "registerId"}]
     assert (await cashier(CURRENT, {"c": counter}))["currentRegister"]["status"] == "OPEN"
+
+
+async def test_a_retried_end_shift_returns_the_first_shift_and_ends_no_other(anonymous, shop):
+    a, _, counter = shop
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="5820")
+    register = (await open_at(cashier, counter, "0"))["register"]["id"]
+    pk = decode(register, "Register", "id")
+    first = (await cashier(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
+    assert first["errors"] == [] and first["shift"]["endedAt"]
+    [ended] = await Shift.filter(register_id=pk)
+    later = await shift_for(await Register.get(id=pk), ended.cashier_id)  # back at the till: a new shift
+    again = (await cashier(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
+    assert again == first
+    assert (await Shift.get(id=later.id)).ended_at is None  # the retry ended nothing
+    colleague = await anonymous.as_staff(Role.CASHIER, [a.id], pin="6931")
+    reused = (await colleague(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
+    assert reused == {"shift": None, "errors": [{"code": "IDEMPOTENCY_KEY_REUSED", "field": "idempotencyKey"}]}
+    assert (await Shift.get(id=later.id)).ended_at is None
