@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models import sales as models
 from operations.kernel.access import Permission
 from schema.errors import UserError
+from schema.registers import Register, Shift, register_of, shift_of
 from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, money, tenders
 from schema.types import Branch, Money
 
@@ -49,8 +50,6 @@ class SaleReturn(relay.Node):
     total: Money = strawberry.field(description="Refunded for the returned lines (before an exchange's new lines).")
     cash_paid_out: Money = strawberry.field(description="Cash handed back from the returning counter's drawer.")
     created_at: datetime
-    register_id: strawberry.ID | None
-    shift_id: strawberry.ID | None
     model: strawberry.Private[models.SaleReturn]
 
     @classmethod
@@ -64,8 +63,6 @@ class SaleReturn(relay.Node):
             total=money(m.total, currency),
             cash_paid_out=money(m.cash_paid_out, currency),
             created_at=m.created_at,
-            register_id=strawberry.ID(str(m.register_id)) if m.register_id else None,
-            shift_id=strawberry.ID(str(m.shift_id)) if m.shift_id else None,
             model=m,
         )
 
@@ -76,6 +73,14 @@ class SaleReturn(relay.Node):
     @strawberry.field(description="The branch that took the goods back (and got the stock).")
     async def branch(self, info: Info) -> Branch:
         return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
+
+    @strawberry.field(description="The returning counter's register; null when none was open (no cash refund then).")
+    async def register(self, info: Info) -> Register | None:
+        return await register_of(info, self.model.register_id)
+
+    @strawberry.field(description="The shift of the cashier who took the goods back, when a register was open.")
+    async def shift(self, info: Info) -> Shift | None:
+        return await shift_of(info, self.model.shift_id)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[ReturnLine]:

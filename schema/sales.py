@@ -16,6 +16,8 @@ from operations.counter.receipts import render_thermal
 from operations.kernel.access import Permission
 from schema.errors import BadRequest, UserError
 from schema.inputs import KEY_DESCRIPTION
+from schema.registers import Register, Shift, register_of, shift_of
+from schema.staff import Staff, staff_member
 from schema.types import Branch, Counter, Money, Variant
 
 SaleStatus = strawberry.enum(Enum("SaleStatus", {s.name: s.value for s in models.SaleStatus}), name="SaleStatus")
@@ -108,8 +110,6 @@ class Sale(relay.Node):
     refunded_total: Money
     occurred_at: datetime
     placed_at: datetime | None
-    register_id: strawberry.ID | None
-    shift_id: strawberry.ID | None
     model: strawberry.Private[models.Sale]
 
     @classmethod
@@ -133,8 +133,6 @@ class Sale(relay.Node):
             refunded_total=money(m.refunded_total, c),
             occurred_at=m.occurred_at,
             placed_at=m.placed_at,
-            register_id=strawberry.ID(str(m.register_id)) if m.register_id else None,
-            shift_id=strawberry.ID(str(m.shift_id)) if m.shift_id else None,
             model=m,
         )
 
@@ -146,9 +144,20 @@ class Sale(relay.Node):
     async def counter(self, info: Info) -> Counter:
         return Counter.from_model(await info.context.loaders.counter.load(self.model.counter_id))
 
-    @strawberry.field
-    async def cashier_name(self, info: Info) -> str:
-        return (await info.context.loaders.staff.load(self.model.cashier_id)).name
+    @strawberry.field(
+        description="Who made the sale (or saved the draft); null when the caller may not see them. No name is "
+        "kept per sale: a reprinted receipt shows the cashier's name as it is now."
+    )
+    async def cashier(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.model.cashier_id)
+
+    @strawberry.field(description="The register the sale was placed in; null for a draft.")
+    async def register(self, info: Info) -> Register | None:
+        return await register_of(info, self.model.register_id)
+
+    @strawberry.field(description="The cashier's shift the sale was placed in; null for a draft.")
+    async def shift(self, info: Info) -> Shift | None:
+        return await shift_of(info, self.model.shift_id)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[SaleLine]:

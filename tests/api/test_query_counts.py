@@ -113,7 +113,7 @@ def _assert_flat(costs: dict[int, QueryCount], what: str) -> None:
 
 
 SALES = """query($b: ID!, $first: Int!) { sales(branchId: $b, first: $first) { edges { node {
-  id number status total { amount } cashierName
+  id number status total { amount } cashier { name } register { status } shift { endedAt }
   branch { code } counter { code branch { code } }
   lines { lineNo sku quantity variant { sku product { title } } }
   tenders { type amount { amount } reference } } } } }"""

@@ -7,13 +7,16 @@ from decimal import Decimal
 import pytest
 
 from models.registers import CashMovement, Register, Shift
-from models.sales import Sale, SaleReturn, SaleStatus
+from models.sales import Sale, SaleReturn, SaleStatus, TenderType
 from models.staff import Role
+from operations.counter import checkout, returns
 from operations.counter.registers import shift_for
 from operations.directory.branches import NewCounter, create_counter
+from operations.directory.catalog import VariantRef
+from operations.directory.staff import authenticate
 from operations.kernel.access import SYSTEM
 from schema.ids import decode, global_id
-from tests.factories import make_branch
+from tests.factories import make_branch, make_variants, stock
 
 OPEN = """mutation($c: ID!, $f: Decimal!, $k: String!) {
   openRegister(input: {counterId: $c, openingFloat: $f, idempotencyKey: $k}) {
@@ -263,3 +266,66 @@ async def test_a_retried_end_shift_returns_the_first_shift_and_ends_no_other(ano
     reused = (await colleague(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
     assert reused == {"shift": None, "errors": [{"code": "IDEMPOTENCY_KEY_REUSED", "field": "idempotencyKey"}]}
     assert (await Shift.get(id=later.id)).ended_at is None
+
+
+LINKS = """query($s: ID!, $r: ID!, $ret: ID!) {
+  sale: node(id: $s) { ... on Sale { cashier { name } register { id } shift { register { id } cashier { name } } } }
+  saleReturn: node(id: $ret) { ... on SaleReturn { register { id } shift { cashier { name } } } }
+  registerReport(registerId: $r) {
+    register { id } counter { code } branch { code } openedByName openedBy { name } closedBy { name }
+    shifts { cashierName cashier { name } } } }"""
+CASH_LINK = """mutation($r: ID!) {
+  recordCashMovement(input: {registerId: $r, kind: CASH_IN, amount: "100", reason: "change", idempotencyKey: "in-1"}) {
+    cashMovement { staff { name } } errors { code } } }"""
+
+
+async def test_sales_returns_shifts_cash_and_reports_link_objects_and_hide_staff_from_colleagues(anonymous, shop):
+    a, _, counter = shop
+    [v] = await make_variants(1, prefix="LNK")
+    await stock(a.id, v.id, 5)
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="7139")
+    colleague = await anonymous.as_staff(Role.CASHIER, [a.id], pin="8240")
+    manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [a.id], pin="902715")
+    register = (await open_at(cashier, counter, "0"))["register"]["id"]
+    actor = await authenticate(cashier.token)
+    sale, _ = await checkout.checkout(
+        actor,
+        checkout.Checkout(
+            decode(counter, "Counter", "c"),
+            [checkout.CheckoutLine(VariantRef(id=v.id), 1)],
+            [checkout.Payment(TenderType.CASH, Decimal("1000.00"))],
+            "sell",
+        ),
+    )
+    back, _ = await returns.create_return(
+        actor,
+        returns.ReturnRequest(
+            sale.id,
+            sale.counter_id,
+            [returns.ReturnItem(1, 1)],
+            [checkout.Payment(TenderType.CASH, Decimal("1000.00"))],
+            "back",
+        ),
+    )
+    moved = (await cashier(CASH_LINK, {"r": register}))["recordCashMovement"]
+    assert moved == {"cashMovement": {"staff": {"name": "cashier user"}}, "errors": []}
+    ids = {"s": gid("Sale", sale.id), "r": register, "ret": gid("SaleReturn", back.id)}
+    own = await cashier(LINKS, ids)
+    shift = {"register": {"id": register}, "cashier": {"name": "cashier user"}}
+    assert own["sale"] == {"cashier": {"name": "cashier user"}, "register": {"id": register}, "shift": shift}
+    assert own["saleReturn"] == {"register": {"id": register}, "shift": {"cashier": {"name": "cashier user"}}}
+    assert own["registerReport"] == {
+        "register": {"id": register},
+        "counter": {"code": "C1"},
+        "branch": {"code": "A"},
+        "openedByName": "cashier user",
+        "openedBy": {"name": "cashier user"},
+        "closedBy": None,
+        "shifts": [{"cashierName": "cashier user", "cashier": {"name": "cashier user"}}],
+    }
+    # A colleague sees the sale and the report, but not another member of staff (node(id:)'s rule).
+    seen = await colleague(LINKS, ids)
+    assert seen["sale"]["cashier"] is None and seen["sale"]["shift"] == {"register": {"id": register}, "cashier": None}
+    assert seen["registerReport"]["openedBy"] is None and seen["registerReport"]["openedByName"] == "cashier user"
+    assert seen["registerReport"]["shifts"] == [{"cashierName": "cashier user", "cashier": None}]
+    assert (await manager(LINKS, ids)) == own
