@@ -7,7 +7,6 @@ from models import sales as models
 from operations.counter import exchanges
 from operations.counter import returns as ops
 from operations.counter.checkout import CheckoutLine, Payment
-from operations.directory.catalog import VariantRef
 from resolvers.mutations import payload
 from schema import ids
 from schema.returns import (
@@ -73,9 +72,8 @@ def _payments(tenders: list[TenderInput]) -> list[Payment]:
 
 
 def _checkout_line(i: int, line: CheckoutLineInput) -> CheckoutLine:
-    variant_id = ids.decode(line.variant_id, "Variant", f"newLines.{i}.variantId") if line.variant_id else None
     return CheckoutLine(
-        variant=VariantRef(id=variant_id, sku=line.sku, barcode=line.barcode),
+        variant=line.variant.ref(f"newLines.{i}.variant"),
         quantity=line.quantity,
         price_override=line.price_override,
         discount=line.discount,

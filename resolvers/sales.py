@@ -7,7 +7,6 @@ from strawberry.types import Info
 from models import sales as models
 from operations.counter import checkout as ops
 from operations.counter import drafts, offline
-from operations.directory.catalog import VariantRef
 from operations.kernel.access import Permission, require
 from operations.kernel.errors import OperationError
 from resolvers.mutations import payload
@@ -33,11 +32,7 @@ from schema.sales import (
 def _lines(lines, field: str = "lines") -> list[ops.CheckoutLine]:
     return [
         ops.CheckoutLine(
-            variant=VariantRef(
-                id=ids.decode(line.variant_id, "Variant", f"{field}.{i}.variantId") if line.variant_id else None,
-                sku=line.sku,
-                barcode=line.barcode,
-            ),
+            variant=line.variant.ref(f"{field}.{i}.variant"),
             quantity=line.quantity,
             price_override=line.price_override,
             discount=line.discount,

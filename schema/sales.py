@@ -15,7 +15,7 @@ from operations.counter.checkout import receipt_for
 from operations.counter.receipts import render_thermal
 from operations.kernel.access import Permission
 from schema.errors import BadRequest, UserError
-from schema.inputs import KEY_DESCRIPTION
+from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.registers import Register, Shift, register_of, shift_of
 from schema.staff import Staff, staff_member
 from schema.types import Branch, Counter, Money, Variant
@@ -186,12 +186,10 @@ class Sale(relay.Node):
         ]
 
 
-@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode (a scan).")
+@strawberry.input
 class CheckoutLineInput:
+    variant: VariantRefInput
     quantity: int
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
     price_override: Decimal | None = strawberry.field(default=None, description="Needs a manager's PIN.")
     discount: Decimal = strawberry.field(default=Decimal(0), description="Amount off the whole line.")
 

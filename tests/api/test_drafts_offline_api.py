@@ -30,7 +30,7 @@ async def test_park_place_void_and_upload_offline(anonymous, db):
     c = str(global_id("Counter", counter.id))
     parked = await cashier(
         f"mutation($c: ID!, $sku: String!) {{ saveDraft(input: {{counterId: $c, holdMinutes: 15,"
-        f' idempotencyKey: "park-1", lines: [{{sku: $sku, quantity: 1}}]}}) {{ {SALE} }} }}',
+        f' idempotencyKey: "park-1", lines: [{{variant: {{sku: $sku}}, quantity: 1}}]}}) {{ {SALE} }} }}',
         {"c": c, "sku": v.sku},
     )
     draft = parked["saveDraft"]["sale"]
@@ -55,13 +55,13 @@ async def test_park_place_void_and_upload_offline(anonymous, db):
         {
             "offlineId": "tab-1",
             "occurredAt": when,
-            "lines": [{"sku": v.sku, "quantity": 3}],
+            "lines": [{"variant": {"sku": v.sku}, "quantity": 3}],
             "tenders": [{"type": "CASH", "amount": "3000"}],
         },
         {
             "offlineId": "tab-2",
             "occurredAt": when,
-            "lines": [{"sku": "NOPE", "quantity": 1}],
+            "lines": [{"variant": {"sku": "NOPE"}, "quantity": 1}],
             "tenders": [{"type": "CASH", "amount": "10"}],
         },
     ]
@@ -69,7 +69,7 @@ async def test_park_place_void_and_upload_offline(anonymous, db):
     again = (await cashier(upload, {"c": c, "sales": sales}))["syncOfflineSales"]["results"]
     assert (first[0]["oversold"], first[0]["replayed"], again[0]["replayed"]) == (True, False, True)
     assert first[0]["sale"]["number"] == again[0]["sale"]["number"]
-    assert first[1]["errors"] == [{"code": "NOT_FOUND", "field": "sales.1.lines.0.sku"}]
+    assert first[1]["errors"] == [{"code": "NOT_FOUND", "field": "sales.1.lines.0.variant.sku"}]
 
 
 async def _till(anonymous, code: str, units: int):
@@ -126,7 +126,7 @@ async def test_a_retried_void_returns_the_first_result_and_restocks_once(anonymo
 
 SAVE = """mutation($c: ID!, $d: ID, $sku: String!, $q: Int!, $k: String!) {
   saveDraft(input: {counterId: $c, draftId: $d, holdMinutes: 30, idempotencyKey: $k,
-                     lines: [{sku: $sku, quantity: $q}]}) {
+                     lines: [{variant: {sku: $sku}, quantity: $q}]}) {
     sale { id status lines { quantity } } errors { field code message } } }"""
 
 

@@ -15,7 +15,8 @@ from schema.ids import global_id
 from tests.factories import make_branch, make_variants, stock
 
 CHECKOUT = """mutation($c: ID!, $k: String!) { checkout(input: {counterId: $c, idempotencyKey: $k,
-  orderDiscount: "300.00", lines: [{sku: "K-0", quantity: 3}, {sku: "K-1", quantity: 2, discount: "100.00"}],
+  orderDiscount: "300.00", lines: [{variant: {sku: "K-0"}, quantity: 3},
+    {variant: {sku: "K-1"}, quantity: 2, discount: "100.00"}],
   tenders: [{type: CASH, amount: "8140.00"}]}) { sale { id number total { amount } } errors { code field } } }"""
 RETURN = """mutation($input: CreateReturnInput!) { createReturn(input: $input) {
   saleReturn { id number total { amount currency } cashPaidOut { amount } branch { code }
@@ -152,7 +153,7 @@ async def test_exchange_pays_the_difference_or_writes_nothing(store):
                 "saleNumber": store.sale["number"],
                 "counterId": gid("Counter", store.lhr_counter.id),
                 "returnLines": [{"lineNo": 1, "quantity": 1, "restock": "RESTOCK"}],
-                "newLines": [{"sku": "K-1", "quantity": new_quantity}],
+                "newLines": [{"variant": {"sku": "K-1"}, "quantity": new_quantity}],
                 "tenders": [{"type": "CASH", "amount": a} for a in tenders],
                 "idempotencyKey": key,
             }

@@ -432,7 +432,7 @@ async def test_the_server_killed_mid_burst_restarts_and_nothing_is_lost_or_appli
     requests = []  # (document, input, field) — each sent until it gets an answer, with the same key
     for n in range(30):
         _, variant, _ = picks[n % 3]
-        line = {"variantId": variant, "quantity": rng.choice([-1, 1, 2])}
+        line = {"variant": {"id": variant}, "quantity": rng.choice([-1, 1, 2])}
         adjust = {"branchId": branch, "reason": "CORRECTION", "lines": [line], "idempotencyKey": f"kill-adj-{n}"}
         requests.append((ADJUST, adjust, "adjustStock"))
     for n, order in enumerate(orders):
