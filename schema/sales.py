@@ -1,5 +1,6 @@
 """Sales at the counter: the sale, its lines and tenders, checkout input and payload."""
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +12,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
-from operations.counter.checkout import receipt_for
+from operations.counter.checkout import receipt_of
 from operations.counter.receipts import render_thermal
 from operations.kernel.access import Permission
 from schema.errors import BadRequest, UserError
@@ -26,6 +27,10 @@ TenderType = strawberry.enum(
     name="TenderType",
     description="CASH, CARD, or BANK (bank transfer, Raast, JazzCash/Easypaisa wallets).",
 )
+
+
+async def _nobody() -> None:
+    return None
 
 
 def money(amount: Decimal, currency: str = "PKR") -> Money:
@@ -169,10 +174,29 @@ class Sale(relay.Node):
         return tenders(await info.context.loaders.tenders_of_sale.load(self.id), self.model.currency)
 
     @strawberry.field(description="The receipt as thermal-printer text: 58 or 80 mm paper.")
-    async def receipt_text(self, width_mm: int = 80) -> str:
+    async def receipt_text(self, info: Info, width_mm: int = 80) -> str:
         if width_mm not in (58, 80):
             raise BadRequest("widthMm is 58 or 80", field="widthMm")
-        return render_thermal(await receipt_for(self.model), width_mm)
+        m, loaders = self.model, info.context.loaders
+        # Asked for together, so a page of sales reads each relation in one query, not one per sale.
+        branch, counter, cashier, salesperson, lines, tenders = await asyncio.gather(
+            loaders.branch.load(m.branch_id),
+            loaders.counter.load(m.counter_id),
+            loaders.staff.load(m.cashier_id),
+            loaders.staff.load(m.salesperson_id) if m.salesperson_id else _nobody(),
+            loaders.lines_of_sale.load(m.id),
+            loaders.tenders_of_sale.load(m.id),
+        )
+        receipt = receipt_of(
+            m,
+            branch=branch,
+            counter=counter,
+            cashier=cashier,
+            salesperson=salesperson,
+            lines=lines,
+            tenders=tenders,
+        )
+        return render_thermal(receipt, width_mm)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
