@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models import sales as models
 from operations.kernel.access import Permission
 from schema.errors import UserError
+from schema.inputs import KEY_DESCRIPTION
 from schema.registers import Register, Shift, register_of, shift_of
 from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, money, tenders
 from schema.types import Branch, Money
@@ -130,13 +131,18 @@ class ReturnLineInput:
     restock: Restock  # type: ignore[valid-type]
 
 
-@strawberry.input(description="The original sale by exactly one of saleId and saleNumber.")
+@strawberry.input(one_of=True, description="A sale by exactly one of: its ID, its number (as on the receipt).")
+class SaleRefInput:
+    id: strawberry.ID | None = strawberry.UNSET
+    number: str | None = strawberry.UNSET
+
+
+@strawberry.input
 class CreateReturnInput:
+    sale: SaleRefInput = strawberry.field(description="The original sale.")
     counter_id: strawberry.ID = strawberry.field(description="Where the customer is now: any branch's counter.")
     lines: list[ReturnLineInput]
-    idempotency_key: str
-    sale_id: strawberry.ID | None = None
-    sale_number: str | None = None
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     refunds: list[TenderInput] = strawberry.field(
         default_factory=list, description="Must add up exactly to the refund; cash needs the counter's register open."
     )
@@ -146,12 +152,11 @@ class CreateReturnInput:
 
 @strawberry.input(description="Return lines and new lines in one document; the difference is paid or refunded.")
 class CreateExchangeInput:
+    sale: SaleRefInput = strawberry.field(description="The original sale.")
     counter_id: strawberry.ID
     return_lines: list[ReturnLineInput]
     new_lines: list[CheckoutLineInput]
-    idempotency_key: str
-    sale_id: strawberry.ID | None = None
-    sale_number: str | None = None
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     tenders: list[TenderInput] = strawberry.field(
         default_factory=list, description="When the new lines cost more: pays the difference (change from cash)."
     )
