@@ -288,12 +288,19 @@ class DenominationCountInput:
     count: int
 
 
-@strawberry.input(description="The cash counted in the drawer: exactly one of countedTotal or denominations.")
+@strawberry.input(
+    one_of=True, description="The cash counted in the drawer by exactly one of: its total, each note and coin."
+)
+class CashCountInput:
+    total: Decimal | None = strawberry.UNSET
+    denominations: list[DenominationCountInput] | None = strawberry.UNSET
+
+
+@strawberry.input
 class CloseRegisterInput:
     register_id: strawberry.ID
+    counted: CashCountInput
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
-    counted_total: Decimal | None = None
-    denominations: list[DenominationCountInput] | None = None
 
 
 @strawberry.type

@@ -292,17 +292,17 @@ async def record_cash(
 def _counted(problems: Problems, total, denominations: dict[int, int] | None) -> tuple[Decimal, dict | None]:
     """The cash counted at close, from a total or from the count of each note and coin."""
     if (total is None) == (denominations is None):
-        problems.add(ErrorCode.INVALID, "give either countedTotal or denominations, exactly one", "countedTotal")
+        problems.add(ErrorCode.INVALID, "give either the total or the denominations, exactly one", "counted")
         return Decimal(0), None
     if total is not None:
-        return _amount(problems, total, "countedTotal", maximum=MAX_COUNTED, positive=False), None
+        return _amount(problems, total, "counted.total", maximum=MAX_COUNTED, positive=False), None
     valid: dict[int, int] = {}
     for value, pieces in denominations.items():
         if value not in DENOMINATIONS:
             shown = ", ".join(map(str, DENOMINATIONS))
-            problems.add(ErrorCode.INVALID, f"{value} is not a PKR note or coin ({shown})", "denominations")
+            problems.add(ErrorCode.INVALID, f"{value} is not a PKR note or coin ({shown})", "counted.denominations")
         elif isinstance(pieces, bool) or not isinstance(pieces, int) or not 0 <= pieces <= MAX_PIECES:
-            problems.add(ErrorCode.INVALID, f"count of {value}s must be 0–{MAX_PIECES:,}", "denominations")
+            problems.add(ErrorCode.INVALID, f"count of {value}s must be 0–{MAX_PIECES:,}", "counted.denominations")
         else:
             valid[value] = pieces
     counted = Decimal(sum(value * pieces for value, pieces in valid.items())).quantize(PKR)

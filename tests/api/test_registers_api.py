@@ -30,8 +30,8 @@ CASH = """mutation($r: ID!, $kind: CashMovementKind!, $a: Decimal!, $why: String
     errors { field message code }
   }
 }"""
-CLOSE = """mutation($r: ID!, $k: String!, $total: Decimal, $notes: [DenominationCountInput!]) {
-  closeRegister(input: {registerId: $r, idempotencyKey: $k, countedTotal: $total, denominations: $notes}) {
+CLOSE = """mutation($r: ID!, $k: String!, $counted: CashCountInput!) {
+  closeRegister(input: {registerId: $r, idempotencyKey: $k, counted: $counted}) {
     register { status closedAt expectedCash { amount } countedCash { amount } overShort { amount }
                report { final overShort { amount } } }
     errors { field message code }
@@ -139,14 +139,18 @@ async def test_a_day_at_the_counter(anonymous, shop):
 
     # 2×5000 + 1×1000 + 6×100 + 1×50 + 2×20 + 1×10 = 11700: the drawer balances.
     notes = [{"value": v, "count": n} for v, n in ((5000, 2), (1000, 1), (100, 6), (50, 1), (20, 2), (10, 1))]
-    closed = (await cashier(CLOSE, {"r": register["id"], "k": "z", "notes": notes}))["closeRegister"]
+    closed = (await cashier(CLOSE, {"r": register["id"], "k": "z", "counted": {"denominations": notes}}))[
+        "closeRegister"
+    ]
     assert closed["errors"] == []
     assert closed["register"]["status"] == "CLOSED" and closed["register"]["report"]["final"] is True
     assert (closed["register"]["expectedCash"], closed["register"]["overShort"]) == (
         {"amount": "11700.00"},
         {"amount": "0.00"},
     )
-    replay = (await cashier(CLOSE, {"r": register["id"], "k": "z", "notes": notes}))["closeRegister"]
+    replay = (await cashier(CLOSE, {"r": register["id"], "k": "z", "counted": {"denominations": notes}}))[
+        "closeRegister"
+    ]
     assert replay == closed
     assert (await cashier(CURRENT, {"c": counter}))["currentRegister"] is None
     z = (await cashier(REPORT, {"r": register["id"]}))["registerReport"]
@@ -174,7 +178,7 @@ async def test_cashier_of_branch_b_cannot_work_branch_a(anonymous, api, shop):
     for query, variables in (
         (OPEN, {"c": counter, "f": "100", "k": "x"}),
         (CASH, {"r": register, "kind": "CASH_IN", "a": "1", "why": "x", "k": "x"}),
-        (CLOSE, {"r": register, "k": "x", "total": "0"}),
+        (CLOSE, {"r": register, "k": "x", "counted": {"total": "0"}}),
         (REPORT, {"r": register}),
         (CURRENT, {"c": counter}),
     ):
@@ -207,18 +211,21 @@ async def test_bad_cash_and_counts_are_payload_errors_and_change_nothing(api, sh
         return [(e["code"], e["field"]) for e in data["recordCashMovement"]["errors"]]
 
     async def close(key: str, **counted) -> list:
-        data = await api(CLOSE, {"r": register, "k": key, **counted})
+        data = await api(CLOSE, {"r": register, "k": key, "counted": counted})
         return [(e["code"], e["field"]) for e in data["closeRegister"]["errors"]]
 
     assert await cash("CASH_OUT", "1000.01", "out-1") == [("INVALID", "amount")]  # beyond the drawer
     assert await cash("CASH_IN", "0", "in-0") == [("INVALID", "amount")]
-    assert await close("z1", total="10", notes=[{"value": 100, "count": 1}]) == [("INVALID", "countedTotal")]
-    assert await close("z2") == [("INVALID", "countedTotal")]
-    assert await close("z3", notes=[{"value": 75, "count": 2}]) == [("INVALID", "denominations")]
-    assert await close("z4", notes=[{"value": 100, "count": 1}, {"value": 100, "count": 2}]) == [
-        ("INVALID", "denominations.1.value")
+    # A total and denominations both, or neither: CashCountInput is @oneOf, refused before anything runs.
+    for counted in ({"total": "10", "denominations": [{"value": 100, "count": 1}]}, {}):
+        body = await api.raw(CLOSE, {"r": register, "k": "z1", "counted": counted})
+        assert body.get("data") is None and body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, body
+        assert body["errors"][0]["message"].startswith("Variable '$counted' has invalid value"), body
+    assert await close("z3", denominations=[{"value": 75, "count": 2}]) == [("INVALID", "counted.denominations")]
+    assert await close("z4", denominations=[{"value": 100, "count": 1}, {"value": 100, "count": 2}]) == [
+        ("INVALID", "counted.denominations.1.value")
     ]
-    assert await close("z5", total="-5") == [("INVALID", "countedTotal")]
+    assert await close("z5", total="-5") == [("INVALID", "counted.total")]
     assert await CashMovement.all().count() == 0
     assert (await Register.get(id=decode(register, "Register", "id"))).status == "open"
 
@@ -232,7 +239,7 @@ async def test_concurrent_closes_over_graphql_close_once(api, shop):
     _, _, counter = shop
     register = (await open_at(api, counter, "300.00"))["register"]["id"]
     results = await asyncio.gather(
-        *(api(CLOSE, {"r": register, "k": f"z{i}", "total": f"{300 + i}"}) for i in range(5))
+        *(api(CLOSE, {"r": register, "k": f"z{i}", "counted": {"total": f"{300 + i}"}}) for i in range(5))
     )
     errors = [r["closeRegister"]["errors"] for r in results]
     assert sum(e == [] for e in errors) == 1
