@@ -45,7 +45,7 @@ class ReturnLine:
 class SaleReturn(relay.Node):
     id: relay.NodeID[int]
     number: str = strawberry.field(description="R- and the returning counter's next number, e.g. R-KHI-C1-000043.")
-    reason: str | None
+    reason: str | None = strawberry.field(description="Free text, as written down at the counter.")
     net: Money
     tax: Money
     total: Money = strawberry.field(description="Refunded for the returned lines (before an exchange's new lines).")
