@@ -133,7 +133,8 @@ class EdgeChecks(SchemaExtension):
         else:
             rules = (
                 *_with_budget(tuple(context.validation_rules)),
-                MaybeNullValidationRule,  # @oneOf inputs: graphql-core's own rules (schema/build.py)
+                # @oneOf inputs are checked by graphql-core's own rules (schema/build.py marks them).
+                MaybeNullValidationRule,
                 *self.rules,
             )
             errors = _validate(context.schema._schema, document, rules, not self.introspection)
