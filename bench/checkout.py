@@ -228,7 +228,7 @@ def http_op(clients: list[httpx.AsyncClient], seeded: Seeded) -> Op:
             "variables": {
                 "input": {
                     "counterId": counter.counter_gid,
-                    "lines": [{"variantId": seeded.variant_gids[v], "quantity": 1} for v in variant_ids],
+                    "lines": [{"variant": {"id": seeded.variant_gids[v]}, "quantity": 1} for v in variant_ids],
                     "tenders": [{"type": "CASH", "amount": str(CASH)}],
                     "idempotencyKey": key,
                 }

@@ -9,7 +9,7 @@ from models.branches import Branch
 from operations.counts import counting as ops
 from operations.counts import review as count_review
 from operations.counts import views as count_views
-from operations.directory.catalog import VariantRef, resolve_variant_refs
+from operations.directory.catalog import resolve_variant_refs
 from operations.kernel.access import Permission, require
 from operations.kernel.errors import ErrorCode, OperationError
 from resolvers.mutations import payload
@@ -62,14 +62,7 @@ async def record_counted_quantities(info: Info, input: RecordCountedQuantitiesIn
     async def run():
         count = await ops.load(_count_pk(input.count_id))
         require(info.context.actor, Permission.ADJUST_STOCK, count.branch_id)
-        refs = [
-            VariantRef(
-                id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
-                sku=line.sku,
-                barcode=line.barcode,
-            )
-            for i, line in enumerate(input.lines)
-        ]
+        refs = [line.variant.ref(f"lines.{i}.variant") for i, line in enumerate(input.lines)]
         variant_pks = await resolve_variant_refs(refs)
         lines = [
             ops.CountedLine(pk, line.counted, ops.CountMode(line.mode.value))

@@ -7,7 +7,6 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import purchasing as models
-from operations.directory.catalog import VariantRef
 from operations.kernel.access import Actor, Permission, require, require_signed_in
 from operations.kernel.errors import OperationError
 from operations.purchasing import orders as ops
@@ -138,11 +137,6 @@ async def create_supplier(info: Info, input: CreateSupplierInput) -> CreateSuppl
     return await payload(CreateSupplierPayload, run)
 
 
-def _variant_ref(line, where: str) -> VariantRef:
-    variant_pk = ids.decode(line.variant_id, "Variant", f"{where}.variantId") if line.variant_id else None
-    return VariantRef(id=variant_pk, sku=line.sku, barcode=line.barcode)
-
-
 async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> PurchaseOrderPayload:
     async def run():
         branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
@@ -151,7 +145,7 @@ async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> 
             supplier_id=ids.decode(input.supplier_id, "Supplier", "supplierId"),
             branch_id=branch_pk,
             lines=[
-                ops.OrderLine(_variant_ref(line, f"lines.{i}"), line.quantity, line.unit_cost)
+                ops.OrderLine(line.variant.ref(f"lines.{i}.variant"), line.quantity, line.unit_cost)
                 for i, line in enumerate(input.lines)
             ],
             idempotency_key=input.idempotency_key,
@@ -205,12 +199,11 @@ async def receive_goods(info: Info, input: ReceiveGoodsInput) -> ReceiveGoodsPay
         for i, line in enumerate(input.lines):
             where = f"lines.{i}"
             line_pk = ids.decode(line.line_id, "PurchaseOrderLine", f"{where}.lineId") if line.line_id else None
-            named = any(x is not None for x in (line.variant_id, line.sku, line.barcode))
             lines.append(
                 receiving.ReceiptLine(
                     quantity=line.quantity,
                     line_id=line_pk,
-                    variant=_variant_ref(line, where) if named else None,
+                    variant=line.variant.ref(f"{where}.variant") if line.variant is not None else None,
                     unit_cost=line.unit_cost,
                 )
             )

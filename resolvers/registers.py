@@ -1,6 +1,9 @@
 """Registers and cash: open, cash in/out, close with a count, end a shift; X/Z reports."""
 
+from decimal import Decimal
+
 import strawberry
+from strawberry import UNSET
 from strawberry.types import Info
 
 from models import registers as models
@@ -85,25 +88,28 @@ async def record_cash_movement(info: Info, input: RecordCashMovementInput) -> Re
     return await payload(RecordCashMovementPayload, run)
 
 
-def _denominations(input: CloseRegisterInput) -> dict[int, int] | None:
-    if input.denominations is None:
-        return None
+def _counted(input: CloseRegisterInput) -> tuple[Decimal | None, dict[int, int] | None]:
+    """(total, pieces of each note and coin): the one given (CashCountInput is @oneOf)."""
+    if input.counted.denominations is UNSET or input.counted.denominations is None:
+        return (None if input.counted.total is UNSET else input.counted.total), None
     counts: dict[int, int] = {}
-    for i, line in enumerate(input.denominations):
+    for i, line in enumerate(input.counted.denominations):
         if line.value in counts:  # two lines for the 1000s: the cashier meant one, we cannot tell which
-            raise OperationError.single(ErrorCode.INVALID, f"{line.value} is listed twice", f"denominations.{i}.value")
+            field = f"counted.denominations.{i}.value"
+            raise OperationError.single(ErrorCode.INVALID, f"{line.value} is listed twice", field)
         counts[line.value] = line.count
-    return counts
+    return None, counts
 
 
 async def close_register(info: Info, input: CloseRegisterInput) -> CloseRegisterPayload:
     async def run():
         register_pk = ids.decode(input.register_id, "Register", "registerId")
+        total, denominations = _counted(input)
         register = await ops.close_register(
             info.context.actor,
             register_pk,
-            counted_total=input.counted_total,
-            denominations=_denominations(input),
+            counted_total=total,
+            denominations=denominations,
             idempotency_key=input.idempotency_key,
         )
         return {"register": Register.from_model(register)}
@@ -113,7 +119,8 @@ async def close_register(info: Info, input: CloseRegisterInput) -> CloseRegister
 
 async def end_shift(info: Info, input: EndShiftInput) -> EndShiftPayload:
     async def run():
-        shift = await ops.end_shift(info.context.actor, ids.decode(input.register_id, "Register", "registerId"))
+        register_pk = ids.decode(input.register_id, "Register", "registerId")
+        shift = await ops.end_shift(info.context.actor, register_pk, input.idempotency_key)
         return {"shift": Shift.from_model(shift)}
 
     return await payload(EndShiftPayload, run)

@@ -1,13 +1,13 @@
 """createReturn and createExchange: decode the input, call operations/counter/returns.py or exchanges.py,
 shape the payload."""
 
+from strawberry import UNSET
 from strawberry.types import Info
 
 from models import sales as models
 from operations.counter import exchanges
 from operations.counter import returns as ops
 from operations.counter.checkout import CheckoutLine, Payment
-from operations.directory.catalog import VariantRef
 from resolvers.mutations import payload
 from schema import ids
 from schema.returns import (
@@ -16,6 +16,7 @@ from schema.returns import (
     CreateReturnInput,
     CreateReturnPayload,
     ReturnLineInput,
+    SaleRefInput,
     SaleReturn,
 )
 from schema.sales import CheckoutLineInput, Sale, TenderInput
@@ -23,9 +24,10 @@ from schema.sales import CheckoutLineInput, Sale, TenderInput
 
 async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPayload:
     async def run():
+        sale_id, sale_number = _sale(input.sale)
         request = ops.ReturnRequest(
-            sale_id=_sale_id(input.sale_id),
-            sale_number=input.sale_number,
+            sale_id=sale_id,
+            sale_number=sale_number,
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
             lines=_items(input.lines),
             refunds=_payments(input.refunds),
@@ -41,9 +43,10 @@ async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPay
 
 async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExchangePayload:
     async def run():
+        sale_id, sale_number = _sale(input.sale)
         request = exchanges.ExchangeRequest(
-            sale_id=_sale_id(input.sale_id),
-            sale_number=input.sale_number,
+            sale_id=sale_id,
+            sale_number=sale_number,
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
             return_lines=_items(input.return_lines),
             new_lines=[_checkout_line(i, line) for i, line in enumerate(input.new_lines)],
@@ -60,8 +63,11 @@ async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExcha
     return await payload(CreateExchangePayload, run)
 
 
-def _sale_id(value) -> int | None:
-    return ids.decode(value, "Sale", "saleId") if value is not None else None
+def _sale(sale: SaleRefInput) -> tuple[int | None, str | None]:
+    """(id, number): the one given (SaleRefInput is @oneOf)."""
+    if sale.id is not UNSET and sale.id is not None:
+        return ids.decode(sale.id, "Sale", "sale.id"), None
+    return None, None if sale.number is UNSET else sale.number
 
 
 def _items(lines: list[ReturnLineInput]) -> list[ops.ReturnItem]:
@@ -73,9 +79,8 @@ def _payments(tenders: list[TenderInput]) -> list[Payment]:
 
 
 def _checkout_line(i: int, line: CheckoutLineInput) -> CheckoutLine:
-    variant_id = ids.decode(line.variant_id, "Variant", f"newLines.{i}.variantId") if line.variant_id else None
     return CheckoutLine(
-        variant=VariantRef(id=variant_id, sku=line.sku, barcode=line.barcode),
+        variant=line.variant.ref(f"newLines.{i}.variant"),
         quantity=line.quantity,
         price_override=line.price_override,
         discount=line.discount,

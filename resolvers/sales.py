@@ -7,7 +7,6 @@ from strawberry.types import Info
 from models import sales as models
 from operations.counter import checkout as ops
 from operations.counter import drafts, offline
-from operations.directory.catalog import VariantRef
 from operations.kernel.access import Permission, require
 from operations.kernel.errors import OperationError
 from resolvers.mutations import payload
@@ -19,22 +18,21 @@ from schema.sales import (
     CheckoutPayload,
     OfflineSaleResult,
     PlaceDraftInput,
+    PlaceDraftPayload,
     Sale,
     SaveDraftInput,
+    SaveDraftPayload,
     SyncOfflineSalesInput,
     SyncOfflineSalesPayload,
     VoidSaleInput,
+    VoidSalePayload,
 )
 
 
 def _lines(lines, field: str = "lines") -> list[ops.CheckoutLine]:
     return [
         ops.CheckoutLine(
-            variant=VariantRef(
-                id=ids.decode(line.variant_id, "Variant", f"{field}.{i}.variantId") if line.variant_id else None,
-                sku=line.sku,
-                barcode=line.barcode,
-            ),
+            variant=line.variant.ref(f"{field}.{i}.variant"),
             quantity=line.quantity,
             price_override=line.price_override,
             discount=line.discount,
@@ -83,7 +81,7 @@ async def sales(info: Info, branch_id: strawberry.ID, first: int, after: str | N
     )
 
 
-async def save_draft(info: Info, input: SaveDraftInput) -> CheckoutPayload:
+async def save_draft(info: Info, input: SaveDraftInput) -> SaveDraftPayload:
     async def run():
         draft = drafts.Draft(
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
@@ -99,10 +97,10 @@ async def save_draft(info: Info, input: SaveDraftInput) -> CheckoutPayload:
         saved = await drafts.save_draft(info.context.actor, draft, draft_pk, input.idempotency_key)
         return {"sale": Sale.from_model(saved)}
 
-    return await payload(CheckoutPayload, run)
+    return await payload(SaveDraftPayload, run)
 
 
-async def place_draft(info: Info, input: PlaceDraftInput) -> CheckoutPayload:
+async def place_draft(info: Info, input: PlaceDraftInput) -> PlaceDraftPayload:
     async def run():
         sale, _ = await drafts.place_draft(
             info.context.actor,
@@ -113,19 +111,18 @@ async def place_draft(info: Info, input: PlaceDraftInput) -> CheckoutPayload:
         )
         return {"sale": Sale.from_model(sale)}
 
-    return await payload(CheckoutPayload, run)
+    return await payload(PlaceDraftPayload, run)
 
 
-async def void_sale(info: Info, input: VoidSaleInput) -> CheckoutPayload:
+async def void_sale(info: Info, input: VoidSaleInput) -> VoidSalePayload:
     async def run():
         sale_pk = ids.decode(input.sale_id, "Sale", "saleId")
-        return {
-            "sale": Sale.from_model(
-                await drafts.void_sale(info.context.actor, sale_pk, input.manager_pin, input.reason)
-            )
-        }
+        voided = await drafts.void_sale(
+            info.context.actor, sale_pk, input.manager_pin, input.reason, input.idempotency_key
+        )
+        return {"sale": Sale.from_model(voided)}
 
-    return await payload(CheckoutPayload, run)
+    return await payload(VoidSalePayload, run)
 
 
 async def sync_offline_sales(info: Info, input: SyncOfflineSalesInput) -> SyncOfflineSalesPayload:

@@ -100,14 +100,7 @@ async def _branch_and_variants(info: Info, branch_id: str, lines: list) -> tuple
     Access is checked first, so a caller without rights learns nothing from validation errors."""
     branch_pk = ids.decode(branch_id, "Branch", "branchId")
     require(info.context.actor, Permission.ADJUST_STOCK, branch_pk)
-    refs = [
-        catalog_ops.VariantRef(
-            id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
-            sku=line.sku,
-            barcode=line.barcode,
-        )
-        for i, line in enumerate(lines)
-    ]
+    refs = [line.variant.ref(f"lines.{i}.variant") for i, line in enumerate(lines)]
     if not await branch_models.Branch.exists(id=branch_pk):
         raise OperationError.single(ops.ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
     return branch_pk, await catalog_ops.resolve_variant_refs(refs)

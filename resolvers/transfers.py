@@ -8,7 +8,6 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import transfers as models
-from operations.directory.catalog import VariantRef
 from operations.kernel.access import Permission, require
 from operations.kernel.errors import OperationError
 from operations.transfers import movement as moves
@@ -96,15 +95,7 @@ def _done(transfer: models.Transfer) -> dict:
 async def create_transfer(info: Info, input: CreateTransferInput) -> TransferPayload:
     async def run():
         lines = [
-            ops.RequestLine(
-                VariantRef(
-                    id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
-                    sku=line.sku,
-                    barcode=line.barcode,
-                ),
-                line.quantity,
-            )
-            for i, line in enumerate(input.lines)
+            ops.RequestLine(line.variant.ref(f"lines.{i}.variant"), line.quantity) for i, line in enumerate(input.lines)
         ]
         new = ops.NewTransfer(
             source_branch_id=ids.decode(input.source_branch_id, "Branch", "sourceBranchId"),

@@ -4,10 +4,11 @@ rules and extensions. `schema.graphql` in this package is its exported SDL (kept
 import logging
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLInputObjectType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.graphql import OperationType
 
 from operations.kernel.access import AccessDenied
@@ -62,6 +63,19 @@ class BranchlineSchema(strawberry.Schema):
             super().process_errors(faults, execution_context)
 
 
+def _one_of_known_to_graphql_core(schema: strawberry.Schema) -> None:
+    """Strawberry checks its @oneOf inputs after graphql-core has read them, and a variable naming a
+    variant two ways then fails with a bare message that says neither where nor which code. Marked as
+    oneOf for graphql-core (which knows them since 3.3), it is refused like any bad variable, "Variable
+    '$input' has invalid value at .lines[0].variant: ... exactly one field must be specified ...",
+    code BAD_USER_INPUT (schema/client_errors.py), and a literal by graphql-core's validation rules."""
+    for graphql_type in schema._schema.type_map.values():
+        if isinstance(graphql_type, GraphQLInputObjectType):
+            definition = (graphql_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if definition is not None and definition.is_one_of:
+                graphql_type.is_one_of = True
+
+
 def build_schema(
     *,
     max_depth: int = 12,
@@ -85,7 +99,7 @@ def build_schema(
         lambda: ParserCache(maxsize=256),
         lambda: EdgeChecks(rules=rules, introspection=introspection, max_text_length=max_text_length),
     ]
-    return BranchlineSchema(
+    built = BranchlineSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -93,6 +107,8 @@ def build_schema(
         extensions=extensions,
         hide_suggestions=not introspection,
     )
+    _one_of_known_to_graphql_core(built)
+    return built
 
 
 schema = build_schema()

@@ -13,7 +13,7 @@ from models import counts as models
 from operations.counts import views as count_views
 from operations.counts.counting import CountMode as OperationMode
 from schema.errors import UserError
-from schema.inputs import KEY_DESCRIPTION
+from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.pagination import check_first, decode_cursor, encode_cursor
 from schema.types import Branch, StockMovement, Variant, _by_ids, _sees_stock
 
@@ -167,13 +167,11 @@ class OpenStockCountInput:
     note: str | None = None
 
 
-@strawberry.input(description="A counted variant by exactly one of: its ID, its SKU, its barcode.")
+@strawberry.input(description="A counted variant and how many were found.")
 class CountedQuantityInput:
+    variant: VariantRefInput
     counted: int
     mode: CountMode = CountMode.ADD  # type: ignore[valid-type]
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
 
 
 @strawberry.input

@@ -27,7 +27,6 @@ from graphql import (
 from graphql.validation import ASTValidationRule, OverlappingFieldsCanBeMergedRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from operations.kernel.access import ANONYMOUS, AccessDenied
 from schema.text_limits import variable_errors
@@ -134,8 +133,8 @@ class EdgeChecks(SchemaExtension):
         else:
             rules = (
                 *_with_budget(tuple(context.validation_rules)),
+                # @oneOf inputs are checked by graphql-core's own rules (schema/build.py marks them).
                 MaybeNullValidationRule,
-                OneOfInputValidationRule,
                 *self.rules,
             )
             errors = _validate(context.schema._schema, document, rules, not self.introspection)

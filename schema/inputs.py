@@ -5,7 +5,9 @@ from enum import Enum
 
 import strawberry
 
+from operations.directory.catalog import VariantRef
 from operations.stock.adjustments import AdjustmentReason as OperationReason
+from schema import ids
 
 AdjustmentReason = strawberry.enum(
     Enum("AdjustmentReason", {r.name: r.value for r in OperationReason}),
@@ -14,6 +16,27 @@ AdjustmentReason = strawberry.enum(
 )
 
 KEY_DESCRIPTION = "Repeating a request with the same key returns the first result and changes nothing."
+
+
+@strawberry.input(one_of=True, description="A variant by exactly one of: its ID, its SKU, its barcode (a scan).")
+class VariantRefInput:
+    id: strawberry.ID | None = strawberry.UNSET
+    sku: str | None = strawberry.UNSET
+    barcode: str | None = strawberry.UNSET
+
+    def ref(self, field: str) -> VariantRef:
+        """The variant as operations name it; `field` is where this input sits (`lines.0.variant`), for the
+        error a malformed ID gets."""
+
+        def given(value):
+            return None if value is strawberry.UNSET else value
+
+        pk = given(self.id)
+        return VariantRef(
+            id=None if pk is None else ids.decode(pk, "Variant", f"{field}.id"),
+            sku=given(self.sku),
+            barcode=given(self.barcode),
+        )
 
 
 @strawberry.input
@@ -62,11 +85,9 @@ class CreateProductInput:
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
+@strawberry.input
 class StockLineInput:
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
+    variant: VariantRefInput
     quantity: int | None = strawberry.field(default=None, description="The change: -2 takes two units off.")
     counted_quantity: int | None = strawberry.field(
         default=None, description="What is physically there: on hand becomes this."
@@ -87,15 +108,13 @@ class AdjustStockInput:
     )
 
 
-@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
+@strawberry.input
 class ReorderPointLineInput:
+    variant: VariantRefInput
     reorder_point: int = strawberry.field(description="Low stock when available is at or below this.")
     reorder_quantity: int | None = strawberry.field(
         default=None, description="How many to bring in when low (reorderSuggestions). Left out: unchanged."
     )
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
 
 
 @strawberry.input

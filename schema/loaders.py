@@ -22,7 +22,7 @@ from models.catalog import Product, Variant
 from models.counts import StockCount
 from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, OrderHistory, OrderLine
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
-from models.registers import Register
+from models.registers import Register, Shift
 from models.sales import ReturnLine, Sale, SaleLine, SaleReturn, Tender
 from models.staff import Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
@@ -84,6 +84,7 @@ class Loaders:
         self.stock_count = loader(_by_id(StockCount))
         self.staff = loader(_by_id(Staff))
         self.register = loader(_by_id(Register))
+        self.shift = loader(_by_id(Shift))
         self.sale = loader(_by_id(Sale))
         self.sale_return = loader(_by_id(SaleReturn))
         self.order = loader(_by_id(Order))

@@ -15,7 +15,7 @@ from models import purchasing as models
 from operations.kernel.access import Actor, Permission, require_signed_in
 from schema.errors import UserError
 from schema.ids import global_id
-from schema.inputs import KEY_DESCRIPTION
+from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.types import Branch, Money, Variant
 
 PKR = Decimal("0.01")
@@ -282,13 +282,11 @@ class CreateSupplierInput:
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
+@strawberry.input
 class PurchaseOrderLineInput:
+    variant: VariantRefInput
     quantity: int
     unit_cost: Decimal = strawberry.field(description="PKR per unit, at most 4 decimals, not negative.")
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
 
 
 @strawberry.input
@@ -322,15 +320,11 @@ class CancelPurchaseOrderInput:
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.input(
-    description="An order line by its lineId, or by its variant (exactly one of lineId, variantId, sku, barcode)."
-)
+@strawberry.input(description="An order line by exactly one of: its lineId, its variant.")
 class ReceiveGoodsLineInput:
     quantity: int = strawberry.field(description="Units counted in: at most what is outstanding on the line.")
     line_id: strawberry.ID | None = None
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
+    variant: VariantRefInput | None = None
     unit_cost: Decimal | None = strawberry.field(
         default=None, description="When the supplier's invoice differs from the order; otherwise the order's."
     )

@@ -14,9 +14,9 @@ from models import registers as models
 from models.sales import TenderType
 from operations.counter import register_reports
 from operations.kernel.access import Actor, Permission
-from schema import ids
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
+from schema.staff import Staff, staff_member
 from schema.types import Branch, Counter, Money
 
 RegisterStatus = strawberry.enum(
@@ -51,12 +51,19 @@ class TenderTotals:
 
 @strawberry.type(description="One cashier's shift in the register and what they sold.")
 class ShiftSummary:
-    cashier_id: strawberry.ID
-    cashier_name: str
+    cashier_name: str = strawberry.field(
+        description="The cashier's name as the report prints it, for whoever may read the report "
+        "(`cashier` is shown only to those who may see staff)."
+    )
     started_at: datetime
     ended_at: datetime | None
     sales_count: int
     sales_total: Money
+    cashier_pk: strawberry.Private[int]
+
+    @strawberry.field(description="Null when the caller may not see this member of staff.")
+    async def cashier(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.cashier_pk)
 
 
 _REPORT_AMOUNTS = (
@@ -71,13 +78,10 @@ _REPORT_AMOUNTS = (
 )
 class RegisterReport:
     final: bool
-    register_id: strawberry.ID
-    counter_id: strawberry.ID
-    branch_id: strawberry.ID
     opened_at: datetime
-    opened_by_name: str
+    opened_by_name: str = strawberry.field(description="As the report prints it.")
     closed_at: datetime | None
-    closed_by_name: str | None
+    closed_by_name: str | None = strawberry.field(description="As the report prints it.")
     opening_float: Money
     sales_count: int = strawberry.field(description="Placed, updated or refunded sales (voided ones apart).")
     gross_sales: Money = strawberry.field(description="Before discounts.")
@@ -98,19 +102,26 @@ class RegisterReport:
     counted_cash: Money | None
     over_short: Money | None = strawberry.field(description="Negative: the drawer is short.")
     shifts: list[ShiftSummary]
+    register_pk: strawberry.Private[int]
+    counter_pk: strawberry.Private[int]
+    branch_pk: strawberry.Private[int]
+    opened_by_pk: strawberry.Private[int]
+    closed_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_report(cls, r: register_reports.RegisterReport) -> Self:
         money = {name: Money(amount=getattr(r, name)) for name in _REPORT_AMOUNTS}
         return cls(
             final=r.final,
-            register_id=ids.global_id("Register", r.register_id),
-            counter_id=ids.global_id("Counter", r.counter_id),
-            branch_id=ids.global_id("Branch", r.branch_id),
+            register_pk=r.register_id,
+            counter_pk=r.counter_id,
+            branch_pk=r.branch_id,
             opened_at=r.opened_at,
             opened_by_name=r.opened_by[1],
+            opened_by_pk=r.opened_by[0],
             closed_at=r.closed_at,
             closed_by_name=r.closed_by[1] if r.closed_by else None,
+            closed_by_pk=r.closed_by[0] if r.closed_by else None,
             sales_count=r.sales_count,
             voided_count=r.voided_count,
             returns_count=r.returns_count,
@@ -120,7 +131,7 @@ class RegisterReport:
             over_short=_money(r.over_short),
             shifts=[
                 ShiftSummary(
-                    cashier_id=ids.global_id("Staff", s.cashier_id),
+                    cashier_pk=s.cashier_id,
                     cashier_name=s.cashier_name,
                     started_at=s.started_at,
                     ended_at=s.ended_at,
@@ -131,6 +142,26 @@ class RegisterReport:
             ],
             **money,
         )
+
+    @strawberry.field
+    async def register(self, info: Info) -> "Register":
+        return Register.from_model(await info.context.loaders.register.load(self.register_pk))
+
+    @strawberry.field
+    async def counter(self, info: Info) -> Counter:
+        return Counter.from_model(await info.context.loaders.counter.load(self.counter_pk))
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.branch_pk))
+
+    @strawberry.field(description="Who opened the register; null when the caller may not see this member of staff.")
+    async def opened_by(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.opened_by_pk)
+
+    @strawberry.field(description="Who closed it; null while open, or when the caller may not see them.")
+    async def closed_by(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.closed_by_pk)
 
 
 @strawberry.type(description="A counter's cash drawer from opening to close; one open register per counter.")
@@ -184,28 +215,31 @@ class Register(relay.Node):
 
 @strawberry.type(description="A cashier's time at a register.")
 class Shift:
-    register_id: strawberry.ID
-    cashier_id: strawberry.ID
     started_at: datetime
     ended_at: datetime | None
+    register_pk: strawberry.Private[int]
+    cashier_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: models.Shift) -> Self:
-        return cls(
-            register_id=ids.global_id("Register", m.register_id),
-            cashier_id=ids.global_id("Staff", m.cashier_id),
-            started_at=m.started_at,
-            ended_at=m.ended_at,
-        )
+        return cls(started_at=m.started_at, ended_at=m.ended_at, register_pk=m.register_id, cashier_pk=m.cashier_id)
+
+    @strawberry.field
+    async def register(self, info: Info) -> Register:
+        return Register.from_model(await info.context.loaders.register.load(self.register_pk))
+
+    @strawberry.field(description="Null when the caller may not see this member of staff.")
+    async def cashier(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.cashier_pk)
 
 
 @strawberry.type(description="Cash put into or taken out of the drawer outside a sale.")
 class CashMovement:
     kind: CashMovementKind  # type: ignore[valid-type]
     amount: Money
-    reason: str
+    reason: str = strawberry.field(description="Free text, as the cashier wrote it down.")
     at: datetime
-    staff_id: strawberry.ID
+    staff_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: models.CashMovement) -> Self:
@@ -214,8 +248,22 @@ class CashMovement:
             amount=Money(amount=m.amount),
             reason=m.reason,
             at=m.at,
-            staff_id=ids.global_id("Staff", m.staff_id),
+            staff_pk=m.staff_id,
         )
+
+    @strawberry.field(description="Who moved the cash; null when the caller may not see this member of staff.")
+    async def staff(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.staff_pk)
+
+
+async def register_of(info: Info, register_id: int | None) -> Register | None:
+    """A document's register (a sale's, a return's), through the request's loader."""
+    return None if register_id is None else Register.from_model(await info.context.loaders.register.load(register_id))
+
+
+async def shift_of(info: Info, shift_id: int | None) -> Shift | None:
+    """A document's shift, through the request's loader."""
+    return None if shift_id is None else Shift.from_model(await info.context.loaders.shift.load(shift_id))
 
 
 @strawberry.input
@@ -240,12 +288,19 @@ class DenominationCountInput:
     count: int
 
 
-@strawberry.input(description="The cash counted in the drawer: exactly one of countedTotal or denominations.")
+@strawberry.input(
+    one_of=True, description="The cash counted in the drawer by exactly one of: its total, each note and coin."
+)
+class CashCountInput:
+    total: Decimal | None = strawberry.UNSET
+    denominations: list[DenominationCountInput] | None = strawberry.UNSET
+
+
+@strawberry.input
 class CloseRegisterInput:
     register_id: strawberry.ID
+    counted: CashCountInput
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
-    counted_total: Decimal | None = None
-    denominations: list[DenominationCountInput] | None = None
 
 
 @strawberry.type
@@ -276,3 +331,4 @@ class EndShiftPayload:
 @strawberry.input(description="The register whose cashier's shift ends.")
 class EndShiftInput:
     register_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)

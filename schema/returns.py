@@ -13,6 +13,8 @@ from strawberry.types import Info
 from models import sales as models
 from operations.kernel.access import Permission
 from schema.errors import UserError
+from schema.inputs import KEY_DESCRIPTION
+from schema.registers import Register, Shift, register_of, shift_of
 from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, money, tenders
 from schema.types import Branch, Money
 
@@ -43,14 +45,12 @@ class ReturnLine:
 class SaleReturn(relay.Node):
     id: relay.NodeID[int]
     number: str = strawberry.field(description="R- and the returning counter's next number, e.g. R-KHI-C1-000043.")
-    reason: str | None
+    reason: str | None = strawberry.field(description="Free text, as written down at the counter.")
     net: Money
     tax: Money
     total: Money = strawberry.field(description="Refunded for the returned lines (before an exchange's new lines).")
     cash_paid_out: Money = strawberry.field(description="Cash handed back from the returning counter's drawer.")
     created_at: datetime
-    register_id: strawberry.ID | None
-    shift_id: strawberry.ID | None
     model: strawberry.Private[models.SaleReturn]
 
     @classmethod
@@ -64,8 +64,6 @@ class SaleReturn(relay.Node):
             total=money(m.total, currency),
             cash_paid_out=money(m.cash_paid_out, currency),
             created_at=m.created_at,
-            register_id=strawberry.ID(str(m.register_id)) if m.register_id else None,
-            shift_id=strawberry.ID(str(m.shift_id)) if m.shift_id else None,
             model=m,
         )
 
@@ -76,6 +74,14 @@ class SaleReturn(relay.Node):
     @strawberry.field(description="The branch that took the goods back (and got the stock).")
     async def branch(self, info: Info) -> Branch:
         return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
+
+    @strawberry.field(description="The returning counter's register; null when none was open (no cash refund then).")
+    async def register(self, info: Info) -> Register | None:
+        return await register_of(info, self.model.register_id)
+
+    @strawberry.field(description="The shift of the cashier who took the goods back, when a register was open.")
+    async def shift(self, info: Info) -> Shift | None:
+        return await shift_of(info, self.model.shift_id)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[ReturnLine]:
@@ -125,13 +131,18 @@ class ReturnLineInput:
     restock: Restock  # type: ignore[valid-type]
 
 
-@strawberry.input(description="The original sale by exactly one of saleId and saleNumber.")
+@strawberry.input(one_of=True, description="A sale by exactly one of: its ID, its number (as on the receipt).")
+class SaleRefInput:
+    id: strawberry.ID | None = strawberry.UNSET
+    number: str | None = strawberry.UNSET
+
+
+@strawberry.input
 class CreateReturnInput:
+    sale: SaleRefInput = strawberry.field(description="The original sale.")
     counter_id: strawberry.ID = strawberry.field(description="Where the customer is now: any branch's counter.")
     lines: list[ReturnLineInput]
-    idempotency_key: str
-    sale_id: strawberry.ID | None = None
-    sale_number: str | None = None
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     refunds: list[TenderInput] = strawberry.field(
         default_factory=list, description="Must add up exactly to the refund; cash needs the counter's register open."
     )
@@ -141,12 +152,11 @@ class CreateReturnInput:
 
 @strawberry.input(description="Return lines and new lines in one document; the difference is paid or refunded.")
 class CreateExchangeInput:
+    sale: SaleRefInput = strawberry.field(description="The original sale.")
     counter_id: strawberry.ID
     return_lines: list[ReturnLineInput]
     new_lines: list[CheckoutLineInput]
-    idempotency_key: str
-    sale_id: strawberry.ID | None = None
-    sale_number: str | None = None
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     tenders: list[TenderInput] = strawberry.field(
         default_factory=list, description="When the new lines cost more: pays the difference (change from cash)."
     )

@@ -54,7 +54,14 @@ from schema.registers import (
 )
 from schema.reorder import LowStockAlert, ReorderSuggestion
 from schema.returns import CreateExchangePayload, CreateReturnPayload
-from schema.sales import CheckoutPayload, Sale, SyncOfflineSalesPayload
+from schema.sales import (
+    CheckoutPayload,
+    PlaceDraftPayload,
+    Sale,
+    SaveDraftPayload,
+    SyncOfflineSalesPayload,
+    VoidSalePayload,
+)
 from schema.shopify import (
     ConnectShopifyPayload,
     ImportJob,
@@ -121,9 +128,9 @@ class Mutation:
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
     checkout: CheckoutPayload = strawberry.mutation(resolver=sales.checkout)
-    save_draft: CheckoutPayload = strawberry.mutation(resolver=sales.save_draft)
-    place_draft: CheckoutPayload = strawberry.mutation(resolver=sales.place_draft)
-    void_sale: CheckoutPayload = strawberry.mutation(resolver=sales.void_sale)
+    save_draft: SaveDraftPayload = strawberry.mutation(resolver=sales.save_draft)
+    place_draft: PlaceDraftPayload = strawberry.mutation(resolver=sales.place_draft)
+    void_sale: VoidSalePayload = strawberry.mutation(resolver=sales.void_sale)
     sync_offline_sales: SyncOfflineSalesPayload = strawberry.mutation(resolver=sales.sync_offline_sales)
     create_return: CreateReturnPayload = strawberry.mutation(resolver=return_resolvers.create_return)
     create_exchange: CreateExchangePayload = strawberry.mutation(resolver=return_resolvers.create_exchange)

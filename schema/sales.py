@@ -1,5 +1,6 @@
 """Sales at the counter: the sale, its lines and tenders, checkout input and payload."""
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -11,10 +12,13 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
-from operations.counter.checkout import receipt_for
+from operations.counter.checkout import receipt_of
 from operations.counter.receipts import render_thermal
 from operations.kernel.access import Permission
 from schema.errors import BadRequest, UserError
+from schema.inputs import KEY_DESCRIPTION, VariantRefInput
+from schema.registers import Register, Shift, register_of, shift_of
+from schema.staff import Staff, staff_member
 from schema.types import Branch, Counter, Money, Variant
 
 SaleStatus = strawberry.enum(Enum("SaleStatus", {s.name: s.value for s in models.SaleStatus}), name="SaleStatus")
@@ -23,6 +27,10 @@ TenderType = strawberry.enum(
     name="TenderType",
     description="CASH, CARD, or BANK (bank transfer, Raast, JazzCash/Easypaisa wallets).",
 )
+
+
+async def _nobody() -> None:
+    return None
 
 
 def money(amount: Decimal, currency: str = "PKR") -> Money:
@@ -107,8 +115,6 @@ class Sale(relay.Node):
     refunded_total: Money
     occurred_at: datetime
     placed_at: datetime | None
-    register_id: strawberry.ID | None
-    shift_id: strawberry.ID | None
     model: strawberry.Private[models.Sale]
 
     @classmethod
@@ -132,8 +138,6 @@ class Sale(relay.Node):
             refunded_total=money(m.refunded_total, c),
             occurred_at=m.occurred_at,
             placed_at=m.placed_at,
-            register_id=strawberry.ID(str(m.register_id)) if m.register_id else None,
-            shift_id=strawberry.ID(str(m.shift_id)) if m.shift_id else None,
             model=m,
         )
 
@@ -145,9 +149,20 @@ class Sale(relay.Node):
     async def counter(self, info: Info) -> Counter:
         return Counter.from_model(await info.context.loaders.counter.load(self.model.counter_id))
 
-    @strawberry.field
-    async def cashier_name(self, info: Info) -> str:
-        return (await info.context.loaders.staff.load(self.model.cashier_id)).name
+    @strawberry.field(
+        description="Who made the sale (or saved the draft); null when the caller may not see them. No name is "
+        "kept per sale: a reprinted receipt shows the cashier's name as it is now."
+    )
+    async def cashier(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.model.cashier_id)
+
+    @strawberry.field(description="The register the sale was placed in; null for a draft.")
+    async def register(self, info: Info) -> Register | None:
+        return await register_of(info, self.model.register_id)
+
+    @strawberry.field(description="The cashier's shift the sale was placed in; null for a draft.")
+    async def shift(self, info: Info) -> Shift | None:
+        return await shift_of(info, self.model.shift_id)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[SaleLine]:
@@ -159,10 +174,29 @@ class Sale(relay.Node):
         return tenders(await info.context.loaders.tenders_of_sale.load(self.id), self.model.currency)
 
     @strawberry.field(description="The receipt as thermal-printer text: 58 or 80 mm paper.")
-    async def receipt_text(self, width_mm: int = 80) -> str:
+    async def receipt_text(self, info: Info, width_mm: int = 80) -> str:
         if width_mm not in (58, 80):
             raise BadRequest("widthMm is 58 or 80", field="widthMm")
-        return render_thermal(await receipt_for(self.model), width_mm)
+        m, loaders = self.model, info.context.loaders
+        # Asked for together, so a page of sales reads each relation in one query, not one per sale.
+        branch, counter, cashier, salesperson, lines, tenders = await asyncio.gather(
+            loaders.branch.load(m.branch_id),
+            loaders.counter.load(m.counter_id),
+            loaders.staff.load(m.cashier_id),
+            loaders.staff.load(m.salesperson_id) if m.salesperson_id else _nobody(),
+            loaders.lines_of_sale.load(m.id),
+            loaders.tenders_of_sale.load(m.id),
+        )
+        receipt = receipt_of(
+            m,
+            branch=branch,
+            counter=counter,
+            cashier=cashier,
+            salesperson=salesperson,
+            lines=lines,
+            tenders=tenders,
+        )
+        return render_thermal(receipt, width_mm)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
@@ -176,12 +210,10 @@ class Sale(relay.Node):
         ]
 
 
-@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode (a scan).")
+@strawberry.input
 class CheckoutLineInput:
+    variant: VariantRefInput
     quantity: int
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
     price_override: Decimal | None = strawberry.field(default=None, description="Needs a manager's PIN.")
     discount: Decimal = strawberry.field(default=Decimal(0), description="Amount off the whole line.")
 
@@ -216,10 +248,31 @@ class CheckoutPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.type
+class SaveDraftPayload:
+    sale: Sale | None = strawberry.field(default=None, description="The draft or quote as saved.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PlaceDraftPayload:
+    sale: Sale | None = strawberry.field(default=None, description="The placed sale.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class VoidSalePayload:
+    sale: Sale | None = strawberry.field(default=None, description="The voided sale.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.input(description="Save a sale for later: parked, or a quote. Give draftId to edit one.")
 class SaveDraftInput:
     counter_id: strawberry.ID
     lines: list[CheckoutLineInput]
+    idempotency_key: str = strawberry.field(
+        description="A retried save returns the first result instead of making (or editing) the draft again."
+    )
     draft_id: strawberry.ID | None = None
     order_discount: Decimal = Decimal(0)
     customer_name: str | None = None
@@ -229,9 +282,6 @@ class SaveDraftInput:
     )
     is_quote: bool = False
     note: str | None = None
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="A retried save returns the first draft instead of making a second one."
-    )
 
 
 @strawberry.input(description="Turn a draft or quote into a sale at any counter of its branch.")
@@ -239,7 +289,7 @@ class PlaceDraftInput:
     draft_id: strawberry.ID
     counter_id: strawberry.ID
     tenders: list[TenderInput]
-    idempotency_key: str
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -247,6 +297,7 @@ class VoidSaleInput:
     sale_id: strawberry.ID
     manager_pin: str
     reason: str
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input

@@ -53,6 +53,14 @@ async def actor_as_staff(info: Info, label: str | None) -> Staff | None:
     return (await Staff.resolve_nodes(info=info, node_ids=[str(staff_id)]))[0]
 
 
+async def staff_member(info: Info, staff_id: int | None) -> Staff | None:
+    """A row's staff member (a sale's cashier, a shift's) as a `Staff` field shows it: None for a staff
+    member the caller may not see (the same rule as `node(id:)`), through the request's staff loader."""
+    if staff_id is None:
+        return None
+    return (await Staff.resolve_nodes(info=info, node_ids=[str(staff_id)]))[0]
+
+
 @strawberry.type
 class AuditEntry:
     id: strawberry.ID

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import transfers as models
 from operations.kernel.access import Actor, Permission
 from schema.errors import UserError
-from schema.inputs import KEY_DESCRIPTION
+from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.types import Branch, Variant
 
 TransferStatus = strawberry.enum(
@@ -236,12 +236,10 @@ class Transfer(relay.Node):
 # --- inputs --------------------------------------------------------------------------------------
 
 
-@strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode; and how many.")
+@strawberry.input(description="A variant and how many.")
 class TransferRequestLineInput:
+    variant: VariantRefInput
     quantity: int
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    barcode: str | None = None
 
 
 @strawberry.input

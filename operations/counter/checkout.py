@@ -299,21 +299,44 @@ async def write_lines(sale: Sale, c: Checkout, priced: _Priced) -> None:
 async def receipt_for(sale: Sale) -> ReceiptData:
     """The receipt as structured data, from what was stored (a reprint shows what was charged)."""
     await sale.fetch_related("branch", "counter", "cashier", "salesperson", "lines", "tenders")
+    return receipt_of(
+        sale,
+        branch=sale.branch,
+        counter=sale.counter,
+        cashier=sale.cashier,
+        salesperson=sale.salesperson,
+        lines=list(sale.lines),
+        tenders=list(sale.tenders),
+    )
+
+
+def receipt_of(
+    sale: Sale,
+    *,
+    branch: Branch,
+    counter: Counter,
+    cashier: Staff,
+    salesperson: Staff | None,
+    lines: list[SaleLine],
+    tenders: list[Tender],
+) -> ReceiptData:
+    """The receipt from a sale's rows, read by whoever holds them (`receipt_for`, or a page of sales
+    through its loaders); no database."""
     by_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
-    for line in sale.lines:
+    for line in lines:
         net, tax = by_rate.get(line.tax_rate, (Decimal(0), Decimal(0)))
         by_rate[line.tax_rate] = (net + line.net, tax + line.tax)
     return ReceiptData(
         retailer=settings.current().policy.retailer_name,
-        branch_name=sale.branch.name,
-        branch_code=sale.branch.code,
-        counter_code=sale.counter.code,
-        cashier=sale.cashier.name,
+        branch_name=branch.name,
+        branch_code=branch.code,
+        counter_code=counter.code,
+        cashier=cashier.name,
         register_id=sale.register_id or 0,
         shift_id=sale.shift_id or 0,
         sale_number=sale.number or f"DRAFT-{sale.id}",
         issued_at=sale.placed_at or sale.created_at,
-        timezone=sale.branch.timezone,
+        timezone=branch.timezone,
         lines=[
             ReceiptLine(
                 description=line.description,
@@ -324,18 +347,18 @@ async def receipt_for(sale: Sale) -> ReceiptData:
                 total=line.total,
                 tax_rate=line.tax_rate,
             )
-            for line in sorted(sale.lines, key=lambda x: x.line_no)
+            for line in sorted(lines, key=lambda x: x.line_no)
         ],
         subtotal=sale.subtotal,
         discount_total=sale.discount_total,
         tax_total=sale.tax_total,
         tax_by_rate=dict(sorted(by_rate.items())),
         total=sale.total,
-        tenders=[ReceiptTender(t.type.value.title(), t.amount, t.reference) for t in sale.tenders],
+        tenders=[ReceiptTender(t.type.value.title(), t.amount, t.reference) for t in tenders],
         change_due=sale.change_due,
         currency=sale.currency,
         tax_inclusive=sale.tax_inclusive,
         customer=sale.customer_name,
-        salesperson=sale.salesperson.name if sale.salesperson else None,
+        salesperson=salesperson.name if salesperson else None,
         title="QUOTE" if sale.is_quote else "SALE RECEIPT",
     )

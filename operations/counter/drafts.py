@@ -231,8 +231,14 @@ async def release_expired_holds(now: datetime | None = None) -> int:
     return released
 
 
-async def void_sale(actor: Actor, sale_id: int, manager_pin: str | None, reason: str) -> Sale:
-    """Cancel a sale in the same open register, with a manager's PIN; its stock goes back."""
+async def void_sale(
+    actor: Actor, sale_id: int, manager_pin: str | None, reason: str, idempotency_key: str | None = None
+) -> Sale:
+    """Cancel a sale in the same open register, with a manager's PIN; its stock goes back.
+
+    With a key, a retried void returns the sale voided the first time and changes nothing (even once the
+    register is closed); the same key for another sale or reason is IDEMPOTENCY_KEY_REUSED. Voiding a
+    sale that is already voided under another key (or none) is WRONG_STATE."""
     sale = await Sale.get_or_none(id=sale_id)
     if sale is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "no such sale", "saleId")
@@ -240,17 +246,16 @@ async def void_sale(actor: Actor, sale_id: int, manager_pin: str | None, reason:
     approval = await vouch(actor, sale.branch_id, manager_pin, sale.counter_id)
     if not reason or len(reason) > 200:
         raise OperationError.single(ErrorCode.INVALID, "give a reason (at most 200 characters)", "reason")
-    if sale.status is SaleStatus.VOIDED:
-        return sale  # a retried void: already done
-    if sale.status is not SaleStatus.PLACED:
-        raise OperationError.single(ErrorCode.WRONG_STATE, f"a {sale.status.value} sale cannot be voided", "saleId")
-    register = await current_register(sale.counter_id)
-    if register is None or register.id != sale.register_id:
-        raise OperationError.single(
-            ErrorCode.WRONG_STATE, "only a sale of the register still open can be voided: make a return", "saleId"
-        )
-    approver = approval.required("voiding a sale")
-    async with transaction() as tx:
+
+    async def void() -> Sale:
+        if sale.status is not SaleStatus.PLACED:
+            raise OperationError.single(ErrorCode.WRONG_STATE, f"a {sale.status.value} sale cannot be voided", "saleId")
+        register = await current_register(sale.counter_id)
+        if register is None or register.id != sale.register_id:
+            raise OperationError.single(
+                ErrorCode.WRONG_STATE, "only a sale of the register still open can be voided: make a return", "saleId"
+            )
+        approver = approval.required("voiding a sale")
         if not await Sale.filter(id=sale.id, status=SaleStatus.PLACED).update(
             status=SaleStatus.VOIDED, voided_at=datetime.now(UTC), approved_by_id=approver.id
         ):
@@ -268,4 +273,9 @@ async def void_sale(actor: Actor, sale_id: int, manager_pin: str | None, reason:
             approved_by=approver.id,
             reason=reason,
         )
-    return await Sale.get(id=sale.id)
+        return sale
+
+    async with transaction() as tx:
+        request = {"sale": sale.id, "reason": reason}
+        voided, _ = await run_once(tx, "voidSale", idempotency_key, request, void, lambda pk: Sale.get(id=pk))
+    return await Sale.get(id=voided.id)

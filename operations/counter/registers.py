@@ -198,20 +198,30 @@ async def open_register(
         return register
 
 
-async def end_shift(actor: Actor, register_id: int) -> Shift:
-    """The caller stops working this register (the register stays open for the next cashier)."""
+async def end_shift(actor: Actor, register_id: int, idempotency_key: str | None = None) -> Shift:
+    """The caller stops working this register (the register stays open for the next cashier).
+
+    With a key, a retry returns the shift ended the first time and ends nothing else (not a shift the
+    cashier started since); the key is the caller's: another cashier's request under it is refused."""
     register = await get_register(register_id)
     require(actor, Permission.SELL, register.branch_id)
     problems = Problems()
+    _check_key(problems, idempotency_key)
     _check_staff(problems, actor, "ending a shift")
     problems.raise_if_any()
-    async with transaction():
+
+    async def end() -> Shift:
         ended = await Shift.filter(register_id=register_id, cashier_id=actor.staff_id, ended_at=None).update(
             ended_at=datetime.now(UTC)
         )
         if not ended:
             raise OperationError.single(ErrorCode.NOT_FOUND, "you have no open shift in this register", "registerId")
         return await Shift.filter(register_id=register_id, cashier_id=actor.staff_id).order_by("-id").first()
+
+    async with transaction() as tx:
+        request = {"registerId": register_id, "cashier": actor.staff_id}
+        shift, _ = await run_once(tx, "endShift", idempotency_key, request, end, lambda pk: Shift.get(id=pk))
+        return shift
 
 
 async def record_cash(
@@ -282,17 +292,17 @@ async def record_cash(
 def _counted(problems: Problems, total, denominations: dict[int, int] | None) -> tuple[Decimal, dict | None]:
     """The cash counted at close, from a total or from the count of each note and coin."""
     if (total is None) == (denominations is None):
-        problems.add(ErrorCode.INVALID, "give either countedTotal or denominations, exactly one", "countedTotal")
+        problems.add(ErrorCode.INVALID, "give either the total or the denominations, exactly one", "counted")
         return Decimal(0), None
     if total is not None:
-        return _amount(problems, total, "countedTotal", maximum=MAX_COUNTED, positive=False), None
+        return _amount(problems, total, "counted.total", maximum=MAX_COUNTED, positive=False), None
     valid: dict[int, int] = {}
     for value, pieces in denominations.items():
         if value not in DENOMINATIONS:
             shown = ", ".join(map(str, DENOMINATIONS))
-            problems.add(ErrorCode.INVALID, f"{value} is not a PKR note or coin ({shown})", "denominations")
+            problems.add(ErrorCode.INVALID, f"{value} is not a PKR note or coin ({shown})", "counted.denominations")
         elif isinstance(pieces, bool) or not isinstance(pieces, int) or not 0 <= pieces <= MAX_PIECES:
-            problems.add(ErrorCode.INVALID, f"count of {value}s must be 0–{MAX_PIECES:,}", "denominations")
+            problems.add(ErrorCode.INVALID, f"count of {value}s must be 0–{MAX_PIECES:,}", "counted.denominations")
         else:
             valid[value] = pieces
     counted = Decimal(sum(value * pieces for value, pieces in valid.items())).quantize(PKR)

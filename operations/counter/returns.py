@@ -177,11 +177,11 @@ async def once(key: str, request_hash: str, run: Callable[[], Awaitable[SaleRetu
 
 async def original(sale_id: int | None, sale_number: str | None) -> Sale:
     if (sale_id is None) == (sale_number is None):
-        raise OperationError.single(ErrorCode.INVALID, "give either saleId or saleNumber, exactly one", "saleId")
+        raise OperationError.single(ErrorCode.INVALID, "give the sale by its id or its number, exactly one", "sale")
     sale = await (Sale.get_or_none(id=sale_id) if sale_id is not None else Sale.get_or_none(number=sale_number))
     if sale is None:
         raise OperationError.single(
-            ErrorCode.NOT_FOUND, "no such sale", "saleId" if sale_id is not None else "saleNumber"
+            ErrorCode.NOT_FOUND, "no such sale", "sale.id" if sale_id is not None else "sale.number"
         )
     return sale
 
@@ -216,7 +216,7 @@ async def take_back(tx: Transaction, sale_id: int, branch_id: int, items: list[R
     sale = await Sale.get(id=sale_id)
     if not locked:
         state = "fully refunded" if sale.status is SaleStatus.REFUNDED else sale.status.value
-        raise OperationError.single(ErrorCode.WRONG_STATE, f"sale {sale.number or sale.id} is {state}", "saleId")
+        raise OperationError.single(ErrorCode.WRONG_STATE, f"sale {sale.number or sale.id} is {state}", "sale")
     by_no = {line.line_no: line for line in await SaleLine.filter(sale_id=sale_id)}
     taken = _TakenBack(sale, [], [])
     problems = Problems()

@@ -282,7 +282,7 @@ async def record_counted(
     problems = Problems()
     for i, line in enumerate(lines):
         if line.variant_id not in known:
-            problems.add(ErrorCode.NOT_FOUND, f"variant {line.variant_id} does not exist", f"lines.{i}.variantId")
+            problems.add(ErrorCode.NOT_FOUND, f"variant {line.variant_id} does not exist", f"lines.{i}.variant")
     problems.raise_if_any()
 
     async def work(tx: Transaction) -> StockCount:
@@ -351,7 +351,7 @@ async def _ensure_lines(tx: Transaction, count: StockCount, lines: list[CountedL
         raise OperationError(
             [
                 Problem(
-                    ErrorCode.INVALID, f"variant {line.variant_id} is not in this cycle count", f"lines.{i}.variantId"
+                    ErrorCode.INVALID, f"variant {line.variant_id} is not in this cycle count", f"lines.{i}.variant"
                 )
                 for i, line in enumerate(lines)
                 if line.variant_id in missing

@@ -142,12 +142,12 @@ async def resolve_variant_refs(refs: list[VariantRef], field: str = "lines") -> 
     problems = Problems()
     for i, ref in enumerate(refs):
         if sum(x is not None for x in (ref.id, ref.sku, ref.barcode)) != 1:
-            problems.add(ErrorCode.INVALID, "give exactly one of variantId, sku, barcode", f"{field}.{i}.variantId")
+            problems.add(ErrorCode.INVALID, "give exactly one of id, sku, barcode", f"{field}.{i}.variant")
     problems.raise_if_any()
     # Only the lookups a basket needs: a scanned basket has no IDs, an app's basket no barcodes.
     wanted_ids = [r.id for r in refs if r.id is not None]
-    wanted_skus = [r.sku for r in refs if r.sku]
-    wanted_barcodes = [r.barcode for r in refs if r.barcode]
+    wanted_skus = [r.sku for r in refs if r.sku is not None]
+    wanted_barcodes = [r.barcode for r in refs if r.barcode is not None]
     by_id = set(await Variant.filter(id__in=wanted_ids).values_list("id", flat=True)) if wanted_ids else set()
     by_id = {i: i for i in by_id}
     by_sku = dict(await Variant.filter(sku__in=wanted_skus).values_list("sku", "id")) if wanted_skus else {}
@@ -156,13 +156,14 @@ async def resolve_variant_refs(refs: list[VariantRef], field: str = "lines") -> 
     )
     ids: list[int] = []
     for i, ref in enumerate(refs):
-        found = by_id.get(ref.id) if ref.id is not None else by_sku.get(ref.sku) or by_barcode.get(ref.barcode)
+        if ref.id is not None:
+            found, what, name = by_id.get(ref.id), f"id {ref.id}", "id"
+        elif ref.sku is not None:
+            found, what, name = by_sku.get(ref.sku), f"SKU {ref.sku!r}", "sku"
+        else:
+            found, what, name = by_barcode.get(ref.barcode), f"barcode {ref.barcode!r}", "barcode"
         if found is None:
-            what = (
-                f"id {ref.id}" if ref.id is not None else f"SKU {ref.sku!r}" if ref.sku else f"barcode {ref.barcode!r}"
-            )
-            name = "variantId" if ref.id is not None else "sku" if ref.sku else "barcode"
-            problems.add(ErrorCode.NOT_FOUND, f"no variant with {what}", f"{field}.{i}.{name}")
+            problems.add(ErrorCode.NOT_FOUND, f"no variant with {what}", f"{field}.{i}.variant.{name}")
         ids.append(found or 0)
     problems.raise_if_any()
     return ids

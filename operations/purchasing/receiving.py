@@ -209,7 +209,7 @@ async def _count_in(
         line = by_id.get(item.line_id) if item.line_id is not None else by_variant.get(variant_of_input[i])
         if line is None:
             what = "line" if item.line_id is not None else "variant"
-            field = f"lines.{i}.lineId" if item.line_id is not None else f"lines.{i}.variantId"
+            field = f"lines.{i}.lineId" if item.line_id is not None else f"lines.{i}.variant"
             problems.add(ErrorCode.NOT_FOUND, f"purchase order {order.number} has no such {what}", field)
             continue
         if line.id in seen:

@@ -77,7 +77,7 @@ def _validate(adj: Adjustment) -> None:
     for i, line in enumerate(adj.lines):
         where = f"lines.{i}"
         if line.variant_id in seen:
-            problems.add(ErrorCode.DUPLICATE, "the same variant appears twice", f"{where}.variantId")
+            problems.add(ErrorCode.DUPLICATE, "the same variant appears twice", f"{where}.variant")
         seen.add(line.variant_id)
         if (line.quantity is None) == (line.counted_quantity is None):
             problems.add(ErrorCode.INVALID, "give either quantity or countedQuantity", f"{where}.quantity")

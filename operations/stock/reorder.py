@@ -43,7 +43,7 @@ async def set_reorder_levels(actor: Actor, branch_id: int, levels: list[ReorderL
     seen: set[int] = set()
     for i, level in enumerate(levels):
         if level.variant_id in seen:
-            problems.add(ErrorCode.DUPLICATE, "the same variant appears twice", f"lines.{i}.variantId")
+            problems.add(ErrorCode.DUPLICATE, "the same variant appears twice", f"lines.{i}.variant")
         seen.add(level.variant_id)
         if not 0 <= level.reorder_point <= MAX_REORDER_POINT:
             problems.add(ErrorCode.INVALID, f"reorderPoint must be 0–{MAX_REORDER_POINT:,}", f"lines.{i}.reorderPoint")

@@ -17,7 +17,7 @@ COUNTER_LOGIN = "mutation($c: ID!, $pin: String!) { counterLogin(input: {counter
 BRANCHES = "{ branches(first: 10) { edges { node { code } } } }"
 LEVELS = "query($b: ID!) { stockLevels(branchId: $b, first: 10) { edges { node { onHand } } } }"
 ADJUST = """mutation($b: ID!, $k: String!) { adjustStock(input: {branchId: $b, reason: CORRECTION,
-  lines: [{sku: "P-0", quantity: 1}], idempotencyKey: $k}) { movements { onHand } errors { code } } }"""
+  lines: [{variant: {sku: "P-0"}, quantity: 1}], idempotencyKey: $k}) { movements { onHand } errors { code } } }"""
 
 
 def gid(kind: str, pk: int) -> str:

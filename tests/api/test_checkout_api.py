@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from models.sales import Sale
 from models.staff import Role
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, create_counter
@@ -24,13 +25,13 @@ async def test_cashier_sells_at_own_counter_and_gets_a_receipt(anonymous, db):
     await stock(branch.id, v.id, 3)
     cashier = await anonymous.as_staff(Role.CASHIER, [branch.id], pin="1357")
     await open_register(await authenticate(cashier.token), counter.id, Decimal("1000.00"), "open")
-    line = {"barcode": None, "sku": v.sku, "quantity": 2}
+    line = {"variant": {"sku": v.sku}, "quantity": 2}
     data = await cashier(
         CHECKOUT,
         {
             "input": {
                 "counterId": str(global_id("Counter", counter.id)),
-                "lines": [{k: val for k, val in line.items() if val is not None}],
+                "lines": [line],
                 "tenders": [
                     {"type": "CARD", "amount": "1500.00", "reference": "4242"},
                     {"type": "CASH", "amount": "1000"},
@@ -54,7 +55,7 @@ async def test_cashier_sells_at_own_counter_and_gets_a_receipt(anonymous, db):
         {
             "input": {
                 "counterId": str(global_id("Counter", counter.id)),
-                "lines": [{"sku": v.sku, "quantity": 2}],
+                "lines": [{"variant": {"sku": v.sku}, "quantity": 2}],
                 "tenders": [
                     {"type": "CARD", "amount": "1500.00", "reference": "4242"},
                     {"type": "CASH", "amount": "1000"},
@@ -69,7 +70,7 @@ async def test_cashier_sells_at_own_counter_and_gets_a_receipt(anonymous, db):
         {
             "input": {
                 "counterId": str(global_id("Counter", counter.id)),
-                "lines": [{"sku": v.sku, "quantity": 5}],
+                "lines": [{"variant": {"sku": v.sku}, "quantity": 5}],
                 "tenders": [{"type": "CASH", "amount": "99999"}],
                 "idempotencyKey": "isb-2",
             }
@@ -87,10 +88,40 @@ async def test_cashier_sells_at_own_counter_and_gets_a_receipt(anonymous, db):
         {
             "input": {
                 "counterId": str(global_id("Counter", counter.id)),
-                "lines": [{"sku": v.sku, "quantity": 1}],
+                "lines": [{"variant": {"sku": v.sku}, "quantity": 1}],
                 "tenders": [{"type": "CASH", "amount": "1000"}],
                 "idempotencyKey": "inv-1",
             }
         },
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_line_naming_its_variant_two_ways_or_none_is_a_client_error(anonymous, db):
+    """VariantRefInput is @oneOf: GraphQL refuses two keys, none or a null one before anything runs, as the
+    client's mistake with the path of the line (never "Unexpected error.")."""
+    branch = await make_branch("MUX")
+    counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C1", "Counter 1"))
+    [v] = await make_variants(1, prefix="OOF")
+    await stock(branch.id, v.id, 3)
+    cashier = await anonymous.as_staff(Role.CASHIER, [branch.id], pin="1357")
+    await open_register(await authenticate(cashier.token), counter.id, Decimal("0"), "open")
+    c = str(global_id("Counter", counter.id))
+    for variant in ({"sku": v.sku, "id": str(global_id("Variant", v.id))}, {}, {"sku": None}):
+        sale = {"counterId": c, "idempotencyKey": "k", "tenders": [{"type": "CASH", "amount": "1000"}]}
+        lines = [{"variant": {"sku": v.sku}, "quantity": 1}, {"variant": variant, "quantity": 1}]
+        body = await cashier.raw(CHECKOUT, {"input": sale | {"lines": lines}})
+        assert body.get("data") is None and "Unexpected error." not in str(body), body
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT"}, body
+        assert error["message"].startswith("Variable '$input' has invalid value at .lines[1].variant"), body
+        assert "exactly one field must be specified" in error["message"], body
+    literal = (
+        'mutation { checkout(input: {counterId: "%s", idempotencyKey: "k", tenders: [{type: CASH, amount: "1000"}],'
+        ' lines: [{variant: {sku: "%s", barcode: "8960000000011"}, quantity: 1}]}) { errors { code } } }'
+    )
+    body = await cashier.raw(literal % (c, v.sku))
+    assert body.get("data") is None and "Unexpected error." not in str(body), body
+    [error] = body["errors"]
+    assert "exactly one field must be specified" in error["message"] and error["locations"], body
+    assert await Sale.all().count() == 0

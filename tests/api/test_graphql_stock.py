@@ -51,7 +51,7 @@ async def make_shop(api, *, stock: dict[str, int] | None = None):
         )
     )["createProduct"]["product"]
     if stock:
-        lines = [{"sku": sku, "quantity": q} for sku, q in stock.items()]
+        lines = [{"variant": {"sku": sku}, "quantity": q} for sku, q in stock.items()]
         data = await api(
             ADJUST,
             {"input": {"branchId": branch["id"], "reason": "OPENING_STOCK", "lines": lines, "idempotencyKey": "open"}},
@@ -106,7 +106,7 @@ async def test_adjust_by_delta_count_and_damage(api):
             "input": {
                 "branchId": branch["id"],
                 "reason": "DAMAGED",
-                "lines": [{"sku": "LAWN-S", "quantity": -2}],
+                "lines": [{"variant": {"sku": "LAWN-S"}, "quantity": -2}],
                 "idempotencyKey": "dmg",
             }
         },
@@ -122,7 +122,7 @@ async def test_adjust_by_delta_count_and_damage(api):
             "input": {
                 "branchId": branch["id"],
                 "reason": "COUNT",
-                "lines": [{"barcode": "8960000000011", "countedQuantity": 6}],
+                "lines": [{"variant": {"barcode": "8960000000011"}, "countedQuantity": 6}],
                 "idempotencyKey": "count-1",
             }
         },
@@ -136,7 +136,7 @@ async def test_adjust_by_delta_count_and_damage(api):
             "input": {
                 "branchId": branch["id"],
                 "reason": "COUNT",
-                "lines": [{"barcode": "8960000000011", "countedQuantity": 6}],
+                "lines": [{"variant": {"barcode": "8960000000011"}, "countedQuantity": 6}],
                 "idempotencyKey": "count-1",
             }
         },
@@ -152,7 +152,10 @@ async def test_insufficient_stock_is_a_typed_error_naming_the_line(api):
             "input": {
                 "branchId": branch["id"],
                 "reason": "SHRINKAGE",
-                "lines": [{"sku": "LAWN-M", "quantity": -1}, {"sku": "LAWN-S", "quantity": -3}],
+                "lines": [
+                    {"variant": {"sku": "LAWN-M"}, "quantity": -1},
+                    {"variant": {"sku": "LAWN-S"}, "quantity": -3},
+                ],
                 "idempotencyKey": "x",
             }
         },
@@ -169,13 +172,12 @@ async def test_insufficient_stock_is_a_typed_error_naming_the_line(api):
 BAD_ADJUSTMENTS = [
     ({"branchId": "nonsense"}, "INVALID", "branchId"),
     ({"branchId": "QnJhbmNoOjk5OTk="}, "NOT_FOUND", "branchId"),  # Branch:9999
-    ({"lines": [{"variantId": "VmFyaWFudDo5OTk5", "quantity": -1}]}, "NOT_FOUND", "lines.0.variantId"),
-    ({"lines": [{"sku": "NOPE", "quantity": -1}]}, "NOT_FOUND", "lines.0.sku"),
-    ({"lines": [{"sku": "LAWN-S", "quantity": 0}]}, "INVALID", "lines.0.quantity"),
-    ({"lines": [{"sku": "LAWN-S", "quantity": 5}]}, "INVALID", "lines.0.quantity"),  # shrinkage adds?
-    ({"lines": [{"sku": "LAWN-S", "quantity": -2_000_000}]}, "INVALID", "lines.0.quantity"),
-    ({"lines": [{"sku": "LAWN-S"}]}, "INVALID", "lines.0.quantity"),
-    ({"lines": [{"sku": "LAWN-S", "barcode": "8960000000011", "quantity": -1}]}, "INVALID", "lines.0.variantId"),
+    ({"lines": [{"variant": {"id": "VmFyaWFudDo5OTk5"}, "quantity": -1}]}, "NOT_FOUND", "lines.0.variant.id"),
+    ({"lines": [{"variant": {"sku": "NOPE"}, "quantity": -1}]}, "NOT_FOUND", "lines.0.variant.sku"),
+    ({"lines": [{"variant": {"sku": "LAWN-S"}, "quantity": 0}]}, "INVALID", "lines.0.quantity"),
+    ({"lines": [{"variant": {"sku": "LAWN-S"}, "quantity": 5}]}, "INVALID", "lines.0.quantity"),  # shrinkage adds?
+    ({"lines": [{"variant": {"sku": "LAWN-S"}, "quantity": -2_000_000}]}, "INVALID", "lines.0.quantity"),
+    ({"lines": [{"variant": {"sku": "LAWN-S"}}]}, "INVALID", "lines.0.quantity"),
     ({"lines": []}, "INVALID", "lines"),
     ({"idempotencyKey": ""}, "INVALID", "idempotencyKey"),
     ({"note": "x" * 1001}, "INVALID", "note"),
@@ -189,7 +191,7 @@ async def test_bad_adjustments_get_typed_errors_and_write_nothing(api, change, c
     base = {
         "branchId": branch["id"],
         "reason": "SHRINKAGE",
-        "lines": [{"sku": "LAWN-S", "quantity": -1}],
+        "lines": [{"variant": {"sku": "LAWN-S"}, "quantity": -1}],
         "idempotencyKey": "bad",
     }
     data = await api(ADJUST, {"input": base | change})
@@ -202,14 +204,20 @@ async def test_bad_adjustments_get_typed_errors_and_write_nothing(api, change, c
     ("variables", "needle"),
     [
         ({"reason": "STOLEN_BY_ALIENS"}, "AdjustmentReason"),
-        ({"lines": [{"sku": "LAWN-S", "quantity": 2**40}]}, "Int cannot represent"),
+        ({"lines": [{"variant": {"sku": "LAWN-S"}, "quantity": 2**40}]}, "Int cannot represent"),
+        # A variant by exactly one of id, sku, barcode (@oneOf): two, or none, is refused by GraphQL.
+        (
+            {"lines": [{"variant": {"sku": "LAWN-S", "barcode": "8960000000011"}, "quantity": -1}]},
+            "exactly one field must be specified",
+        ),
+        ({"lines": [{"variant": {}, "quantity": -1}]}, "exactly one field must be specified"),
         ({"idempotencyKey": None}, "idempotencyKey"),
     ],
 )
 async def test_schema_level_bad_input_is_rejected_before_anything_runs(api, variables, needle):
     branch, _ = await make_shop(api, stock={"LAWN-S": 3})
     before = await StockMovement.all().count()
-    base = {"branchId": branch["id"], "reason": "SHRINKAGE", "lines": [{"sku": "LAWN-S", "quantity": -1}]}
+    base = {"branchId": branch["id"], "reason": "SHRINKAGE", "lines": [{"variant": {"sku": "LAWN-S"}, "quantity": -1}]}
     body = await api.raw(ADJUST, {"input": base | {"idempotencyKey": "k"} | variables})
     assert body.get("data") is None and needle in body["errors"][0]["message"]
     assert await StockMovement.all().count() == before
@@ -274,7 +282,7 @@ async def test_stock_movements_resume_after_sequence(api):
                 "input": {
                     "branchId": branch["id"],
                     "reason": "CORRECTION",
-                    "lines": [{"sku": "LAWN-S", "quantity": -1}],
+                    "lines": [{"variant": {"sku": "LAWN-S"}, "quantity": -1}],
                     "idempotencyKey": f"c{i}",
                 }
             },
@@ -311,7 +319,10 @@ async def test_reorder_points_drive_the_low_stock_filter(api):
         {
             "input": {
                 "branchId": branch["id"],
-                "lines": [{"sku": "LAWN-S", "reorderPoint": 4}, {"sku": "LAWN-M", "reorderPoint": 4}],
+                "lines": [
+                    {"variant": {"sku": "LAWN-S"}, "reorderPoint": 4},
+                    {"variant": {"sku": "LAWN-M"}, "reorderPoint": 4},
+                ],
             }
         },
     )
@@ -320,7 +331,7 @@ async def test_reorder_points_drive_the_low_stock_filter(api):
     assert [e["node"]["variant"]["sku"] for e in low["stockLevels"]["edges"]] == ["LAWN-S"]
     bad = await api(
         """mutation($input: SetReorderPointsInput!) { setReorderPoints(input: $input) { errors { field code } } }""",
-        {"input": {"branchId": branch["id"], "lines": [{"sku": "LAWN-S", "reorderPoint": -1}]}},
+        {"input": {"branchId": branch["id"], "lines": [{"variant": {"sku": "LAWN-S"}, "reorderPoint": -1}]}},
     )
     assert bad["setReorderPoints"]["errors"] == [{"field": "lines.0.reorderPoint", "code": "INVALID"}]
 

@@ -113,10 +113,14 @@ def _assert_flat(costs: dict[int, QueryCount], what: str) -> None:
 
 
 SALES = """query($b: ID!, $first: Int!) { sales(branchId: $b, first: $first) { edges { node {
-  id number status total { amount } cashierName
+  id number status total { amount } cashier { name } register { status } shift { endedAt }
   branch { code } counter { code branch { code } }
   lines { lineNo sku quantity variant { sku product { title } } }
   tenders { type amount { amount } reference } } } } }"""
+
+
+RECEIPTS = """query($b: ID!, $first: Int!) { sales(branchId: $b, first: $first) { edges { node {
+  number receiptText(widthMm: 58) } } } }"""
 
 
 async def test_a_page_of_sales_costs_the_same_for_10_and_100_rows(api, db):
@@ -138,11 +142,20 @@ async def test_a_page_of_sales_costs_the_same_for_10_and_100_rows(api, db):
                     sales.Payment(TenderType.CASH, Decimal("2000.00")),
                 ],
                 idempotency_key=f"sale-{i}",
+                salesperson_id=cashier.staff_id if i % 2 else None,
             ),
         )
     costs, nodes = await _page_costs(api, SALES, {"b": str(global_id("Branch", branch.id))}, "sales")
     assert {(len(n["lines"]), len(n["tenders"]), n["counter"]["branch"]["code"]) for n in nodes} == {(2, 2, "LHR")}
     _assert_flat(costs, "sales")
+
+    # Each sale's receipt, rendered from the same loaders (every other sale has a salesperson).
+    costs, nodes = await _page_costs(api, RECEIPTS, {"b": str(global_id("Branch", branch.id))}, "sales")
+    receipts = [n["receiptText"] for n in nodes]
+    for node, receipt in zip(nodes, receipts, strict=True):
+        assert node["number"] in receipt and "Card" in receipt and "4242" in receipt, receipt
+    assert sum("Salesperson" in r for r in receipts) == ROWS // 2
+    _assert_flat(costs, "sales with receipts")
 
 
 ORDERS = """query($first: Int!) { orders(first: $first) { edges { node {

@@ -7,12 +7,16 @@ from decimal import Decimal
 import pytest
 
 from models.registers import CashMovement, Register, Shift
-from models.sales import Sale, SaleReturn, SaleStatus
+from models.sales import Sale, SaleReturn, SaleStatus, TenderType
 from models.staff import Role
+from operations.counter import checkout, returns
+from operations.counter.registers import shift_for
 from operations.directory.branches import NewCounter, create_counter
+from operations.directory.catalog import VariantRef
+from operations.directory.staff import authenticate
 from operations.kernel.access import SYSTEM
 from schema.ids import decode, global_id
-from tests.factories import make_branch
+from tests.factories import make_branch, make_variants, stock
 
 OPEN = """mutation($c: ID!, $f: Decimal!, $k: String!) {
   openRegister(input: {counterId: $c, openingFloat: $f, idempotencyKey: $k}) {
@@ -26,8 +30,8 @@ CASH = """mutation($r: ID!, $kind: CashMovementKind!, $a: Decimal!, $why: String
     errors { field message code }
   }
 }"""
-CLOSE = """mutation($r: ID!, $k: String!, $total: Decimal, $notes: [DenominationCountInput!]) {
-  closeRegister(input: {registerId: $r, idempotencyKey: $k, countedTotal: $total, denominations: $notes}) {
+CLOSE = """mutation($r: ID!, $k: String!, $counted: CashCountInput!) {
+  closeRegister(input: {registerId: $r, idempotencyKey: $k, counted: $counted}) {
     register { status closedAt expectedCash { amount } countedCash { amount } overShort { amount }
                report { final overShort { amount } } }
     errors { field message code }
@@ -43,7 +47,8 @@ REPORT = """query($r: ID!) {
     shifts { cashierName salesCount salesTotal { amount } endedAt }
   }
 }"""
-END_SHIFT = "mutation($r: ID!) { endShift(input: {registerId: $r}) { shift { endedAt } errors { code field } } }"
+END_SHIFT = """mutation($r: ID!, $k: String!) {
+  endShift(input: {registerId: $r, idempotencyKey: $k}) { shift { endedAt } errors { code field } } }"""
 
 
 def gid(kind: str, pk: int) -> str:
@@ -134,14 +139,18 @@ async def test_a_day_at_the_counter(anonymous, shop):
 
     # 2×5000 + 1×1000 + 6×100 + 1×50 + 2×20 + 1×10 = 11700: the drawer balances.
     notes = [{"value": v, "count": n} for v, n in ((5000, 2), (1000, 1), (100, 6), (50, 1), (20, 2), (10, 1))]
-    closed = (await cashier(CLOSE, {"r": register["id"], "k": "z", "notes": notes}))["closeRegister"]
+    closed = (await cashier(CLOSE, {"r": register["id"], "k": "z", "counted": {"denominations": notes}}))[
+        "closeRegister"
+    ]
     assert closed["errors"] == []
     assert closed["register"]["status"] == "CLOSED" and closed["register"]["report"]["final"] is True
     assert (closed["register"]["expectedCash"], closed["register"]["overShort"]) == (
         {"amount": "11700.00"},
         {"amount": "0.00"},
     )
-    replay = (await cashier(CLOSE, {"r": register["id"], "k": "z", "notes": notes}))["closeRegister"]
+    replay = (await cashier(CLOSE, {"r": register["id"], "k": "z", "counted": {"denominations": notes}}))[
+        "closeRegister"
+    ]
     assert replay == closed
     assert (await cashier(CURRENT, {"c": counter}))["currentRegister"] is None
     z = (await cashier(REPORT, {"r": register["id"]}))["registerReport"]
@@ -169,7 +178,7 @@ async def test_cashier_of_branch_b_cannot_work_branch_a(anonymous, api, shop):
     for query, variables in (
         (OPEN, {"c": counter, "f": "100", "k": "x"}),
         (CASH, {"r": register, "kind": "CASH_IN", "a": "1", "why": "x", "k": "x"}),
-        (CLOSE, {"r": register, "k": "x", "total": "0"}),
+        (CLOSE, {"r": register, "k": "x", "counted": {"total": "0"}}),
         (REPORT, {"r": register}),
         (CURRENT, {"c": counter}),
     ):
@@ -202,18 +211,21 @@ async def test_bad_cash_and_counts_are_payload_errors_and_change_nothing(api, sh
         return [(e["code"], e["field"]) for e in data["recordCashMovement"]["errors"]]
 
     async def close(key: str, **counted) -> list:
-        data = await api(CLOSE, {"r": register, "k": key, **counted})
+        data = await api(CLOSE, {"r": register, "k": key, "counted": counted})
         return [(e["code"], e["field"]) for e in data["closeRegister"]["errors"]]
 
     assert await cash("CASH_OUT", "1000.01", "out-1") == [("INVALID", "amount")]  # beyond the drawer
     assert await cash("CASH_IN", "0", "in-0") == [("INVALID", "amount")]
-    assert await close("z1", total="10", notes=[{"value": 100, "count": 1}]) == [("INVALID", "countedTotal")]
-    assert await close("z2") == [("INVALID", "countedTotal")]
-    assert await close("z3", notes=[{"value": 75, "count": 2}]) == [("INVALID", "denominations")]
-    assert await close("z4", notes=[{"value": 100, "count": 1}, {"value": 100, "count": 2}]) == [
-        ("INVALID", "denominations.1.value")
+    # A total and denominations both, or neither: CashCountInput is @oneOf, refused before anything runs.
+    for counted in ({"total": "10", "denominations": [{"value": 100, "count": 1}]}, {}):
+        body = await api.raw(CLOSE, {"r": register, "k": "z1", "counted": counted})
+        assert body.get("data") is None and body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, body
+        assert body["errors"][0]["message"].startswith("Variable '$counted' has invalid value"), body
+    assert await close("z3", denominations=[{"value": 75, "count": 2}]) == [("INVALID", "counted.denominations")]
+    assert await close("z4", denominations=[{"value": 100, "count": 1}, {"value": 100, "count": 2}]) == [
+        ("INVALID", "counted.denominations.1.value")
     ]
-    assert await close("z5", total="-5") == [("INVALID", "countedTotal")]
+    assert await close("z5", total="-5") == [("INVALID", "counted.total")]
     assert await CashMovement.all().count() == 0
     assert (await Register.get(id=decode(register, "Register", "id"))).status == "open"
 
@@ -227,7 +239,7 @@ async def test_concurrent_closes_over_graphql_close_once(api, shop):
     _, _, counter = shop
     register = (await open_at(api, counter, "300.00"))["register"]["id"]
     results = await asyncio.gather(
-        *(api(CLOSE, {"r": register, "k": f"z{i}", "total": f"{300 + i}"}) for i in range(5))
+        *(api(CLOSE, {"r": register, "k": f"z{i}", "counted": {"total": f"{300 + i}"}}) for i in range(5))
     )
     errors = [r["closeRegister"]["errors"] for r in results]
     assert sum(e == [] for e in errors) == 1
@@ -238,8 +250,89 @@ async def test_a_cashier_ends_their_shift_and_the_register_stays_open(anonymous,
     a, _, counter = shop
     cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="5820")
     register = (await open_at(cashier, counter, "0"))["register"]["id"]
-    ended = (await cashier(END_SHIFT, {"r": register}))["endShift"]
+    ended = (await cashier(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
     assert ended["errors"] == [] and ended["shift"]["endedAt"]
-    again = (await cashier(END_SHIFT, {"r": register}))["endShift"]
+    again = (await cashier(END_SHIFT, {"r": register, "k": "end-2"}))["endShift"]
     assert again["errors"] == [{"code": "NOT_FOUND", "field": "registerId"}]
     assert (await cashier(CURRENT, {"c": counter}))["currentRegister"]["status"] == "OPEN"
+
+
+async def test_a_retried_end_shift_returns_the_first_shift_and_ends_no_other(anonymous, shop):
+    a, _, counter = shop
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="5820")
+    register = (await open_at(cashier, counter, "0"))["register"]["id"]
+    pk = decode(register, "Register", "id")
+    first = (await cashier(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
+    assert first["errors"] == [] and first["shift"]["endedAt"]
+    [ended] = await Shift.filter(register_id=pk)
+    later = await shift_for(await Register.get(id=pk), ended.cashier_id)  # back at the till: a new shift
+    again = (await cashier(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
+    assert again == first
+    assert (await Shift.get(id=later.id)).ended_at is None  # the retry ended nothing
+    colleague = await anonymous.as_staff(Role.CASHIER, [a.id], pin="6931")
+    reused = (await colleague(END_SHIFT, {"r": register, "k": "end-1"}))["endShift"]
+    assert reused == {"shift": None, "errors": [{"code": "IDEMPOTENCY_KEY_REUSED", "field": "idempotencyKey"}]}
+    assert (await Shift.get(id=later.id)).ended_at is None
+
+
+LINKS = """query($s: ID!, $r: ID!, $ret: ID!) {
+  sale: node(id: $s) { ... on Sale { cashier { name } register { id } shift { register { id } cashier { name } } } }
+  saleReturn: node(id: $ret) { ... on SaleReturn { register { id } shift { cashier { name } } } }
+  registerReport(registerId: $r) {
+    register { id } counter { code } branch { code } openedByName openedBy { name } closedBy { name }
+    shifts { cashierName cashier { name } } } }"""
+CASH_LINK = """mutation($r: ID!) {
+  recordCashMovement(input: {registerId: $r, kind: CASH_IN, amount: "100", reason: "change", idempotencyKey: "in-1"}) {
+    cashMovement { staff { name } } errors { code } } }"""
+
+
+async def test_sales_returns_shifts_cash_and_reports_link_objects_and_hide_staff_from_colleagues(anonymous, shop):
+    a, _, counter = shop
+    [v] = await make_variants(1, prefix="LNK")
+    await stock(a.id, v.id, 5)
+    cashier = await anonymous.as_staff(Role.CASHIER, [a.id], pin="7139")
+    colleague = await anonymous.as_staff(Role.CASHIER, [a.id], pin="8240")
+    manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [a.id], pin="902715")
+    register = (await open_at(cashier, counter, "0"))["register"]["id"]
+    actor = await authenticate(cashier.token)
+    sale, _ = await checkout.checkout(
+        actor,
+        checkout.Checkout(
+            decode(counter, "Counter", "c"),
+            [checkout.CheckoutLine(VariantRef(id=v.id), 1)],
+            [checkout.Payment(TenderType.CASH, Decimal("1000.00"))],
+            "sell",
+        ),
+    )
+    back, _ = await returns.create_return(
+        actor,
+        returns.ReturnRequest(
+            sale.id,
+            sale.counter_id,
+            [returns.ReturnItem(1, 1)],
+            [checkout.Payment(TenderType.CASH, Decimal("1000.00"))],
+            "back",
+        ),
+    )
+    moved = (await cashier(CASH_LINK, {"r": register}))["recordCashMovement"]
+    assert moved == {"cashMovement": {"staff": {"name": "cashier user"}}, "errors": []}
+    ids = {"s": gid("Sale", sale.id), "r": register, "ret": gid("SaleReturn", back.id)}
+    own = await cashier(LINKS, ids)
+    shift = {"register": {"id": register}, "cashier": {"name": "cashier user"}}
+    assert own["sale"] == {"cashier": {"name": "cashier user"}, "register": {"id": register}, "shift": shift}
+    assert own["saleReturn"] == {"register": {"id": register}, "shift": {"cashier": {"name": "cashier user"}}}
+    assert own["registerReport"] == {
+        "register": {"id": register},
+        "counter": {"code": "C1"},
+        "branch": {"code": "A"},
+        "openedByName": "cashier user",
+        "openedBy": {"name": "cashier user"},
+        "closedBy": None,
+        "shifts": [{"cashierName": "cashier user", "cashier": {"name": "cashier user"}}],
+    }
+    # A colleague sees the sale and the report, but not another member of staff (node(id:)'s rule).
+    seen = await colleague(LINKS, ids)
+    assert seen["sale"]["cashier"] is None and seen["sale"]["shift"] == {"register": {"id": register}, "cashier": None}
+    assert seen["registerReport"]["openedBy"] is None and seen["registerReport"]["openedByName"] == "cashier user"
+    assert seen["registerReport"]["shifts"] == [{"cashierName": "cashier user", "cashier": None}]
+    assert (await manager(LINKS, ids)) == own

@@ -15,7 +15,8 @@ from schema.ids import global_id
 from tests.factories import make_branch, make_variants, stock
 
 CHECKOUT = """mutation($c: ID!, $k: String!) { checkout(input: {counterId: $c, idempotencyKey: $k,
-  orderDiscount: "300.00", lines: [{sku: "K-0", quantity: 3}, {sku: "K-1", quantity: 2, discount: "100.00"}],
+  orderDiscount: "300.00", lines: [{variant: {sku: "K-0"}, quantity: 3},
+    {variant: {sku: "K-1"}, quantity: 2, discount: "100.00"}],
   tenders: [{type: CASH, amount: "8140.00"}]}) { sale { id number total { amount } } errors { code field } } }"""
 RETURN = """mutation($input: CreateReturnInput!) { createReturn(input: $input) {
   saleReturn { id number total { amount currency } cashPaidOut { amount } branch { code }
@@ -59,7 +60,7 @@ async def store(anonymous, db):
 def return_input(store, counter, lines, refunds, key="r1", **kw) -> dict:
     return {
         "input": {
-            "saleId": store.sale["id"],
+            "sale": {"id": store.sale["id"]},
             "counterId": gid("Counter", counter.id),
             "lines": [{"lineNo": n, "quantity": q, "restock": r} for n, q, r in lines],
             "refunds": [{"type": t, "amount": a} for t, a in refunds],
@@ -121,20 +122,25 @@ async def test_bad_returns_are_typed_errors(store):
         ),
         (return_input(store, store.lhr_counter, [(1, 1, "RESTOCK")], [("CASH", "1.00")]), "INVALID", "refunds"),
         (return_input(store, store.lhr_counter, [(9, 1, "RESTOCK")], []), "NOT_FOUND", "lines.0.lineNo"),
-        (return_input(store, store.lhr_counter, [(1, 1, "RESTOCK")], [], saleId="nope"), "INVALID", "saleId"),
+        (return_input(store, store.lhr_counter, [(1, 1, "RESTOCK")], [], sale={"id": "nope"}), "INVALID", "sale.id"),
     ]
     for variables, code, field in cases:
         result = (await store.lhr(RETURN, variables))["createReturn"]
         assert result["saleReturn"] is None
         assert (result["errors"][0]["code"], result["errors"][0]["field"]) == (code, field), result
     assert "only 3 left" in (await store.lhr(RETURN, cases[0][0]))["createReturn"]["errors"][0]["message"]
+    # The sale by its ID or its number, not both (SaleRefInput is @oneOf): refused before anything runs.
+    both = {"id": store.sale["id"], "number": store.sale["number"]}
+    body = await store.lhr.raw(RETURN, return_input(store, store.lhr_counter, [(1, 1, "RESTOCK")], [], sale=both))
+    assert body.get("data") is None and body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, body
+    assert body["errors"][0]["message"].startswith("Variable '$input' has invalid value at .sale"), body
     assert await SaleReturn.all().count() == 0
 
 
 async def test_returns_at_another_branch_but_only_by_its_own_staff(store):
-    by_number = return_input(store, store.khi_counter, [(1, 2, "RESTOCK")], [("CARD", "2276.12")], saleNumber=None)
-    by_number["input"].pop("saleId")
-    by_number["input"]["saleNumber"] = store.sale["number"]
+    by_number = return_input(
+        store, store.khi_counter, [(1, 2, "RESTOCK")], [("CARD", "2276.12")], sale={"number": store.sale["number"]}
+    )
     # A Lahore cashier may not take returns at a Karachi counter.
     body = await store.lhr.raw(RETURN, by_number)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -149,10 +155,10 @@ async def test_exchange_pays_the_difference_or_writes_nothing(store):
     def exchange(new_quantity: int, key: str, tenders) -> dict:
         return {
             "input": {
-                "saleNumber": store.sale["number"],
+                "sale": {"number": store.sale["number"]},
                 "counterId": gid("Counter", store.lhr_counter.id),
                 "returnLines": [{"lineNo": 1, "quantity": 1, "restock": "RESTOCK"}],
-                "newLines": [{"sku": "K-1", "quantity": new_quantity}],
+                "newLines": [{"variant": {"sku": "K-1"}, "quantity": new_quantity}],
                 "tenders": [{"type": "CASH", "amount": a} for a in tenders],
                 "idempotencyKey": key,
             }

@@ -138,7 +138,7 @@ async def test_a_cycle_count_covers_its_variants_and_product_type_only(store):
     assert {v: f.expected_at_start for v, f in lines.items()} == {s.kurta.id: 10, others[0].id: 4, others[1].id: 0}
     with pytest.raises(OperationError) as error:
         await record(s, count, [(s.kurta.id, 1), (s.shawl.id, 1)], "scan")
-    assert codes(error.value) == [("INVALID", "lines.1.variantId")]
+    assert codes(error.value) == [("INVALID", "lines.1.variant")]
     assert (await figures(s.manager, count))[s.kurta.id].counted is None  # the whole batch refused
 
 
@@ -221,7 +221,7 @@ async def test_bad_input_gets_typed_errors_and_writes_nothing(store):
     count = await open_full(s)
     bad_batches = [
         ([(s.kurta.id, -1)], ("INVALID", "lines.0.counted")),
-        ([(s.kurta.id, 1), (999_999, 1)], ("NOT_FOUND", "lines.1.variantId")),
+        ([(s.kurta.id, 1), (999_999, 1)], ("NOT_FOUND", "lines.1.variant")),
         ([], ("INVALID", "lines")),
         ([(s.kurta.id, 2_000_000)], ("INVALID", "lines.0.counted")),
     ]

@@ -72,7 +72,10 @@ async def test_a_blind_count_while_selling_through_graphql(anonymous, branch_sho
     await deduct([(branch.id, kurta.id, 3)])  # three sold while the counters scan
     batch = {
         "countId": count["id"],
-        "lines": [{"sku": "K-0", "counted": 4}, {"variantId": gid("Variant", kurta.id), "counted": 2}],
+        "lines": [
+            {"variant": {"sku": "K-0"}, "counted": 4},
+            {"variant": {"id": gid("Variant", kurta.id)}, "counted": 2},
+        ],
         "idempotencyKey": "b1",
     }
     first = (await clerk(RECORD, {"input": batch}))["recordCountedQuantities"]
@@ -131,7 +134,7 @@ async def test_concurrent_approvals_over_graphql_post_once(api, branch_shop):  #
         {
             "input": {
                 "countId": count["id"],
-                "lines": [{"sku": "K-0", "counted": 12, "mode": "SET"}],
+                "lines": [{"variant": {"sku": "K-0"}, "counted": 12, "mode": "SET"}],
                 "idempotencyKey": "s",
             }
         },
@@ -150,12 +153,16 @@ async def test_abandon_and_listing(api, branch_shop):  # noqa: F811
     for key in ("a", "b"):
         data = await api(OPEN, {"input": {"branchId": b, "kind": "FULL", "idempotencyKey": key}})
         ids.append(data["openStockCount"]["stockCount"]["id"])
-    await api(RECORD, {"input": {"countId": ids[0], "lines": [{"sku": "K-0", "counted": 1}], "idempotencyKey": "r"}})
+    await api(
+        RECORD,
+        {"input": {"countId": ids[0], "lines": [{"variant": {"sku": "K-0"}, "counted": 1}], "idempotencyKey": "r"}},
+    )
     abandoned = await api(ABANDON, {"input": {"countId": ids[0]}})
     assert abandoned["abandonStockCount"] == {"stockCount": {"status": "ABANDONED"}, "errors": []}
     assert await on_hand(branch, kurta) == 10
     late = await api(
-        RECORD, {"input": {"countId": ids[0], "lines": [{"sku": "K-0", "counted": 1}], "idempotencyKey": "r2"}}
+        RECORD,
+        {"input": {"countId": ids[0], "lines": [{"variant": {"sku": "K-0"}, "counted": 1}], "idempotencyKey": "r2"}},
     )
     assert [(e["code"], e["field"]) for e in late["recordCountedQuantities"]["errors"]] == [("WRONG_STATE", "countId")]
 
@@ -171,10 +178,9 @@ async def test_abandon_and_listing(api, branch_shop):  # noqa: F811
 
 
 BAD_RECORDS = [
-    ([{"sku": "NOPE", "counted": 1}], ("NOT_FOUND", "lines.0.sku")),
-    ([{"variantId": gid("Variant", 9999), "counted": 1}], ("NOT_FOUND", "lines.0.variantId")),
-    ([{"sku": "K-0", "counted": -1}], ("INVALID", "lines.0.counted")),
-    ([{"sku": "K-0", "barcode": "123", "counted": 1}], ("INVALID", "lines.0.variantId")),
+    ([{"variant": {"sku": "NOPE"}, "counted": 1}], ("NOT_FOUND", "lines.0.variant.sku")),
+    ([{"variant": {"id": gid("Variant", 9999)}, "counted": 1}], ("NOT_FOUND", "lines.0.variant.id")),
+    ([{"variant": {"sku": "K-0"}, "counted": -1}], ("INVALID", "lines.0.counted")),
     ([], ("INVALID", "lines")),
 ]
 
@@ -187,6 +193,16 @@ async def test_bad_counted_quantities_are_typed_errors_and_write_nothing(api, br
     data = await api(RECORD, {"input": {"countId": count_id, "lines": lines, "idempotencyKey": "bad"}})
     errors = data["recordCountedQuantities"]["errors"]
     assert (errors[0]["code"], errors[0]["field"]) == expected
+    assert not await StockCountLine.filter(counted__isnull=False).exists()
+
+
+async def test_a_variant_named_two_ways_is_refused_before_anything_runs(api, branch_shop):  # noqa: F811
+    branch, _, _ = branch_shop
+    count = await api(OPEN, {"input": {"branchId": gid("Branch", branch.id), "kind": "FULL", "idempotencyKey": "o"}})
+    count_id = count["openStockCount"]["stockCount"]["id"]
+    lines = [{"variant": {"sku": "K-0", "barcode": "123"}, "counted": 1}]
+    body = await api.raw(RECORD, {"input": {"countId": count_id, "lines": lines, "idempotencyKey": "bad"}})
+    assert body.get("data") is None and "exactly one field must be specified" in body["errors"][0]["message"], body
     assert not await StockCountLine.filter(counted__isnull=False).exists()
 
 
@@ -222,7 +238,16 @@ async def test_counts_at_a_branch_outside_your_scope_are_refused(anonymous, bran
         "stockCount"
     ]["id"]
     for document, variables in (
-        (RECORD, {"input": {"countId": count_id, "lines": [{"sku": "NOPE", "counted": 1}], "idempotencyKey": "x"}}),
+        (
+            RECORD,
+            {
+                "input": {
+                    "countId": count_id,
+                    "lines": [{"variant": {"sku": "NOPE"}, "counted": 1}],
+                    "idempotencyKey": "x",
+                }
+            },
+        ),
         (SUBMIT, {"input": {"countId": count_id}}),
         (APPROVE, {"input": {"countId": count_id}}),
         (ABANDON, {"input": {"countId": count_id}}),
@@ -241,7 +266,7 @@ async def test_adjust_stock_needs_a_manager_above_the_approval_size(anonymous, b
     await anonymous.as_staff(Role.BRANCH_MANAGER, [branch.id], pin="432918")
     clerk = await anonymous.as_staff(Role.INVENTORY, [branch.id])
     manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [branch.id])
-    line = [{"variantId": gid("Variant", kurta.id), "quantity": 25}]
+    line = [{"variant": {"id": gid("Variant", kurta.id)}, "quantity": 25}]
     base = {"branchId": gid("Branch", branch.id), "reason": "FOUND", "lines": line}
 
     refused = (await clerk(ADJUST, {"input": base | {"idempotencyKey": "a"}}))["adjustStock"]

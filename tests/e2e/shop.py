@@ -28,7 +28,7 @@ async def build_shop(session, code: str, skus: list[str], stock: int) -> tuple[s
     result = await session.execute(request(CREATE_PRODUCT, input={"title": f"Kurta {code}", "variants": variants}))
     ids = {v["sku"].removeprefix(f"{code}-"): v["id"] for v in result["createProduct"]["product"]["variants"]}
     if stock:
-        lines = [{"variantId": vid, "quantity": stock} for vid in ids.values()]
+        lines = [{"variant": {"id": vid}, "quantity": stock} for vid in ids.values()]
         result = await session.execute(
             request(
                 ADJUST,

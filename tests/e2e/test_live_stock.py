@@ -24,7 +24,7 @@ async def test_fifty_concurrent_http_sellers_against_ten_units(server, owner_tok
     async def seller(i: int):
         # Each POS client has its own connection, as counters do.
         async with server.http_client(owner_token) as s:
-            return await adjust(s, branch, [{"variantId": ids["A"], "quantity": -1}], key=f"sell-{i}")
+            return await adjust(s, branch, [{"variant": {"id": ids["A"]}, "quantity": -1}], key=f"sell-{i}")
 
     results = await asyncio.gather(*(seller(i) for i in range(50)))
     ok = [r for r in results if not r["errors"]]
@@ -49,16 +49,16 @@ async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(ser
 
             listener = asyncio.create_task(listen())
             await asyncio.sleep(0.5)  # let the subscription start
-            await adjust(http, branch, [{"variantId": ids["A"], "quantity": -2}], key="a1")
+            await adjust(http, branch, [{"variant": {"id": ids["A"]}, "quantity": -2}], key="a1")
             # Rolled back as a whole: B's good line must never be announced.
             failed = await adjust(
                 http,
                 branch,
-                [{"variantId": ids["B"], "quantity": -1}, {"variantId": ids["A"], "quantity": -9}],
+                [{"variant": {"id": ids["B"]}, "quantity": -1}, {"variant": {"id": ids["A"]}, "quantity": -9}],
                 key="a2",
             )
             assert failed["errors"][0]["code"] == "INSUFFICIENT_STOCK"
-            await adjust(http, branch, [{"variantId": ids["B"], "quantity": 3}], key="a3")
+            await adjust(http, branch, [{"variant": {"id": ids["B"]}, "quantity": 3}], key="a3")
             for _ in range(50):
                 if len(received) >= 2:
                     break
@@ -83,7 +83,7 @@ async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(ser
         async def writer(i: int):
             async with server.http_client(owner_token) as s:
                 sku = "ABC"[i % 3]
-                await adjust(s, branch, [{"variantId": ids[sku], "quantity": -1}], key=f"burst-{i}")
+                await adjust(s, branch, [{"variant": {"id": ids[sku]}, "quantity": -1}], key=f"burst-{i}")
 
         async with server.ws_client(owner_token) as ws:
 
@@ -130,7 +130,7 @@ async def test_change_through_process_a_reaches_subscriber_on_process_b(database
 
                 listener = asyncio.create_task(listen())
                 await asyncio.sleep(0.5)
-                await adjust(http_a, branch, [{"variantId": ids["A"], "quantity": -1}], key="via-a")
+                await adjust(http_a, branch, [{"variant": {"id": ids["A"]}, "quantity": -1}], key="via-a")
                 event = await asyncio.wait_for(got, timeout=10)
                 await listener
     assert (event["delta"], event["onHand"]) == (-1, 3)

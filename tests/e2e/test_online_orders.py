@@ -432,7 +432,7 @@ async def test_the_server_killed_mid_burst_restarts_and_nothing_is_lost_or_appli
     requests = []  # (document, input, field) — each sent until it gets an answer, with the same key
     for n in range(30):
         _, variant, _ = picks[n % 3]
-        line = {"variantId": variant, "quantity": rng.choice([-1, 1, 2])}
+        line = {"variant": {"id": variant}, "quantity": rng.choice([-1, 1, 2])}
         adjust = {"branchId": branch, "reason": "CORRECTION", "lines": [line], "idempotencyKey": f"kill-adj-{n}"}
         requests.append((ADJUST, adjust, "adjustStock"))
     for n, order in enumerate(orders):
@@ -441,7 +441,7 @@ async def test_the_server_killed_mid_burst_restarts_and_nothing_is_lost_or_appli
     expected = {variant: 0 for _, variant, _ in picks}
     for document, body, _ in requests:
         if document is ADJUST:
-            expected[body["lines"][0]["variantId"]] += body["lines"][0]["quantity"]
+            expected[body["lines"][0]["variant"]["id"]] += body["lines"][0]["quantity"]
     for (_, variant, _), _order in zip(picks, orders, strict=True):
         expected[variant] -= 1  # each order's unit leaves once
 

@@ -97,7 +97,7 @@ async def test_same_key_retried_concurrently_is_one_sale(shop):
 @pytest.mark.parametrize(
     ("change", "code", "field"),
     [
-        ({"lines": "unknown-barcode"}, ErrorCode.NOT_FOUND, "lines.0.barcode"),
+        ({"lines": "unknown-barcode"}, ErrorCode.NOT_FOUND, "lines.0.variant.barcode"),
         ({"lines": "zero"}, ErrorCode.INVALID, "lines.0.quantity"),
         ({"lines": "negative"}, ErrorCode.INVALID, "lines.0.quantity"),
         ({"lines": "too-many"}, ErrorCode.INSUFFICIENT_STOCK, "lines.0.quantity"),

@@ -98,11 +98,18 @@ async def test_void_needs_a_manager_and_the_same_register_and_restores_stock(sho
     with pytest.raises(OperationError) as caught:
         await drafts.void_sale(shop.cashier, sale.id, "1357", "customer changed mind")  # a cashier's PIN
     assert caught.value.problems[0].code is ErrorCode.APPROVAL_REQUIRED
-    voided = await drafts.void_sale(shop.cashier, sale.id, "902715", "customer changed mind")
+    voided = await drafts.void_sale(shop.cashier, sale.id, "902715", "customer changed mind", "void-1")
     assert voided.status is SaleStatus.VOIDED and voided.approved_by_id == shop.manager.staff_id
     assert await level(shop, shop.kurta) == (10, 0)
-    again = await drafts.void_sale(shop.cashier, sale.id, "902715", "again")  # a retry: already done
+    again = await drafts.void_sale(shop.cashier, sale.id, "902715", "customer changed mind", "void-1")  # a retry
     assert again.status is SaleStatus.VOIDED and await level(shop, shop.kurta) == (10, 0)
+    with pytest.raises(OperationError) as twice:  # not a retry: another void of a voided sale
+        await drafts.void_sale(shop.cashier, sale.id, "902715", "again", "void-2")
+    assert twice.value.problems[0].code is ErrorCode.WRONG_STATE
+    with pytest.raises(OperationError) as reused:
+        await drafts.void_sale(shop.cashier, sale.id, "902715", "another reason", "void-1")
+    assert reused.value.problems[0].code is ErrorCode.IDEMPOTENCY_KEY_REUSED
+    assert await level(shop, shop.kurta) == (10, 0)
     assert await check_ledger() == ([], [])
 
 

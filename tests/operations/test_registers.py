@@ -330,12 +330,12 @@ async def test_cash_on_a_closed_register_is_refused_but_a_retry_gets_its_origina
 @pytest.mark.parametrize(
     ("total", "denominations", "field"),
     [
-        (Decimal("10"), {100: 1}, "countedTotal"),
-        (None, None, "countedTotal"),
-        (None, {75: 1}, "denominations"),
-        (None, {100: -1}, "denominations"),
-        (Decimal("-1"), None, "countedTotal"),
-        (Decimal("1.234"), None, "countedTotal"),
+        (Decimal("10"), {100: 1}, "counted"),
+        (None, None, "counted"),
+        (None, {75: 1}, "counted.denominations"),
+        (None, {100: -1}, "counted.denominations"),
+        (Decimal("-1"), None, "counted.total"),
+        (Decimal("1.234"), None, "counted.total"),
     ],
 )
 async def test_bad_counts_leave_the_register_open(till, total, denominations, field):

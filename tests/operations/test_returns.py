@@ -181,8 +181,8 @@ async def test_damaged_goes_to_the_damaged_bucket_and_no_restock_moves_nothing(s
         ("bad-amount", ErrorCode.INVALID, "refunds.0.amount"),
         ("big-refund-no-pin", ErrorCode.APPROVAL_REQUIRED, "managerPin"),
         ("big-refund-cashier-pin", ErrorCode.APPROVAL_REQUIRED, "managerPin"),
-        ("voided-sale", ErrorCode.WRONG_STATE, "saleId"),
-        ("no-such-sale", ErrorCode.NOT_FOUND, "saleId"),
+        ("voided-sale", ErrorCode.WRONG_STATE, "sale"),
+        ("no-such-sale", ErrorCode.NOT_FOUND, "sale.id"),
     ],
 )
 async def test_bad_returns_get_typed_errors_and_write_nothing(shop, case, code, field, change_settings):

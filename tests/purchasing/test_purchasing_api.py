@@ -122,8 +122,8 @@ async def test_order_receive_in_two_grns_and_value_the_branch(api):
                 "supplierId": supplier["id"],
                 "branchId": _gid("Branch", lahore.id),
                 "lines": [
-                    {"barcode": "8960000000011", "quantity": 20, "unitCost": "2000.00"},
-                    {"sku": "LAWN-M", "quantity": 6, "unitCost": "2100.5"},
+                    {"variant": {"barcode": "8960000000011"}, "quantity": 20, "unitCost": "2000.00"},
+                    {"variant": {"sku": "LAWN-M"}, "quantity": 6, "unitCost": "2100.5"},
                 ],
                 "expectedOn": "2026-08-01",
                 "idempotencyKey": "po-1",
@@ -166,8 +166,8 @@ async def test_order_receive_in_two_grns_and_value_the_branch(api):
                 "input": {
                     "purchaseOrderId": po["id"],
                     "lines": [
-                        {"variantId": variants[0]["id"], "quantity": 12, "unitCost": "2150"},
-                        {"sku": "LAWN-M", "quantity": 6},
+                        {"variant": {"id": variants[0]["id"]}, "quantity": 12, "unitCost": "2150"},
+                        {"variant": {"sku": "LAWN-M"}, "quantity": 6},
                     ],
                     "idempotencyKey": "grn-2",
                     "note": "second truck",
@@ -222,7 +222,7 @@ async def test_bad_input_is_typed_errors_outsiders_are_refused_and_nothing_is_wr
             "input": {
                 "supplierId": supplier["id"],
                 "branchId": _gid("Branch", lahore.id),
-                "lines": [{"sku": "LAWN-S", "quantity": 5, "unitCost": "100"}],
+                "lines": [{"variant": {"sku": "LAWN-S"}, "quantity": 5, "unitCost": "100"}],
                 "idempotencyKey": "po-1",
                 "place": True,
             }
@@ -234,12 +234,14 @@ async def test_bad_input_is_typed_errors_outsiders_are_refused_and_nothing_is_wr
         body = {"purchaseOrderId": po["id"], "lines": lines, "idempotencyKey": key}
         return (await client(RECEIVE, {"input": body}))["receiveGoods"]
 
-    assert (await receive([{"sku": "LAWN-S", "quantity": 6}]))["errors"][0]["code"] == "INVALID"  # > outstanding
-    assert (await receive([{"sku": "LAWN-S", "quantity": -1}]))["errors"][0]["field"] == "lines.0.quantity"
-    bad_cost = await receive([{"sku": "LAWN-S", "quantity": 1, "unitCost": "-5"}])
+    assert (await receive([{"variant": {"sku": "LAWN-S"}, "quantity": 6}]))["errors"][0][
+        "code"
+    ] == "INVALID"  # > outstanding
+    assert (await receive([{"variant": {"sku": "LAWN-S"}, "quantity": -1}]))["errors"][0]["field"] == "lines.0.quantity"
+    bad_cost = await receive([{"variant": {"sku": "LAWN-S"}, "quantity": 1, "unitCost": "-5"}])
     assert bad_cost["errors"][0]["field"] == "lines.0.unitCost"
-    assert (await receive([{"sku": "NOPE", "quantity": 1}]))["errors"][0] == {
-        "field": "lines.0.sku",
+    assert (await receive([{"variant": {"sku": "NOPE"}, "quantity": 1}]))["errors"][0] == {
+        "field": "lines.0.variant.sku",
         "message": "no variant with SKU 'NOPE'",
         "code": "NOT_FOUND",
     }
@@ -251,7 +253,7 @@ async def test_bad_input_is_typed_errors_outsiders_are_refused_and_nothing_is_wr
                 "input": {
                     "supplierId": supplier["id"],
                     "branchId": _gid("Branch", lahore.id),
-                    "lines": [{"sku": "NOPE", "quantity": 0, "unitCost": "1"}],
+                    "lines": [{"variant": {"sku": "NOPE"}, "quantity": 0, "unitCost": "1"}],
                     "idempotencyKey": "po-2",
                 }
             },
@@ -262,7 +264,11 @@ async def test_bad_input_is_typed_errors_outsiders_are_refused_and_nothing_is_wr
 
     # An inventory clerk at Karachi may neither receive at Lahore nor see its orders or costs.
     outsider = await api.as_staff(Role.INVENTORY, [karachi.id])
-    attempt = {"purchaseOrderId": po["id"], "lines": [{"sku": "LAWN-S", "quantity": 1}], "idempotencyKey": "o-1"}
+    attempt = {
+        "purchaseOrderId": po["id"],
+        "lines": [{"variant": {"sku": "LAWN-S"}, "quantity": 1}],
+        "idempotencyKey": "o-1",
+    }
     refused = await outsider.raw(RECEIVE, {"input": attempt})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     listing = await outsider.raw(ORDERS, {"branch": _gid("Branch", lahore.id), "first": 5})
@@ -277,10 +283,10 @@ async def test_bad_input_is_typed_errors_outsiders_are_refused_and_nothing_is_wr
     assert await StockMovement.filter(reason="received").count() == 0
 
     # A GRN key reused for different lines is refused; the first receipt stands.
-    assert (await receive([{"sku": "LAWN-S", "quantity": 2}], key="grn-1"))["errors"] == []
-    reused = await receive([{"sku": "LAWN-S", "quantity": 3}], key="grn-1")
+    assert (await receive([{"variant": {"sku": "LAWN-S"}, "quantity": 2}], key="grn-1"))["errors"] == []
+    reused = await receive([{"variant": {"sku": "LAWN-S"}, "quantity": 3}], key="grn-1")
     assert reused["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
-    replay = await receive([{"sku": "LAWN-S", "quantity": 2}], key="grn-1")
+    replay = await receive([{"variant": {"sku": "LAWN-S"}, "quantity": 2}], key="grn-1")
     assert replay["goodsReceipt"]["number"] == "GRN-000001"
 
     # Cancel only before anything arrived; close short settles the rest.
@@ -290,7 +296,7 @@ async def test_bad_input_is_typed_errors_outsiders_are_refused_and_nothing_is_wr
         "closePurchaseOrder"
     ]
     assert closed["purchaseOrder"] == {"status": "CLOSED", "outstanding": 0, "lines": [{"quantityCancelled": 3}]}
-    late = await receive([{"sku": "LAWN-S", "quantity": 1}], key="grn-late")
+    late = await receive([{"variant": {"sku": "LAWN-S"}, "quantity": 1}], key="grn-late")
     assert late["errors"][0]["code"] == "WRONG_STATE"
     assert (await StockLevel.get(branch_id=lahore.id, variant__sku="LAWN-S")).on_hand == 12
 
@@ -303,7 +309,7 @@ async def test_racing_receive_goods_mutations_never_over_receive(api):
             "input": {
                 "supplierId": supplier["id"],
                 "branchId": _gid("Branch", lahore.id),
-                "lines": [{"sku": "LAWN-M", "quantity": 10, "unitCost": "100"}],
+                "lines": [{"variant": {"sku": "LAWN-M"}, "quantity": 10, "unitCost": "100"}],
                 "idempotencyKey": "po-1",
                 "place": True,
             }
@@ -319,7 +325,7 @@ async def test_racing_receive_goods_mutations_never_over_receive(api):
                 {
                     "input": {
                         "purchaseOrderId": po["id"],
-                        "lines": [{"sku": "LAWN-M", "quantity": 4}],
+                        "lines": [{"variant": {"sku": "LAWN-M"}, "quantity": 4}],
                         "idempotencyKey": f"g{i}",
                     }
                 },

@@ -163,13 +163,13 @@ async def test_bad_receipts_get_typed_errors_and_write_nothing(shop):
         (goods(po, [(s.kurta, 2, "1.00001")]), "lines.0.unitCost", ErrorCode.INVALID),
         (goods(po, [(s.kurta, 11)]), "lines.0.quantity", ErrorCode.INVALID),  # more than outstanding
         (goods(po, [(s.shawl, 2), (s.kurta, 11)]), "lines.1.quantity", ErrorCode.INVALID),  # whole GRN refused
-        (goods(po, [(s.scarf, 1)]), "lines.0.variantId", ErrorCode.NOT_FOUND),  # not on this order
+        (goods(po, [(s.scarf, 1)]), "lines.0.variant", ErrorCode.NOT_FOUND),  # not on this order
         (goods(po, [(s.kurta, 1), (s.kurta, 1)]), "lines.1", ErrorCode.DUPLICATE),
         (goods(po, []), "lines", ErrorCode.INVALID),
         (goods(po, [(s.kurta, 1)], k=""), "idempotencyKey", ErrorCode.INVALID),
         (
             receiving.GoodsIn(po.id, [receiving.ReceiptLine(1, variant=VariantRef(sku="NO-SUCH"))], key()),
-            "lines.0.sku",
+            "lines.0.variant.sku",
             ErrorCode.NOT_FOUND,
         ),
         (
@@ -217,7 +217,7 @@ async def test_bad_orders_get_typed_errors_and_write_nothing(shop):
             purchasing.NewPurchaseOrder(
                 s.supplier.id, s.lahore.id, [purchasing.OrderLine(VariantRef(barcode="000"), 1, D("1"))], key()
             ),
-            "lines.0.barcode",
+            "lines.0.variant.barcode",
             ErrorCode.NOT_FOUND,
         ),
     ]

@@ -56,7 +56,7 @@ async def test_bad_reorder_levels_write_nothing(db):
     [v] = await make_variants()
     with pytest.raises(OperationError) as bad:
         await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(v.id, 5, -1), ReorderLevel(v.id, 3)])
-    assert {p.field for p in bad.value.problems} == {"lines.0.reorderQuantity", "lines.1.variantId"}
+    assert {p.field for p in bad.value.problems} == {"lines.0.reorderQuantity", "lines.1.variant"}
     assert await reorder_suggestions(SYSTEM, branch.id) == []
 
 

@@ -20,7 +20,10 @@ async def test_a_damaged_two_line_adjustment_names_its_own_second_line(api):  # 
                 "reason": "DAMAGED",
                 # A damaged line is two movements (off the shelf, into damaged): the second line is
                 # the ledger's third movement, but the caller sent two lines.
-                "lines": [{"sku": first.sku, "quantity": -1}, {"sku": second.sku, "quantity": -3}],
+                "lines": [
+                    {"variant": {"sku": first.sku}, "quantity": -1},
+                    {"variant": {"sku": second.sku}, "quantity": -3},
+                ],
                 "idempotencyKey": "damaged-1",
             }
         },

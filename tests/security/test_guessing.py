@@ -75,7 +75,7 @@ def override_sale(counter, variant, pin: str, key: str) -> dict:
     return {
         "input": {
             "counterId": gid("Counter", counter.id),
-            "lines": [{"sku": variant.sku, "quantity": 1, "priceOverride": "1.00"}],
+            "lines": [{"variant": {"sku": variant.sku}, "quantity": 1, "priceOverride": "1.00"}],
             "tenders": [{"type": "CASH", "amount": "10"}],
             "managerPin": pin,
             "idempotencyKey": key,

@@ -31,7 +31,7 @@ async def live_subscription(server, http, token: str, branch: str, variant: str)
     ws = await signed_in_socket(server, token)
     await subscribe(ws, "stock", STOCK_CHANGED, branches=[branch])
     for attempt in itertools.count():  # the subscription starts asynchronously: change until it hears one
-        await adjust(http, branch, [{"variantId": variant, "quantity": 1}], key=f"{branch}-live-{attempt}")
+        await adjust(http, branch, [{"variant": {"id": variant}, "quantity": 1}], key=f"{branch}-live-{attempt}")
         try:
             message = await receive(ws, within=1)
         except TimeoutError:

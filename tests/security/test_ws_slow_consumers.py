@@ -51,7 +51,7 @@ async def _shop(server, token: str) -> tuple[str, list[str]]:
 
 
 async def _change_all(http, branch: str, variants: list[str], key: str) -> None:
-    result = await adjust(http, branch, [{"variantId": v, "quantity": 1} for v in variants], key=key)
+    result = await adjust(http, branch, [{"variant": {"id": v}, "quantity": 1} for v in variants], key=key)
     assert result["errors"] == [], result
 
 

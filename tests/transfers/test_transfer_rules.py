@@ -111,7 +111,7 @@ async def test_zero_and_negative_quantities_and_unknown_variants_are_refused(two
     )
     with pytest.raises(OperationError) as bad:
         await transfers.create_transfer(s.destination_clerk, unknown)
-    assert codes(bad.value) == [("NOT_FOUND", "lines.0.sku"), ("NOT_FOUND", "lines.1.variantId")]
+    assert codes(bad.value) == [("NOT_FOUND", "lines.0.variant.sku"), ("NOT_FOUND", "lines.1.variant.id")]
     twice = request(s, [(s.kurta, 1), (s.kurta, 2)])
     with pytest.raises(OperationError) as bad:
         await transfers.create_transfer(s.destination_clerk, twice)

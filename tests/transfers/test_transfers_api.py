@@ -96,7 +96,7 @@ async def requested(s, quantity=10, key="create-1"):
     body = {
         "sourceBranchId": gid("Branch", s.lhr.id),
         "destinationBranchId": gid("Branch", s.khi.id),
-        "lines": [{"sku": s.kurta.sku, "quantity": quantity}],
+        "lines": [{"variant": {"sku": s.kurta.sku}, "quantity": quantity}],
         "note": "for the Eid rush",
         "submit": True,
         "idempotencyKey": key,
@@ -185,7 +185,7 @@ async def test_bad_input_comes_back_as_typed_errors_and_writes_nothing(api):  # 
     same = {
         "sourceBranchId": gid("Branch", s.lhr.id),
         "destinationBranchId": gid("Branch", s.lhr.id),
-        "lines": [{"sku": s.kurta.sku, "quantity": 0}, {"sku": "NO-SUCH", "quantity": 1}],
+        "lines": [{"variant": {"sku": s.kurta.sku}, "quantity": 0}, {"variant": {"sku": "NO-SUCH"}, "quantity": 1}],
         "idempotencyKey": "bad-1",
     }
     result = (await s.lhr_clerk(CREATE, {"input": same}))["createTransfer"]
@@ -194,10 +194,13 @@ async def test_bad_input_comes_back_as_typed_errors_and_writes_nothing(api):  # 
         ("INVALID", "destinationBranchId"),
         ("INVALID", "lines.0.quantity"),
     ]
-    unknown = same | {"destinationBranchId": gid("Branch", s.khi.id), "lines": [{"sku": "NO-SUCH", "quantity": 1}]}
+    unknown = same | {
+        "destinationBranchId": gid("Branch", s.khi.id),
+        "lines": [{"variant": {"sku": "NO-SUCH"}, "quantity": 1}],
+    }
     result = (await s.lhr_clerk(CREATE, {"input": unknown}))["createTransfer"]
-    assert [(e["code"], e["field"]) for e in result["errors"]] == [("NOT_FOUND", "lines.0.sku")]
-    not_an_id = unknown | {"sourceBranchId": "nope", "lines": [{"sku": s.kurta.sku, "quantity": 1}]}
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("NOT_FOUND", "lines.0.variant.sku")]
+    not_an_id = unknown | {"sourceBranchId": "nope", "lines": [{"variant": {"sku": s.kurta.sku}, "quantity": 1}]}
     result = (await s.lhr_clerk(CREATE, {"input": not_an_id}))["createTransfer"]
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "sourceBranchId")]
 
@@ -227,7 +230,7 @@ async def test_acting_outside_your_branches_is_forbidden(api):  # noqa: F811
     body = {
         "sourceBranchId": gid("Branch", s.lhr.id),
         "destinationBranchId": gid("Branch", s.khi.id),
-        "lines": [{"sku": s.kurta.sku, "quantity": 2}],
+        "lines": [{"variant": {"sku": s.kurta.sku}, "quantity": 2}],
         "submit": True,
         "idempotencyKey": "outsider",
     }
