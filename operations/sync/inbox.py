@@ -33,11 +33,10 @@ from typing import Any
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import OperationError
-from operations.kernel.sql import fetch, read_time
+from operations.kernel.sql import fetch, json_value, read_time
 from operations.kernel.transaction import transaction
 from operations.sync import queue
 from operations.sync.inbox_store import OVERRIDES, Delivery, Stored, store
-from operations.sync.push_claim import json_value
 from operations.sync.webhook_topics import HANDLERS
 
 log = logging.getLogger(__name__)

@@ -37,13 +37,12 @@ from datetime import UTC, datetime
 from tortoise import Tortoise
 
 from operations.kernel.access import SYSTEM, Actor
-from operations.kernel.sql import fetch, read_time
+from operations.kernel.sql import fetch, json_value, read_time
 from operations.kernel.transaction import transaction
 from operations.orders.fulfillment import ORDER_ACTION_TOPIC as TOPIC
 from operations.sync import push as shopify_push
 from operations.sync import queue
 from operations.sync.order_calls import ACTIONS, NotYet, Refused
-from operations.sync.push_claim import json_value
 from shopify.client import ShopifyClient
 from shopify.errors import ShopifyGraphQLError, ShopifyUnavailable, ShopifyUserErrors
 

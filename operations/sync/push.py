@@ -28,11 +28,11 @@ import httpx
 
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.sql import fetch
+from operations.kernel.sql import fetch, json_value
 from operations.kernel.transaction import transaction
 from operations.sync import queue
 from operations.sync.connection import client_for, current_connection
-from operations.sync.push_claim import PUSHED, QUEUE, TOPIC, Batch, claim, json_value
+from operations.sync.push_claim import PUSHED, QUEUE, TOPIC, Batch, claim
 from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import (
