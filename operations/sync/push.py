@@ -290,11 +290,12 @@ def _change_index(error: UserError) -> int | None:
 # -- recording outcomes ----------------------------------------------------------------------------
 
 
-# Outcomes are recorded under the batch id, the token shared by whoever holds the batch
+# Every outcome is recorded under the batch id, the token shared by whoever holds the batch
 # (operations/sync/push_claim.py), and the push renews no lease before sending, unlike the other queues:
 # a worker that takes over a batch whose lease ran out sends the very same call under the same `@idempotent`
 # key, so Shopify applies it once and either worker's "pushed" is true. `status = 'pending'` keeps a late
-# worker from reopening a finished row.
+# worker from reopening a finished row, and the batch id from touching a row that left its batch since
+# (a refusal puts the other lines back in the queue, where a later claim batches them anew).
 
 
 async def _finish_pushed(batch: Batch) -> None:
@@ -307,7 +308,11 @@ async def _next_key(batch: Batch) -> None:
     """Shopify refused the whole call (nothing applied): later sends use the next key generation."""
     batch.generation += 1
     async with transaction() as tx:
-        await fetch(tx.conn, "UPDATE outbox SET key_generation = ? WHERE batch = ?", [batch.generation, batch.id])
+        await fetch(
+            tx.conn,
+            "UPDATE outbox SET key_generation = ? WHERE batch = ? AND status = 'pending'",
+            [batch.generation, batch.id],
+        )
 
 
 async def _back_off(batch: Batch, error: str) -> dict[str, int]:
@@ -330,9 +335,9 @@ async def _park(
     attempts = attempts if attempts is not None else batch.attempts + 1
     parked = {"status": "parked", "attempts": attempts, "last_error": error[:2000], "next_attempt_at": None}
     async with transaction() as tx:
-        # By row, not by batch: a refusal parks only the lines Shopify named (_refused).
+        # These rows (a refusal parks only the lines Shopify named: _refused), while the batch still holds them.
         bump = ["key_generation"] if fresh_key else []
-        await queue.record(tx.conn, QUEUE, parked, ids=row_ids, bump=bump)
+        await queue.record(tx.conn, QUEUE, parked, token=batch.id, ids=row_ids, bump=bump)
     return {"parked": len(row_ids)}
 
 
@@ -352,8 +357,8 @@ async def _refused(batch: Batch, errors: list[UserError], message: str) -> dict[
             await fetch(
                 tx.conn,
                 "UPDATE outbox SET batch = NULL, target = NULL, key_generation = 0, next_attempt_at = NULL"
-                f" WHERE id IN ({queue.marks(good_rows)})",
-                good_rows,
+                f" WHERE id IN ({queue.marks(good_rows)}) AND batch = ? AND status = 'pending'",
+                [*good_rows, batch.id],
             )
     detail = "; ".join(f"{batch.changes[i].inventory_item_id}: {' '.join(m)}" for i, m in sorted(by_line.items()))
     result = await _park(batch, bad_rows, f"Shopify refused: {detail}", fresh_key=True) if bad_rows else {}
