@@ -20,6 +20,8 @@ from schema.errors import BadRequest
 from schema.shopify import (
     ConnectShopifyInput,
     ConnectShopifyPayload,
+    DisconnectShopifyInput,
+    DisconnectShopifyPayload,
     ImportJob,
     ImportProgress,
     ImportStatus,
@@ -39,24 +41,22 @@ from subscriptions.bus import BusClosed, SlowConsumer
 async def connect_shopify(info: Info, input: ConnectShopifyInput) -> ConnectShopifyPayload:
     async def run():
         connection = await shopify_connection.connect_shopify(
-            info.context.actor, input.shop_domain, input.access_token, input.client_secret
+            info.context.actor, input.shop_domain, input.access_token, input.client_secret, input.idempotency_key
         )
         return {"connection": ShopifyConnection.from_model(connection)}
 
     return await payload(ConnectShopifyPayload, run)
 
 
-async def disconnect_shopify(info: Info) -> ConnectShopifyPayload:
+async def disconnect_shopify(info: Info, input: DisconnectShopifyInput) -> DisconnectShopifyPayload:
     async def run():
-        connection = await shopify_connection.disconnect_shopify(info.context.actor)
+        connection = await shopify_connection.disconnect_shopify(info.context.actor, input.idempotency_key)
         return {"connection": ShopifyConnection.from_model(connection)}
 
-    return await payload(ConnectShopifyPayload, run)
+    return await payload(DisconnectShopifyPayload, run)
 
 
-async def start_shopify_import(info: Info, input: StartShopifyImportInput | None = None) -> StartShopifyImportPayload:
-    input = input or StartShopifyImportInput()
-
+async def start_shopify_import(info: Info, input: StartShopifyImportInput) -> StartShopifyImportPayload:
     async def run():
         job, replayed = await shopify_import.start_import(
             info.context.actor, create_branches=input.create_branches, idempotency_key=input.idempotency_key
@@ -72,7 +72,7 @@ async def map_location(info: Info, input: MapLocationInput) -> MapLocationPayloa
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None
         location, branch = await shopify_locations.map_location(
-            info.context.actor, str(input.shopify_location_id), branch_id, input.ignore
+            info.context.actor, str(input.shopify_location_id), branch_id, input.ignore, input.idempotency_key
         )
         return {"location": location_from(location, branch)}
 

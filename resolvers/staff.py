@@ -12,6 +12,7 @@ from schema.pagination import check_first
 from schema.staff import (
     AuditEntry,
     CounterLoginInput,
+    CounterLoginPayload,
     CreateStaffInput,
     CreateStaffPayload,
     LoginInput,
@@ -41,13 +42,13 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
     return await payload(LoginPayload, run)
 
 
-async def counter_login(info: Info, input: CounterLoginInput) -> LoginPayload:
+async def counter_login(info: Info, input: CounterLoginInput) -> CounterLoginPayload:
     async def run():
         counter_pk = ids.decode(input.counter_id, "Counter", "counterId")
         staff_pk = ids.decode(input.staff_id, "Staff", "staffId") if input.staff_id else None
         return _signed_in(await ops.counter_login(counter_pk, input.pin, staff_pk))
 
-    return await payload(LoginPayload, run)
+    return await payload(CounterLoginPayload, run)
 
 
 async def logout(info: Info) -> LogoutPayload:

@@ -8,6 +8,7 @@ from strawberry import relay
 
 from models import drift as models
 from schema.errors import UserError
+from schema.inputs import KEY_DESCRIPTION
 from schema.types import Branch, Variant
 
 DriftCheckStatus = strawberry.enum(
@@ -166,6 +167,7 @@ class RepairDriftPayload:
 
 @strawberry.input(description="Compare Shopify with Branchline now.")
 class CheckDriftInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     wait: bool = strawberry.field(
         default=True, description="false: the check runs on in the background (read it with driftReport)."
     )
@@ -174,4 +176,7 @@ class CheckDriftInput:
 @strawberry.input(description="Set Shopify to Branchline's stock for a check's unexplained lines.")
 class RepairDriftInput:
     check_id: strawberry.ID
+    idempotency_key: str = strawberry.field(
+        description=KEY_DESCRIPTION + " A repeat shows each line as the first request left it."
+    )
     line_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Left out: all of them.")

@@ -57,13 +57,14 @@ from schema.returns import CreateExchangePayload, CreateReturnPayload
 from schema.sales import CheckoutPayload, Sale, SyncOfflineSalesPayload
 from schema.shopify import (
     ConnectShopifyPayload,
+    DisconnectShopifyPayload,
     ImportJob,
     ImportProgress,
     MapLocationPayload,
     ShopifyLocation,
     StartShopifyImportPayload,
 )
-from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
+from schema.staff import AuditEntry, CounterLoginPayload, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
 from schema.sync import RetryParkedSyncPayload, RetryWebhooksPayload, SyncStatus, WebhookException
 from schema.transfers import ReturnDiscrepancyToStockPayload, Transfer, TransferPayload
 from schema.types import Branch, StockLevel, StockMovement, Variant
@@ -108,7 +109,7 @@ class Query:
 @strawberry.type
 class Mutation:
     login: LoginPayload = strawberry.mutation(resolver=staff.login)
-    counter_login: LoginPayload = strawberry.mutation(resolver=staff.counter_login)
+    counter_login: CounterLoginPayload = strawberry.mutation(resolver=staff.counter_login)
     logout: LogoutPayload = strawberry.mutation(resolver=staff.logout)
     create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
@@ -134,7 +135,7 @@ class Mutation:
     close_register: CloseRegisterPayload = strawberry.mutation(resolver=register_resolvers.close_register)
     end_shift: EndShiftPayload = strawberry.mutation(resolver=register_resolvers.end_shift)
     connect_shopify: ConnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.connect_shopify)
-    disconnect_shopify: ConnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.disconnect_shopify)
+    disconnect_shopify: DisconnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.disconnect_shopify)
     start_shopify_import: StartShopifyImportPayload = strawberry.mutation(
         resolver=shopify_resolvers.start_shopify_import
     )

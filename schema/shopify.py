@@ -121,21 +121,28 @@ class ConnectShopifyInput:
     shop_domain: str = strawberry.field(description="The permanent domain, e.g. zari.myshopify.com")
     access_token: str = strawberry.field(description="Admin API access token (stored encrypted).")
     client_secret: str = strawberry.field(description="The app's client secret: verifies webhooks (stored encrypted).")
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="Stop talking to Shopify: its webhooks are removed and the tokens forgotten.")
+class DisconnectShopifyInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
 class StartShopifyImportInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     create_branches: bool = strawberry.field(
         default=True,
         description="Make a branch for each Shopify location not mapped yet. False: refuse until every location "
         "with stock is mapped (mapLocation) or ignored.",
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
 class MapLocationInput:
     shopify_location_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     branch_id: strawberry.ID | None = strawberry.field(default=None, description="The branch this location is.")
     ignore: bool = strawberry.field(default=False, description="Do not import this location's stock.")
 
@@ -143,6 +150,12 @@ class MapLocationInput:
 @strawberry.type
 class ConnectShopifyPayload:
     connection: ShopifyConnection | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DisconnectShopifyPayload:
+    connection: ShopifyConnection | None = strawberry.field(default=None, description="As it was disconnected.")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -86,18 +86,30 @@ class CreateStaffInput:
     email: str
     name: str
     role: StaffRole  # type: ignore[valid-type]
+    idempotency_key: str = strawberry.field(
+        description="A retried request returns the staff member created the first time."
+    )
     password: str | None = None
     pin: str | None = strawberry.field(default=None, description="4 digits, for counter sign-in and approvals.")
     branch_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="A retried request returns the staff member created the first time."
-    )
 
 
 @strawberry.type
 class LoginPayload:
     token: str | None = strawberry.field(
         default=None, description="Send as `Authorization: Bearer <token>`, or as `authToken` in connection_init."
+    )
+    expires_at: datetime | None = None
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CounterLoginPayload:
+    token: str | None = strawberry.field(
+        default=None,
+        description="A counter session: this counter's branch only, never administration. Send as "
+        "`Authorization: Bearer <token>`, or as `authToken` in connection_init.",
     )
     expires_at: datetime | None = None
     staff: Staff | None = None

@@ -5,6 +5,7 @@ from datetime import datetime
 import strawberry
 
 from schema.errors import UserError
+from schema.inputs import KEY_DESCRIPTION
 from schema.shopify import ImportJob, ShopifyConnection
 
 
@@ -117,6 +118,12 @@ class RetryWebhooksPayload:
 
 @strawberry.input(description="Webhooks to put back in the queue.")
 class RetryWebhooksInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Left out: every exception and parked webhook."
     )
+
+
+@strawberry.input(description="Every parked stock change and order action back in the queue.")
+class RetryParkedSyncInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)

@@ -30,10 +30,12 @@ from pathlib import Path
 from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from models.shopify import ImportJob, ImportStatus
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.idempotency import replay, run_once
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import Transaction, transaction
 from operations.stock.opening_stock import OpeningLine, take_opening_stock
@@ -63,31 +65,37 @@ def import_channel(job_id: int) -> str:
 async def start_import(
     actor: Actor, *, source: str = "shopify", create_branches: bool = True, idempotency_key: str | None = None
 ) -> tuple[ImportJob, bool]:
-    """Create a queued job (the caller runs it); (job, replayed)."""
+    """Create a queued job (the caller runs it); (job, replayed). A repeat under the same key returns the
+    job the first request made and starts nothing."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
-    if idempotency_key is not None:
-        earlier = await ImportJob.get_or_none(idempotency_key=idempotency_key)
-        if earlier is not None:
-            return earlier, True
+    request = {"source": source, "createBranches": create_branches}
+    if (earlier := await replay("startShopifyImport", idempotency_key, request, _load)) is not None:
+        return earlier, True
     if source == "shopify" and await current_connection() is None:
         raise OperationError.single(ErrorCode.NOT_CONNECTED, "connect Shopify first (connectShopify)")
     await fail_interrupted_jobs()  # a crashed run must not block every later one
-    try:
-        async with transaction():
-            job = await ImportJob.create(
-                source=source,
-                create_branches=create_branches,
-                requested_by=actor.label,
-                idempotency_key=idempotency_key,
-                running=RUNNING,
-            )
-    except IntegrityError:
-        if idempotency_key is not None and (earlier := await ImportJob.get_or_none(idempotency_key=idempotency_key)):
-            return earlier, True  # the same request, sent twice at once
-        running = await ImportJob.get_or_none(running=RUNNING)
-        which = f"import {running.id} is still {running.status.value}" if running else "another import is starting"
-        raise OperationError.single(ErrorCode.WRONG_STATE, f"{which}; wait for it to finish") from None
-    return job, False
+
+    async def create() -> ImportJob:
+        try:
+            async with in_transaction():  # savepoint: another import running is a typed error
+                return await ImportJob.create(
+                    source=source,
+                    create_branches=create_branches,
+                    requested_by=actor.label,
+                    idempotency_key=idempotency_key,
+                    running=RUNNING,
+                )
+        except IntegrityError:
+            running = await ImportJob.get_or_none(running=RUNNING)
+            which = f"import {running.id} is still {running.status.value}" if running else "another import is starting"
+            raise OperationError.single(ErrorCode.WRONG_STATE, f"{which}; wait for it to finish") from None
+
+    async with transaction() as tx:
+        return await run_once(tx, "startShopifyImport", idempotency_key, request, create, _load)
+
+
+async def _load(pk: int) -> ImportJob:
+    return await ImportJob.get(id=pk)
 
 
 async def fail_interrupted_jobs(stale_after: float = STALE_AFTER) -> int:

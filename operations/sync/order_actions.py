@@ -36,7 +36,8 @@ from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
-from operations.kernel.access import SYSTEM, Actor
+from operations.kernel import audit
+from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.sql import fetch, json_value, read_time
 from operations.kernel.transaction import transaction
 from operations.orders.fulfillment import ORDER_ACTION_TOPIC as TOPIC
@@ -206,4 +207,9 @@ async def parked_order_actions(first: int = 20) -> list[dict]:
 
 
 async def retry_parked_order_actions(actor: Actor = SYSTEM) -> int:
-    return await shopify_push.requeue_parked(actor, TOPIC, "shopify.order_actions_retried")
+    require(actor, Permission.MANAGE_INTEGRATIONS)
+    async with transaction() as tx:
+        rows = await shopify_push.requeue_parked(tx, TOPIC)
+        if rows:
+            await audit.record(actor, "shopify.order_actions_retried", target=("outbox", TOPIC), order_actions=rows)
+    return rows

@@ -29,7 +29,7 @@ import httpx
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.sql import fetch, json_value
-from operations.kernel.transaction import transaction
+from operations.kernel.transaction import Transaction, transaction
 from operations.sync import queue
 from operations.sync.connection import client_for, current_connection
 from operations.sync.push_claim import PUSHED, QUEUE, TOPIC, Batch, claim
@@ -183,20 +183,22 @@ async def _seconds_until_next_due() -> float | None:
 
 async def retry_parked(actor: Actor = SYSTEM) -> int:
     """Put every parked row back in the queue, due now, with a fresh attempt count."""
-    return await requeue_parked(actor, TOPIC, "shopify.sync_retried")
-
-
-async def requeue_parked(actor: Actor, topic: str, audit_action: str) -> int:
-    """Parked outbox rows of `topic` due again now with a fresh attempt count (inventory pushes and
-    order actions alike); syncStatus subscribers hear of it at once."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
     async with transaction() as tx:
-        # `batch` stays: a push batch keeps its composition and key (Shopify may have applied an attempt of
-        # it); an order action's old token there is replaced by its next claim.
-        rows = await queue.requeue(tx.conn, queue.outbox(topic), ["parked"])
+        rows = await requeue_parked(tx, TOPIC)
         if rows:
-            await audit.record(actor, audit_action, target=("outbox", topic), rows=len(rows))
-            tx.publish_after_commit(SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), "rows": len(rows)})
+            await audit.record(actor, "shopify.sync_retried", target=("outbox", TOPIC), stock_changes=rows)
+    return rows
+
+
+async def requeue_parked(tx: Transaction, topic: str) -> int:
+    """Parked outbox rows of `topic` due again now with a fresh attempt count (inventory pushes and order
+    actions alike), in the caller's transaction; syncStatus subscribers hear of it once it commits."""
+    # `batch` stays: a push batch keeps its composition and key (Shopify may have applied an attempt of
+    # it); an order action's old token there is replaced by its next claim.
+    rows = await queue.requeue(tx.conn, queue.outbox(topic), ["parked"])
+    if rows:
+        tx.publish_after_commit(SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), "rows": len(rows)})
     return len(rows)
 
 

@@ -78,7 +78,7 @@ async def test_only_managers_of_a_branch_create_its_counters_and_cashiers(anonym
     assert (await manager(q, {"b": gid("Branch", a.id), "c": "C9"}))["createCounter"]["counter"]["code"] == "C9"
     assert code_of(await manager.raw(q, {"b": gid("Branch", b.id), "c": "C9"})) == "FORBIDDEN"
     staff = """mutation($b: [ID!]!, $r: StaffRole!) { createStaff(input: {email: "new@x.pk", name: "New",
-      role: $r, pin: "4391", branchIds: $b}) { staff { role } errors { code field } } }"""
+      role: $r, pin: "4391", branchIds: $b, idempotencyKey: "new@x"}) { staff { role } errors { code field } } }"""
     assert code_of(await manager.raw(staff, {"b": [gid("Branch", b.id)], "r": "CASHIER"})) == "FORBIDDEN"
     made = await manager(staff, {"b": [gid("Branch", a.id)], "r": "CASHIER"})
     assert made["createStaff"]["staff"]["role"] == "CASHIER"
@@ -166,3 +166,6 @@ async def test_create_staff_retried_with_its_key_returns_the_first(api, two_bran
     again = await api(q, {"b": [gid("Branch", a.id)]})
     assert first == again and first["createStaff"]["staff"]["id"]
     assert await Staff.filter(email="twice@x.pk").count() == 1
+    other = await api(q.replace("twice@x.pk", "other@x.pk"), {"b": [gid("Branch", a.id)]})
+    assert other["createStaff"] == {"staff": None, "errors": [{"code": "IDEMPOTENCY_KEY_REUSED"}]}
+    assert not await Staff.filter(email="other@x.pk").exists()

@@ -35,7 +35,7 @@ OWNER = ("owner@orders-e2e.pk", "orders-e2e-password-1")
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { token errors { code message } } }"
 CONNECT = """mutation($input: ConnectShopifyInput!) {
   connectShopify(input: $input) { connection { connected webhookTopics } errors { code message } } }"""
-START_IMPORT = """mutation($key: String) {
+START_IMPORT = """mutation($key: String!) {
   startShopifyImport(input: {idempotencyKey: $key}) { job { id } errors { code message } } }"""
 IMPORT_STATUS = "{ syncStatus { lastImport { status } pending parked } }"
 LOCATIONS = "{ shopifyLocations { shopifyLocationId branchId } }"
@@ -247,7 +247,12 @@ async def _owner_sets_up(shop: SimShop, sim_url: str, server: Server, database: 
         login = (await http.execute(request(LOGIN, input={"email": OWNER[0], "password": OWNER[1]})))["login"]
     assert login["errors"] == [], login
     s = Stack(shop, sim_url, server, database, login["token"])
-    credentials = {"shopDomain": shop.domain, "accessToken": shop.access_token, "clientSecret": shop.client_secret}
+    credentials = {
+        "shopDomain": shop.domain,
+        "accessToken": shop.access_token,
+        "clientSecret": shop.client_secret,
+        "idempotencyKey": "connect-e2e",
+    }
     connected = (await s.gql(CONNECT, input=credentials))["connectShopify"]
     assert connected["errors"] == [] and "ORDERS_CREATE" in connected["connection"]["webhookTopics"]
     # Every subscription points at this server, as Shopify would deliver them.

@@ -22,7 +22,7 @@ mutation($input: ConnectShopifyInput!) {
 }
 """
 START = """
-mutation($key: String) {
+mutation($key: String!) {
   startShopifyImport(input: {idempotencyKey: $key}) { job { id status phase } errors { field message code } }
 }
 """
@@ -51,13 +51,26 @@ async def test_owner_connects_imports_and_watches_progress(database_url, broadca
     with running_server(database_url, broadcast_url, shopify_base_url=sim.url) as server:
         async with server.http_client(owner_token) as http:
             bad = await http.execute(
-                request(CONNECT, input={"shopDomain": sim.domain, "accessToken": "wrong", "clientSecret": "s"})
+                request(
+                    CONNECT,
+                    input={
+                        "shopDomain": sim.domain,
+                        "accessToken": "wrong",
+                        "clientSecret": "s",
+                        "idempotencyKey": "c0",
+                    },
+                )
             )
             assert bad["connectShopify"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
             done = await http.execute(
                 request(
                     CONNECT,
-                    input={"shopDomain": sim.domain, "accessToken": sim.token, "clientSecret": sim.shop.client_secret},
+                    input={
+                        "shopDomain": sim.domain,
+                        "accessToken": sim.token,
+                        "clientSecret": sim.shop.client_secret,
+                        "idempotencyKey": "c1",
+                    },
                 )
             )
             assert done["connectShopify"]["errors"] == []
@@ -87,7 +100,7 @@ async def test_owner_connects_imports_and_watches_progress(database_url, broadca
         async with server.http_client(await cashier_token()) as cashier:
             for document in (STATUS, LOCATIONS, START):
                 with pytest.raises(TransportQueryError) as refused:
-                    await cashier.execute(request(document))
+                    await cashier.execute(request(document, **({"key": "c"} if document is START else {})))
                 assert refused.value.errors[0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -98,11 +111,16 @@ async def test_a_second_import_while_one_runs_is_refused(database_url, broadcast
             await http.execute(
                 request(
                     CONNECT,
-                    input={"shopDomain": sim.domain, "accessToken": sim.token, "clientSecret": sim.shop.client_secret},
+                    input={
+                        "shopDomain": sim.domain,
+                        "accessToken": sim.token,
+                        "clientSecret": sim.shop.client_secret,
+                        "idempotencyKey": "c1",
+                    },
                 )
             )
-            first = (await http.execute(request(START)))["startShopifyImport"]
-            second = (await http.execute(request(START)))["startShopifyImport"]
+            first = (await http.execute(request(START, key="first")))["startShopifyImport"]
+            second = (await http.execute(request(START, key="second")))["startShopifyImport"]
             assert first["errors"] == []
             assert second["errors"][0]["code"] == "WRONG_STATE"
             for _ in range(100):

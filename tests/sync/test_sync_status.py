@@ -15,7 +15,11 @@ from tests.sync.conftest import adjust, assert_shopify_agrees, mapped_levels
 STATUS = """
 query { syncStatus { pending parked lastPushedAt lagSeconds parkedRows(first: 5) { key lastError attempts } } }
 """
-RETRY = "mutation { retryParkedSync { retried status { pending parked } errors { code message } } }"
+RETRY = """
+mutation {
+  retryParkedSync(input: {idempotencyKey: "retry-1"}) { retried status { pending parked } errors { code message } }
+}
+"""
 
 
 async def _park_one(connected) -> OutboxRow:

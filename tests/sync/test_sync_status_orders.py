@@ -41,14 +41,18 @@ query($first: Int!) {
 }
 """
 RETRY_WEBHOOKS = """
-mutation($ids: [ID!]) {
-  retryWebhooks(input: {ids: $ids}) {
+mutation($ids: [ID!], $key: String!) {
+  retryWebhooks(input: {ids: $ids, idempotencyKey: $key}) {
     retried status { needsAttention webhooks { pending exceptions parked } } errors { code field message }
   }
 }
 """
 RETRY_PARKED = """
-mutation { retryParkedSync { retried retriedOrderActions status { orderActions { pending parked } } errors { code } } }
+mutation {
+  retryParkedSync(input: {idempotencyKey: "retry-parked"}) {
+    retried retriedOrderActions status { orderActions { pending parked } } errors { code }
+  }
+}
 """
 ORDER = """
 query($id: ID!) {
@@ -148,13 +152,13 @@ async def test_webhooks_waiting_and_stuck_show_in_sync_status_and_retry_webhooks
         ([parked["id"], unreadable["id"]], "WRONG_STATE", "ids.1"),
         ([parked["id"]] * 101, "TOO_MANY", "ids"),
     ):
-        refused = (await api(RETRY_WEBHOOKS, {"ids": ids}))["retryWebhooks"]
+        refused = (await api(RETRY_WEBHOOKS, {"ids": ids, "key": key()}))["retryWebhooks"]
         assert (refused["retried"], refused["status"]) == (0, None), ids
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [(code, field)], ids
     assert await WebhookInbox.filter(status="parked").count() == 1
     assert await WebhookInbox.filter(status="exception").count() == 2
 
-    retried = (await api(RETRY_WEBHOOKS, {"ids": [parked["id"]]}))["retryWebhooks"]
+    retried = (await api(RETRY_WEBHOOKS, {"ids": [parked["id"]], "key": key()}))["retryWebhooks"]
     assert retried == {
         "retried": 1,
         "status": {"needsAttention": 2, "webhooks": {"pending": 1, "exceptions": 2, "parked": 0}},
@@ -166,7 +170,7 @@ async def test_webhooks_waiting_and_stuck_show_in_sync_status_and_retry_webhooks
     assert await Fulfillment.filter(order_id=order.id).count() == 1
 
     # Leaving ids out retries every retryable one: the malformed order fails again, as it must.
-    again = (await api(RETRY_WEBHOOKS))["retryWebhooks"]
+    again = (await api(RETRY_WEBHOOKS, {"key": key()}))["retryWebhooks"]
     assert (again["retried"], again["errors"]) == (1, [])
     await shopify_inbox.drain_inbox(10)
     assert (await WebhookInbox.get(id=malformed_id)).status.value == "exception"
@@ -180,7 +184,7 @@ async def test_only_owners_and_admins_see_or_retry_stuck_webhooks(shop, api, inb
     manager = await api.as_staff(Role.BRANCH_MANAGER, [branch.id])
     for query, variables in (
         (EXCEPTIONS, {"first": 5}),
-        (RETRY_WEBHOOKS, {"ids": [gid("WebhookInbox", malformed_id)]}),
+        (RETRY_WEBHOOKS, {"ids": [gid("WebhookInbox", malformed_id)], "key": key()}),
     ):
         body = await manager.raw(query, variables)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
