@@ -4,6 +4,7 @@ what is parked; the webhooks waiting for a person; and watching the status chang
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
+from strawberry import relay
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
@@ -18,6 +19,7 @@ from operations.sync.stuck import retry_parked, retry_stuck_webhooks, stuck_webh
 from resolvers.mutations import payload
 from schema import ids as gids
 from schema.errors import BadRequest
+from schema.pagination import check_first, decode_cursor, encode_cursor, page_of
 from schema.shopify import ImportJob, ShopifyConnection
 from schema.sync import (
     OrderActionStatus,
@@ -75,25 +77,14 @@ async def retry_parked_sync(info: Info, input: RetryParkedSyncInput) -> RetryPar
     return await payload(RetryParkedSyncPayload, run)
 
 
-async def webhook_exceptions(info: Info, first: int = 20) -> list[WebhookException]:
+async def webhook_exceptions(info: Info, first: int, after: str | None = None) -> relay.Connection[WebhookException]:
     """Webhooks Branchline could not take in, the longest waiting first (owner/admin)."""
-    if not 0 <= first <= 100:
-        raise BadRequest("first must be between 0 and 100", field="first")
-    return [
-        WebhookException(
-            id=gids.global_id("WebhookInbox", r.id),
-            topic=r.topic,
-            webhook_id=r.webhook_id,
-            status=r.status,
-            error_code=r.error_code,
-            message=r.message,
-            attempts=r.attempts,
-            retryable=r.retryable,
-            received_at=r.received_at,
-            processed_at=r.processed_at,
-        )
-        for r in await stuck_webhooks(info.context.actor, first)
-    ]
+    check_first(first)
+    after_id = decode_cursor(after)
+    rows = await stuck_webhooks(info.context.actor, first + 1, after_id)
+    return page_of(
+        rows, first=first, after_key=after_id, to_node=WebhookException.from_row, cursor=lambda r: encode_cursor(r.id)
+    )
 
 
 async def retry_webhooks(info: Info, input: RetryWebhooksInput) -> RetryWebhooksPayload:

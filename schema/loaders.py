@@ -24,7 +24,7 @@ from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, Or
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
 from models.registers import Register
 from models.sales import ReturnLine, Sale, SaleLine, SaleReturn, Tender
-from models.staff import Staff, StaffBranch
+from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 
@@ -95,6 +95,7 @@ class Loaders:
         self.supplier = loader(_by_id(Supplier))
         self.purchase_order = loader(_by_id(PurchaseOrder))
         self.goods_receipt = loader(_by_id(GoodsReceipt))
+        self.audit_entry = loader(_by_id(AuditEntry))
         # to-many relations, each in the order its field shows
         self.counters_of_branch = loader(_children(Counter, "branch_id", "id"))
         self.variants_of_product = loader(_children(Variant, "product_id", "id"))

@@ -81,7 +81,7 @@ class Query:
     stock_levels: relay.Connection[StockLevel] = strawberry.field(resolver=stock.stock_levels)
     stock_movements: relay.Connection[StockMovement] = strawberry.field(resolver=stock.stock_movements)
     me: Staff = strawberry.field(resolver=staff.me, description="The signed-in staff member.")
-    audit_log: list[AuditEntry] = strawberry.field(resolver=staff.audit_log)
+    audit_log: relay.Connection[AuditEntry] = strawberry.field(resolver=staff.audit_log)
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
@@ -103,7 +103,9 @@ class Query:
     stock_counts: relay.Connection[StockCount] = strawberry.field(resolver=count_resolvers.stock_counts)
     orders: relay.Connection[Order] = strawberry.field(resolver=order_resolvers.orders)
     drift_report: DriftCheck | None = strawberry.field(resolver=drift_resolvers.drift_report)
-    webhook_exceptions: list[WebhookException] = strawberry.field(resolver=sync_resolvers.webhook_exceptions)
+    webhook_exceptions: relay.Connection[WebhookException] = strawberry.field(
+        resolver=sync_resolvers.webhook_exceptions
+    )
 
 
 @strawberry.type

@@ -197,11 +197,14 @@ async def order_action_figures() -> OrderActionFigures:
     )
 
 
-async def parked_order_actions(first: int = 20) -> list[dict]:
+async def parked_order_actions(limit: int = 20, after_id: int | None = None) -> list[dict]:
+    """The oldest parked order actions first (after the row `after_id`: a page's cursor), at most 101: a
+    page of 100 and one more, which says whether there is a next page."""
     rows = await fetch(
         Tortoise.get_connection("default"),
-        "SELECT key, last_error, attempts FROM outbox WHERE status = 'parked' AND topic = ? ORDER BY id LIMIT ?",
-        [TOPIC, max(0, min(first, 100))],
+        "SELECT id, key, last_error, attempts FROM outbox WHERE status = 'parked' AND topic = ? AND id > ?"
+        " ORDER BY id LIMIT ?",
+        [TOPIC, after_id or 0, max(0, min(limit, 101))],
     )
     return [dict(r) for r in rows]
 

@@ -172,7 +172,7 @@ ADMIN = {
     "createStaff": """mutation($b: [ID!]!) { createStaff(input: {email: "x@sec.pk", name: "X", role: CASHIER,
       pin: "5937", branchIds: $b, idempotencyKey: "x@sec"}) { staff { id } errors { code } } }""",
     "createBranch": 'mutation { createBranch(input: {code: "NEW", name: "New"}) { branch { id } errors { code } } }',
-    "auditLog": "{ auditLog(first: 5) { action } }",
+    "auditLog": "{ auditLog(first: 5) { edges { node { action } } } }",
 }
 
 
