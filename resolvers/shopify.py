@@ -4,7 +4,6 @@ from collections.abc import AsyncGenerator
 
 import orjson
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
@@ -23,6 +22,7 @@ from schema.shopify import (
     DisconnectShopifyInput,
     DisconnectShopifyPayload,
     ImportJob,
+    ImportPhase,
     ImportProgress,
     ImportStatus,
     MapLocationInput,
@@ -31,7 +31,6 @@ from schema.shopify import (
     ShopifyLocation,
     StartShopifyImportInput,
     StartShopifyImportPayload,
-    location_from,
 )
 from schema.sync import SyncStatus
 from subscriptions import live
@@ -71,10 +70,10 @@ async def start_shopify_import(info: Info, input: StartShopifyImportInput) -> St
 async def map_location(info: Info, input: MapLocationInput) -> MapLocationPayload:
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None
-        location, branch = await shopify_locations.map_location(
+        location = await shopify_locations.map_location(
             info.context.actor, str(input.shopify_location_id), branch_id, input.ignore, input.idempotency_key
         )
-        return {"location": location_from(location, branch)}
+        return {"location": ShopifyLocation.from_model(location)}
 
     return await payload(MapLocationPayload, run)
 
@@ -86,7 +85,7 @@ async def sync_status(info: Info) -> SyncStatus:
 
 async def shopify_locations_list(info: Info) -> list[ShopifyLocation]:
     require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
-    return [location_from(loc, branch) for loc, branch in await shopify_locations.locations_with_branches()]
+    return [ShopifyLocation.from_model(loc) for loc in await shopify_locations.locations()]
 
 
 async def _job(info: Info, job_id: str) -> ImportJobRow:
@@ -107,9 +106,9 @@ async def import_job(info: Info, id: strawberry.ID) -> ImportJob:
 
 def _progress(e: dict) -> ImportProgress:
     return ImportProgress(
-        job_id=relay.to_base64("ImportJob", e["jobId"]),
+        job_pk=e["jobId"],
         status=ImportStatus(e["status"]),
-        phase=e["phase"],
+        phase=ImportPhase(e["phase"]),
         objects_done=e["objectsDone"],
         objects_total=e["objectsTotal"],
         rate=e["rate"],

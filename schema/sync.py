@@ -1,12 +1,13 @@
 """GraphQL types for what waits on Shopify or is stuck: pushes, order actions, webhooks, and retrying them."""
 
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry import relay
 
-from schema.errors import UserError
+from schema.errors import ErrorCode, UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION
 from schema.pagination import check_first, decode_cursor, encode_cursor, page_of
@@ -14,6 +15,12 @@ from schema.shopify import ImportJob, ShopifyConnection
 
 if TYPE_CHECKING:
     from operations.sync.stuck import StuckWebhook
+
+WebhookExceptionStatus = strawberry.enum(
+    Enum("WebhookExceptionStatus", {"EXCEPTION": "exception", "PARKED": "parked"}),
+    description="EXCEPTION: bad input, never retried by itself (fix the cause, then retryWebhooks). PARKED: kept "
+    "failing for a passing reason (Shopify unreachable...).",
+)
 
 
 @strawberry.type(description="A stock change Shopify has not accepted after repeated tries, kept until retried.")
@@ -72,8 +79,11 @@ class WebhookException:
     id: strawberry.ID = strawberry.field(description="Give it to retryWebhooks.")
     topic: str = strawberry.field(description="e.g. orders/create, fulfillments/create.")
     webhook_id: str = strawberry.field(description="Shopify's X-Shopify-Webhook-Id.")
-    status: str = strawberry.field(description="exception (bad input, never retried by itself) or parked.")
-    error_code: str | None = strawberry.field(description="e.g. UNKNOWN_VARIANT, UNKNOWN_LOCATION, MALFORMED_WEBHOOK.")
+    status: WebhookExceptionStatus  # type: ignore[valid-type]
+    error_code: ErrorCode | None = strawberry.field(  # type: ignore[valid-type]
+        description="Why it is an exception, e.g. UNKNOWN_VARIANT, UNKNOWN_LOCATION, MALFORMED_WEBHOOK; null when "
+        "parked."
+    )
     message: str | None = strawberry.field(description="What went wrong.")
     attempts: int
     retryable: bool = strawberry.field(description="False when the body could not be read: nothing to hand over.")
@@ -86,8 +96,8 @@ class WebhookException:
             id=global_id("WebhookInbox", r.id),
             topic=r.topic,
             webhook_id=r.webhook_id,
-            status=r.status,
-            error_code=r.error_code,
+            status=WebhookExceptionStatus(r.status),
+            error_code=ErrorCode(r.error_code) if r.error_code else None,
             message=r.message,
             attempts=r.attempts,
             retryable=r.retryable,

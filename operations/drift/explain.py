@@ -34,6 +34,14 @@ MANUAL_FULFILLMENT = "manual_fulfillment"
 SMART_FULFILLMENT = "smart_fulfillment"
 PARKED_FULFILLMENT = "parked_fulfillment"
 UNPROCESSED_WEBHOOK = "unprocessed_webhook"
+IN_FLIGHT_KINDS = (
+    PENDING_PUSH,
+    PARKED_PUSH,
+    MANUAL_FULFILLMENT,
+    SMART_FULFILLMENT,
+    PARKED_FULFILLMENT,
+    UNPROCESSED_WEBHOOK,
+)
 
 _WORDS = {
     PENDING_PUSH: "pending push (Branchline's change not yet sent to Shopify)",

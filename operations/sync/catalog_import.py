@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from tortoise import Tortoise
@@ -56,6 +57,23 @@ STALE_AFTER = 60.0  # seconds without a heartbeat before a job counts as dead
 # one writer). Three keep the database busy while Python prepares the next batch.
 PARALLEL_WRITERS = 3
 FINISHED = {ImportStatus.COMPLETED, ImportStatus.FAILED}
+
+
+class ImportPhase(StrEnum):
+    """Where a job is (ImportJob.phase), in the order a run goes through them."""
+
+    QUEUED = "queued"
+    STARTING = "starting"
+    EXPORTING = "exporting"
+    DOWNLOADING = "downloading"
+    CHECKING = "checking"
+    LOCATIONS = "locations"
+    PRODUCTS = "products"
+    VARIANTS = "variants"
+    INVENTORY = "inventory"
+    CUSTOMERS = "customers"
+    COMPLETED = "completed"
+    FAILED = "failed"
 
 
 def import_channel(job_id: int) -> str:
@@ -140,12 +158,14 @@ async def run_job(job_id: int, files: list[Path] | None = None, *, on_progress: 
     run = _Run(job, on_progress)
     heartbeat = asyncio.create_task(_heartbeat(job_id))
     try:
-        await run.record(status=ImportStatus.RUNNING, phase="starting", started_at=datetime.now(UTC))
+        await run.record(status=ImportStatus.RUNNING, phase=ImportPhase.STARTING, started_at=datetime.now(UTC))
         with tempfile.TemporaryDirectory(prefix="branchline-import-") as workdir:
             if files is None:
                 files = await run.export_from_shopify(Path(workdir))
             await run.import_files(files, Path(workdir))
-        await run.record(status=ImportStatus.COMPLETED, phase="completed", finished_at=datetime.now(UTC), running=None)
+        await run.record(
+            status=ImportStatus.COMPLETED, phase=ImportPhase.COMPLETED, finished_at=datetime.now(UTC), running=None
+        )
     except (OperationError, jsonl.JsonlError, ShopifyError) as error:
         await run.fail(error)
     except Exception as error:
@@ -193,7 +213,7 @@ class _Run:
         log.warning("import %s failed (%s): %s", self.job.id, code, message)
         await self.record(
             status=ImportStatus.FAILED,
-            phase="failed",
+            phase=ImportPhase.FAILED,
             error_code=code,
             error=message,
             finished_at=datetime.now(UTC),
@@ -206,7 +226,7 @@ class _Run:
         connection = await current_connection()
         if connection is None:
             raise OperationError.single(ErrorCode.NOT_CONNECTED, "Shopify was disconnected before the import ran")
-        await self.record(phase="exporting")
+        await self.record(phase=ImportPhase.EXPORTING)
         async with await client_for(connection) as client:
             started = {}
             for name, query in documents.BULK_EXPORTS.items():
@@ -221,7 +241,7 @@ class _Run:
                     raise outcome
             finished = list(outcomes)
             self.job.objects_total = sum(op.object_count for op in finished)
-            await self.record(phase="downloading")
+            await self.record(phase=ImportPhase.DOWNLOADING)
             files = []
             for name, op in zip(started, finished, strict=True):
                 path = workdir / f"shopify-{name}.jsonl"
@@ -235,7 +255,7 @@ class _Run:
     # ---- importing files -------------------------------------------------------------------
 
     async def import_files(self, files: list[Path], workdir: Path) -> None:
-        await self.record(phase="checking")
+        await self.record(phase=ImportPhase.CHECKING)
         split_dir = workdir / "by-kind"
         split_dir.mkdir()
         split = await asyncio.to_thread(jsonl.split_by_kind, files, split_dir)
@@ -251,7 +271,7 @@ class _Run:
         await self._batches(Kind.CUSTOMER, split.files[Kind.CUSTOMER], self._customers)
 
     async def _import_locations(self, path: Path, level_locations: set[str]) -> None:
-        await self.record(phase="locations")
+        await self.record(phase=ImportPhase.LOCATIONS)
         lines = [obj for _, obj in jsonl.read_objects(path)]
         async with transaction() as tx:
             if lines:
@@ -378,7 +398,12 @@ def opening_quantities(level: dict) -> tuple[int | None, int]:
     return available + committed + reserved, damaged
 
 
-_PHASES = {Kind.PRODUCT: "products", Kind.VARIANT: "variants", Kind.LEVEL: "inventory", Kind.CUSTOMER: "customers"}
+_PHASES = {
+    Kind.PRODUCT: ImportPhase.PRODUCTS,
+    Kind.VARIANT: ImportPhase.VARIANTS,
+    Kind.LEVEL: ImportPhase.INVENTORY,
+    Kind.CUSTOMER: ImportPhase.CUSTOMERS,
+}
 
 
 def _is_sqlite() -> bool:

@@ -15,9 +15,9 @@ async def map_location(
     branch_id: int | None,
     ignore: bool = False,
     idempotency_key: str | None = None,
-) -> tuple[ShopifyLocation, int | None]:
-    """Point a location at a branch (or mark it ignored); returns (location, the branch it is now). A repeat
-    under the same key returns the location and maps nothing again."""
+) -> ShopifyLocation:
+    """Point a location at a branch (or mark it ignored). A repeat under the same key returns the location and
+    maps nothing again."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
     if (branch_id is None) == (not ignore):
         raise OperationError.single(ErrorCode.INVALID, "give either branchId or ignore: true", "branchId")
@@ -35,8 +35,7 @@ async def map_location(
             lambda: _map(actor, shopify_location_id, branch_id, ignore),
             load,
         )
-    branch = await Branch.get_or_none(shopify_location_id=location.shopify_location_id)
-    return location, branch.id if branch else None
+    return location
 
 
 async def _map(actor: Actor, shopify_location_id: str, branch_id: int | None, ignore: bool) -> ShopifyLocation:
@@ -73,9 +72,6 @@ async def _map(actor: Actor, shopify_location_id: str, branch_id: int | None, ig
     return location
 
 
-async def locations_with_branches() -> list[tuple[ShopifyLocation, int | None]]:
-    branches = {
-        b.shopify_location_id: b.id
-        for b in await Branch.filter(shopify_location_id__isnull=False).only("id", "shopify_location_id")
-    }
-    return [(loc, branches.get(loc.shopify_location_id)) for loc in await ShopifyLocation.all().order_by("id")]
+async def locations() -> list[ShopifyLocation]:
+    """Every Shopify location the imports have seen (each one's branch: Branch.shopify_location_id)."""
+    return await ShopifyLocation.all().order_by("id")

@@ -12,7 +12,7 @@ from tests.sync.conftest import assert_shopify_agrees, mapped_levels
 
 CHECK = """
 mutation($wait: Boolean!, $key: String!) { checkDrift(input: {wait: $wait, idempotencyKey: $key}) {
-  check { id status levelsCompared unexplained explained }
+  check { id status levelsCompared unexplained explained requestedBy { role } }
   errors { code message field }
 } }
 """
@@ -55,7 +55,7 @@ async def test_check_report_and_repair_over_graphql(connected, api):
     (branch, variant, level), _ = await _drift_at_two_branches(connected.shop)
     checked = (await api(CHECK, keyed(wait=True)))["checkDrift"]
     assert checked["errors"] == [] and checked["check"]["status"] == "COMPLETED"
-    assert checked["check"]["unexplained"] == 2
+    assert checked["check"]["unexplained"] == 2 and checked["check"]["requestedBy"] == {"role": "OWNER"}
 
     report = (await api(REPORT, {"only": True}))["driftReport"]
     assert report["id"] == checked["check"]["id"]

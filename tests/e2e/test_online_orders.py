@@ -38,7 +38,7 @@ CONNECT = """mutation($input: ConnectShopifyInput!) {
 START_IMPORT = """mutation($key: String!) {
   startShopifyImport(input: {idempotencyKey: $key}) { job { id } errors { code message } } }"""
 IMPORT_STATUS = "{ syncStatus { lastImport { status } pending parked } }"
-LOCATIONS = "{ shopifyLocations { shopifyLocationId branchId } }"
+LOCATIONS = "{ shopifyLocations { shopifyLocationId branch { id } } }"
 LEVELS = """query($branch: ID!, $variants: [ID!]) {
   stockLevels(branchId: $branch, first: 100, variantIds: $variants) {
     edges { node { onHand reserved available variant { id sku } } } } }"""
@@ -265,7 +265,9 @@ async def _owner_sets_up(shop: SimShop, sim_url: str, server: Server, database: 
         return status == "COMPLETED"
 
     await eventually(imported, "the import")
-    s.branch_of = {loc["shopifyLocationId"]: loc["branchId"] for loc in (await s.gql(LOCATIONS))["shopifyLocations"]}
+    s.branch_of = {
+        loc["shopifyLocationId"]: loc["branch"]["id"] for loc in (await s.gql(LOCATIONS))["shopifyLocations"]
+    }
     assert len(s.branch_of) == len(shop.locations) and all(s.branch_of.values())
     return s
 

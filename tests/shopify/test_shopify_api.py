@@ -27,12 +27,12 @@ mutation($key: String!) {
 }
 """
 PROGRESS = """
-subscription($job: ID!) { importProgress(jobId: $job) { jobId status phase objectsDone objectsTotal rate error } }
+subscription($job: ID!) { importProgress(jobId: $job) { job { id } status phase objectsDone objectsTotal rate error } }
 """
 STATUS = """
 { syncStatus { connection { shopDomain connected } lastImport { status objectsDone counts { kind outcome count } } } }
 """
-LOCATIONS = "{ shopifyLocations { shopifyLocationId name branchId ignored } }"
+LOCATIONS = "{ shopifyLocations { shopifyLocationId name branch { id } ignored } }"
 
 
 def request(document: str, **variables) -> GraphQLRequest:
@@ -87,15 +87,17 @@ async def test_owner_connects_imports_and_watches_progress(database_url, broadca
                         break
             assert seen[-1]["status"] == "COMPLETED", seen[-1]
             assert seen[-1]["objectsDone"] == seen[-1]["objectsTotal"] > 0
+            assert {event["job"]["id"] for event in seen} == {job}
+            assert [event["phase"] for event in seen][-1] == "COMPLETED"
             replay = (await http.execute(request(START, key="first-import")))["startShopifyImport"]
             assert replay["job"]["id"] == job  # the same key returns the first job, no second import
 
             status = (await http.execute(request(STATUS)))["syncStatus"]
             assert status["connection"] == {"shopDomain": sim.domain, "connected": True}
             counts = {(c["kind"], c["outcome"]): c["count"] for c in status["lastImport"]["counts"]}
-            assert counts[("variants", "created")] == len(sim.shop.variants)
+            assert counts[("VARIANTS", "CREATED")] == len(sim.shop.variants)
             locations = (await http.execute(request(LOCATIONS)))["shopifyLocations"]
-            assert len(locations) == len(sim.shop.locations) and all(loc["branchId"] for loc in locations)
+            assert len(locations) == len(sim.shop.locations) and all(loc["branch"]["id"] for loc in locations)
 
         async with server.http_client(await cashier_token()) as cashier:
             for document in (STATUS, LOCATIONS, START):

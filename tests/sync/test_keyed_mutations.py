@@ -39,7 +39,7 @@ mutation($key: String!, $create: Boolean! = true) {
 MAP = """
 mutation($location: ID!, $branch: ID, $ignore: Boolean! = false, $key: String!) {
   mapLocation(input: {shopifyLocationId: $location, branchId: $branch, ignore: $ignore, idempotencyKey: $key}) {
-    location { shopifyLocationId } errors { code field }
+    location { shopifyLocationId ignored branch { code } } errors { code field }
   }
 }
 """
@@ -125,13 +125,17 @@ async def test_map_location_repeated_with_its_key_maps_nothing_again(connected, 
     branch, _, _ = (await mapped_levels())[0]
     location = branch.shopify_location_id
     first = (await api(MAP, {"location": location, "ignore": True, "key": "map-1"}))["mapLocation"]
-    assert first == {"location": {"shopifyLocationId": location}, "errors": []}
+    assert first == {"location": {"shopifyLocationId": location, "ignored": True, "branch": None}, "errors": []}
     assert (await ShopifyLocation.get(shopify_location_id=location)).ignored
     await map_location(SYSTEM, location, branch.id)  # mapped back since: a second ignore would undo it
 
     again = (await api(MAP, {"location": location, "ignore": True, "key": "map-1"}))["mapLocation"]
 
-    assert again == first
+    # The location as it stands: still mapped to its branch, the first request's ignore not applied again.
+    assert again == {
+        "location": {"shopifyLocationId": location, "ignored": False, "branch": {"code": branch.code}},
+        "errors": [],
+    }
     assert not (await ShopifyLocation.get(shopify_location_id=location)).ignored
     assert await _audited("shopify.location_ignored") == 1
     from schema.ids import global_id

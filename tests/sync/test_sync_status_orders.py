@@ -134,12 +134,12 @@ async def test_webhooks_waiting_and_stuck_show_in_sync_status_and_retry_webhooks
     assert (parked["topic"], parked["webhookId"], parked["status"], parked["retryable"]) == (
         "fulfillments/create",
         "w-fulfilled",
-        "parked",
+        "PARKED",
         True,
     )
     assert parked["message"] and parked["attempts"] == 1  # what Shopify answered (or that it did not)
     bad = by_id[gid("WebhookInbox", malformed_id)]
-    assert (bad["status"], bad["errorCode"], bad["retryable"]) == ("exception", "MALFORMED_WEBHOOK", True)
+    assert (bad["status"], bad["errorCode"], bad["retryable"]) == ("EXCEPTION", "MALFORMED_WEBHOOK", True)
     unreadable = by_id[gid("WebhookInbox", unreadable_id)]
     assert (unreadable["errorCode"], unreadable["retryable"]) == ("MALFORMED_WEBHOOK", False)
     page = (await api(EXCEPTIONS, {"first": 1}))["webhookExceptions"]
