@@ -63,10 +63,11 @@ async def check_drift(info: Info, input: CheckDriftInput) -> CheckDriftPayload:
 
     async def run():
         if input.wait:
-            check = await shopify_drift.check_drift(actor)
+            check = await shopify_drift.check_drift(actor, input.idempotency_key)
         else:
-            check = await shopify_drift.start_check(actor)
-            shopify_drift.launch(check.id)
+            check, replayed = await shopify_drift.start_check(actor, input.idempotency_key, background=True)
+            if not replayed:
+                shopify_drift.launch(check.id)
         return {"check": await _shape(actor, check)}
 
     return await payload(CheckDriftPayload, run)
@@ -82,7 +83,7 @@ async def repair_drift(info: Info, input: RepairDriftInput) -> RepairDriftPayloa
         lines = None
         if input.line_ids is not None:
             lines = [ids.decode(v, "DriftLine", f"lineIds.{i}") for i, v in enumerate(input.line_ids)]
-        done = await drift_repair.repair_drift(actor, pk, lines)
+        done = await drift_repair.repair_drift(actor, pk, lines, input.idempotency_key)
         check = await models.DriftCheck.get(id=pk)
         shaped = await _shape(actor, check)
         by_id = {line.id: line for line in shaped.lines}

@@ -4,7 +4,6 @@ from collections.abc import AsyncGenerator
 
 import orjson
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
@@ -20,7 +19,10 @@ from schema.errors import BadRequest
 from schema.shopify import (
     ConnectShopifyInput,
     ConnectShopifyPayload,
+    DisconnectShopifyInput,
+    DisconnectShopifyPayload,
     ImportJob,
+    ImportPhase,
     ImportProgress,
     ImportStatus,
     MapLocationInput,
@@ -29,7 +31,6 @@ from schema.shopify import (
     ShopifyLocation,
     StartShopifyImportInput,
     StartShopifyImportPayload,
-    location_from,
 )
 from schema.sync import SyncStatus
 from subscriptions import live
@@ -39,24 +40,22 @@ from subscriptions.bus import BusClosed, SlowConsumer
 async def connect_shopify(info: Info, input: ConnectShopifyInput) -> ConnectShopifyPayload:
     async def run():
         connection = await shopify_connection.connect_shopify(
-            info.context.actor, input.shop_domain, input.access_token, input.client_secret
+            info.context.actor, input.shop_domain, input.access_token, input.client_secret, input.idempotency_key
         )
         return {"connection": ShopifyConnection.from_model(connection)}
 
     return await payload(ConnectShopifyPayload, run)
 
 
-async def disconnect_shopify(info: Info) -> ConnectShopifyPayload:
+async def disconnect_shopify(info: Info, input: DisconnectShopifyInput) -> DisconnectShopifyPayload:
     async def run():
-        connection = await shopify_connection.disconnect_shopify(info.context.actor)
+        connection = await shopify_connection.disconnect_shopify(info.context.actor, input.idempotency_key)
         return {"connection": ShopifyConnection.from_model(connection)}
 
-    return await payload(ConnectShopifyPayload, run)
+    return await payload(DisconnectShopifyPayload, run)
 
 
-async def start_shopify_import(info: Info, input: StartShopifyImportInput | None = None) -> StartShopifyImportPayload:
-    input = input or StartShopifyImportInput()
-
+async def start_shopify_import(info: Info, input: StartShopifyImportInput) -> StartShopifyImportPayload:
     async def run():
         job, replayed = await shopify_import.start_import(
             info.context.actor, create_branches=input.create_branches, idempotency_key=input.idempotency_key
@@ -71,10 +70,10 @@ async def start_shopify_import(info: Info, input: StartShopifyImportInput | None
 async def map_location(info: Info, input: MapLocationInput) -> MapLocationPayload:
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None
-        location, branch = await shopify_locations.map_location(
-            info.context.actor, str(input.shopify_location_id), branch_id, input.ignore
+        location = await shopify_locations.map_location(
+            info.context.actor, str(input.shopify_location_id), branch_id, input.ignore, input.idempotency_key
         )
-        return {"location": location_from(location, branch)}
+        return {"location": ShopifyLocation.from_model(location)}
 
     return await payload(MapLocationPayload, run)
 
@@ -86,7 +85,7 @@ async def sync_status(info: Info) -> SyncStatus:
 
 async def shopify_locations_list(info: Info) -> list[ShopifyLocation]:
     require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
-    return [location_from(loc, branch) for loc, branch in await shopify_locations.locations_with_branches()]
+    return [ShopifyLocation.from_model(loc) for loc in await shopify_locations.locations()]
 
 
 async def _job(info: Info, job_id: str) -> ImportJobRow:
@@ -107,9 +106,9 @@ async def import_job(info: Info, id: strawberry.ID) -> ImportJob:
 
 def _progress(e: dict) -> ImportProgress:
     return ImportProgress(
-        job_id=relay.to_base64("ImportJob", e["jobId"]),
+        job_pk=e["jobId"],
         status=ImportStatus(e["status"]),
-        phase=e["phase"],
+        phase=ImportPhase(e["phase"]),
         objects_done=e["objectsDone"],
         objects_total=e["objectsTotal"],
         rate=e["rate"],

@@ -1,17 +1,21 @@
 """Signing in and out, staff accounts, and the audit log."""
 
 import strawberry
+from strawberry import relay
 from strawberry.types import Info
 
 from models import staff as models
 from operations.directory import staff as ops
 from operations.kernel.access import Permission, require, require_signed_in, visible_branches
+from operations.kernel.errors import OperationError
 from resolvers.mutations import payload
 from schema import ids
-from schema.pagination import check_first
+from schema.errors import BadRequest
+from schema.pagination import check_first, decode_cursor, keyset_page
 from schema.staff import (
     AuditEntry,
     CounterLoginInput,
+    CounterLoginPayload,
     CreateStaffInput,
     CreateStaffPayload,
     LoginInput,
@@ -19,8 +23,6 @@ from schema.staff import (
     LogoutPayload,
     Staff,
 )
-
-MAX_AUDIT_PAGE = 100
 
 
 def _signed_in(result: ops.SignedIn) -> dict:
@@ -41,13 +43,13 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
     return await payload(LoginPayload, run)
 
 
-async def counter_login(info: Info, input: CounterLoginInput) -> LoginPayload:
+async def counter_login(info: Info, input: CounterLoginInput) -> CounterLoginPayload:
     async def run():
         counter_pk = ids.decode(input.counter_id, "Counter", "counterId")
         staff_pk = ids.decode(input.staff_id, "Staff", "staffId") if input.staff_id else None
         return _signed_in(await ops.counter_login(counter_pk, input.pin, staff_pk))
 
-    return await payload(LoginPayload, run)
+    return await payload(CounterLoginPayload, run)
 
 
 async def logout(info: Info) -> LogoutPayload:
@@ -77,31 +79,26 @@ async def me(info: Info) -> Staff:
 
 
 async def audit_log(
-    info: Info, first: int, before_id: strawberry.ID | None = None, branch_id: strawberry.ID | None = None
-) -> list[AuditEntry]:
-    """Newest first; page with `beforeId` = the last entry's id."""
+    info: Info, first: int, after: str | None = None, branch_id: strawberry.ID | None = None
+) -> relay.Connection[AuditEntry]:
+    """Newest first (page on with `after`); at one branch, or every branch the caller sees."""
     check_first(first)
-    branch_pk = ids.decode(branch_id, "Branch", "branchId") if branch_id else None
+    try:
+        branch_pk = ids.decode(branch_id, "Branch", "branchId") if branch_id else None
+    except OperationError:
+        raise BadRequest(f"not a valid Branch ID: {branch_id!r}", field="branchId") from None
     require(info.context.actor, Permission.VIEW_AUDIT, branch_pk)
-    queryset = models.AuditEntry.all().order_by("-id")
+    queryset = models.AuditEntry.all()
     visible = visible_branches(info.context.actor)
     if branch_pk is not None:
         queryset = queryset.filter(branch_id=branch_pk)
     elif visible is not None:
         queryset = queryset.filter(branch_id__in=visible)
-    if before_id is not None:
-        queryset = queryset.filter(id__lt=int(before_id))
-    return [
-        AuditEntry(
-            id=strawberry.ID(str(e.id)),
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            branch_id=ids.global_id("Branch", e.branch_id) if e.branch_id else None,
-            target_type=e.target_type,
-            target_id=e.target_id,
-            approved_by_staff_id=ids.global_id("Staff", e.approved_by_staff_id) if e.approved_by_staff_id else None,
-            detail=e.detail,
-        )
-        for e in await queryset.limit(first)
-    ]
+    return await keyset_page(
+        queryset,
+        first=first,
+        after_key=decode_cursor(after),
+        key="id",
+        to_node=AuditEntry.from_model,
+        descending=True,
+    )

@@ -4,6 +4,7 @@ what is parked; the webhooks waiting for a person; and watching the status chang
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
+from strawberry import relay
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
@@ -12,15 +13,17 @@ from operations.kernel.errors import ErrorCode, OperationError
 from operations.sync import connection as shopify_connection
 from operations.sync import push as shopify_push
 from operations.sync.inbox import inbox_figures
-from operations.sync.order_actions import order_action_figures, retry_parked_order_actions
+from operations.sync.order_actions import order_action_figures
 from operations.sync.push_status import push_figures
-from operations.sync.stuck import retry_stuck_webhooks, stuck_webhooks
+from operations.sync.stuck import retry_parked, retry_stuck_webhooks, stuck_webhooks
 from resolvers.mutations import payload
 from schema import ids as gids
 from schema.errors import BadRequest
+from schema.pagination import check_first, decode_cursor, encode_cursor, page_of
 from schema.shopify import ImportJob, ShopifyConnection
 from schema.sync import (
     OrderActionStatus,
+    RetryParkedSyncInput,
     RetryParkedSyncPayload,
     RetryWebhooksInput,
     RetryWebhooksPayload,
@@ -65,41 +68,23 @@ async def current_status() -> SyncStatus:
     )
 
 
-async def _publish_change(reason: str, rows: int) -> None:
-    """Tell syncStatusChanged subscribers at once rather than at their next re-read."""
-    if rows:
-        await live.publish_many([(shopify_push.SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), reason: rows})])
-
-
-async def retry_parked_sync(info: Info) -> RetryParkedSyncPayload:
+async def retry_parked_sync(info: Info, input: RetryParkedSyncInput) -> RetryParkedSyncPayload:
     async def run():
-        pushes = await shopify_push.retry_parked(info.context.actor)
-        actions = await retry_parked_order_actions(info.context.actor)
-        await _publish_change("retried", pushes + actions)
-        return {"retried": pushes + actions, "retried_order_actions": actions, "status": await current_status()}
+        retried, _ = await retry_parked(info.context.actor, input.idempotency_key)
+        total = retried.stock_changes + retried.order_actions
+        return {"retried": total, "retried_order_actions": retried.order_actions, "status": await current_status()}
 
     return await payload(RetryParkedSyncPayload, run)
 
 
-async def webhook_exceptions(info: Info, first: int = 20) -> list[WebhookException]:
+async def webhook_exceptions(info: Info, first: int, after: str | None = None) -> relay.Connection[WebhookException]:
     """Webhooks Branchline could not take in, the longest waiting first (owner/admin)."""
-    if not 0 <= first <= 100:
-        raise BadRequest("first must be between 0 and 100", field="first")
-    return [
-        WebhookException(
-            id=gids.global_id("WebhookInbox", r.id),
-            topic=r.topic,
-            webhook_id=r.webhook_id,
-            status=r.status,
-            error_code=r.error_code,
-            message=r.message,
-            attempts=r.attempts,
-            retryable=r.retryable,
-            received_at=r.received_at,
-            processed_at=r.processed_at,
-        )
-        for r in await stuck_webhooks(info.context.actor, first)
-    ]
+    check_first(first)
+    after_id = decode_cursor(after)
+    rows = await stuck_webhooks(info.context.actor, first + 1, after_id)
+    return page_of(
+        rows, first=first, after_key=after_id, to_node=WebhookException.from_row, cursor=lambda r: encode_cursor(r.id)
+    )
 
 
 async def retry_webhooks(info: Info, input: RetryWebhooksInput) -> RetryWebhooksPayload:
@@ -112,8 +97,7 @@ async def retry_webhooks(info: Info, input: RetryWebhooksInput) -> RetryWebhooks
             if len(ids) > MAX_WEBHOOK_IDS:  # before decoding: a huge list costs nothing
                 raise OperationError.single(ErrorCode.TOO_MANY, f"at most {MAX_WEBHOOK_IDS} webhooks at once", "ids")
             pks = [gids.decode(value, "WebhookInbox", f"ids.{i}") for i, value in enumerate(ids)]
-        retried = await retry_stuck_webhooks(info.context.actor, pks)
-        await _publish_change("webhooks", retried)
+        retried, _ = await retry_stuck_webhooks(info.context.actor, pks, input.idempotency_key)
         return {"retried": retried, "status": await current_status()}
 
     return await payload(RetryWebhooksPayload, run)

@@ -5,10 +5,14 @@ from enum import Enum
 
 import strawberry
 from strawberry import relay
+from strawberry.types import Info
 
 from models import drift as models
+from operations.drift.explain import IN_FLIGHT_KINDS
 from schema.errors import UserError
-from schema.types import Branch, Variant
+from schema.inputs import KEY_DESCRIPTION
+from schema.staff import Staff, actor_as_staff
+from schema.types import Branch, StockBucket, Variant
 
 DriftCheckStatus = strawberry.enum(
     Enum("DriftCheckStatus", {s.name: s.value for s in models.DriftCheckStatus}), name="DriftCheckStatus"
@@ -18,6 +22,12 @@ DriftLineStatus = strawberry.enum(
     name="DriftLineStatus",
     description="EXPLAINED: work in flight accounts for it. UNEXPLAINED: drift, repairable. "
     "MOVING: stock moved while the check ran; check again.",
+)
+DriftInFlightKind = strawberry.enum(
+    Enum("DriftInFlightKind", {k.upper(): k for k in IN_FLIGHT_KINDS}),
+    description="PENDING_PUSH, PARKED_PUSH: stock changes Shopify has not taken yet. MANUAL_FULFILLMENT: shipped "
+    "here, not yet matched in Shopify. SMART_FULFILLMENT, PARKED_FULFILLMENT: fulfillments Shopify has not been "
+    "told of yet. UNPROCESSED_WEBHOOK: Shopify told us something not handled yet.",
 )
 DriftRepairStatus = strawberry.enum(
     Enum("DriftRepairStatus", {s.name: s.value for s in models.DriftRepairStatus}),
@@ -45,12 +55,19 @@ class BranchlineQuantities:
 
 @strawberry.type(description="Work still travelling between Branchline and Shopify, and the units it accounts for.")
 class DriftInFlight:
-    kind: str = strawberry.field(
-        description="pending_push, parked_push, manual_fulfillment, smart_fulfillment or unprocessed_webhook."
-    )
-    bucket: str = strawberry.field(description="on_hand or damaged.")
+    kind: DriftInFlightKind  # type: ignore[valid-type]
+    bucket: StockBucket = strawberry.field(description="ON_HAND or DAMAGED.")  # type: ignore[valid-type]
     quantity: int = strawberry.field(description="Branchline minus Shopify; 0 when a webhook's effect is unknown.")
     count: int
+
+    @classmethod
+    def from_part(cls, part: dict) -> "DriftInFlight":
+        return cls(
+            kind=DriftInFlightKind(part["kind"]),
+            bucket=StockBucket(part["bucket"]),
+            quantity=part["quantity"],
+            count=part["count"],
+        )
 
 
 @strawberry.type(description="One branch and variant whose Shopify level differs from Branchline's.")
@@ -97,7 +114,7 @@ class DriftLine:
             ),
             difference=m.difference,
             damaged_difference=m.damaged_difference,
-            in_flight=[DriftInFlight(**part) for part in m.in_flight],
+            in_flight=[DriftInFlight.from_part(part) for part in m.in_flight],
             unexplained=m.unexplained,
             unexplained_damaged=m.unexplained_damaged,
             status=DriftLineStatus(m.status.value),
@@ -113,7 +130,7 @@ class DriftLine:
 class DriftCheck:
     id: strawberry.ID
     status: DriftCheckStatus  # type: ignore[valid-type]
-    requested_by: str
+    requested_by_label: strawberry.Private[str]
     levels_compared: int
     explained: int = strawberry.field(description="Lines whose difference is work in flight.")
     unexplained: int = strawberry.field(description="Lines of drift.")
@@ -124,12 +141,16 @@ class DriftCheck:
     finished_at: datetime | None
     lines: list[DriftLine] = strawberry.field(description="The lines you may see (your branches).")
 
+    @strawberry.field(description="Who asked for it; null when the worker ran it (or you may not see them).")
+    async def requested_by(self, info: Info) -> Staff | None:
+        return await actor_as_staff(info, self.requested_by_label)
+
     @classmethod
     def from_model(cls, m: models.DriftCheck, lines: list[DriftLine]) -> "DriftCheck":
         return cls(
             id=strawberry.ID(relay.to_base64("DriftCheck", m.id)),
             status=DriftCheckStatus(m.status.value),
-            requested_by=m.requested_by,
+            requested_by_label=m.requested_by,
             levels_compared=m.levels_compared,
             explained=m.explained,
             unexplained=m.unexplained,
@@ -166,6 +187,7 @@ class RepairDriftPayload:
 
 @strawberry.input(description="Compare Shopify with Branchline now.")
 class CheckDriftInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     wait: bool = strawberry.field(
         default=True, description="false: the check runs on in the background (read it with driftReport)."
     )
@@ -174,4 +196,7 @@ class CheckDriftInput:
 @strawberry.input(description="Set Shopify to Branchline's stock for a check's unexplained lines.")
 class RepairDriftInput:
     check_id: strawberry.ID
+    idempotency_key: str = strawberry.field(
+        description=KEY_DESCRIPTION + " A repeat shows each line as the first request left it."
+    )
     line_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Left out: all of them.")

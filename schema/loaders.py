@@ -24,7 +24,8 @@ from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, Or
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
 from models.registers import Register, Shift
 from models.sales import ReturnLine, Sale, SaleLine, SaleReturn, Tender
-from models.staff import Staff, StaffBranch
+from models.shopify import ImportJob
+from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 
@@ -55,6 +56,12 @@ def _children(model: Any, parent: str, *order: str, related: tuple[str, ...] = (
 async def _branches_of_staff(keys: list[int]) -> list[list[Branch]]:
     links = await _children(StaffBranch, "staff_id", "branch_id", related=("branch",))(keys)
     return [[link.branch for link in of_one] for of_one in links]
+
+
+async def _branch_of_shopify_location(keys: list[str]) -> list[Branch | None]:
+    """The branch each Shopify location (by its GID) is mapped to, None where none is."""
+    rows = {b.shopify_location_id: b for b in await Branch.filter(shopify_location_id__in=keys)}
+    return [rows.get(k) for k in keys]
 
 
 async def _fulfillments_of_order(keys: list[int]) -> list[list[tuple[Fulfillment, list[FulfillmentLine]]]]:
@@ -96,6 +103,9 @@ class Loaders:
         self.supplier = loader(_by_id(Supplier))
         self.purchase_order = loader(_by_id(PurchaseOrder))
         self.goods_receipt = loader(_by_id(GoodsReceipt))
+        self.audit_entry = loader(_by_id(AuditEntry))
+        self.import_job = loader(_by_id(ImportJob))
+        self.branch_of_shopify_location = loader(_branch_of_shopify_location)
         # to-many relations, each in the order its field shows
         self.counters_of_branch = loader(_children(Counter, "branch_id", "id"))
         self.variants_of_product = loader(_children(Variant, "product_id", "id"))

@@ -45,16 +45,30 @@ async def keyset_page(
     key: str,
     to_node: Callable[[Any], T],
     cursor: Callable[[Any], str] | None = None,
+    descending: bool = False,
 ) -> relay.Connection[T]:
-    """One page ordered by `key` ascending, strictly after `after_key`."""
+    """One page ordered by `key` ascending (newest first when `descending`), strictly after `after_key`."""
     check_first(first)
     if after_key is not None:
-        queryset = queryset.filter(**{f"{key}__gt": after_key})
-    rows = await queryset.order_by(key).limit(first + 1)
+        queryset = queryset.filter(**{f"{key}__{'lt' if descending else 'gt'}": after_key})
+    rows = await queryset.order_by(f"-{key}" if descending else key).limit(first + 1)
+    make_cursor = cursor or (lambda row: encode_cursor(getattr(row, key)))
+    return page_of(rows, first=first, after_key=after_key, to_node=to_node, cursor=make_cursor)
+
+
+def page_of(
+    rows: list[Any],
+    *,
+    first: int,
+    after_key: int | None,
+    to_node: Callable[[Any], T],
+    cursor: Callable[[Any], str],
+) -> relay.Connection[T]:
+    """A page from the rows read after `after_key` in the page's order, up to `first` + 1 of them (the one
+    more says whether there is a next page): for lists an operation reads itself, e.g. with raw SQL."""
     has_next = len(rows) > first
     rows = rows[:first]
-    make_cursor = cursor or (lambda row: encode_cursor(getattr(row, key)))
-    edges = [relay.Edge(cursor=make_cursor(row), node=to_node(row)) for row in rows]
+    edges = [relay.Edge(cursor=cursor(row), node=to_node(row)) for row in rows]
     return relay.Connection(
         edges=edges,
         page_info=relay.PageInfo(

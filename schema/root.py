@@ -64,13 +64,14 @@ from schema.sales import (
 )
 from schema.shopify import (
     ConnectShopifyPayload,
+    DisconnectShopifyPayload,
     ImportJob,
     ImportProgress,
     MapLocationPayload,
     ShopifyLocation,
     StartShopifyImportPayload,
 )
-from schema.staff import AuditEntry, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
+from schema.staff import AuditEntry, CounterLoginPayload, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
 from schema.sync import RetryParkedSyncPayload, RetryWebhooksPayload, SyncStatus, WebhookException
 from schema.transfers import ReturnDiscrepancyToStockPayload, Transfer, TransferPayload
 from schema.types import Branch, StockLevel, StockMovement, Variant
@@ -87,7 +88,7 @@ class Query:
     stock_levels: relay.Connection[StockLevel] = strawberry.field(resolver=stock.stock_levels)
     stock_movements: relay.Connection[StockMovement] = strawberry.field(resolver=stock.stock_movements)
     me: Staff = strawberry.field(resolver=staff.me, description="The signed-in staff member.")
-    audit_log: list[AuditEntry] = strawberry.field(resolver=staff.audit_log)
+    audit_log: relay.Connection[AuditEntry] = strawberry.field(resolver=staff.audit_log)
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
@@ -109,13 +110,15 @@ class Query:
     stock_counts: relay.Connection[StockCount] = strawberry.field(resolver=count_resolvers.stock_counts)
     orders: relay.Connection[Order] = strawberry.field(resolver=order_resolvers.orders)
     drift_report: DriftCheck | None = strawberry.field(resolver=drift_resolvers.drift_report)
-    webhook_exceptions: list[WebhookException] = strawberry.field(resolver=sync_resolvers.webhook_exceptions)
+    webhook_exceptions: relay.Connection[WebhookException] = strawberry.field(
+        resolver=sync_resolvers.webhook_exceptions
+    )
 
 
 @strawberry.type
 class Mutation:
     login: LoginPayload = strawberry.mutation(resolver=staff.login)
-    counter_login: LoginPayload = strawberry.mutation(resolver=staff.counter_login)
+    counter_login: CounterLoginPayload = strawberry.mutation(resolver=staff.counter_login)
     logout: LogoutPayload = strawberry.mutation(resolver=staff.logout)
     create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
@@ -141,7 +144,7 @@ class Mutation:
     close_register: CloseRegisterPayload = strawberry.mutation(resolver=register_resolvers.close_register)
     end_shift: EndShiftPayload = strawberry.mutation(resolver=register_resolvers.end_shift)
     connect_shopify: ConnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.connect_shopify)
-    disconnect_shopify: ConnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.disconnect_shopify)
+    disconnect_shopify: DisconnectShopifyPayload = strawberry.mutation(resolver=shopify_resolvers.disconnect_shopify)
     start_shopify_import: StartShopifyImportPayload = strawberry.mutation(
         resolver=shopify_resolvers.start_shopify_import
     )

@@ -61,17 +61,94 @@ async def staff_member(info: Info, staff_id: int | None) -> Staff | None:
     return (await Staff.resolve_nodes(info=info, node_ids=[str(staff_id)]))[0]
 
 
-@strawberry.type
-class AuditEntry:
-    id: strawberry.ID
+# What the audit log records as a target (operations/kernel/audit.py `record`) -> its node type: the target's
+# id is shown as that type's global ID, which node(id:) reads.
+TARGET_NODE_TYPES = {
+    "branch": "Branch",
+    "counter": "Counter",
+    "goods_receipt": "GoodsReceipt",
+    "product": "Product",
+    "purchase_order": "PurchaseOrder",
+    "register": "Register",
+    "sale": "Sale",
+    "sale_return": "SaleReturn",
+    "staff": "Staff",
+    "stock_count": "StockCount",
+    "supplier": "Supplier",
+    "transfer": "Transfer",
+    "transfer_discrepancy": "TransferDiscrepancy",
+}
+
+
+def _target_id(target_type: str | None, target_id: str | None) -> strawberry.ID | None:
+    node_type = TARGET_NODE_TYPES.get(target_type or "")
+    if target_id is None or node_type is None or not target_id.isdigit():
+        return strawberry.ID(target_id) if target_id is not None else None
+    return strawberry.ID(relay.to_base64(node_type, target_id))
+
+
+@strawberry.type(description="A sensitive action: who did it, where, to what, and who approved it.")
+class AuditEntry(relay.Node):
+    id: relay.NodeID[int]
     at: datetime
-    actor: str
-    action: str
-    branch_id: strawberry.ID | None
-    target_type: str | None
-    target_id: str | None
-    approved_by_staff_id: strawberry.ID | None
+    action: str = strawberry.field(description="e.g. staff.created, transfer.approved, shopify.connected.")
+    target_type: str | None = strawberry.field(description="What was acted on, e.g. staff, transfer, shop.")
+    target_id: strawberry.ID | None = strawberry.field(
+        description="The target's global ID where it is a node (Staff, Transfer, Sale...: node(id:) reads it); "
+        "else the key recorded, e.g. a shop's domain."
+    )
     detail: strawberry.scalars.JSON
+    actor_label: strawberry.Private[str]
+    branch_id: strawberry.Private[int | None]
+    approved_by_staff_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, m: models.AuditEntry) -> Self:
+        return cls(
+            id=m.id,
+            at=m.at,
+            action=m.action,
+            target_type=m.target_type,
+            target_id=_target_id(m.target_type, m.target_id),
+            detail=m.detail,
+            actor_label=m.actor,
+            branch_id=m.branch_id,
+            approved_by_staff_id=m.approved_by_staff_id,
+        )
+
+    @strawberry.field(
+        description="Who did it; null when the system, Shopify or a worker acted (or you may not see them)."
+    )
+    async def actor(self, info: Info) -> Staff | None:
+        return await actor_as_staff(info, self.actor_label)
+
+    @strawberry.field(description="Where, when the action was at a branch.")
+    async def branch(self, info: Info) -> Branch | None:
+        if self.branch_id is None:
+            return None
+        row = await info.context.loaders.branch.load(self.branch_id)
+        return Branch.from_model(row) if row is not None else None
+
+    @strawberry.field(description="The manager whose PIN approved an override (null if none, or you may not see them).")
+    async def approved_by(self, info: Info) -> Staff | None:
+        if self.approved_by_staff_id is None:
+            return None
+        return (await Staff.resolve_nodes(info=info, node_ids=[str(self.approved_by_staff_id)]))[0]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        """Seen by those who may read the audit log, at their branches (an entry at no branch: by those who
+        see every branch), as `auditLog` lists them."""
+        actor = info.context.actor
+        wanted = [int(i) for i in node_ids if i.isdigit()]
+        rows = {e.id: e for e in await info.context.loaders.audit_entry.load_many(wanted) if e is not None}
+        may = actor.can(Permission.VIEW_AUDIT)
+        return [
+            cls.from_model(rows[i])
+            if i in rows and may and (actor.branch_ids is None or rows[i].branch_id in actor.branch_ids)
+            else None
+            for i in wanted
+        ]
 
 
 @strawberry.input
@@ -94,18 +171,30 @@ class CreateStaffInput:
     email: str
     name: str
     role: StaffRole  # type: ignore[valid-type]
+    idempotency_key: str = strawberry.field(
+        description="A retried request returns the staff member created the first time."
+    )
     password: str | None = None
     pin: str | None = strawberry.field(default=None, description="4 digits, for counter sign-in and approvals.")
     branch_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="A retried request returns the staff member created the first time."
-    )
 
 
 @strawberry.type
 class LoginPayload:
     token: str | None = strawberry.field(
         default=None, description="Send as `Authorization: Bearer <token>`, or as `authToken` in connection_init."
+    )
+    expires_at: datetime | None = None
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CounterLoginPayload:
+    token: str | None = strawberry.field(
+        default=None,
+        description="A counter session: this counter's branch only, never administration. Send as "
+        "`Authorization: Bearer <token>`, or as `authToken` in connection_init.",
     )
     expires_at: datetime | None = None
     staff: Staff | None = None

@@ -1,11 +1,26 @@
 """GraphQL types for what waits on Shopify or is stuck: pushes, order actions, webhooks, and retrying them."""
 
 from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
+from strawberry import relay
 
-from schema.errors import UserError
+from schema.errors import ErrorCode, UserError
+from schema.ids import global_id
+from schema.inputs import KEY_DESCRIPTION
+from schema.pagination import check_first, decode_cursor, encode_cursor, page_of
 from schema.shopify import ImportJob, ShopifyConnection
+
+if TYPE_CHECKING:
+    from operations.sync.stuck import StuckWebhook
+
+WebhookExceptionStatus = strawberry.enum(
+    Enum("WebhookExceptionStatus", {"EXCEPTION": "exception", "PARKED": "parked"}),
+    description="EXCEPTION: bad input, never retried by itself (fix the cause, then retryWebhooks). PARKED: kept "
+    "failing for a passing reason (Shopify unreachable...).",
+)
 
 
 @strawberry.type(description="A stock change Shopify has not accepted after repeated tries, kept until retried.")
@@ -32,14 +47,19 @@ class OrderActionStatus:
     parked: int = strawberry.field(default=0, description="Kept failing or refused by Shopify: see parkedRows.")
     last_done_at: datetime | None = strawberry.field(default=None, description="When Shopify last took one.")
 
-    @strawberry.field(description="The oldest parked order actions first (at most 100).")
-    async def parked_rows(self, first: int = 20) -> list[ParkedOrderAction]:
+    @strawberry.field(description="The oldest parked order actions first.")
+    async def parked_rows(self, first: int, after: str | None = None) -> relay.Connection[ParkedOrderAction]:
         from operations.sync.order_actions import parked_order_actions
 
-        return [
-            ParkedOrderAction(key=r["key"], last_error=r["last_error"], attempts=r["attempts"])
-            for r in await parked_order_actions(first)
-        ]
+        check_first(first)
+        after_id = decode_cursor(after)
+        return page_of(
+            await parked_order_actions(first + 1, after_id),
+            first=first,
+            after_key=after_id,
+            to_node=lambda r: ParkedOrderAction(key=r["key"], last_error=r["last_error"], attempts=r["attempts"]),
+            cursor=lambda r: encode_cursor(r["id"]),
+        )
 
 
 @strawberry.type(description="Webhooks from Shopify: stored on arrival, then handled in the order received.")
@@ -59,13 +79,31 @@ class WebhookException:
     id: strawberry.ID = strawberry.field(description="Give it to retryWebhooks.")
     topic: str = strawberry.field(description="e.g. orders/create, fulfillments/create.")
     webhook_id: str = strawberry.field(description="Shopify's X-Shopify-Webhook-Id.")
-    status: str = strawberry.field(description="exception (bad input, never retried by itself) or parked.")
-    error_code: str | None = strawberry.field(description="e.g. UNKNOWN_VARIANT, UNKNOWN_LOCATION, MALFORMED_WEBHOOK.")
+    status: WebhookExceptionStatus  # type: ignore[valid-type]
+    error_code: ErrorCode | None = strawberry.field(  # type: ignore[valid-type]
+        description="Why it is an exception, e.g. UNKNOWN_VARIANT, UNKNOWN_LOCATION, MALFORMED_WEBHOOK; null when "
+        "parked."
+    )
     message: str | None = strawberry.field(description="What went wrong.")
     attempts: int
     retryable: bool = strawberry.field(description="False when the body could not be read: nothing to hand over.")
     received_at: datetime
     processed_at: datetime | None = strawberry.field(description="When it was given up on.")
+
+    @classmethod
+    def from_row(cls, r: "StuckWebhook") -> "WebhookException":
+        return cls(
+            id=global_id("WebhookInbox", r.id),
+            topic=r.topic,
+            webhook_id=r.webhook_id,
+            status=WebhookExceptionStatus(r.status),
+            error_code=ErrorCode(r.error_code) if r.error_code else None,
+            message=r.message,
+            attempts=r.attempts,
+            retryable=r.retryable,
+            received_at=r.received_at,
+            processed_at=r.processed_at,
+        )
 
 
 @strawberry.type(description="How Branchline and Shopify stand: all that waits on Shopify or is stuck, on one screen.")
@@ -90,14 +128,21 @@ class SyncStatus:
         "exceptions and parked webhooks (webhookExceptions, retryWebhooks).",
     )
 
-    @strawberry.field(description="The oldest parked changes first (at most 100).")
-    async def parked_rows(self, first: int = 20) -> list[ParkedSyncRow]:
+    @strawberry.field(description="The oldest parked changes first.")
+    async def parked_rows(self, first: int, after: str | None = None) -> relay.Connection[ParkedSyncRow]:
         from operations.sync.push_status import parked_rows
 
-        return [
-            ParkedSyncRow(key=r.key, last_error=r.last_error, attempts=r.attempts, created_at=r.created_at)
-            for r in await parked_rows(first)
-        ]
+        check_first(first)
+        after_id = decode_cursor(after)
+        return page_of(
+            await parked_rows(first + 1, after_id),
+            first=first,
+            after_key=after_id,
+            to_node=lambda r: ParkedSyncRow(
+                key=r.key, last_error=r.last_error, attempts=r.attempts, created_at=r.created_at
+            ),
+            cursor=lambda r: encode_cursor(r.id),
+        )
 
 
 @strawberry.type
@@ -117,6 +162,12 @@ class RetryWebhooksPayload:
 
 @strawberry.input(description="Webhooks to put back in the queue.")
 class RetryWebhooksInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Left out: every exception and parked webhook."
     )
+
+
+@strawberry.input(description="Every parked stock change and order action back in the queue.")
+class RetryParkedSyncInput:
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)

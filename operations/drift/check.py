@@ -26,6 +26,7 @@ from pathlib import Path
 from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from models.branches import Branch
 from models.catalog import Variant
@@ -34,6 +35,7 @@ from operations.drift.explain import InFlight, explain, in_flight, moved_since, 
 from operations.kernel import settings
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.idempotency import replay, run_once
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import transaction
 from operations.sync.connection import client_for, current_connection
@@ -60,25 +62,44 @@ def require_manager(actor: Actor, branch_id: int | None = None) -> None:
 # -- starting and running a check --------------------------------------------------------------------
 
 
-async def start_check(actor: Actor = SYSTEM) -> DriftCheck:
-    """Create a running check (the caller runs it with run_check); WRONG_STATE if one is running."""
+async def start_check(
+    actor: Actor = SYSTEM, idempotency_key: str | None = None, *, background: bool = False
+) -> tuple[DriftCheck, bool]:
+    """Create a running check (the caller runs it with run_check, unless replayed); WRONG_STATE if one is
+    running. A repeat under the same key returns the check the first request started: (check, replayed).
+    `background` only tells the request apart (checkDrift's `wait: false`)."""
     require_manager(actor)
+    request = {"background": background}
+    if (earlier := await replay("checkDrift", idempotency_key, request, _load)) is not None:
+        return earlier, True
     if await current_connection() is None:
         raise OperationError.single(ErrorCode.NOT_CONNECTED, "connect Shopify first (connectShopify)")
     await fail_interrupted_checks()
-    try:
-        async with transaction():
-            return await DriftCheck.create(running=RUNNING, requested_by=actor.label, heartbeat_at=datetime.now(UTC))
-    except IntegrityError:
-        running = await DriftCheck.get_or_none(running=RUNNING)
-        which = f"drift check {running.id} is still running" if running else "another drift check is starting"
-        raise OperationError.single(ErrorCode.WRONG_STATE, f"{which}; wait for it to finish") from None
+
+    async def create() -> DriftCheck:
+        try:
+            async with in_transaction():  # savepoint: a check already running is a typed error
+                return await DriftCheck.create(
+                    running=RUNNING, requested_by=actor.label, heartbeat_at=datetime.now(UTC)
+                )
+        except IntegrityError:
+            running = await DriftCheck.get_or_none(running=RUNNING)
+            which = f"drift check {running.id} is still running" if running else "another drift check is starting"
+            raise OperationError.single(ErrorCode.WRONG_STATE, f"{which}; wait for it to finish") from None
+
+    async with transaction() as tx:
+        return await run_once(tx, "checkDrift", idempotency_key, request, create, _load)
 
 
-async def check_drift(actor: Actor = SYSTEM) -> DriftCheck:
-    """Run one check now, to its end; the check records a failure (it never raises one)."""
-    check = await start_check(actor)
-    return await run_check(check.id)
+async def _load(pk: int) -> DriftCheck:
+    return await DriftCheck.get(id=pk)
+
+
+async def check_drift(actor: Actor = SYSTEM, idempotency_key: str | None = None) -> DriftCheck:
+    """Run one check now, to its end; the check records a failure (it never raises one). A repeat under the
+    same key returns the first request's check as it stands, and runs none."""
+    check, replayed = await start_check(actor, idempotency_key)
+    return check if replayed else await run_check(check.id)
 
 
 _running: set[asyncio.Task] = set()

@@ -23,9 +23,8 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from operations.kernel.sql import db_time, fetch
+from operations.kernel.sql import db_time, fetch, json_value
 from operations.sync.push_claim import TOPIC as PUSH_TOPIC
-from operations.sync.push_claim import json_value
 
 Key = tuple[int, int]  # (branch id, variant id)
 
@@ -35,6 +34,14 @@ MANUAL_FULFILLMENT = "manual_fulfillment"
 SMART_FULFILLMENT = "smart_fulfillment"
 PARKED_FULFILLMENT = "parked_fulfillment"
 UNPROCESSED_WEBHOOK = "unprocessed_webhook"
+IN_FLIGHT_KINDS = (
+    PENDING_PUSH,
+    PARKED_PUSH,
+    MANUAL_FULFILLMENT,
+    SMART_FULFILLMENT,
+    PARKED_FULFILLMENT,
+    UNPROCESSED_WEBHOOK,
+)
 
 _WORDS = {
     PENDING_PUSH: "pending push (Branchline's change not yet sent to Shopify)",

@@ -32,6 +32,7 @@ from operations.drift.check import require_manager
 from operations.kernel import audit
 from operations.kernel.access import Actor
 from operations.kernel.errors import ErrorCode, OperationError, Problems
+from operations.kernel.idempotency import replay, run_once
 from operations.kernel.transaction import transaction
 from operations.sync.connection import client_for, current_connection
 from shopify import documents
@@ -57,16 +58,26 @@ class LineOutcome:
 class Repair:
     check: DriftCheck
     outcomes: list[LineOutcome]
+    replayed: bool = False  # a repeat of an earlier request: its lines as that request left them, nothing sent
 
     @property
     def repaired(self) -> int:
         return sum(1 for o in self.outcomes if o.outcome is DriftRepairStatus.REPAIRED)
 
 
-async def repair_drift(actor: Actor, check_id: int, line_ids: list[int] | None = None) -> Repair:
-    """Repair the given lines of a check (default: all its unexplained lines the caller may see)."""
+async def repair_drift(
+    actor: Actor, check_id: int, line_ids: list[int] | None = None, idempotency_key: str | None = None
+) -> Repair:
+    """Repair the given lines of a check (default: all its unexplained lines the caller may see).
+
+    The key is claimed once every line is done, since the lines are repaired outside any transaction (a
+    Shopify call each): a repeat finds it and is answered with each line's recorded outcome, sending
+    nothing; a request that died half way claimed nothing, so its repeat repairs what is left (the calls
+    are keyed per line, Shopify applies each once)."""
     require_manager(actor)
-    check = await DriftCheck.get_or_none(id=check_id)
+    request = {"check": check_id, "lines": line_ids}
+    earlier = await replay("repairDrift", idempotency_key, request, _load)
+    check = earlier or await DriftCheck.get_or_none(id=check_id)
     if check is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, f"drift check {check_id} does not exist", "checkId")
     if check.status is not DriftCheckStatus.COMPLETED:
@@ -74,6 +85,8 @@ async def repair_drift(actor: Actor, check_id: int, line_ids: list[int] | None =
             ErrorCode.WRONG_STATE, f"drift check {check_id} is {check.status.value}: only a completed one", "checkId"
         )
     lines = await _lines(actor, check, line_ids)
+    if earlier is not None:
+        return Repair(check, [_as_recorded(line) for line in lines if line.repair_status is not None], True)
     connection = await current_connection()
     if connection is None:
         raise OperationError.single(ErrorCode.NOT_CONNECTED, "connect Shopify first (connectShopify)")
@@ -86,7 +99,19 @@ async def repair_drift(actor: Actor, check_id: int, line_ids: list[int] | None =
             outcome, message = await _repair(client, line)
             outcomes.append(LineOutcome(line, outcome, message))
             await _record(actor, line, outcome, message)
-    return Repair(check, outcomes)
+    async with transaction() as tx:
+        _, replayed = await run_once(tx, "repairDrift", idempotency_key, request, lambda: _load(check.id), _load)
+    return Repair(check, outcomes, replayed)
+
+
+async def _load(pk: int) -> DriftCheck:
+    return await DriftCheck.get(id=pk)
+
+
+def _as_recorded(line: DriftLine) -> LineOutcome:
+    """A line as a repair left it; repaired by an earlier request, nothing is sent for it now."""
+    repaired = line.repair_status is DriftRepairStatus.REPAIRED
+    return LineOutcome(line, line.repair_status, line.repair_message or "", already=repaired)
 
 
 async def _lines(actor: Actor, check: DriftCheck, line_ids: list[int] | None) -> list[DriftLine]:

@@ -14,9 +14,9 @@ async def record(
     target: tuple[str, Any] | None = None,
     approved_by: int | None = None,
     **detail: Any,
-) -> None:
+) -> AuditEntry:
     """Write inside the operation's transaction, so an action that rolls back leaves no entry."""
-    await AuditEntry.create(
+    return await AuditEntry.create(
         actor_staff_id=actor.staff_id,
         actor=actor.label,
         action=action,

@@ -35,10 +35,7 @@ async def run_once(
     """Returns (result, replayed). Without a key the operation simply runs."""
     if key is None:
         return await create(), False
-    if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise OperationError.single(
-            ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey"
-        )
+    _check_key(key)
     request_hash = fingerprint(request)
     earlier = await IdempotentRequest.get_or_none(operation=operation, key=key)
     if earlier is None:
@@ -54,13 +51,40 @@ async def run_once(
             claim.result_id = result.id
             await claim.save(update_fields=["result_id"])
             return result, False
+    _same_request(earlier, request_hash, operation)
+    return await load(earlier.result_id), True
+
+
+async def replay(operation: str, key: str | None, request: Any, load: Callable[[int], Awaitable[Any]]) -> Any | None:
+    """The first result of an earlier request under this key, or None (no key, or the key is new).
+
+    For operations that call Shopify before their transaction: a repeat is answered before anything is
+    sent or checked again. Their transaction still claims the key with `run_once`, which settles two
+    requests that raced past this look."""
+    if key is None:
+        return None
+    _check_key(key)
+    earlier = await IdempotentRequest.get_or_none(operation=operation, key=key)
+    if earlier is None:
+        return None
+    _same_request(earlier, fingerprint(request), operation)
+    return await load(earlier.result_id)
+
+
+def _check_key(key: str) -> None:
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise OperationError.single(
+            ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey"
+        )
+
+
+def _same_request(earlier: IdempotentRequest, request_hash: str, operation: str) -> None:
     if earlier.request_hash != request_hash:
         raise OperationError.single(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             f"this idempotencyKey was already used for a different {operation} request",
             "idempotencyKey",
         )
-    return await load(earlier.result_id), True
 
 
 async def earlier_document(model: Any, key: str, request_hash: str, what: str, field: str = "idempotencyKey"):

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -39,6 +40,13 @@ def read_time(value: datetime | str | None) -> datetime | None:
         return None
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column as Python: SQLite and asyncpg hand it back as text."""
+    if value is None or isinstance(value, dict | list):
+        return value
+    return orjson.loads(value)
 
 
 def db_time(conn: BaseDBAsyncClient, value: datetime) -> Any:

@@ -25,15 +25,18 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from models.shopify import ImportJob, ImportStatus
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel.idempotency import replay, run_once
 from operations.kernel.sql import fetch
 from operations.kernel.transaction import Transaction, transaction
 from operations.stock.opening_stock import OpeningLine, take_opening_stock
@@ -56,6 +59,23 @@ PARALLEL_WRITERS = 3
 FINISHED = {ImportStatus.COMPLETED, ImportStatus.FAILED}
 
 
+class ImportPhase(StrEnum):
+    """Where a job is (ImportJob.phase), in the order a run goes through them."""
+
+    QUEUED = "queued"
+    STARTING = "starting"
+    EXPORTING = "exporting"
+    DOWNLOADING = "downloading"
+    CHECKING = "checking"
+    LOCATIONS = "locations"
+    PRODUCTS = "products"
+    VARIANTS = "variants"
+    INVENTORY = "inventory"
+    CUSTOMERS = "customers"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 def import_channel(job_id: int) -> str:
     return f"import:{job_id}"
 
@@ -63,31 +83,37 @@ def import_channel(job_id: int) -> str:
 async def start_import(
     actor: Actor, *, source: str = "shopify", create_branches: bool = True, idempotency_key: str | None = None
 ) -> tuple[ImportJob, bool]:
-    """Create a queued job (the caller runs it); (job, replayed)."""
+    """Create a queued job (the caller runs it); (job, replayed). A repeat under the same key returns the
+    job the first request made and starts nothing."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
-    if idempotency_key is not None:
-        earlier = await ImportJob.get_or_none(idempotency_key=idempotency_key)
-        if earlier is not None:
-            return earlier, True
+    request = {"source": source, "createBranches": create_branches}
+    if (earlier := await replay("startShopifyImport", idempotency_key, request, _load)) is not None:
+        return earlier, True
     if source == "shopify" and await current_connection() is None:
         raise OperationError.single(ErrorCode.NOT_CONNECTED, "connect Shopify first (connectShopify)")
     await fail_interrupted_jobs()  # a crashed run must not block every later one
-    try:
-        async with transaction():
-            job = await ImportJob.create(
-                source=source,
-                create_branches=create_branches,
-                requested_by=actor.label,
-                idempotency_key=idempotency_key,
-                running=RUNNING,
-            )
-    except IntegrityError:
-        if idempotency_key is not None and (earlier := await ImportJob.get_or_none(idempotency_key=idempotency_key)):
-            return earlier, True  # the same request, sent twice at once
-        running = await ImportJob.get_or_none(running=RUNNING)
-        which = f"import {running.id} is still {running.status.value}" if running else "another import is starting"
-        raise OperationError.single(ErrorCode.WRONG_STATE, f"{which}; wait for it to finish") from None
-    return job, False
+
+    async def create() -> ImportJob:
+        try:
+            async with in_transaction():  # savepoint: another import running is a typed error
+                return await ImportJob.create(
+                    source=source,
+                    create_branches=create_branches,
+                    requested_by=actor.label,
+                    idempotency_key=idempotency_key,
+                    running=RUNNING,
+                )
+        except IntegrityError:
+            running = await ImportJob.get_or_none(running=RUNNING)
+            which = f"import {running.id} is still {running.status.value}" if running else "another import is starting"
+            raise OperationError.single(ErrorCode.WRONG_STATE, f"{which}; wait for it to finish") from None
+
+    async with transaction() as tx:
+        return await run_once(tx, "startShopifyImport", idempotency_key, request, create, _load)
+
+
+async def _load(pk: int) -> ImportJob:
+    return await ImportJob.get(id=pk)
 
 
 async def fail_interrupted_jobs(stale_after: float = STALE_AFTER) -> int:
@@ -132,12 +158,14 @@ async def run_job(job_id: int, files: list[Path] | None = None, *, on_progress: 
     run = _Run(job, on_progress)
     heartbeat = asyncio.create_task(_heartbeat(job_id))
     try:
-        await run.record(status=ImportStatus.RUNNING, phase="starting", started_at=datetime.now(UTC))
+        await run.record(status=ImportStatus.RUNNING, phase=ImportPhase.STARTING, started_at=datetime.now(UTC))
         with tempfile.TemporaryDirectory(prefix="branchline-import-") as workdir:
             if files is None:
                 files = await run.export_from_shopify(Path(workdir))
             await run.import_files(files, Path(workdir))
-        await run.record(status=ImportStatus.COMPLETED, phase="completed", finished_at=datetime.now(UTC), running=None)
+        await run.record(
+            status=ImportStatus.COMPLETED, phase=ImportPhase.COMPLETED, finished_at=datetime.now(UTC), running=None
+        )
     except (OperationError, jsonl.JsonlError, ShopifyError) as error:
         await run.fail(error)
     except Exception as error:
@@ -185,7 +213,7 @@ class _Run:
         log.warning("import %s failed (%s): %s", self.job.id, code, message)
         await self.record(
             status=ImportStatus.FAILED,
-            phase="failed",
+            phase=ImportPhase.FAILED,
             error_code=code,
             error=message,
             finished_at=datetime.now(UTC),
@@ -198,7 +226,7 @@ class _Run:
         connection = await current_connection()
         if connection is None:
             raise OperationError.single(ErrorCode.NOT_CONNECTED, "Shopify was disconnected before the import ran")
-        await self.record(phase="exporting")
+        await self.record(phase=ImportPhase.EXPORTING)
         async with await client_for(connection) as client:
             started = {}
             for name, query in documents.BULK_EXPORTS.items():
@@ -213,7 +241,7 @@ class _Run:
                     raise outcome
             finished = list(outcomes)
             self.job.objects_total = sum(op.object_count for op in finished)
-            await self.record(phase="downloading")
+            await self.record(phase=ImportPhase.DOWNLOADING)
             files = []
             for name, op in zip(started, finished, strict=True):
                 path = workdir / f"shopify-{name}.jsonl"
@@ -227,7 +255,7 @@ class _Run:
     # ---- importing files -------------------------------------------------------------------
 
     async def import_files(self, files: list[Path], workdir: Path) -> None:
-        await self.record(phase="checking")
+        await self.record(phase=ImportPhase.CHECKING)
         split_dir = workdir / "by-kind"
         split_dir.mkdir()
         split = await asyncio.to_thread(jsonl.split_by_kind, files, split_dir)
@@ -243,7 +271,7 @@ class _Run:
         await self._batches(Kind.CUSTOMER, split.files[Kind.CUSTOMER], self._customers)
 
     async def _import_locations(self, path: Path, level_locations: set[str]) -> None:
-        await self.record(phase="locations")
+        await self.record(phase=ImportPhase.LOCATIONS)
         lines = [obj for _, obj in jsonl.read_objects(path)]
         async with transaction() as tx:
             if lines:
@@ -370,7 +398,12 @@ def opening_quantities(level: dict) -> tuple[int | None, int]:
     return available + committed + reserved, damaged
 
 
-_PHASES = {Kind.PRODUCT: "products", Kind.VARIANT: "variants", Kind.LEVEL: "inventory", Kind.CUSTOMER: "customers"}
+_PHASES = {
+    Kind.PRODUCT: ImportPhase.PRODUCTS,
+    Kind.VARIANT: ImportPhase.VARIANTS,
+    Kind.LEVEL: ImportPhase.INVENTORY,
+    Kind.CUSTOMER: ImportPhase.CUSTOMERS,
+}
 
 
 def _is_sqlite() -> bool:

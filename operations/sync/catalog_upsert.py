@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -27,6 +28,30 @@ from shopify.jsonl import gid_type
 MAX_WARNINGS = 200
 
 
+class ImportKind(StrEnum):
+    """What a run counts (`Tally.count`'s kind)."""
+
+    LOCATIONS = "locations"
+    BRANCHES = "branches"
+    PRODUCTS = "products"
+    VARIANTS = "variants"
+    LEVELS = "levels"
+    CUSTOMERS = "customers"
+
+
+class ImportOutcome(StrEnum):
+    """What happened to the objects of a kind (`Tally.count`'s outcome)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    LINKED_BY_SKU = "linked_by_sku"  # a Shopify variant taken as the Branchline variant with its SKU
+    IGNORED_LOCATION = "ignored_location"  # stock at a location the owner chose not to bring in
+    OPENING_STOCK = "opening_stock"  # opening stock movements written
+    ALREADY_PRESENT = "already_present"  # levels that had their opening stock already
+
+
 @dataclass
 class Tally:
     """What a run did, per kind, plus the warnings a retailer should read."""
@@ -35,7 +60,7 @@ class Tally:
     warnings: list[dict] = field(default_factory=list)
     warning_count: int = 0
 
-    def count(self, kind: str, outcome: str, n: int = 1) -> None:
+    def count(self, kind: ImportKind | str, outcome: ImportOutcome | str, n: int = 1) -> None:
         if n:
             self.counts.setdefault(kind, Counter())[outcome] += n
 

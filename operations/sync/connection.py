@@ -12,6 +12,8 @@ from models.shopify import ConnectionStatus, ShopifyConnection
 from operations.kernel import audit, secrets, settings
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problems
+from operations.kernel.idempotency import replay, run_once
+from operations.kernel.keys import token_digest
 from operations.kernel.transaction import transaction
 from shopify import documents
 from shopify.client import API_VERSION, ShopifyClient, validate_shop_domain
@@ -79,7 +81,14 @@ async def reencrypt_stored_secrets() -> int:
     return rewritten
 
 
-async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, client_secret: str) -> ShopifyConnection:
+async def _load(pk: int) -> ShopifyConnection:
+    return await ShopifyConnection.get(id=pk)
+
+
+async def connect_shopify(
+    actor: Actor, shop_domain: str, access_token: str, client_secret: str, idempotency_key: str | None = None
+) -> ShopifyConnection:
+    """A repeat under the same key returns the connection made the first time, asking Shopify nothing."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
     problems = Problems()
     try:
@@ -92,6 +101,14 @@ async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, cli
     if not client_secret.strip() or len(client_secret) > 255:
         problems.add(ErrorCode.INVALID, "clientSecret must be 1–255 characters", "clientSecret")
     problems.raise_if_any()
+    # The secrets only as digests: the fingerprint tells requests apart, it keeps nothing readable.
+    request = {
+        "shopDomain": domain,
+        "accessToken": token_digest(access_token.strip()),
+        "clientSecret": token_digest(client_secret.strip()),
+    }
+    if (earlier := await replay("connectShopify", idempotency_key, request, _load)) is not None:
+        return earlier
     existing = await current_connection()
     if existing is not None and existing.shop_domain != domain:
         raise OperationError.single(
@@ -106,7 +123,7 @@ async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, cli
         shop = await _verify(client)
         subscriptions = await _subscribe(client)
 
-    async with transaction():
+    async def store() -> ShopifyConnection:
         connection = await ShopifyConnection.get_or_none(shop_domain=domain)
         fields = {
             "shop_name": shop.get("name") or "",
@@ -124,6 +141,10 @@ async def connect_shopify(actor: Actor, shop_domain: str, access_token: str, cli
         else:
             await connection.update_from_dict(fields).save()
         await audit.record(actor, "shopify.connected", target=("shop", domain), api_version=API_VERSION)
+        return connection
+
+    async with transaction() as tx:
+        connection, _ = await run_once(tx, "connectShopify", idempotency_key, request, store, _load)
     return connection
 
 
@@ -171,9 +192,12 @@ async def _subscribe(client: ShopifyClient) -> dict[str, str]:
     return {topic: have[topic] for topic in WEBHOOK_TOPICS}
 
 
-async def disconnect_shopify(actor: Actor) -> ShopifyConnection:
-    """Stop talking to Shopify: remove our webhooks (best effort) and forget the tokens."""
+async def disconnect_shopify(actor: Actor, idempotency_key: str | None = None) -> ShopifyConnection:
+    """Stop talking to Shopify: remove our webhooks (best effort) and forget the tokens. A repeat under the
+    same key returns the connection it disconnected, and disconnects nothing again."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
+    if (earlier := await replay("disconnectShopify", idempotency_key, {}, _load)) is not None:
+        return earlier
     connection = await current_connection()
     if connection is None:
         raise OperationError.single(ErrorCode.NOT_CONNECTED, "Shopify is not connected")
@@ -184,7 +208,8 @@ async def disconnect_shopify(actor: Actor) -> ShopifyConnection:
     except (ShopifyError, secrets.SecretUnreadable) as error:
         # Shopify removes subscriptions that keep failing, and the tokens are wiped below anyway.
         log.warning("could not remove Shopify webhook subscriptions while disconnecting: %s", error)
-    async with transaction():
+
+    async def forget() -> ShopifyConnection:
         connection.status = ConnectionStatus.DISCONNECTED
         connection.disconnected_at = datetime.now(UTC)
         connection.access_token_encrypted = ""
@@ -192,4 +217,8 @@ async def disconnect_shopify(actor: Actor) -> ShopifyConnection:
         connection.webhook_subscriptions = {}
         await connection.save()
         await audit.record(actor, "shopify.disconnected", target=("shop", connection.shop_domain))
+        return connection
+
+    async with transaction() as tx:
+        connection, _ = await run_once(tx, "disconnectShopify", idempotency_key, {}, forget, _load)
     return connection

@@ -33,11 +33,10 @@ from typing import Any
 from operations.kernel import audit, settings
 from operations.kernel.access import SYSTEM, Actor, Permission, require
 from operations.kernel.errors import OperationError
-from operations.kernel.sql import fetch, read_time
-from operations.kernel.transaction import transaction
+from operations.kernel.sql import fetch, json_value, read_time
+from operations.kernel.transaction import Transaction, transaction
 from operations.sync import queue
 from operations.sync.inbox_store import OVERRIDES, Delivery, Stored, store
-from operations.sync.push_claim import json_value
 from operations.sync.webhook_topics import HANDLERS
 
 log = logging.getLogger(__name__)
@@ -259,14 +258,19 @@ async def retry_webhooks(actor: Actor = SYSTEM, ids: list[int] | None = None) ->
     """Put exception and parked rows (all, or these ids) back in the queue, due now, attempts reset.
     Rows whose body could not be read stay as they are: there is nothing to hand to a handler."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
-    only = " AND payload IS NOT NULL" + (f" AND id IN ({queue.marks(ids)})" if ids else "")
     async with transaction() as tx:
-        rows = await queue.requeue(
-            tx.conn, QUEUE, ["exception", "parked"], clear=["claimed_by", "processed_at"], also=only, values=ids or []
-        )
+        rows = await requeue_stuck(tx, ids)
         if rows:
-            await audit.record(actor, "shopify.webhooks_retried", target=("webhook_inbox", len(rows)), rows=len(rows))
+            await audit.record(actor, "shopify.webhooks_retried", rows=len(rows))
     return len(rows)
+
+
+async def requeue_stuck(tx: Transaction, ids: list[int] | None = None) -> list[int]:
+    """The retry itself, in the caller's transaction: the ids of the rows put back in the queue."""
+    only = " AND payload IS NOT NULL" + (f" AND id IN ({queue.marks(ids)})" if ids else "")
+    return await queue.requeue(
+        tx.conn, QUEUE, ["exception", "parked"], clear=["claimed_by", "processed_at"], also=only, values=ids or []
+    )
 
 
 @dataclass

@@ -36,15 +36,14 @@ from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
-from operations.kernel import settings
-from operations.kernel.access import SYSTEM, Actor
-from operations.kernel.sql import fetch, read_time
+from operations.kernel import audit, settings
+from operations.kernel.access import SYSTEM, Actor, Permission, require
+from operations.kernel.sql import fetch, json_value, read_time
 from operations.kernel.transaction import transaction
 from operations.orders.fulfillment import ORDER_ACTION_TOPIC as TOPIC
 from operations.sync import push as shopify_push
 from operations.sync import queue
 from operations.sync.order_calls import ACTIONS, NotYet, Refused
-from operations.sync.push_claim import json_value
 from shopify.client import ShopifyClient
 from shopify.errors import ShopifyGraphQLError, ShopifyUnavailable, ShopifyUserErrors
 
@@ -198,14 +197,22 @@ async def order_action_figures() -> OrderActionFigures:
     )
 
 
-async def parked_order_actions(first: int = 20) -> list[dict]:
+async def parked_order_actions(limit: int = 20, after_id: int | None = None) -> list[dict]:
+    """The oldest parked order actions first (after the row `after_id`: a page's cursor), at most 101: a
+    page of 100 and one more, which says whether there is a next page."""
     rows = await fetch(
         Tortoise.get_connection("default"),
-        "SELECT key, last_error, attempts FROM outbox WHERE status = 'parked' AND topic = ? ORDER BY id LIMIT ?",
-        [TOPIC, max(0, min(first, 100))],
+        "SELECT id, key, last_error, attempts FROM outbox WHERE status = 'parked' AND topic = ? AND id > ?"
+        " ORDER BY id LIMIT ?",
+        [TOPIC, after_id or 0, max(0, min(limit, 101))],
     )
     return [dict(r) for r in rows]
 
 
 async def retry_parked_order_actions(actor: Actor = SYSTEM) -> int:
-    return await shopify_push.requeue_parked(actor, TOPIC, "shopify.order_actions_retried")
+    require(actor, Permission.MANAGE_INTEGRATIONS)
+    async with transaction() as tx:
+        rows = await shopify_push.requeue_parked(tx, TOPIC)
+        if rows:
+            await audit.record(actor, "shopify.order_actions_retried", target=("outbox", TOPIC), order_actions=rows)
+    return rows

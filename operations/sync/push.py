@@ -28,11 +28,11 @@ import httpx
 
 from operations.kernel import audit, settings
 from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
+from operations.kernel.sql import fetch, json_value
+from operations.kernel.transaction import Transaction, transaction
 from operations.sync import queue
 from operations.sync.connection import client_for, current_connection
-from operations.sync.push_claim import PUSHED, QUEUE, TOPIC, Batch, claim, json_value
+from operations.sync.push_claim import PUSHED, QUEUE, TOPIC, Batch, claim
 from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import (
@@ -159,20 +159,22 @@ async def _seconds_until_next_due() -> float | None:
 
 async def retry_parked(actor: Actor = SYSTEM) -> int:
     """Put every parked row back in the queue, due now, with a fresh attempt count."""
-    return await requeue_parked(actor, TOPIC, "shopify.sync_retried")
-
-
-async def requeue_parked(actor: Actor, topic: str, audit_action: str) -> int:
-    """Parked outbox rows of `topic` due again now with a fresh attempt count (inventory pushes and
-    order actions alike); syncStatus subscribers hear of it at once."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
     async with transaction() as tx:
-        # `batch` stays: a push batch keeps its composition and key (Shopify may have applied an attempt of
-        # it); an order action's old token there is replaced by its next claim.
-        rows = await queue.requeue(tx.conn, queue.outbox(topic), ["parked"])
+        rows = await requeue_parked(tx, TOPIC)
         if rows:
-            await audit.record(actor, audit_action, target=("outbox", topic), rows=len(rows))
-            tx.publish_after_commit(SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), "rows": len(rows)})
+            await audit.record(actor, "shopify.sync_retried", target=("outbox", TOPIC), stock_changes=rows)
+    return rows
+
+
+async def requeue_parked(tx: Transaction, topic: str) -> int:
+    """Parked outbox rows of `topic` due again now with a fresh attempt count (inventory pushes and order
+    actions alike), in the caller's transaction; syncStatus subscribers hear of it once it commits."""
+    # `batch` stays: a push batch keeps its composition and key (Shopify may have applied an attempt of
+    # it); an order action's old token there is replaced by its next claim.
+    rows = await queue.requeue(tx.conn, queue.outbox(topic), ["parked"])
+    if rows:
+        tx.publish_after_commit(SYNC_CHANNEL, {"at": datetime.now(UTC).isoformat(), "rows": len(rows)})
     return len(rows)
 
 
@@ -266,11 +268,12 @@ def _change_index(error: UserError) -> int | None:
 # -- recording outcomes ----------------------------------------------------------------------------
 
 
-# Outcomes are recorded under the batch id, the token shared by whoever holds the batch
+# Every outcome is recorded under the batch id, the token shared by whoever holds the batch
 # (operations/sync/push_claim.py), and the push renews no lease before sending, unlike the other queues:
 # a worker that takes over a batch whose lease ran out sends the very same call under the same `@idempotent`
 # key, so Shopify applies it once and either worker's "pushed" is true. `status = 'pending'` keeps a late
-# worker from reopening a finished row.
+# worker from reopening a finished row, and the batch id from touching a row that left its batch since
+# (a refusal puts the other lines back in the queue, where a later claim batches them anew).
 
 
 async def _finish_pushed(batch: Batch) -> None:
@@ -283,7 +286,11 @@ async def _next_key(batch: Batch) -> None:
     """Shopify refused the whole call (nothing applied): later sends use the next key generation."""
     batch.generation += 1
     async with transaction() as tx:
-        await fetch(tx.conn, "UPDATE outbox SET key_generation = ? WHERE batch = ?", [batch.generation, batch.id])
+        await fetch(
+            tx.conn,
+            "UPDATE outbox SET key_generation = ? WHERE batch = ? AND status = 'pending'",
+            [batch.generation, batch.id],
+        )
 
 
 async def _back_off(batch: Batch, error: str) -> dict[str, int]:
@@ -307,9 +314,9 @@ async def _park(
     attempts = attempts if attempts is not None else batch.attempts + 1
     parked = {"status": "parked", "attempts": attempts, "last_error": error[:2000], "next_attempt_at": None}
     async with transaction() as tx:
-        # By row, not by batch: a refusal parks only the lines Shopify named (_refused).
+        # These rows (a refusal parks only the lines Shopify named: _refused), while the batch still holds them.
         bump = ["key_generation"] if fresh_key else []
-        await queue.record(tx.conn, QUEUE, parked, ids=row_ids, bump=bump)
+        await queue.record(tx.conn, QUEUE, parked, token=batch.id, ids=row_ids, bump=bump)
     return {"parked": len(row_ids)}
 
 
@@ -329,8 +336,8 @@ async def _refused(batch: Batch, errors: list[UserError], message: str) -> dict[
             await fetch(
                 tx.conn,
                 "UPDATE outbox SET batch = NULL, target = NULL, key_generation = 0, next_attempt_at = NULL"
-                f" WHERE id IN ({queue.marks(good_rows)})",
-                good_rows,
+                f" WHERE id IN ({queue.marks(good_rows)}) AND batch = ? AND status = 'pending'",
+                [*good_rows, batch.id],
             )
     detail = "; ".join(f"{batch.changes[i].inventory_item_id}: {' '.join(m)}" for i, m in sorted(by_line.items()))
     result = await _park(batch, bad_rows, f"Shopify refused: {detail}", fresh_key=True) if bad_rows else {}

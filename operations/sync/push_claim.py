@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 import orjson
 
 from models.stock import Bucket
-from operations.kernel.sql import db_time, fetch
+from operations.kernel.sql import db_time, fetch, json_value
 from operations.kernel.transaction import Transaction, transaction
 from operations.sync import queue
 
@@ -95,13 +95,6 @@ def batch_id(name: str, movement_ids: list[int]) -> str:
     """Derived from what the batch covers, so the key names exactly these movements."""
     text = f"{TOPIC}:{name}:" + ",".join(str(i) for i in sorted(movement_ids))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def json_value(value):
-    """A JSON column as Python: SQLite and asyncpg hand it back as text."""
-    if value is None or isinstance(value, dict | list):
-        return value
-    return orjson.loads(value)
 
 
 async def claim(limit: int, lease_seconds: float, now: datetime | None = None) -> Claim:

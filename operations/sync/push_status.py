@@ -21,6 +21,7 @@ class PushFigures:
 
 @dataclass(frozen=True)
 class ParkedRow:
+    id: int
     key: str
     last_error: str | None
     attempts: int
@@ -50,13 +51,13 @@ async def push_figures() -> PushFigures:
     )
 
 
-async def parked_rows(first: int = 20) -> list[ParkedRow]:
-    """The oldest parked rows first: they have waited longest."""
-    first = max(0, min(first, MAX_PARKED_ROWS))
+async def parked_rows(limit: int = 20, after_id: int | None = None) -> list[ParkedRow]:
+    """The oldest parked rows first: they have waited longest (after the row `after_id`: a page's cursor)."""
+    limit = max(0, min(limit, MAX_PARKED_ROWS + 1))  # a page of MAX_PARKED_ROWS and one more: a next page?
     rows = await fetch(
         Tortoise.get_connection("default"),
-        "SELECT key, last_error, attempts, created_at FROM outbox WHERE status = 'parked' AND topic = ?"
-        " ORDER BY id LIMIT ?",
-        [TOPIC, first],
+        "SELECT id, key, last_error, attempts, created_at FROM outbox WHERE status = 'parked' AND topic = ?"
+        " AND id > ? ORDER BY id LIMIT ?",
+        [TOPIC, after_id or 0, limit],
     )
-    return [ParkedRow(r["key"], r["last_error"], r["attempts"], read_time(r["created_at"])) for r in rows]
+    return [ParkedRow(r["id"], r["key"], r["last_error"], r["attempts"], read_time(r["created_at"])) for r in rows]

@@ -1,21 +1,33 @@
-"""What waits for a person on the Shopify side: webhooks that could not be handled, and retrying them.
+"""What waits for a person on the Shopify side: webhooks that could not be handled, stock changes and order
+actions that were parked, and retrying them.
 
 The inbox (operations/sync/inbox.py) keeps a webhook it could not take in as an `exception` (bad
 input: an unknown variant, an unmapped location — retried only when a person says so, after fixing the
 cause) or `parked` (kept failing for a passing reason). The owner lists them with `webhookExceptions`
 and puts them back with `retryWebhooks`; named rows are checked first, so a wrong id is a typed error
-and nothing is retried, rather than a silent partial retry.
+and nothing is retried, rather than a silent partial retry. `retryParkedSync` puts the parked stock
+changes (operations/sync/push.py) and order actions (operations/sync/order_actions.py) back in their queues.
+
+A retry answers a repeated request (the same idempotency key) with what the first one did: it writes one
+audit entry saying how many rows it put back, and that entry is the result the key keeps.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
+from models.staff import AuditEntry
+from operations.kernel import audit
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, OperationError, Problem
+from operations.kernel.idempotency import run_once
 from operations.kernel.sql import fetch, read_time
+from operations.kernel.transaction import Transaction, transaction
+from operations.orders.fulfillment import ORDER_ACTION_TOPIC
 from operations.sync import inbox as shopify_inbox
+from operations.sync import push as shopify_push
+from operations.sync.push_claim import TOPIC as PUSH_TOPIC
 
 MAX_ROWS = 100
 STUCK = ("exception", "parked")
@@ -35,16 +47,16 @@ class StuckWebhook:
     processed_at: datetime | None
 
 
-async def stuck_webhooks(actor: Actor, first: int = 20) -> list[StuckWebhook]:
-    """Exceptions and parked webhooks, the longest waiting first."""
+async def stuck_webhooks(actor: Actor, limit: int = 20, after_id: int | None = None) -> list[StuckWebhook]:
+    """Exceptions and parked webhooks, the longest waiting first (after the row `after_id`: a page's cursor)."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
-    first = max(0, min(first, MAX_ROWS))
+    limit = max(0, min(limit, MAX_ROWS + 1))  # a page of MAX_ROWS and one more: is there a next page?
     rows = await fetch(
         Tortoise.get_connection("default"),
         "SELECT id, topic, webhook_id, status, error_code, last_error, attempts, received_at, processed_at,"
         " CASE WHEN payload IS NULL THEN 0 ELSE 1 END AS readable"
-        " FROM webhook_inbox WHERE status IN ('exception', 'parked') ORDER BY id LIMIT ?",
-        [first],
+        " FROM webhook_inbox WHERE status IN ('exception', 'parked') AND id > ? ORDER BY id LIMIT ?",
+        [after_id or 0, limit],
     )
     return [
         StuckWebhook(
@@ -63,25 +75,62 @@ async def stuck_webhooks(actor: Actor, first: int = 20) -> list[StuckWebhook]:
     ]
 
 
-async def retry_stuck_webhooks(actor: Actor, ids: list[int] | None = None) -> int:
-    """Put these webhooks (or, with None, every exception and parked one) back in the queue.
+async def retry_stuck_webhooks(
+    actor: Actor, ids: list[int] | None = None, idempotency_key: str | None = None
+) -> tuple[int, bool]:
+    """Put these webhooks (or, with None, every exception and parked one) back in the queue; (how many,
+    replayed).
 
     Every named row must exist, be an exception or parked, and have a readable body; otherwise
     nothing is retried. A row another owner retried in the meantime is simply not counted."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
-    if ids is not None:
-        await _check(ids)
-    return await shopify_inbox.retry_webhooks(actor, sorted(set(ids)) if ids is not None else None)
+
+    async def retry() -> AuditEntry:
+        if ids is not None:
+            await _check(tx, ids)
+        rows = await shopify_inbox.requeue_stuck(tx, sorted(set(ids)) if ids is not None else None)
+        if rows:  # syncStatus subscribers hear of it at once
+            event = {"at": datetime.now(UTC).isoformat(), "webhooks": len(rows)}
+            tx.publish_after_commit(shopify_push.SYNC_CHANNEL, event)
+        return await audit.record(actor, "shopify.webhooks_retried", rows=len(rows))
+
+    async with transaction() as tx:
+        entry, replayed = await run_once(tx, "retryWebhooks", idempotency_key, {"ids": ids}, retry, _entry)
+    return entry.detail["rows"], replayed
 
 
-async def _check(ids: list[int]) -> None:
+@dataclass(frozen=True)
+class RetriedParked:
+    stock_changes: int
+    order_actions: int
+
+
+async def retry_parked(actor: Actor, idempotency_key: str | None = None) -> tuple[RetriedParked, bool]:
+    """Every parked stock change and order action back in its queue, due now; (how many, replayed)."""
+    require(actor, Permission.MANAGE_INTEGRATIONS)
+
+    async def retry() -> AuditEntry:
+        pushes = await shopify_push.requeue_parked(tx, PUSH_TOPIC)
+        actions = await shopify_push.requeue_parked(tx, ORDER_ACTION_TOPIC)
+        return await audit.record(actor, "shopify.sync_retried", stock_changes=pushes, order_actions=actions)
+
+    async with transaction() as tx:
+        entry, replayed = await run_once(tx, "retryParkedSync", idempotency_key, {}, retry, _entry)
+    return RetriedParked(entry.detail["stock_changes"], entry.detail["order_actions"]), replayed
+
+
+async def _entry(pk: int) -> AuditEntry:
+    return await AuditEntry.get(id=pk)
+
+
+async def _check(tx: Transaction, ids: list[int]) -> None:
     if not ids:
         raise OperationError.single(ErrorCode.INVALID, "name at least one webhook, or leave ids out for all", "ids")
     if len(ids) > MAX_ROWS:
         raise OperationError.single(ErrorCode.TOO_MANY, f"at most {MAX_ROWS} webhooks at once", "ids")
     wanted = sorted(set(ids))
     rows = await fetch(
-        Tortoise.get_connection("default"),
+        tx.conn,
         "SELECT id, topic, status, CASE WHEN payload IS NULL THEN 0 ELSE 1 END AS readable FROM webhook_inbox"
         f" WHERE id IN ({', '.join('?' for _ in wanted)})",
         wanted,

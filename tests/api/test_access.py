@@ -78,7 +78,7 @@ async def test_only_managers_of_a_branch_create_its_counters_and_cashiers(anonym
     assert (await manager(q, {"b": gid("Branch", a.id), "c": "C9"}))["createCounter"]["counter"]["code"] == "C9"
     assert code_of(await manager.raw(q, {"b": gid("Branch", b.id), "c": "C9"})) == "FORBIDDEN"
     staff = """mutation($b: [ID!]!, $r: StaffRole!) { createStaff(input: {email: "new@x.pk", name: "New",
-      role: $r, pin: "4391", branchIds: $b}) { staff { role } errors { code field } } }"""
+      role: $r, pin: "4391", branchIds: $b, idempotencyKey: "new@x"}) { staff { role } errors { code field } } }"""
     assert code_of(await manager.raw(staff, {"b": [gid("Branch", b.id)], "r": "CASHIER"})) == "FORBIDDEN"
     made = await manager(staff, {"b": [gid("Branch", a.id)], "r": "CASHIER"})
     assert made["createStaff"]["staff"]["role"] == "CASHIER"
@@ -127,13 +127,43 @@ async def test_logged_out_and_expired_tokens_are_refused(anonymous, two_branches
     assert code_of(await other.raw(BRANCHES)) == "UNAUTHENTICATED"
 
 
+AUDIT = """query($first: Int!, $after: String, $branch: ID) {
+  auditLog(first: $first, after: $after, branchId: $branch) {
+  edges { cursor node { id action actor { id name } branch { id code } targetType targetId approvedBy { id } } }
+  pageInfo { hasNextPage endCursor } } }"""
+NODE = "query($id: ID!) { node(id: $id) { id ... on AuditEntry { action } ... on Branch { code } } }"
+
+
 async def test_audit_log_records_sensitive_actions_for_those_allowed(api, anonymous, two_branches):
-    a, _ = two_branches
-    await api('mutation { createBranch(input: {code: "K", name: "Karachi"}) { errors { code } } }')
-    entries = (await api("{ auditLog(first: 10) { action actor } }"))["auditLog"]
+    a, b = two_branches
+    made = await api('mutation { createBranch(input: {code: "K", name: "Karachi"}) { branch { id } errors { code } } }')
+    entries = [e["node"] for e in (await api(AUDIT, {"first": 10}))["auditLog"]["edges"]]
     assert {"branch.created", "staff.login"} <= {e["action"] for e in entries}
-    cashier = await anonymous.as_staff(Role.CASHIER, [a.id])
-    assert code_of(await cashier.raw("{ auditLog(first: 10) { action } }")) == "FORBIDDEN"
+    created = next(e for e in entries if e["action"] == "branch.created")  # newest first: it came last
+    assert entries[0] == created
+    owner = await Staff.get(role=Role.OWNER)
+    assert created["actor"] == {"id": gid("Staff", owner.id), "name": owner.name}
+    branch_id = made["createBranch"]["branch"]["id"]
+    assert (created["branch"]["id"], created["targetType"], created["targetId"]) == (branch_id, "branch", branch_id)
+    assert (await api(NODE, {"id": created["targetId"]}))["node"] == {"id": branch_id, "code": "K"}
+    assert (await api(NODE, {"id": created["id"]}))["node"] == {"id": created["id"], "action": "branch.created"}
+
+    # Pages go back in time, and keep their place while new entries arrive.
+    first = (await api(AUDIT, {"first": 1}))["auditLog"]
+    await anonymous.as_staff(Role.CASHIER, [b.id])  # a new login is audited: newer than every page below
+    second = (await api(AUDIT, {"first": 1, "after": first["pageInfo"]["endCursor"]}))["auditLog"]
+    assert second["edges"][0]["node"]["id"] == entries[1]["id"]
+    assert (await api.raw(AUDIT, {"first": 101}))["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+    # A manager reads the entries at their branches only, in the list and by node(id:); a cashier neither.
+    manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [a.id])
+    at_a = await anonymous.as_staff(Role.CASHIER, [a.id])
+    seen = [e["node"] for e in (await manager(AUDIT, {"first": 100}))["auditLog"]["edges"]]
+    assert seen and {e["branch"]["id"] for e in seen} == {gid("Branch", a.id)}
+    assert (await manager(NODE, {"id": created["id"]}))["node"] is None  # at branch K
+    assert code_of(await manager.raw(AUDIT, {"first": 5, "branch": gid("Branch", b.id)})) == "FORBIDDEN"
+    assert code_of(await at_a.raw(AUDIT, {"first": 10})) == "FORBIDDEN"
+    assert (await at_a(NODE, {"id": seen[0]["id"]}))["node"] is None
 
 
 async def test_node_hides_what_the_caller_may_not_see(anonymous, two_branches):
@@ -166,3 +196,6 @@ async def test_create_staff_retried_with_its_key_returns_the_first(api, two_bran
     again = await api(q, {"b": [gid("Branch", a.id)]})
     assert first == again and first["createStaff"]["staff"]["id"]
     assert await Staff.filter(email="twice@x.pk").count() == 1
+    other = await api(q.replace("twice@x.pk", "other@x.pk"), {"b": [gid("Branch", a.id)]})
+    assert other["createStaff"] == {"staff": None, "errors": [{"code": "IDEMPOTENCY_KEY_REUSED"}]}
+    assert not await Staff.filter(email="other@x.pk").exists()

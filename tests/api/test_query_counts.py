@@ -27,6 +27,7 @@ from operations.counter import checkout as sales
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, OnlineSettings, create_counter, set_online_settings
 from operations.directory.catalog import VariantRef
+from operations.kernel import audit
 from operations.kernel.access import SYSTEM
 from operations.orders import fulfillment
 from operations.orders.intake import take_in
@@ -255,6 +256,33 @@ async def test_a_page_of_transfers_costs_the_same_for_10_and_100_rows(api, db):
         (len(n["lines"]), len(n["discrepancies"]), n["discrepancies"][0]["line"]["quantityDamaged"]) for n in nodes
     } == {(2, 1, 1)}
     _assert_flat(costs, "transfers")
+
+
+AUDIT = """query($first: Int!) { auditLog(first: $first) { edges { node {
+  id at action targetType targetId detail actor { name } branch { code } approvedBy { name } } } } }"""
+
+
+async def test_a_page_of_audit_entries_costs_the_same_for_10_and_100_rows(api, db):
+    branches = [await make_branch("GRW"), await make_branch("SKT")]
+    manager = await staff_actor(Role.BRANCH_MANAGER, [b.id for b in branches], pin="582913", email="m@counts.pk")
+    cashiers = [
+        await staff_actor(Role.CASHIER, [b.id], pin=pin, email=f"c{i}@counts.pk")
+        for i, (b, pin) in enumerate(zip(branches, ("4826", "7391"), strict=True))
+    ]
+    for i in range(ROWS):  # every third by the system, at no branch; the others by a cashier, approved
+        if i % 3 == 0:
+            await audit.record(SYSTEM, "test.system", target=("shop", "zari.myshopify.com"))
+            continue
+        cashier, branch = cashiers[i % 2], branches[i % 2]
+        target = ("sale", i) if i % 2 else ("staff", cashier.staff_id)
+        await audit.record(cashier, "test.override", branch_id=branch.id, target=target, approved_by=manager.staff_id)
+    costs, nodes = await _page_costs(api, AUDIT, {}, "auditLog")
+    by_action = {n["action"] for n in nodes}
+    assert by_action == {"test.system", "test.override"}
+    assert {n["actor"]["name"] for n in nodes if n["action"] == "test.override"} == {"cashier person"}
+    assert {n["approvedBy"]["name"] for n in nodes if n["approvedBy"]} == {"branch_manager person"}
+    assert {n["branch"]["code"] for n in nodes if n["branch"]} == {"GRW", "SKT"}
+    _assert_flat(costs, "audit entries")
 
 
 async def test_loaders_keep_rows_for_a_request_but_not_for_a_websocket(db):

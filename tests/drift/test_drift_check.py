@@ -163,7 +163,7 @@ async def test_two_repairs_at_once_set_shopify_once(connected):
 
 
 async def test_one_check_at_a_time(connected):
-    first = await shopify_drift.start_check(SYSTEM)
+    first, _ = await shopify_drift.start_check(SYSTEM)
     with pytest.raises(OperationError) as busy:
         await shopify_drift.start_check(SYSTEM)
     assert busy.value.problems[0].code is ErrorCode.WRONG_STATE
@@ -197,7 +197,7 @@ async def test_bad_repair_requests_change_nothing(connected):
         with pytest.raises(OperationError) as refused:
             await drift_repair.repair_drift(SYSTEM, check_id, lines)
         assert refused.value.problems[0].code is code
-    running = await shopify_drift.start_check(SYSTEM)
+    running, _ = await shopify_drift.start_check(SYSTEM)
     with pytest.raises(OperationError) as refused:
         await drift_repair.repair_drift(SYSTEM, running.id)
     assert refused.value.problems[0].code is ErrorCode.WRONG_STATE

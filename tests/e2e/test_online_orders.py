@@ -35,10 +35,10 @@ OWNER = ("owner@orders-e2e.pk", "orders-e2e-password-1")
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { token errors { code message } } }"
 CONNECT = """mutation($input: ConnectShopifyInput!) {
   connectShopify(input: $input) { connection { connected webhookTopics } errors { code message } } }"""
-START_IMPORT = """mutation($key: String) {
+START_IMPORT = """mutation($key: String!) {
   startShopifyImport(input: {idempotencyKey: $key}) { job { id } errors { code message } } }"""
 IMPORT_STATUS = "{ syncStatus { lastImport { status } pending parked } }"
-LOCATIONS = "{ shopifyLocations { shopifyLocationId branchId } }"
+LOCATIONS = "{ shopifyLocations { shopifyLocationId branch { id } } }"
 LEVELS = """query($branch: ID!, $variants: [ID!]) {
   stockLevels(branchId: $branch, first: 100, variantIds: $variants) {
     edges { node { onHand reserved available variant { id sku } } } } }"""
@@ -247,7 +247,12 @@ async def _owner_sets_up(shop: SimShop, sim_url: str, server: Server, database: 
         login = (await http.execute(request(LOGIN, input={"email": OWNER[0], "password": OWNER[1]})))["login"]
     assert login["errors"] == [], login
     s = Stack(shop, sim_url, server, database, login["token"])
-    credentials = {"shopDomain": shop.domain, "accessToken": shop.access_token, "clientSecret": shop.client_secret}
+    credentials = {
+        "shopDomain": shop.domain,
+        "accessToken": shop.access_token,
+        "clientSecret": shop.client_secret,
+        "idempotencyKey": "connect-e2e",
+    }
     connected = (await s.gql(CONNECT, input=credentials))["connectShopify"]
     assert connected["errors"] == [] and "ORDERS_CREATE" in connected["connection"]["webhookTopics"]
     # Every subscription points at this server, as Shopify would deliver them.
@@ -260,7 +265,9 @@ async def _owner_sets_up(shop: SimShop, sim_url: str, server: Server, database: 
         return status == "COMPLETED"
 
     await eventually(imported, "the import")
-    s.branch_of = {loc["shopifyLocationId"]: loc["branchId"] for loc in (await s.gql(LOCATIONS))["shopifyLocations"]}
+    s.branch_of = {
+        loc["shopifyLocationId"]: loc["branch"]["id"] for loc in (await s.gql(LOCATIONS))["shopifyLocations"]
+    }
     assert len(s.branch_of) == len(shop.locations) and all(s.branch_of.values())
     return s
 

@@ -170,9 +170,9 @@ async def test_an_unknown_counter_is_answered_like_a_wrong_pin(http, till):
 
 ADMIN = {
     "createStaff": """mutation($b: [ID!]!) { createStaff(input: {email: "x@sec.pk", name: "X", role: CASHIER,
-      pin: "5937", branchIds: $b}) { staff { id } errors { code } } }""",
+      pin: "5937", branchIds: $b, idempotencyKey: "x@sec"}) { staff { id } errors { code } } }""",
     "createBranch": 'mutation { createBranch(input: {code: "NEW", name: "New"}) { branch { id } errors { code } } }',
-    "auditLog": "{ auditLog(first: 5) { action } }",
+    "auditLog": "{ auditLog(first: 5) { edges { node { action } } } }",
 }
 
 
@@ -197,7 +197,8 @@ async def test_nobody_creates_staff_with_powers_they_lack(http, till):
     branch, _, _ = till
     manager = (await post(http, LOGIN, {"e": "manager@sec.pk", "p": PASSWORD}))["data"]["login"]["token"]
     create = """mutation($r: StaffRole!, $b: [ID!]!, $e: String!) { createStaff(input: {email: $e, name: "New",
-      role: $r, password: "chosen by the manager", branchIds: $b}) { staff { id } errors { code field } } }"""
+      role: $r, password: "chosen by the manager", branchIds: $b, idempotencyKey: $e}) {
+      staff { id } errors { code field } } }"""
     b = [gid("Branch", branch.id)]
     inventory = await post(http, create, {"r": "INVENTORY", "b": b, "e": "inv@sec.pk"}, manager)
     assert inventory["data"]["createStaff"]["errors"] == [{"code": "INVALID", "field": "role"}], inventory
@@ -224,7 +225,7 @@ async def test_weak_pins_and_short_approver_pins_are_refused(http, till, role, p
     branch, _, _ = till
     owner = (await post(http, LOGIN, {"e": "owner@sec.pk", "p": PASSWORD}))["data"]["login"]["token"]
     create = """mutation($r: StaffRole!, $b: [ID!]!, $pin: String!) { createStaff(input: {email: "p@sec.pk",
-      name: "P", role: $r, pin: $pin, branchIds: $b}) { staff { id } errors { code field } } }"""
+      name: "P", role: $r, pin: $pin, branchIds: $b, idempotencyKey: $pin}) { staff { id } errors { code field } } }"""
     body = await post(http, create, {"r": role.name, "b": [gid("Branch", branch.id)], "pin": pin}, owner)
     errors = body["data"]["createStaff"]["errors"]
     assert (errors == []) == ok, body

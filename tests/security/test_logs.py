@@ -42,7 +42,7 @@ async def _log_with(server, needle: str, count: int) -> str:
 
 async def test_rejected_input_is_one_info_line_without_values_or_traceback(logged, owner_token):
     owner = {"Authorization": f"Bearer {owner_token}"}
-    shop = {"shopDomain": "zari.myshopify.com", "clientSecret": "s"}
+    shop = {"shopDomain": "zari.myshopify.com", "clientSecret": "s", "idempotencyKey": "k"}
     requests = [
         ({}, LOGIN, {"input": {"email": "owner@e2e.pk", "password": PASSWORD, "extra": 1}}),
         ({}, 'mutation { login(input: {email: "a@b.pk", password: "' + LITERAL_PASSWORD + '"}) { nope } }', None),

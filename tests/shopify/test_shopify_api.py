@@ -22,17 +22,17 @@ mutation($input: ConnectShopifyInput!) {
 }
 """
 START = """
-mutation($key: String) {
+mutation($key: String!) {
   startShopifyImport(input: {idempotencyKey: $key}) { job { id status phase } errors { field message code } }
 }
 """
 PROGRESS = """
-subscription($job: ID!) { importProgress(jobId: $job) { jobId status phase objectsDone objectsTotal rate error } }
+subscription($job: ID!) { importProgress(jobId: $job) { job { id } status phase objectsDone objectsTotal rate error } }
 """
 STATUS = """
 { syncStatus { connection { shopDomain connected } lastImport { status objectsDone counts { kind outcome count } } } }
 """
-LOCATIONS = "{ shopifyLocations { shopifyLocationId name branchId ignored } }"
+LOCATIONS = "{ shopifyLocations { shopifyLocationId name branch { id } ignored } }"
 
 
 def request(document: str, **variables) -> GraphQLRequest:
@@ -51,13 +51,26 @@ async def test_owner_connects_imports_and_watches_progress(database_url, broadca
     with running_server(database_url, broadcast_url, shopify_base_url=sim.url) as server:
         async with server.http_client(owner_token) as http:
             bad = await http.execute(
-                request(CONNECT, input={"shopDomain": sim.domain, "accessToken": "wrong", "clientSecret": "s"})
+                request(
+                    CONNECT,
+                    input={
+                        "shopDomain": sim.domain,
+                        "accessToken": "wrong",
+                        "clientSecret": "s",
+                        "idempotencyKey": "c0",
+                    },
+                )
             )
             assert bad["connectShopify"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
             done = await http.execute(
                 request(
                     CONNECT,
-                    input={"shopDomain": sim.domain, "accessToken": sim.token, "clientSecret": sim.shop.client_secret},
+                    input={
+                        "shopDomain": sim.domain,
+                        "accessToken": sim.token,
+                        "clientSecret": sim.shop.client_secret,
+                        "idempotencyKey": "c1",
+                    },
                 )
             )
             assert done["connectShopify"]["errors"] == []
@@ -74,20 +87,22 @@ async def test_owner_connects_imports_and_watches_progress(database_url, broadca
                         break
             assert seen[-1]["status"] == "COMPLETED", seen[-1]
             assert seen[-1]["objectsDone"] == seen[-1]["objectsTotal"] > 0
+            assert {event["job"]["id"] for event in seen} == {job}
+            assert [event["phase"] for event in seen][-1] == "COMPLETED"
             replay = (await http.execute(request(START, key="first-import")))["startShopifyImport"]
             assert replay["job"]["id"] == job  # the same key returns the first job, no second import
 
             status = (await http.execute(request(STATUS)))["syncStatus"]
             assert status["connection"] == {"shopDomain": sim.domain, "connected": True}
             counts = {(c["kind"], c["outcome"]): c["count"] for c in status["lastImport"]["counts"]}
-            assert counts[("variants", "created")] == len(sim.shop.variants)
+            assert counts[("VARIANTS", "CREATED")] == len(sim.shop.variants)
             locations = (await http.execute(request(LOCATIONS)))["shopifyLocations"]
-            assert len(locations) == len(sim.shop.locations) and all(loc["branchId"] for loc in locations)
+            assert len(locations) == len(sim.shop.locations) and all(loc["branch"]["id"] for loc in locations)
 
         async with server.http_client(await cashier_token()) as cashier:
             for document in (STATUS, LOCATIONS, START):
                 with pytest.raises(TransportQueryError) as refused:
-                    await cashier.execute(request(document))
+                    await cashier.execute(request(document, **({"key": "c"} if document is START else {})))
                 assert refused.value.errors[0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -98,11 +113,16 @@ async def test_a_second_import_while_one_runs_is_refused(database_url, broadcast
             await http.execute(
                 request(
                     CONNECT,
-                    input={"shopDomain": sim.domain, "accessToken": sim.token, "clientSecret": sim.shop.client_secret},
+                    input={
+                        "shopDomain": sim.domain,
+                        "accessToken": sim.token,
+                        "clientSecret": sim.shop.client_secret,
+                        "idempotencyKey": "c1",
+                    },
                 )
             )
-            first = (await http.execute(request(START)))["startShopifyImport"]
-            second = (await http.execute(request(START)))["startShopifyImport"]
+            first = (await http.execute(request(START, key="first")))["startShopifyImport"]
+            second = (await http.execute(request(START, key="second")))["startShopifyImport"]
             assert first["errors"] == []
             assert second["errors"][0]["code"] == "WRONG_STATE"
             for _ in range(100):

@@ -9,7 +9,8 @@ from models.catalog import Variant
 from models.outbox import OutboxRow, OutboxStatus
 from operations.stock.adjustments import AdjustmentReason
 from operations.sync import push as shopify_push
-from operations.sync.push_claim import batch_id
+from operations.sync.push_claim import batch_id, claim
+from shopify.errors import UserError
 from tests.sync.conftest import adjust, answered_calls, assert_shopify_agrees, mapped_levels
 
 
@@ -202,6 +203,48 @@ async def test_a_refused_line_is_parked_and_the_others_still_go(connected):
     assert "could not be found" in parked.last_error
     assert await OutboxRow.filter(status=OutboxStatus.DONE, outcome="pushed").count() == 1
     assert await OutboxRow.filter(status=OutboxStatus.PENDING).count() == 0
+
+
+async def test_a_stale_worker_s_outcome_changes_nothing_once_its_rows_were_batched_anew(connected):
+    """Worker A claims a batch of two lines and stalls. Its lease runs out; worker B takes the batch over,
+    Shopify refuses one line: that line parks, the other goes back to the queue and worker C batches it anew.
+    When A finally records its own outcome for the old batch, C's row stays as C holds it."""
+    levels = await mapped_levels()
+    (b1, v1, _), (b2, v2, _) = levels[0], next(lv for lv in levels[1:] if lv[1].id != levels[0][1].id)
+    await adjust(b1.id, v1.id, +1)
+    await adjust(b2.id, v2.id, +1)
+    (stale,) = (await claim(10, lease_seconds=30)).batches  # worker A
+    assert len(stale.changes) == 2
+
+    await OutboxRow.all().update(next_attempt_at=None)  # A's lease ran out
+    (taken_over,) = (await claim(10, lease_seconds=30)).batches  # worker B: the same batch, the same token
+    assert taken_over.id == stale.id
+    refusal = UserError(field=["input", "changes", "0", "inventoryItemId"], message="no such item", code="INVALID")
+    assert await shopify_push._refused(taken_over, [refusal], "refused") == {"parked": 1, "retrying": 1}
+    (rebatched,) = (await claim(10, lease_seconds=30)).batches  # worker C
+    assert rebatched.id != stale.id
+    (moved,) = rebatched.row_ids
+    before = await OutboxRow.get(id=moved)
+    parked_before = await OutboxRow.get(status=OutboxStatus.PARKED)
+
+    # Worker A wakes up: every outcome it may record for its old batch.
+    await shopify_push._park(stale, stale.row_ids, "a late park", fresh_key=True)
+    await shopify_push._refused(stale, [refusal], "a late refusal")
+    await shopify_push._back_off(stale, "a late failure")
+    await shopify_push._next_key(stale)
+    await shopify_push._finish_pushed(stale)
+
+    after = await OutboxRow.get(id=moved)
+    fields = ("status", "batch", "target", "attempts", "key_generation", "next_attempt_at", "last_error", "outcome")
+    assert [getattr(after, f) for f in fields] == [getattr(before, f) for f in fields]
+    assert after.status == OutboxStatus.PENDING and after.batch == rebatched.id
+    parked = await OutboxRow.get(status=OutboxStatus.PARKED)
+    assert [getattr(parked, f) for f in fields] == [getattr(parked_before, f) for f in fields]
+
+    # Worker C's push goes through as its own.
+    await OutboxRow.filter(id=moved).update(next_attempt_at=None)
+    assert (await shopify_push.push_due()).pushed == 1
+    assert (await OutboxRow.get(id=moved)).status == OutboxStatus.DONE
 
 
 async def test_concurrent_workers_push_each_movement_exactly_once(connected):

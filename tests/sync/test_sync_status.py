@@ -13,9 +13,15 @@ from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.sync.conftest import adjust, assert_shopify_agrees, mapped_levels
 
 STATUS = """
-query { syncStatus { pending parked lastPushedAt lagSeconds parkedRows(first: 5) { key lastError attempts } } }
+query { syncStatus {
+  pending parked lastPushedAt lagSeconds parkedRows(first: 5) { edges { node { key lastError attempts } } }
+} }
 """
-RETRY = "mutation { retryParkedSync { retried status { pending parked } errors { code message } } }"
+RETRY = """
+mutation {
+  retryParkedSync(input: {idempotencyKey: "retry-1"}) { retried status { pending parked } errors { code message } }
+}
+"""
 
 
 async def _park_one(connected, change_settings) -> OutboxRow:
@@ -41,7 +47,9 @@ async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them
     status = (await api(STATUS))["syncStatus"]
     assert (status["pending"], status["parked"], status["lagSeconds"]) == (0, 1, 0)
     assert status["lastPushedAt"] is not None
-    assert status["parkedRows"] == [{"key": parked_row.key, "lastError": parked_row.last_error, "attempts": 1}]
+    assert [e["node"] for e in status["parkedRows"]["edges"]] == [
+        {"key": parked_row.key, "lastError": parked_row.last_error, "attempts": 1}
+    ]
     assert "502" in parked_row.last_error
 
     retried = (await api(RETRY))["retryParkedSync"]
@@ -89,3 +97,30 @@ async def test_the_worker_pushes_in_the_background_until_stopped(connected):
     assert task.done()
     assert await OutboxRow.filter(status=OutboxStatus.DONE).count() == 4
     await assert_shopify_agrees(connected.shop)
+
+
+PARKED_PAGE = """
+query($first: Int!, $after: String) { syncStatus { parkedRows(first: $first, after: $after) {
+  edges { cursor node { key } } pageInfo { hasNextPage hasPreviousPage endCursor }
+} } }
+"""
+
+
+async def test_parked_rows_page_oldest_first(connected, api):  # noqa: F811
+    shopify_push.configure(max_attempts=1, client_attempts=1)
+    levels = await mapped_levels()
+    for branch, variant, _ in levels[:3]:
+        await adjust(branch.id, variant.id, +1)
+        connected.shop.faults.fail_next(1, status=502)
+        assert (await shopify_push.push_due()).parked == 1
+    keys = [r.key for r in await OutboxRow.filter(status=OutboxStatus.PARKED).order_by("id")]
+
+    first = (await api(PARKED_PAGE, {"first": 2}))["syncStatus"]["parkedRows"]
+    assert [e["node"]["key"] for e in first["edges"]] == keys[:2]
+    assert first["pageInfo"]["hasNextPage"] and not first["pageInfo"]["hasPreviousPage"]
+    rest = (await api(PARKED_PAGE, {"first": 2, "after": first["pageInfo"]["endCursor"]}))["syncStatus"]["parkedRows"]
+    assert [e["node"]["key"] for e in rest["edges"]] == keys[2:]
+    assert not rest["pageInfo"]["hasNextPage"] and rest["pageInfo"]["hasPreviousPage"]
+    for first_value in (0, 101):
+        body = await api.raw(PARKED_PAGE, {"first": first_value})
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

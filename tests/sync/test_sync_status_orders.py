@@ -28,27 +28,32 @@ STATUS = """
 query {
   syncStatus {
     pending parked needsAttention
-    orderActions { pending parked lastDoneAt parkedRows(first: 5) { key lastError attempts } }
+    orderActions { pending parked lastDoneAt parkedRows(first: 5) { edges { node { key lastError attempts } } } }
     webhooks { pending exceptions parked oldestPendingAt lagSeconds }
   }
 }
 """
 EXCEPTIONS = """
-query($first: Int!) {
-  webhookExceptions(first: $first) {
-    id topic webhookId status errorCode message attempts retryable receivedAt processedAt
+query($first: Int!, $after: String) {
+  webhookExceptions(first: $first, after: $after) {
+    edges { node { id topic webhookId status errorCode message attempts retryable receivedAt processedAt } }
+    pageInfo { hasNextPage endCursor }
   }
 }
 """
 RETRY_WEBHOOKS = """
-mutation($ids: [ID!]) {
-  retryWebhooks(input: {ids: $ids}) {
+mutation($ids: [ID!], $key: String!) {
+  retryWebhooks(input: {ids: $ids, idempotencyKey: $key}) {
     retried status { needsAttention webhooks { pending exceptions parked } } errors { code field message }
   }
 }
 """
 RETRY_PARKED = """
-mutation { retryParkedSync { retried retriedOrderActions status { orderActions { pending parked } } errors { code } } }
+mutation {
+  retryParkedSync(input: {idempotencyKey: "retry-parked"}) {
+    retried retriedOrderActions status { orderActions { pending parked } } errors { code }
+  }
+}
 """
 ORDER = """
 query($id: ID!) {
@@ -119,22 +124,26 @@ async def test_webhooks_waiting_and_stuck_show_in_sync_status_and_retry_webhooks
     assert status["webhooks"] == {**status["webhooks"], "pending": 0, "exceptions": 2, "parked": 1, "lagSeconds": 0}
     assert status["needsAttention"] == 3
 
-    rows = (await api(EXCEPTIONS, {"first": 10}))["webhookExceptions"]
+    rows = [e["node"] for e in (await api(EXCEPTIONS, {"first": 10}))["webhookExceptions"]["edges"]]
     by_id = {r["id"]: r for r in rows}
     assert list(by_id) == [gid("WebhookInbox", pk) for pk in (fulfilled_id, malformed_id, unreadable_id)]
     parked = by_id[gid("WebhookInbox", fulfilled_id)]
     assert (parked["topic"], parked["webhookId"], parked["status"], parked["retryable"]) == (
         "fulfillments/create",
         "w-fulfilled",
-        "parked",
+        "PARKED",
         True,
     )
     assert parked["message"] and parked["attempts"] == 1  # what Shopify answered (or that it did not)
     bad = by_id[gid("WebhookInbox", malformed_id)]
-    assert (bad["status"], bad["errorCode"], bad["retryable"]) == ("exception", "MALFORMED_WEBHOOK", True)
+    assert (bad["status"], bad["errorCode"], bad["retryable"]) == ("EXCEPTION", "MALFORMED_WEBHOOK", True)
     unreadable = by_id[gid("WebhookInbox", unreadable_id)]
     assert (unreadable["errorCode"], unreadable["retryable"]) == ("MALFORMED_WEBHOOK", False)
-    assert [r["id"] for r in (await api(EXCEPTIONS, {"first": 1}))["webhookExceptions"]] == [parked["id"]]
+    page = (await api(EXCEPTIONS, {"first": 1}))["webhookExceptions"]
+    assert [e["node"]["id"] for e in page["edges"]] == [parked["id"]] and page["pageInfo"]["hasNextPage"]
+    rest = (await api(EXCEPTIONS, {"first": 5, "after": page["pageInfo"]["endCursor"]}))["webhookExceptions"]
+    assert [e["node"]["id"] for e in rest["edges"]] == [bad["id"], unreadable["id"]]
+    assert not rest["pageInfo"]["hasNextPage"]
 
     # Bad requests are typed errors and retry nothing.
     for ids, code, field in (
@@ -145,13 +154,13 @@ async def test_webhooks_waiting_and_stuck_show_in_sync_status_and_retry_webhooks
         ([parked["id"], unreadable["id"]], "WRONG_STATE", "ids.1"),
         ([parked["id"]] * 101, "TOO_MANY", "ids"),
     ):
-        refused = (await api(RETRY_WEBHOOKS, {"ids": ids}))["retryWebhooks"]
+        refused = (await api(RETRY_WEBHOOKS, {"ids": ids, "key": key()}))["retryWebhooks"]
         assert (refused["retried"], refused["status"]) == (0, None), ids
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [(code, field)], ids
     assert await WebhookInbox.filter(status="parked").count() == 1
     assert await WebhookInbox.filter(status="exception").count() == 2
 
-    retried = (await api(RETRY_WEBHOOKS, {"ids": [parked["id"]]}))["retryWebhooks"]
+    retried = (await api(RETRY_WEBHOOKS, {"ids": [parked["id"]], "key": key()}))["retryWebhooks"]
     assert retried == {
         "retried": 1,
         "status": {"needsAttention": 2, "webhooks": {"pending": 1, "exceptions": 2, "parked": 0}},
@@ -163,7 +172,7 @@ async def test_webhooks_waiting_and_stuck_show_in_sync_status_and_retry_webhooks
     assert await Fulfillment.filter(order_id=order.id).count() == 1
 
     # Leaving ids out retries every retryable one: the malformed order fails again, as it must.
-    again = (await api(RETRY_WEBHOOKS))["retryWebhooks"]
+    again = (await api(RETRY_WEBHOOKS, {"key": key()}))["retryWebhooks"]
     assert (again["retried"], again["errors"]) == (1, [])
     await shopify_inbox.drain_inbox(10)
     assert (await WebhookInbox.get(id=malformed_id)).status.value == "exception"
@@ -177,14 +186,14 @@ async def test_only_owners_and_admins_see_or_retry_stuck_webhooks(shop, api, inb
     manager = await api.as_staff(Role.BRANCH_MANAGER, [branch.id])
     for query, variables in (
         (EXCEPTIONS, {"first": 5}),
-        (RETRY_WEBHOOKS, {"ids": [gid("WebhookInbox", malformed_id)]}),
+        (RETRY_WEBHOOKS, {"ids": [gid("WebhookInbox", malformed_id)], "key": key()}),
     ):
         body = await manager.raw(query, variables)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await WebhookInbox.get(id=malformed_id)).status.value == "exception"
     admin = await api.as_staff(Role.ADMIN)
-    assert len((await admin(EXCEPTIONS, {"first": 5}))["webhookExceptions"]) == 1
-    assert (await admin.raw("query { webhookExceptions(first: 101) { id } }"))["errors"]
+    assert len((await admin(EXCEPTIONS, {"first": 5}))["webhookExceptions"]["edges"]) == 1
+    assert (await admin.raw("query { webhookExceptions(first: 101) { edges { cursor } } }"))["errors"]
 
 
 async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_sends_them(shop, api, change_settings):  # noqa: F811
@@ -224,8 +233,9 @@ async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_se
     status = (await api(STATUS))["syncStatus"]
     actions = status["orderActions"]
     assert (actions["pending"], actions["parked"], actions["lastDoneAt"]) == (0, 1, None)
-    assert [r["key"] for r in actions["parkedRows"]] == [f"order_action:fulfill:{shipped_pk(shipped)}"]
-    assert "502" in actions["parkedRows"][0]["lastError"]
+    parked_rows = [e["node"] for e in actions["parkedRows"]["edges"]]
+    assert [r["key"] for r in parked_rows] == [f"order_action:fulfill:{shipped_pk(shipped)}"]
+    assert "502" in parked_rows[0]["lastError"]
     assert status["needsAttention"] == 1 and status["parked"] == 0
 
     change_settings(push={"max_attempts": 10, "client_attempts": 3})
