@@ -12,12 +12,14 @@ from models.outbox import OutboxRow, OutboxStatus
 from models.shopify import ImportJob, ShopifyLocation
 from models.staff import AuditEntry
 from operations.kernel.access import SYSTEM
+from operations.kernel.settings import ShopifySettings
 from operations.sync import connection as shopify_connection
 from operations.sync import inbox as shopify_inbox
 from operations.sync import push as shopify_push
 from operations.sync.inbox_store import Delivery
 from operations.sync.locations import map_location
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
+from tests.conftest import settings_changed
 from tests.shopify.conftest import sim, sim_shop  # noqa: F401  (fixtures)
 from tests.sync.conftest import adjust, connected, mapped_levels  # noqa: F401  (fixtures)
 
@@ -62,11 +64,8 @@ async def _audited(action: str) -> int:
 
 @pytest.fixture
 def shopify_at_sim(sim):  # noqa: F811
-    shopify_connection.configure(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=2.0)
-    try:
+    with settings_changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=2.0)):
         yield sim
-    finally:
-        shopify_connection.configure(public_url="http://127.0.0.1:8000", base_url=None)
 
 
 async def test_connect_shopify_repeated_with_its_key_asks_shopify_nothing(db, shopify_at_sim, api):  # noqa: F811
@@ -170,8 +169,8 @@ async def test_retry_webhooks_repeated_with_its_key_retries_nothing_again(connec
     assert (await WebhookInbox.get(id=stuck.id)).status.value == "exception"
 
 
-async def test_retry_parked_sync_repeated_with_its_key_retries_nothing_again(connected, api):  # noqa: F811
-    shopify_push.configure(max_attempts=1, client_attempts=1)
+async def test_retry_parked_sync_repeated_with_its_key_retries_nothing_again(connected, api, change_settings):  # noqa: F811
+    change_settings(push={"max_attempts": 1, "client_attempts": 1})
     branch, variant, _ = (await mapped_levels())[0]
     await adjust(branch.id, variant.id, +2)
     connected.shop.faults.fail_next(1, status=502)

@@ -106,8 +106,8 @@ query($first: Int!, $after: String) { syncStatus { parkedRows(first: $first, aft
 """
 
 
-async def test_parked_rows_page_oldest_first(connected, api):  # noqa: F811
-    shopify_push.configure(max_attempts=1, client_attempts=1)
+async def test_parked_rows_page_oldest_first(connected, api, change_settings):  # noqa: F811
+    change_settings(push={"max_attempts": 1, "client_attempts": 1})
     levels = await mapped_levels()
     for branch, variant, _ in levels[:3]:
         await adjust(branch.id, variant.id, +1)
