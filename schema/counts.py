@@ -1,4 +1,4 @@
-"""Stock counts: the count and its lines, and the inputs and payload of its mutations."""
+"""Stock counts: the count and its lines, and the inputs and payloads of its mutations."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -186,18 +186,50 @@ class RecordCountedQuantitiesInput:
 @strawberry.input
 class SubmitStockCountInput:
     count_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     zero_uncounted: bool = strawberry.field(
         default=False,
         description="Take every line nobody counted as counted 0. Without it, uncounted lines are not adjusted.",
     )
 
 
-@strawberry.input(description="Approving or abandoning twice does it once: the second returns the count as it is.")
-class StockCountInput:
+@strawberry.input(description="Posts the variances once: approving an approved count returns it as it is.")
+class ApproveStockCountInput:
     count_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="Nothing is posted; abandoning an abandoned count returns it as it is.")
+class AbandonStockCountInput:
+    count_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.type
-class StockCountPayload:
+class OpenStockCountPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecordCountedQuantitiesPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SubmitStockCountPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ApproveStockCountPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AbandonStockCountPayload:
     stock_count: StockCount | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

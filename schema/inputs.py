@@ -1,4 +1,4 @@
-"""Mutation inputs. Every creating mutation takes an idempotencyKey."""
+"""Mutation inputs. Every mutation that changes state takes an idempotencyKey."""
 
 from decimal import Decimal
 from enum import Enum
@@ -22,7 +22,7 @@ class CreateBranchInput:
     name: str
     timezone: str = "Asia/Karachi"
     allow_negative_stock: bool = False
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input(description="How a branch takes part in online orders; fields left out stay as they are.")
@@ -38,7 +38,7 @@ class CreateCounterInput:
     branch_id: strawberry.ID
     code: str
     name: str
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -59,7 +59,7 @@ class CreateProductInput:
     variants: list[VariantInput]
     vendor: str = ""
     product_type: str = ""
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
@@ -102,3 +102,4 @@ class ReorderPointLineInput:
 class SetReorderPointsInput:
     branch_id: strawberry.ID
     lines: list[ReorderPointLineInput]
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)

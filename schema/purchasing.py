@@ -279,7 +279,7 @@ class CreateSupplierInput:
     phone: str | None = None
     email: str | None = None
     ntn: str | None = strawberry.field(default=None, description="National tax number, e.g. 1234567-8.")
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input(description="A variant by exactly one of: its ID, its SKU, its barcode.")
@@ -305,21 +305,21 @@ class CreatePurchaseOrderInput:
 @strawberry.input
 class PlacePurchaseOrderInput:
     purchase_order_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
 class ClosePurchaseOrderInput:
     purchase_order_id: strawberry.ID
     reason: str | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
 class CancelPurchaseOrderInput:
     purchase_order_id: strawberry.ID
     reason: str | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input(
@@ -354,7 +354,25 @@ class CreateSupplierPayload:
 
 
 @strawberry.type
-class PurchaseOrderPayload:
+class CreatePurchaseOrderPayload:
+    purchase_order: PurchaseOrder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PlacePurchaseOrderPayload:
+    purchase_order: PurchaseOrder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ClosePurchaseOrderPayload:
+    purchase_order: PurchaseOrder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelPurchaseOrderPayload:
     purchase_order: PurchaseOrder | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

@@ -326,7 +326,43 @@ class ReturnDiscrepancyToStockInput:
 
 
 @strawberry.type
-class TransferPayload:
+class CreateTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SubmitTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ApproveTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DispatchTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ReceiveTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CloseTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelTransferPayload:
     transfer: Transfer | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

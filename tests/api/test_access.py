@@ -74,7 +74,7 @@ async def test_role_and_branch_matrix_for_stock(anonymous, two_branches, role, s
 async def test_only_managers_of_a_branch_create_its_counters_and_cashiers(anonymous, two_branches):
     a, b = two_branches
     manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [a.id])
-    q = "mutation($b: ID!, $c: String!) { createCounter(input: {branchId: $b, code: $c, name: $c}) { counter { code } errors { code } } }"  # noqa: E501
+    q = "mutation($b: ID!, $c: String!) { createCounter(input: {branchId: $b, code: $c, name: $c, idempotencyKey: $c}) { counter { code } errors { code } } }"  # noqa: E501
     assert (await manager(q, {"b": gid("Branch", a.id), "c": "C9"}))["createCounter"]["counter"]["code"] == "C9"
     assert code_of(await manager.raw(q, {"b": gid("Branch", b.id), "c": "C9"})) == "FORBIDDEN"
     staff = """mutation($b: [ID!]!, $r: StaffRole!) { createStaff(input: {email: "new@x.pk", name: "New",
@@ -129,7 +129,7 @@ async def test_logged_out_and_expired_tokens_are_refused(anonymous, two_branches
 
 async def test_audit_log_records_sensitive_actions_for_those_allowed(api, anonymous, two_branches):
     a, _ = two_branches
-    await api('mutation { createBranch(input: {code: "K", name: "Karachi"}) { errors { code } } }')
+    await api('mutation { createBranch(input: {code: "K", name: "Karachi", idempotencyKey: "k"}) { errors { code } } }')
     entries = (await api("{ auditLog(first: 10) { action actor } }"))["auditLog"]
     assert {"branch.created", "staff.login"} <= {e["action"] for e in entries}
     cashier = await anonymous.as_staff(Role.CASHIER, [a.id])
