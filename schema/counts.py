@@ -122,9 +122,8 @@ class StockCount(relay.Node):
     async def lines(self, info: Info, first: int = 100, after: str | None = None) -> relay.Connection[StockCountLine]:
         check_first(first)
         after_id = decode_cursor(after)
-        figures = await count_views.line_figures(
-            info.context.actor, self.model, first=first + 1, after_line_id=after_id
-        )
+        page = await info.context.loaders.lines_of_count.load((self.id, first + 1, after_id))
+        figures = count_views.as_seen(info.context.actor, self.model, page)
         edges = [
             relay.Edge(cursor=encode_cursor(f.line_id), node=StockCountLine.from_figures(f)) for f in figures[:first]
         ]
@@ -140,7 +139,8 @@ class StockCount(relay.Node):
 
     @strawberry.field
     async def totals(self, info: Info) -> StockCountTotals:
-        t = await count_views.totals(info.context.actor, self.model)
+        found = await info.context.loaders.totals_of_count.load(self.id)
+        t = count_views.totals_as_seen(info.context.actor, self.model, found)
         return StockCountTotals(lines=t.lines, counted=t.counted, variance_units=t.variance_units)
 
     @strawberry.field(description="The ledger entries the approval posted (reason count); empty before approval.")

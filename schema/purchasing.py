@@ -16,6 +16,7 @@ from operations.kernel.access import Actor, Permission, require_signed_in
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION
+from schema.staff import Staff, actor_as_staff
 from schema.types import Branch, Money, Variant
 
 PKR = Decimal("0.01")
@@ -111,7 +112,6 @@ class PurchaseOrder(relay.Node):
     currency: str
     expected_on: date | None
     note: str | None
-    created_by: str
     ordered_at: datetime | None
     last_received_at: datetime | None
     closed_at: datetime | None
@@ -129,7 +129,6 @@ class PurchaseOrder(relay.Node):
             currency=m.currency,
             expected_on=m.expected_on,
             note=m.note,
-            created_by=m.created_by,
             ordered_at=m.ordered_at,
             last_received_at=m.last_received_at,
             closed_at=m.closed_at,
@@ -146,6 +145,10 @@ class PurchaseOrder(relay.Node):
     @strawberry.field(description="The receiving branch.")
     async def branch(self, info: Info) -> Branch:
         return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
+
+    @strawberry.field(description="Who drafted (or placed) it; null when the system did, or when not yours to see.")
+    async def created_by(self, info: Info) -> Staff | None:
+        return await actor_as_staff(info, self.model.created_by)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[PurchaseOrderLine]:
@@ -179,25 +182,31 @@ class PurchaseOrder(relay.Node):
 
 @strawberry.type(description="Units of one order line on a GRN, their cost, and the variant's average cost after.")
 class GoodsReceiptLine:
-    purchase_order_line_id: strawberry.ID
     quantity: int
     unit_cost: Money = strawberry.field(description="What these units cost (the order's, unless the GRN said).")
     average_cost_before: Money | None = strawberry.field(description="None: the variant had no cost yet.")
     average_cost_after: Money = strawberry.field(description="The weighted average unit cost this receipt left.")
     on_hand_before: int = strawberry.field(description="Units held across all branches that the average weighed.")
     variant_pk: strawberry.Private[int]
+    line_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: models.GoodsReceiptLine) -> Self:
         return cls(
-            purchase_order_line_id=global_id("PurchaseOrderLine", m.purchase_order_line_id),
             quantity=m.quantity,
             unit_cost=Money(amount=m.unit_cost),
             average_cost_before=_money(m.average_cost_before),
             average_cost_after=Money(amount=m.average_cost_after),
             on_hand_before=m.on_hand_before,
             variant_pk=m.variant_id,
+            line_pk=m.purchase_order_line_id,
         )
+
+    @strawberry.field(description="The order line these units were received against.")
+    async def purchase_order_line(self, info: Info) -> PurchaseOrderLine:
+        line = await info.context.loaders.purchase_order_line.load(self.line_pk)
+        order = await info.context.loaders.purchase_order.load(line.purchase_order_id)
+        return PurchaseOrderLine.from_model(line, order.currency)
 
     @strawberry.field
     async def variant(self, info: Info) -> Variant:

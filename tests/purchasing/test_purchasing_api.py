@@ -11,7 +11,7 @@ from tests.factories import make_branch, stock
 ERRORS = "errors { field message code }"
 ORDER_FIELDS = """
   id number status outstanding total { amount currency }
-  supplier { name ntn } branch { code }
+  supplier { name ntn } branch { code } createdBy { name role }
   lines { id lineNo quantityOrdered quantityReceived quantityCancelled outstanding
           unitCost { amount } variant { sku } }
 """
@@ -41,7 +41,7 @@ mutation($input: ReceiveGoodsInput!) {{
     goodsReceipt {{
       id number receivedBy total {{ amount }}
       lines {{ quantity unitCost {{ amount }} averageCostBefore {{ amount }} averageCostAfter {{ amount }}
-              onHandBefore variant {{ sku }} }}
+              onHandBefore variant {{ sku }} purchaseOrderLine {{ lineNo quantityReceived unitCost {{ amount }} }} }}
     }}
     purchaseOrder {{ status outstanding }}
     {ERRORS}
@@ -134,6 +134,7 @@ async def test_order_receive_in_two_grns_and_value_the_branch(api):
     po = created["createPurchaseOrder"]["purchaseOrder"]
     assert created["createPurchaseOrder"]["errors"] == []
     assert (po["number"], po["status"], po["outstanding"]) == ("PO-000001", "DRAFT", 26)
+    assert po["createdBy"] == {"name": "owner user", "role": "OWNER"}  # the signed-in owner, as a Staff
     assert po["total"] == {"amount": "52603.00", "currency": "PKR"}  # 20 × 2000 + 6 × 2100.5
     assert [line["unitCost"]["amount"] for line in po["lines"]] == ["2000.0000", "2100.5000"]
     placed = await api(PLACE, {"input": {"purchaseOrderId": po["id"], "idempotencyKey": "place-1"}})
@@ -156,6 +157,11 @@ async def test_order_receive_in_two_grns_and_value_the_branch(api):
     assert first["errors"] == []
     assert first["goodsReceipt"]["number"] == "GRN-000001"
     assert first["goodsReceipt"]["lines"][0]["averageCostAfter"] == {"amount": "2000.0000"}
+    assert first["goodsReceipt"]["lines"][0]["purchaseOrderLine"] == {
+        "lineNo": 1,
+        "quantityReceived": 8,
+        "unitCost": {"amount": "2000.0000"},
+    }
     assert first["purchaseOrder"] == {"status": "PARTIALLY_RECEIVED", "outstanding": 18}
 
     # GRN 2: the other 12 small ones at 2150 (the invoice went up) and 6 medium by SKU.
