@@ -133,7 +133,7 @@ async def test_adjust_by_delta_count_and_damage(api):
         },
     )
     [m] = data["adjustStock"]["movements"]
-    assert (m["delta"], m["onHand"], m["reason"]) == (-2, 6, "count")
+    assert (m["delta"], m["onHand"], m["reason"]) == (-2, 6, "COUNT")
     # Retrying the count returns the first result, even though on hand is now 6.
     again = await api(
         ADJUST,

@@ -106,7 +106,7 @@ async def test_a_blind_count_while_selling_through_graphql(anonymous, branch_sho
     assert approved["errors"] == []
     assert approved["stockCount"]["status"] == "APPROVED"
     assert approved["stockCount"]["adjustment"] == [
-        {"delta": -1, "reason": "count", "onHand": 6, "variant": {"sku": "K-0"}}
+        {"delta": -1, "reason": "COUNT", "onHand": 6, "variant": {"sku": "K-0"}}
     ]
     assert (await on_hand(branch, kurta), await on_hand(branch, shawl)) == (6, 10)
     twice = (await manager(APPROVE, {"input": {"countId": count["id"], "idempotencyKey": "approve-1"}}))[
