@@ -6,6 +6,7 @@ from enum import Enum
 import strawberry
 
 from operations.stock.adjustments import AdjustmentReason as OperationReason
+from schema.types import FulfillmentWorkflow
 
 AdjustmentReason = strawberry.enum(
     Enum("AdjustmentReason", {r.name: r.value for r in OperationReason}),
@@ -28,7 +29,8 @@ class CreateBranchInput:
 @strawberry.input(description="How a branch takes part in online orders; fields left out stay as they are.")
 class SetBranchOnlineSettingsInput:
     branch_id: strawberry.ID
-    fulfillment_workflow: str | None = strawberry.field(default=None, description="smart, manual or branch_sync")
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    fulfillment_workflow: FulfillmentWorkflow | None = None  # type: ignore[valid-type]
     routing_priority: int | None = None
     online_safety_stock: int | None = None
 

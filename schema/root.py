@@ -37,10 +37,10 @@ from schema.live import StockChange
 from schema.orders import Order, OrderEvent, OrderPayload
 from schema.payloads import (
     AdjustStockPayload,
-    BranchPayload,
     CreateBranchPayload,
     CreateCounterPayload,
     CreateProductPayload,
+    SetBranchOnlineSettingsPayload,
     SetReorderPointsPayload,
 )
 from schema.purchasing import (
@@ -133,7 +133,7 @@ class Mutation:
     create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
     create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
-    set_branch_online_settings: BranchPayload = strawberry.mutation(
+    set_branch_online_settings: SetBranchOnlineSettingsPayload = strawberry.mutation(
         resolver=branches.set_branch_online_settings,
         description="A branch's fulfillment workflow, routing priority and walk-in safety stock.",
     )
