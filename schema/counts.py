@@ -15,6 +15,7 @@ from operations.counts.counting import CountMode as OperationMode
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.pagination import check_first, decode_cursor, encode_cursor
+from schema.staff import Staff, actor_field
 from schema.types import Branch, StockMovement, Variant, _by_ids, _sees_stock
 
 CountKind = strawberry.enum(
@@ -82,13 +83,13 @@ class StockCount(relay.Node):
     start_sequence: int = strawberry.field(description="The branch's stock sequence when the count opened.")
     zero_uncounted: bool = strawberry.field(description="Submitted with lines nobody counted taken as 0.")
     note: str | None
-    opened_by: str
+    opened_by: Staff | None = actor_field(lambda c: c.model.opened_by)
     created_at: datetime
-    submitted_by: str | None
+    submitted_by: Staff | None = actor_field(lambda c: c.model.submitted_by)
     submitted_at: datetime | None
-    approved_by: str | None
+    approved_by: Staff | None = actor_field(lambda c: c.model.approved_by)
     approved_at: datetime | None
-    abandoned_by: str | None
+    abandoned_by: Staff | None = actor_field(lambda c: c.model.abandoned_by)
     abandoned_at: datetime | None
     model: strawberry.Private[models.StockCount]
 
@@ -103,13 +104,9 @@ class StockCount(relay.Node):
             start_sequence=m.start_sequence,
             zero_uncounted=m.zero_uncounted,
             note=m.note,
-            opened_by=m.opened_by,
             created_at=m.created_at,
-            submitted_by=m.submitted_by,
             submitted_at=m.submitted_at,
-            approved_by=m.approved_by,
             approved_at=m.approved_at,
-            abandoned_by=m.abandoned_by,
             abandoned_at=m.abandoned_at,
             model=m,
         )

@@ -16,7 +16,7 @@ from operations.kernel.access import Actor, Permission, require_signed_in
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION
-from schema.staff import Staff, actor_as_staff
+from schema.staff import Staff, actor_field
 from schema.types import Branch, Money, Variant
 
 PKR = Decimal("0.01")
@@ -112,6 +112,7 @@ class PurchaseOrder(relay.Node):
     currency: str
     expected_on: date | None
     note: str | None
+    created_by: Staff | None = actor_field(lambda o: o.model.created_by, "Who drafted (or placed) it.")
     ordered_at: datetime | None
     last_received_at: datetime | None
     closed_at: datetime | None
@@ -145,10 +146,6 @@ class PurchaseOrder(relay.Node):
     @strawberry.field(description="The receiving branch.")
     async def branch(self, info: Info) -> Branch:
         return Branch.from_model(await info.context.loaders.branch.load(self.model.branch_id))
-
-    @strawberry.field(description="Who drafted (or placed) it; null when the system did, or when not yours to see.")
-    async def created_by(self, info: Info) -> Staff | None:
-        return await actor_as_staff(info, self.model.created_by)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[PurchaseOrderLine]:
@@ -217,14 +214,14 @@ class GoodsReceiptLine:
 class GoodsReceipt(relay.Node):
     id: relay.NodeID[int]
     number: str = strawberry.field(description="GRN- and a number, e.g. GRN-000017.")
-    received_by: str
+    received_by: Staff | None = actor_field(lambda g: g.model.received_by)
     received_at: datetime
     note: str | None
     model: strawberry.Private[models.GoodsReceipt]
 
     @classmethod
     def from_model(cls, m: models.GoodsReceipt) -> Self:
-        return cls(id=m.id, number=m.number, received_by=m.received_by, received_at=m.received_at, note=m.note, model=m)
+        return cls(id=m.id, number=m.number, received_at=m.received_at, note=m.note, model=m)
 
     @strawberry.field
     async def purchase_order(self, info: Info) -> PurchaseOrder:

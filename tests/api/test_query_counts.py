@@ -262,7 +262,7 @@ async def test_loaders_keep_rows_for_a_request_but_not_for_a_websocket(db):
 
 # Not `adjustment { variant }` as well: two paths to one loader (see TRANSFERS).
 COUNTS = """query($b: ID!, $first: Int!) { stockCounts(branchId: $b, first: $first) { edges { node {
-  id status kind branch { code }
+  id status kind branch { code } openedBy { name }
   lines(first: 10) { edges { node { sku counted expectedAtStart movementsSinceStart variance
     variant { sku product { title } } } } }
   totals { lines counted varianceUnits }
@@ -274,17 +274,20 @@ async def test_a_page_of_stock_counts_costs_the_same_for_10_and_100_rows(api, db
     kurta, shawl = await make_variants(2, prefix="C")
     for variant in (kurta, shawl):
         await stock(branch.id, variant.id, 3 * ROWS)
+    manager = await staff_actor(Role.BRANCH_MANAGER, [branch.id], email="counter@counts.pk")
     for i in range(ROWS):  # each counts one of its two lines; every other one is approved, its variance posted
         count, _ = await counting.open_stock_count(
-            SYSTEM, counting.NewCount(branch.id, CountKind.FULL, key("open"), blind=i % 3 == 0)
+            manager, counting.NewCount(branch.id, CountKind.FULL, key("open"), blind=i % 3 == 0)
         )
         line = counting.CountedLine(kurta.id, 100 + i, counting.CountMode.SET)
-        await counting.record_counted(SYSTEM, count.id, [line], key("record"))
+        await counting.record_counted(manager, count.id, [line], key("record"))
         if i % 2 == 0:
-            await review.submit_stock_count(SYSTEM, count.id)
-            await review.approve_stock_count(SYSTEM, count.id)
+            await review.submit_stock_count(manager, count.id)
+            await review.approve_stock_count(manager, count.id)
     costs, nodes = await _page_costs(api, COUNTS, {"b": str(global_id("Branch", branch.id))}, "stockCounts")
-    assert {(len(n["lines"]["edges"]), n["totals"]["lines"], n["totals"]["counted"]) for n in nodes} == {(2, 2, 1)}
+    assert {
+        (len(n["lines"]["edges"]), n["totals"]["lines"], n["totals"]["counted"], n["openedBy"]["name"]) for n in nodes
+    } == {(2, 2, 1, "branch_manager person")}
     approved = [n for n in nodes if n["status"] == "APPROVED"]
     assert len(approved) == ROWS // 2 and all(len(n["adjustment"]) == 1 for n in approved)
     assert nodes[2]["totals"]["varianceUnits"] == 2  # 102 counted after the first approval left 100

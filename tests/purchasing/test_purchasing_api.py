@@ -39,7 +39,7 @@ RECEIVE = f"""
 mutation($input: ReceiveGoodsInput!) {{
   receiveGoods(input: $input) {{
     goodsReceipt {{
-      id number receivedBy total {{ amount }}
+      id number receivedBy {{ name }} total {{ amount }}
       lines {{ quantity unitCost {{ amount }} averageCostBefore {{ amount }} averageCostAfter {{ amount }}
               onHandBefore variant {{ sku }} purchaseOrderLine {{ lineNo quantityReceived unitCost {{ amount }} }} }}
     }}
@@ -156,6 +156,7 @@ async def test_order_receive_in_two_grns_and_value_the_branch(api):
     )["receiveGoods"]
     assert first["errors"] == []
     assert first["goodsReceipt"]["number"] == "GRN-000001"
+    assert first["goodsReceipt"]["receivedBy"] == {"name": "owner user"}
     assert first["goodsReceipt"]["lines"][0]["averageCostAfter"] == {"amount": "2000.0000"}
     assert first["goodsReceipt"]["lines"][0]["purchaseOrderLine"] == {
         "lineNo": 1,
