@@ -19,6 +19,48 @@ class Bucket(StrEnum):
     DAMAGED = "damaged"
 
 
+class MovementReason(StrEnum):
+    """Why a movement was written: the step that wrote it (a movement's own reason, else its posting's).
+    The ledger writes no other (operations/stock/ledger.py `validate`)."""
+
+    # at the counter
+    SALE = "sale"
+    VOID = "void"
+    RETURN = "return"
+    EXCHANGE = "exchange"
+    DRAFT_HOLD = "draft_hold"
+    DRAFT_HOLD_EXPIRED = "draft_hold_expired"
+    # adjustments (operations/stock/adjustments.py AdjustmentReason); COUNT is also an approved stock count
+    CORRECTION = "correction"
+    COUNT = "count"
+    DAMAGED = "damaged"
+    SHRINKAGE = "shrinkage"
+    FOUND = "found"
+    PROMOTION = "promotion"
+    INTERNAL_USE = "internal_use"
+    OPENING_STOCK = "opening_stock"
+    # the Shopify catalog import's opening stock, and goods received from a supplier
+    IMPORT = "import"
+    RECEIVED = "received"
+    # transfers between branches
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_DAMAGED = "transfer_damaged"
+    TRANSFER_MISSING = "transfer_missing"
+    TRANSFER_FOUND = "transfer_found"
+    TRANSFER_RESTORED = "transfer_restored"
+    # online orders
+    ONLINE_ORDER = "online_order"
+    ORDER_ROUTED = "order_routed"
+    ORDER_RELEASED = "order_released"
+    ORDER_RETURNED = "order_returned"
+    ORDER_EXCHANGED = "order_exchanged"
+    ORDER_EXCHANGE = "order_exchange"
+    EXCHANGE_SHIPPED = "exchange_shipped"
+    ONLINE_FULFILLMENT = "online_fulfillment"
+    FULFILLMENT_CANCELLED = "fulfillment_cancelled"
+
+
 class ShopifyEffect(StrEnum):
     """How Shopify learns of a movement: each change reaches it by exactly one path.
 
@@ -84,7 +126,7 @@ class StockMovement(Model):
     sequence = fields.BigIntField()
     bucket = fields.CharEnumField(Bucket, max_length=16)
     delta = fields.IntField()
-    reason = fields.CharField(max_length=40)
+    reason = fields.CharField(max_length=40)  # a MovementReason
     shopify_effect = fields.CharEnumField(ShopifyEffect, max_length=16)
     on_hand_after = fields.IntField()
     reserved_after = fields.IntField()

@@ -15,13 +15,18 @@ from operations.kernel.errors import ErrorCode, OperationError
 from resolvers.mutations import payload
 from schema import ids
 from schema.counts import (
+    AbandonStockCountInput,
+    AbandonStockCountPayload,
+    ApproveStockCountInput,
+    ApproveStockCountPayload,
     CountStatus,
     OpenStockCountInput,
+    OpenStockCountPayload,
     RecordCountedQuantitiesInput,
+    RecordCountedQuantitiesPayload,
     StockCount,
-    StockCountInput,
-    StockCountPayload,
     SubmitStockCountInput,
+    SubmitStockCountPayload,
 )
 from schema.errors import BadRequest
 from schema.pagination import decode_cursor, keyset_page
@@ -35,7 +40,7 @@ def _done(count: models.StockCount) -> dict:
     return {"stock_count": StockCount.from_model(count)}
 
 
-async def open_stock_count(info: Info, input: OpenStockCountInput) -> StockCountPayload:
+async def open_stock_count(info: Info, input: OpenStockCountInput) -> OpenStockCountPayload:
     async def run():
         branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
         # Access first, so a caller without rights learns nothing from validation errors.
@@ -55,10 +60,10 @@ async def open_stock_count(info: Info, input: OpenStockCountInput) -> StockCount
         )
         return _done(count)
 
-    return await payload(StockCountPayload, run)
+    return await payload(OpenStockCountPayload, run)
 
 
-async def record_counted_quantities(info: Info, input: RecordCountedQuantitiesInput) -> StockCountPayload:
+async def record_counted_quantities(info: Info, input: RecordCountedQuantitiesInput) -> RecordCountedQuantitiesPayload:
     async def run():
         count = await ops.load(_count_pk(input.count_id))
         require(info.context.actor, Permission.ADJUST_STOCK, count.branch_id)
@@ -71,32 +76,35 @@ async def record_counted_quantities(info: Info, input: RecordCountedQuantitiesIn
         count, _ = await ops.record_counted(info.context.actor, count.id, lines, input.idempotency_key)
         return _done(count)
 
-    return await payload(StockCountPayload, run)
+    return await payload(RecordCountedQuantitiesPayload, run)
 
 
-async def submit_stock_count(info: Info, input: SubmitStockCountInput) -> StockCountPayload:
+async def submit_stock_count(info: Info, input: SubmitStockCountInput) -> SubmitStockCountPayload:
     async def run():
-        count_id = _count_pk(input.count_id)
-        count, _ = await count_review.submit_stock_count(info.context.actor, count_id, input.zero_uncounted)
+        count, _ = await count_review.submit_stock_count(
+            info.context.actor, _count_pk(input.count_id), input.zero_uncounted, input.idempotency_key
+        )
         return _done(count)
 
-    return await payload(StockCountPayload, run)
+    return await payload(SubmitStockCountPayload, run)
 
 
-async def approve_stock_count(info: Info, input: StockCountInput) -> StockCountPayload:
+async def approve_stock_count(info: Info, input: ApproveStockCountInput) -> ApproveStockCountPayload:
     async def run():
-        count, _ = await count_review.approve_stock_count(info.context.actor, _count_pk(input.count_id))
+        pk = _count_pk(input.count_id)
+        count, _ = await count_review.approve_stock_count(info.context.actor, pk, input.idempotency_key)
         return _done(count)
 
-    return await payload(StockCountPayload, run)
+    return await payload(ApproveStockCountPayload, run)
 
 
-async def abandon_stock_count(info: Info, input: StockCountInput) -> StockCountPayload:
+async def abandon_stock_count(info: Info, input: AbandonStockCountInput) -> AbandonStockCountPayload:
     async def run():
-        count, _ = await count_review.abandon_stock_count(info.context.actor, _count_pk(input.count_id))
+        pk = _count_pk(input.count_id)
+        count, _ = await count_review.abandon_stock_count(info.context.actor, pk, input.idempotency_key)
         return _done(count)
 
-    return await payload(StockCountPayload, run)
+    return await payload(AbandonStockCountPayload, run)
 
 
 def _query_pk(value: str, type_name: str, field: str) -> int:

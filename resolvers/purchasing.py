@@ -18,14 +18,17 @@ from schema.errors import BadRequest
 from schema.pagination import decode_cursor, keyset_page
 from schema.purchasing import (
     CancelPurchaseOrderInput,
+    CancelPurchaseOrderPayload,
     ClosePurchaseOrderInput,
+    ClosePurchaseOrderPayload,
     CreatePurchaseOrderInput,
+    CreatePurchaseOrderPayload,
     CreateSupplierInput,
     CreateSupplierPayload,
     GoodsReceipt,
     PlacePurchaseOrderInput,
+    PlacePurchaseOrderPayload,
     PurchaseOrder,
-    PurchaseOrderPayload,
     PurchaseOrderStatus,
     ReceiveGoodsInput,
     ReceiveGoodsPayload,
@@ -137,7 +140,7 @@ async def create_supplier(info: Info, input: CreateSupplierInput) -> CreateSuppl
     return await payload(CreateSupplierPayload, run)
 
 
-async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> PurchaseOrderPayload:
+async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> CreatePurchaseOrderPayload:
     async def run():
         branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
         require(info.context.actor, Permission.PURCHASE, branch_pk)  # before anything else is told
@@ -156,41 +159,41 @@ async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> 
         order, _ = await ops.create_purchase_order(info.context.actor, new)
         return {"purchase_order": PurchaseOrder.from_model(order)}
 
-    return await payload(PurchaseOrderPayload, run)
+    return await payload(CreatePurchaseOrderPayload, run)
 
 
 def _order_pk(value: strawberry.ID) -> int:
     return ids.decode(value, "PurchaseOrder", "purchaseOrderId")
 
 
-async def place_purchase_order(info: Info, input: PlacePurchaseOrderInput) -> PurchaseOrderPayload:
+async def place_purchase_order(info: Info, input: PlacePurchaseOrderInput) -> PlacePurchaseOrderPayload:
     async def run():
         order, _ = await ops.place_purchase_order(
             info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key
         )
         return {"purchase_order": PurchaseOrder.from_model(order)}
 
-    return await payload(PurchaseOrderPayload, run)
+    return await payload(PlacePurchaseOrderPayload, run)
 
 
-async def close_purchase_order(info: Info, input: ClosePurchaseOrderInput) -> PurchaseOrderPayload:
+async def close_purchase_order(info: Info, input: ClosePurchaseOrderInput) -> ClosePurchaseOrderPayload:
     async def run():
         order, _ = await ops.close_purchase_order(
             info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key, input.reason
         )
         return {"purchase_order": PurchaseOrder.from_model(order)}
 
-    return await payload(PurchaseOrderPayload, run)
+    return await payload(ClosePurchaseOrderPayload, run)
 
 
-async def cancel_purchase_order(info: Info, input: CancelPurchaseOrderInput) -> PurchaseOrderPayload:
+async def cancel_purchase_order(info: Info, input: CancelPurchaseOrderInput) -> CancelPurchaseOrderPayload:
     async def run():
         order, _ = await ops.cancel_purchase_order(
             info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key, input.reason
         )
         return {"purchase_order": PurchaseOrder.from_model(order)}
 
-    return await payload(PurchaseOrderPayload, run)
+    return await payload(CancelPurchaseOrderPayload, run)
 
 
 async def receive_goods(info: Info, input: ReceiveGoodsInput) -> ReceiveGoodsPayload:

@@ -65,8 +65,8 @@ async def low_stock(
             continue
         yield LowStockAlert(
             crossing=LowStockCrossing(crossed.value),
-            branch_id=change.branch_id,
-            variant_id=change.variant_id,
+            branch_pk=branch,
+            variant_pk=variant,
             sku=change.sku,
             available=change.available,
             reorder_point=point,
@@ -83,15 +83,13 @@ async def reorder_suggestions(info: Info, branch_id: strawberry.ID) -> list[Reor
         raise BadRequest(f"not a valid Branch ID: {branch_id!r}", field="branchId") from None
     return [
         ReorderSuggestion(
-            variant_id=ids.global_id("Variant", s.variant_id),
+            variant_pk=s.variant_id,
             sku=s.sku,
             available=s.available,
             reorder_point=s.reorder_point,
             reorder_quantity=s.reorder_quantity,
             need=s.need,
-            transfers=[
-                TransferSuggestion(from_branch_id=ids.global_id("Branch", b), quantity=q) for b, q in s.transfers
-            ],
+            transfers=[TransferSuggestion(quantity=q, from_branch_pk=b) for b, q in s.transfers],
             purchase=s.purchase,
         )
         for s in await reorder.reorder_suggestions(info.context.actor, branch)

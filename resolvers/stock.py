@@ -135,7 +135,7 @@ async def set_reorder_points(info: Info, input: SetReorderPointsInput) -> SetReo
             reorder.ReorderLevel(pk, line.reorder_point, line.reorder_quantity)
             for pk, line in zip(variant_pks, input.lines, strict=True)
         ]
-        await reorder.set_reorder_levels(info.context.actor, branch_pk, levels)
+        await reorder.set_reorder_levels(info.context.actor, branch_pk, levels, input.idempotency_key)
         levels = await models.StockLevel.filter(branch_id=branch_pk, variant_id__in=variant_pks).order_by("variant_id")
         return {"levels": [StockLevel.from_model(level) for level in levels]}
 

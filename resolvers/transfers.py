@@ -18,16 +18,22 @@ from schema.errors import BadRequest
 from schema.pagination import decode_cursor, keyset_page
 from schema.transfers import (
     ApproveTransferInput,
+    ApproveTransferPayload,
     CancelTransferInput,
+    CancelTransferPayload,
     CloseTransferInput,
+    CloseTransferPayload,
     CreateTransferInput,
+    CreateTransferPayload,
     DispatchTransferInput,
+    DispatchTransferPayload,
     ReceiveTransferInput,
+    ReceiveTransferPayload,
     ReturnDiscrepancyToStockInput,
     SubmitTransferInput,
+    SubmitTransferPayload,
     Transfer,
     TransferDiscrepancy,
-    TransferPayload,
     TransferStatus,
 )
 from schema.transfers import ReturnDiscrepancyToStockPayload as ReturnPayload
@@ -92,7 +98,7 @@ def _done(transfer: models.Transfer) -> dict:
     return {"transfer": Transfer.from_model(transfer)}
 
 
-async def create_transfer(info: Info, input: CreateTransferInput) -> TransferPayload:
+async def create_transfer(info: Info, input: CreateTransferInput) -> CreateTransferPayload:
     async def run():
         lines = [
             ops.RequestLine(line.variant.ref(f"lines.{i}.variant"), line.quantity) for i, line in enumerate(input.lines)
@@ -108,29 +114,29 @@ async def create_transfer(info: Info, input: CreateTransferInput) -> TransferPay
         transfer, _ = await ops.create_transfer(info.context.actor, new)
         return _done(transfer)
 
-    return await payload(TransferPayload, run)
+    return await payload(CreateTransferPayload, run)
 
 
-async def submit_transfer(info: Info, input: SubmitTransferInput) -> TransferPayload:
+async def submit_transfer(info: Info, input: SubmitTransferInput) -> SubmitTransferPayload:
     async def run():
         transfer, _ = await ops.submit_transfer(
             info.context.actor, _transfer_pk(input.transfer_id), input.idempotency_key
         )
         return _done(transfer)
 
-    return await payload(TransferPayload, run)
+    return await payload(SubmitTransferPayload, run)
 
 
-async def approve_transfer(info: Info, input: ApproveTransferInput) -> TransferPayload:
+async def approve_transfer(info: Info, input: ApproveTransferInput) -> ApproveTransferPayload:
     async def run():
         pk = _transfer_pk(input.transfer_id)
         transfer, _ = await ops.approve_transfer(info.context.actor, pk, input.idempotency_key)
         return _done(transfer)
 
-    return await payload(TransferPayload, run)
+    return await payload(ApproveTransferPayload, run)
 
 
-async def dispatch_transfer(info: Info, input: DispatchTransferInput) -> TransferPayload:
+async def dispatch_transfer(info: Info, input: DispatchTransferInput) -> DispatchTransferPayload:
     async def run():
         lines = None
         if input.lines is not None:
@@ -139,10 +145,10 @@ async def dispatch_transfer(info: Info, input: DispatchTransferInput) -> Transfe
         transfer, _ = await moves.dispatch_transfer(info.context.actor, pk, input.idempotency_key, lines)
         return _done(transfer)
 
-    return await payload(TransferPayload, run)
+    return await payload(DispatchTransferPayload, run)
 
 
-async def receive_transfer(info: Info, input: ReceiveTransferInput) -> TransferPayload:
+async def receive_transfer(info: Info, input: ReceiveTransferInput) -> ReceiveTransferPayload:
     async def run():
         lines = [
             moves.ReceiveLine(_line_ref(line, i), line.received, line.damaged, line.missing, line.reason)
@@ -152,25 +158,25 @@ async def receive_transfer(info: Info, input: ReceiveTransferInput) -> TransferP
         transfer, _ = await moves.receive_transfer(info.context.actor, receipt)
         return _done(transfer)
 
-    return await payload(TransferPayload, run)
+    return await payload(ReceiveTransferPayload, run)
 
 
-async def close_transfer(info: Info, input: CloseTransferInput) -> TransferPayload:
+async def close_transfer(info: Info, input: CloseTransferInput) -> CloseTransferPayload:
     async def run():
         pk = _transfer_pk(input.transfer_id)
         transfer, _ = await moves.close_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
         return _done(transfer)
 
-    return await payload(TransferPayload, run)
+    return await payload(CloseTransferPayload, run)
 
 
-async def cancel_transfer(info: Info, input: CancelTransferInput) -> TransferPayload:
+async def cancel_transfer(info: Info, input: CancelTransferInput) -> CancelTransferPayload:
     async def run():
         pk = _transfer_pk(input.transfer_id)
         transfer, _ = await ops.cancel_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
         return _done(transfer)
 
-    return await payload(TransferPayload, run)
+    return await payload(CancelTransferPayload, run)
 
 
 async def return_discrepancy_to_stock(info: Info, input: ReturnDiscrepancyToStockInput) -> ReturnPayload:

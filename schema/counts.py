@@ -1,4 +1,4 @@
-"""Stock counts: the count and its lines, and the inputs and payload of its mutations."""
+"""Stock counts: the count and its lines, and the inputs and payloads of its mutations."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,6 +15,7 @@ from operations.counts.counting import CountMode as OperationMode
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.pagination import check_first, decode_cursor, encode_cursor
+from schema.staff import Staff, actor_field
 from schema.types import Branch, StockMovement, Variant, _by_ids, _sees_stock
 
 CountKind = strawberry.enum(
@@ -82,13 +83,13 @@ class StockCount(relay.Node):
     start_sequence: int = strawberry.field(description="The branch's stock sequence when the count opened.")
     zero_uncounted: bool = strawberry.field(description="Submitted with lines nobody counted taken as 0.")
     note: str | None
-    opened_by: str
+    opened_by: Staff | None = actor_field(lambda c: c.model.opened_by)
     created_at: datetime
-    submitted_by: str | None
+    submitted_by: Staff | None = actor_field(lambda c: c.model.submitted_by)
     submitted_at: datetime | None
-    approved_by: str | None
+    approved_by: Staff | None = actor_field(lambda c: c.model.approved_by)
     approved_at: datetime | None
-    abandoned_by: str | None
+    abandoned_by: Staff | None = actor_field(lambda c: c.model.abandoned_by)
     abandoned_at: datetime | None
     model: strawberry.Private[models.StockCount]
 
@@ -103,13 +104,9 @@ class StockCount(relay.Node):
             start_sequence=m.start_sequence,
             zero_uncounted=m.zero_uncounted,
             note=m.note,
-            opened_by=m.opened_by,
             created_at=m.created_at,
-            submitted_by=m.submitted_by,
             submitted_at=m.submitted_at,
-            approved_by=m.approved_by,
             approved_at=m.approved_at,
-            abandoned_by=m.abandoned_by,
             abandoned_at=m.abandoned_at,
             model=m,
         )
@@ -122,9 +119,8 @@ class StockCount(relay.Node):
     async def lines(self, info: Info, first: int = 100, after: str | None = None) -> relay.Connection[StockCountLine]:
         check_first(first)
         after_id = decode_cursor(after)
-        figures = await count_views.line_figures(
-            info.context.actor, self.model, first=first + 1, after_line_id=after_id
-        )
+        page = await info.context.loaders.lines_of_count.load((self.id, first + 1, after_id))
+        figures = count_views.as_seen(info.context.actor, self.model, page)
         edges = [
             relay.Edge(cursor=encode_cursor(f.line_id), node=StockCountLine.from_figures(f)) for f in figures[:first]
         ]
@@ -140,7 +136,8 @@ class StockCount(relay.Node):
 
     @strawberry.field
     async def totals(self, info: Info) -> StockCountTotals:
-        t = await count_views.totals(info.context.actor, self.model)
+        found = await info.context.loaders.totals_of_count.load(self.id)
+        t = count_views.totals_as_seen(info.context.actor, self.model, found)
         return StockCountTotals(lines=t.lines, counted=t.counted, variance_units=t.variance_units)
 
     @strawberry.field(description="The ledger entries the approval posted (reason count); empty before approval.")
@@ -184,18 +181,50 @@ class RecordCountedQuantitiesInput:
 @strawberry.input
 class SubmitStockCountInput:
     count_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     zero_uncounted: bool = strawberry.field(
         default=False,
         description="Take every line nobody counted as counted 0. Without it, uncounted lines are not adjusted.",
     )
 
 
-@strawberry.input(description="Approving or abandoning twice does it once: the second returns the count as it is.")
-class StockCountInput:
+@strawberry.input(description="Posts the variances once: approving an approved count returns it as it is.")
+class ApproveStockCountInput:
     count_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="Nothing is posted; abandoning an abandoned count returns it as it is.")
+class AbandonStockCountInput:
+    count_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.type
-class StockCountPayload:
+class OpenStockCountPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecordCountedQuantitiesPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SubmitStockCountPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ApproveStockCountPayload:
+    stock_count: StockCount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AbandonStockCountPayload:
     stock_count: StockCount | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Mutation inputs. Every creating mutation takes an idempotencyKey."""
+"""Mutation inputs. Every mutation that changes state takes an idempotencyKey."""
 
 from decimal import Decimal
 from enum import Enum
@@ -8,6 +8,7 @@ import strawberry
 from operations.directory.catalog import VariantRef
 from operations.stock.adjustments import AdjustmentReason as OperationReason
 from schema import ids
+from schema.types import FulfillmentWorkflow
 
 AdjustmentReason = strawberry.enum(
     Enum("AdjustmentReason", {r.name: r.value for r in OperationReason}),
@@ -45,13 +46,14 @@ class CreateBranchInput:
     name: str
     timezone: str = "Asia/Karachi"
     allow_negative_stock: bool = False
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input(description="How a branch takes part in online orders; fields left out stay as they are.")
 class SetBranchOnlineSettingsInput:
     branch_id: strawberry.ID
-    fulfillment_workflow: str | None = strawberry.field(default=None, description="smart, manual or branch_sync")
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    fulfillment_workflow: FulfillmentWorkflow | None = None  # type: ignore[valid-type]
     routing_priority: int | None = None
     online_safety_stock: int | None = None
 
@@ -61,7 +63,7 @@ class CreateCounterInput:
     branch_id: strawberry.ID
     code: str
     name: str
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -82,7 +84,7 @@ class CreateProductInput:
     variants: list[VariantInput]
     vendor: str = ""
     product_type: str = ""
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -121,3 +123,4 @@ class ReorderPointLineInput:
 class SetReorderPointsInput:
     branch_id: strawberry.ID
     lines: list[ReorderPointLineInput]
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)

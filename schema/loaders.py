@@ -28,6 +28,7 @@ from models.shopify import ImportJob
 from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
+from operations.counts import views as count_views
 
 
 def _by_id(model: Any) -> Callable:
@@ -76,6 +77,26 @@ async def _fulfillments_of_order(keys: list[int]) -> list[list[tuple[Fulfillment
     return [grouped[k] for k in keys]
 
 
+async def _lines_of_count(keys: list[tuple[int, int, int | None]]) -> list[list[count_views.LineFigures]]:
+    """Each (count id, how many, after which line id) key's page of lines, every figure in it (the type
+    hides what a blind count hides): one query per page shape asked for, a page of counts asks one."""
+    pages = defaultdict(list)
+    for count_id, first, after in keys:
+        pages[(first, after)].append(count_id)
+    found = {}
+    for (first, after), count_ids in pages.items():
+        for count_id, lines in (
+            await count_views.figures(list(dict.fromkeys(count_ids)), first=first, after_line_id=after)
+        ).items():
+            found[(count_id, first, after)] = lines
+    return [found[k] for k in keys]
+
+
+async def _totals_of_count(keys: list[int]) -> list[count_views.CountTotals]:
+    found = await count_views.totals_of(list(dict.fromkeys(keys)))
+    return [found[k] for k in keys]
+
+
 class Loaders:
     def __init__(self, *, cache: bool = True) -> None:
         def loader(load: Callable) -> DataLoader:
@@ -102,6 +123,7 @@ class Loaders:
         self.transfer_discrepancy = loader(_by_id(TransferDiscrepancy))
         self.supplier = loader(_by_id(Supplier))
         self.purchase_order = loader(_by_id(PurchaseOrder))
+        self.purchase_order_line = loader(_by_id(PurchaseOrderLine))
         self.goods_receipt = loader(_by_id(GoodsReceipt))
         self.audit_entry = loader(_by_id(AuditEntry))
         self.import_job = loader(_by_id(ImportJob))
@@ -125,3 +147,6 @@ class Loaders:
         self.lines_of_purchase_order = loader(_children(PurchaseOrderLine, "purchase_order_id", "line_no"))
         self.receipts_of_purchase_order = loader(_children(GoodsReceipt, "purchase_order_id", "id"))
         self.lines_of_goods_receipt = loader(_children(GoodsReceiptLine, "goods_receipt_id", "id"))
+        # what operations/ works out
+        self.lines_of_count = loader(_lines_of_count)
+        self.totals_of_count = loader(_totals_of_count)

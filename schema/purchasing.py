@@ -16,6 +16,7 @@ from operations.kernel.access import Actor, Permission, require_signed_in
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
+from schema.staff import Staff, actor_field
 from schema.types import Branch, Money, Variant
 
 PKR = Decimal("0.01")
@@ -111,7 +112,7 @@ class PurchaseOrder(relay.Node):
     currency: str
     expected_on: date | None
     note: str | None
-    created_by: str
+    created_by: Staff | None = actor_field(lambda o: o.model.created_by, "Who drafted (or placed) it.")
     ordered_at: datetime | None
     last_received_at: datetime | None
     closed_at: datetime | None
@@ -129,7 +130,6 @@ class PurchaseOrder(relay.Node):
             currency=m.currency,
             expected_on=m.expected_on,
             note=m.note,
-            created_by=m.created_by,
             ordered_at=m.ordered_at,
             last_received_at=m.last_received_at,
             closed_at=m.closed_at,
@@ -179,25 +179,31 @@ class PurchaseOrder(relay.Node):
 
 @strawberry.type(description="Units of one order line on a GRN, their cost, and the variant's average cost after.")
 class GoodsReceiptLine:
-    purchase_order_line_id: strawberry.ID
     quantity: int
     unit_cost: Money = strawberry.field(description="What these units cost (the order's, unless the GRN said).")
     average_cost_before: Money | None = strawberry.field(description="None: the variant had no cost yet.")
     average_cost_after: Money = strawberry.field(description="The weighted average unit cost this receipt left.")
     on_hand_before: int = strawberry.field(description="Units held across all branches that the average weighed.")
     variant_pk: strawberry.Private[int]
+    line_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: models.GoodsReceiptLine) -> Self:
         return cls(
-            purchase_order_line_id=global_id("PurchaseOrderLine", m.purchase_order_line_id),
             quantity=m.quantity,
             unit_cost=Money(amount=m.unit_cost),
             average_cost_before=_money(m.average_cost_before),
             average_cost_after=Money(amount=m.average_cost_after),
             on_hand_before=m.on_hand_before,
             variant_pk=m.variant_id,
+            line_pk=m.purchase_order_line_id,
         )
+
+    @strawberry.field(description="The order line these units were received against.")
+    async def purchase_order_line(self, info: Info) -> PurchaseOrderLine:
+        line = await info.context.loaders.purchase_order_line.load(self.line_pk)
+        order = await info.context.loaders.purchase_order.load(line.purchase_order_id)
+        return PurchaseOrderLine.from_model(line, order.currency)
 
     @strawberry.field
     async def variant(self, info: Info) -> Variant:
@@ -208,14 +214,14 @@ class GoodsReceiptLine:
 class GoodsReceipt(relay.Node):
     id: relay.NodeID[int]
     number: str = strawberry.field(description="GRN- and a number, e.g. GRN-000017.")
-    received_by: str
+    received_by: Staff | None = actor_field(lambda g: g.model.received_by)
     received_at: datetime
     note: str | None
     model: strawberry.Private[models.GoodsReceipt]
 
     @classmethod
     def from_model(cls, m: models.GoodsReceipt) -> Self:
-        return cls(id=m.id, number=m.number, received_by=m.received_by, received_at=m.received_at, note=m.note, model=m)
+        return cls(id=m.id, number=m.number, received_at=m.received_at, note=m.note, model=m)
 
     @strawberry.field
     async def purchase_order(self, info: Info) -> PurchaseOrder:
@@ -279,7 +285,7 @@ class CreateSupplierInput:
     phone: str | None = None
     email: str | None = None
     ntn: str | None = strawberry.field(default=None, description="National tax number, e.g. 1234567-8.")
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -303,21 +309,21 @@ class CreatePurchaseOrderInput:
 @strawberry.input
 class PlacePurchaseOrderInput:
     purchase_order_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
 class ClosePurchaseOrderInput:
     purchase_order_id: strawberry.ID
     reason: str | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input
 class CancelPurchaseOrderInput:
     purchase_order_id: strawberry.ID
     reason: str | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input(description="An order line by exactly one of: its lineId, its variant.")
@@ -348,7 +354,25 @@ class CreateSupplierPayload:
 
 
 @strawberry.type
-class PurchaseOrderPayload:
+class CreatePurchaseOrderPayload:
+    purchase_order: PurchaseOrder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PlacePurchaseOrderPayload:
+    purchase_order: PurchaseOrder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ClosePurchaseOrderPayload:
+    purchase_order: PurchaseOrder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelPurchaseOrderPayload:
     purchase_order: PurchaseOrder | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

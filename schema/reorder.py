@@ -4,8 +4,10 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.types import Info
 
 from operations.stock.reorder import Crossing as OperationCrossing
+from schema.types import AtBranch, Branch, Variant
 
 LowStockCrossing = strawberry.enum(
     Enum("LowStockCrossing", {c.name: c.value for c in OperationCrossing}),
@@ -15,10 +17,8 @@ LowStockCrossing = strawberry.enum(
 
 
 @strawberry.type(description="A line crossed its reorder point (once per crossing, not on every sale).")
-class LowStockAlert:
+class LowStockAlert(AtBranch):
     crossing: LowStockCrossing  # type: ignore[valid-type]
-    branch_id: strawberry.ID
-    variant_id: strawberry.ID
     sku: str
     available: int
     reorder_point: int
@@ -29,13 +29,16 @@ class LowStockAlert:
 
 @strawberry.type(description="Units to move from another branch that holds more than it needs.")
 class TransferSuggestion:
-    from_branch_id: strawberry.ID
     quantity: int
+    from_branch_pk: strawberry.Private[int]
+
+    @strawberry.field(description="The branch that can spare the units.")
+    async def from_branch(self, info: Info) -> Branch:
+        return Branch.from_model(await info.context.loaders.branch.load(self.from_branch_pk))
 
 
 @strawberry.type(description="A low line: how many to bring in, from which branches, and what is left to buy.")
 class ReorderSuggestion:
-    variant_id: strawberry.ID
     sku: str
     available: int
     reorder_point: int
@@ -43,3 +46,8 @@ class ReorderSuggestion:
     need: int = strawberry.field(description="The reorder quantity, or enough to lift available above the point.")
     transfers: list[TransferSuggestion]
     purchase: int = strawberry.field(description="What the branches cannot spare: order it from a supplier.")
+    variant_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant:
+        return Variant.from_model(await info.context.loaders.variant.load(self.variant_pk))

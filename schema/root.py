@@ -21,7 +21,14 @@ from resolvers import returns as return_resolvers
 from resolvers import shopify as shopify_resolvers
 from resolvers import sync as sync_resolvers
 from resolvers import transfers as transfer_resolvers
-from schema.counts import StockCount, StockCountPayload
+from schema.counts import (
+    AbandonStockCountPayload,
+    ApproveStockCountPayload,
+    OpenStockCountPayload,
+    RecordCountedQuantitiesPayload,
+    StockCount,
+    SubmitStockCountPayload,
+)
 from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
 from schema.exchanges import ExchangePayload
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload
@@ -30,16 +37,19 @@ from schema.live import StockChange
 from schema.orders import Order, OrderEvent, OrderPayload
 from schema.payloads import (
     AdjustStockPayload,
-    BranchPayload,
     CreateBranchPayload,
     CreateCounterPayload,
     CreateProductPayload,
+    SetBranchOnlineSettingsPayload,
     SetReorderPointsPayload,
 )
 from schema.purchasing import (
+    CancelPurchaseOrderPayload,
+    ClosePurchaseOrderPayload,
+    CreatePurchaseOrderPayload,
     CreateSupplierPayload,
+    PlacePurchaseOrderPayload,
     PurchaseOrder,
-    PurchaseOrderPayload,
     ReceiveGoodsPayload,
     StockValuation,
     Supplier,
@@ -73,7 +83,17 @@ from schema.shopify import (
 )
 from schema.staff import AuditEntry, CounterLoginPayload, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
 from schema.sync import RetryParkedSyncPayload, RetryWebhooksPayload, SyncStatus, WebhookException
-from schema.transfers import ReturnDiscrepancyToStockPayload, Transfer, TransferPayload
+from schema.transfers import (
+    ApproveTransferPayload,
+    CancelTransferPayload,
+    CloseTransferPayload,
+    CreateTransferPayload,
+    DispatchTransferPayload,
+    ReceiveTransferPayload,
+    ReturnDiscrepancyToStockPayload,
+    SubmitTransferPayload,
+    Transfer,
+)
 from schema.types import Branch, StockLevel, StockMovement, Variant
 
 
@@ -123,7 +143,7 @@ class Mutation:
     create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
     create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
-    set_branch_online_settings: BranchPayload = strawberry.mutation(
+    set_branch_online_settings: SetBranchOnlineSettingsPayload = strawberry.mutation(
         resolver=branches.set_branch_online_settings,
         description="A branch's fulfillment workflow, routing priority and walk-in safety stock.",
     )
@@ -150,40 +170,42 @@ class Mutation:
     )
     map_location: MapLocationPayload = strawberry.mutation(resolver=shopify_resolvers.map_location)
     create_supplier: CreateSupplierPayload = strawberry.mutation(resolver=purchasing_resolvers.create_supplier)
-    create_purchase_order: PurchaseOrderPayload = strawberry.mutation(
+    create_purchase_order: CreatePurchaseOrderPayload = strawberry.mutation(
         resolver=purchasing_resolvers.create_purchase_order
     )
-    place_purchase_order: PurchaseOrderPayload = strawberry.mutation(resolver=purchasing_resolvers.place_purchase_order)
+    place_purchase_order: PlacePurchaseOrderPayload = strawberry.mutation(
+        resolver=purchasing_resolvers.place_purchase_order
+    )
     receive_goods: ReceiveGoodsPayload = strawberry.mutation(
         resolver=purchasing_resolvers.receive_goods,
         description="A goods-received note: units in at the order's branch, average cost updated. "
         "Never more than outstanding (over-receipt is refused).",
     )
-    close_purchase_order: PurchaseOrderPayload = strawberry.mutation(
+    close_purchase_order: ClosePurchaseOrderPayload = strawberry.mutation(
         resolver=purchasing_resolvers.close_purchase_order,
         description="Short-close: what is still outstanding is no longer expected.",
     )
-    cancel_purchase_order: PurchaseOrderPayload = strawberry.mutation(
+    cancel_purchase_order: CancelPurchaseOrderPayload = strawberry.mutation(
         resolver=purchasing_resolvers.cancel_purchase_order,
         description="Only before anything was received.",
     )
-    create_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.create_transfer)
-    submit_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.submit_transfer)
-    approve_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.approve_transfer)
-    dispatch_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.dispatch_transfer)
-    receive_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.receive_transfer)
-    close_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.close_transfer)
-    cancel_transfer: TransferPayload = strawberry.mutation(resolver=transfer_resolvers.cancel_transfer)
+    create_transfer: CreateTransferPayload = strawberry.mutation(resolver=transfer_resolvers.create_transfer)
+    submit_transfer: SubmitTransferPayload = strawberry.mutation(resolver=transfer_resolvers.submit_transfer)
+    approve_transfer: ApproveTransferPayload = strawberry.mutation(resolver=transfer_resolvers.approve_transfer)
+    dispatch_transfer: DispatchTransferPayload = strawberry.mutation(resolver=transfer_resolvers.dispatch_transfer)
+    receive_transfer: ReceiveTransferPayload = strawberry.mutation(resolver=transfer_resolvers.receive_transfer)
+    close_transfer: CloseTransferPayload = strawberry.mutation(resolver=transfer_resolvers.close_transfer)
+    cancel_transfer: CancelTransferPayload = strawberry.mutation(resolver=transfer_resolvers.cancel_transfer)
     return_discrepancy_to_stock: ReturnDiscrepancyToStockPayload = strawberry.mutation(
         resolver=transfer_resolvers.return_discrepancy_to_stock
     )
-    open_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.open_stock_count)
-    record_counted_quantities: StockCountPayload = strawberry.mutation(
+    open_stock_count: OpenStockCountPayload = strawberry.mutation(resolver=count_resolvers.open_stock_count)
+    record_counted_quantities: RecordCountedQuantitiesPayload = strawberry.mutation(
         resolver=count_resolvers.record_counted_quantities
     )
-    submit_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.submit_stock_count)
-    approve_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.approve_stock_count)
-    abandon_stock_count: StockCountPayload = strawberry.mutation(resolver=count_resolvers.abandon_stock_count)
+    submit_stock_count: SubmitStockCountPayload = strawberry.mutation(resolver=count_resolvers.submit_stock_count)
+    approve_stock_count: ApproveStockCountPayload = strawberry.mutation(resolver=count_resolvers.approve_stock_count)
+    abandon_stock_count: AbandonStockCountPayload = strawberry.mutation(resolver=count_resolvers.abandon_stock_count)
     retry_parked_sync: RetryParkedSyncPayload = strawberry.mutation(
         resolver=sync_resolvers.retry_parked_sync,
         description="Put every parked Shopify stock change and order action back in the queue (owner/admin).",

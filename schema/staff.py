@@ -1,9 +1,9 @@
 """Staff, sign-in and audit types."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import Enum
-from typing import Self
+from typing import Any, Self
 
 import strawberry
 from strawberry import relay
@@ -59,6 +59,15 @@ async def staff_member(info: Info, staff_id: int | None) -> Staff | None:
     if staff_id is None:
         return None
     return (await Staff.resolve_nodes(info=info, node_ids=[str(staff_id)]))[0]
+
+
+def actor_field(label_of: Callable[[Any], str | None], description: str | None = None) -> Any:
+    """A `Staff` field for who did something: `actor_as_staff` of the label `label_of(root)` recorded then."""
+
+    async def resolve(root: Any, info: Info) -> Staff | None:
+        return await actor_as_staff(info, label_of(root))
+
+    return strawberry.field(resolver=resolve, description=description)
 
 
 # What the audit log records as a target (operations/kernel/audit.py `record`) -> its node type: the target's

@@ -13,6 +13,7 @@ from models import transfers as models
 from operations.kernel.access import Actor, Permission
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
+from schema.staff import Staff, actor_field
 from schema.types import Branch, Variant
 
 TransferStatus = strawberry.enum(
@@ -97,13 +98,14 @@ class TransferDiscrepancy(relay.Node):
     id: relay.NodeID[int]
     kind: DiscrepancyKind  # type: ignore[valid-type]
     quantity: int
-    reason: str
-    recorded_by: str
+    reason: str = strawberry.field(description="In the receiver's words.")
+    recorded_by: Staff | None = actor_field(lambda d: d.model.recorded_by)
     created_at: datetime
     returned_to_stock_at: datetime | None
-    returned_to_stock_by: str | None
+    returned_to_stock_by: Staff | None = actor_field(lambda d: d.model.returned_to_stock_by)
     line_pk: strawberry.Private[int]
     transfer_pk: strawberry.Private[int]
+    model: strawberry.Private[models.TransferDiscrepancy]
 
     @classmethod
     def from_model(cls, m: models.TransferDiscrepancy) -> Self:
@@ -112,12 +114,11 @@ class TransferDiscrepancy(relay.Node):
             kind=DiscrepancyKind(m.kind.value),
             quantity=m.quantity,
             reason=m.reason,
-            recorded_by=m.recorded_by,
             created_at=m.created_at,
             returned_to_stock_at=m.returned_to_stock_at,
-            returned_to_stock_by=m.returned_to_stock_by,
             line_pk=m.line_id,
             transfer_pk=m.transfer_id,
+            model=m,
         )
 
     @strawberry.field
@@ -146,17 +147,17 @@ class Transfer(relay.Node):
     number: str = strawberry.field(description="TR- and a number that runs per deployment, e.g. TR-000123.")
     status: TransferStatus  # type: ignore[valid-type]
     note: str | None
-    requested_by: str
+    requested_by: Staff | None = actor_field(lambda t: t.model.requested_by, "Who drafted or requested it.")
     requested_at: datetime | None = strawberry.field(description="When it was submitted (null while a draft).")
-    approved_by: str | None
+    approved_by: Staff | None = actor_field(lambda t: t.model.approved_by)
     approved_at: datetime | None
-    dispatched_by: str | None
+    dispatched_by: Staff | None = actor_field(lambda t: t.model.dispatched_by)
     dispatched_at: datetime | None
-    received_by: str | None = strawberry.field(description="Who took the latest receipt.")
+    received_by: Staff | None = actor_field(lambda t: t.model.received_by, "Who took the latest receipt.")
     received_at: datetime | None
-    closed_by: str | None
+    closed_by: Staff | None = actor_field(lambda t: t.model.closed_by)
     closed_at: datetime | None
-    cancelled_by: str | None
+    cancelled_by: Staff | None = actor_field(lambda t: t.model.cancelled_by)
     cancelled_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -171,17 +172,11 @@ class Transfer(relay.Node):
             number=m.number,
             status=TransferStatus(m.status.value),
             note=m.note,
-            requested_by=m.requested_by,
             requested_at=m.requested_at,
-            approved_by=m.approved_by,
             approved_at=m.approved_at,
-            dispatched_by=m.dispatched_by,
             dispatched_at=m.dispatched_at,
-            received_by=m.received_by,
             received_at=m.received_at,
-            closed_by=m.closed_by,
             closed_at=m.closed_at,
-            cancelled_by=m.cancelled_by,
             cancelled_at=m.cancelled_at,
             created_at=m.created_at,
             updated_at=m.updated_at,
@@ -324,7 +319,43 @@ class ReturnDiscrepancyToStockInput:
 
 
 @strawberry.type
-class TransferPayload:
+class CreateTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SubmitTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ApproveTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DispatchTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ReceiveTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CloseTransferPayload:
+    transfer: Transfer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelTransferPayload:
     transfer: Transfer | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

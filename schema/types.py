@@ -24,6 +24,14 @@ StockBucket = strawberry.enum(
     "IN_TRANSIT: on the way between branches. DAMAGED: set aside, not sellable.",
 )
 
+StockMovementReason = strawberry.enum(
+    Enum("StockMovementReason", {r.name: r.value for r in stock_models.MovementReason}),
+    description="Why stock moved. SALE, VOID, RETURN, EXCHANGE, DRAFT_HOLD(_EXPIRED): at the counter. CORRECTION, "
+    "COUNT, DAMAGED, SHRINKAGE, FOUND, PROMOTION, INTERNAL_USE, OPENING_STOCK: adjustments (COUNT also an approved "
+    "stock count). IMPORT: opening stock from Shopify. RECEIVED: goods from a supplier. TRANSFER_*: between "
+    "branches. ONLINE_ORDER, ORDER_*, EXCHANGE_SHIPPED, ONLINE_FULFILLMENT, FULFILLMENT_CANCELLED: online orders.",
+)
+
 FulfillmentWorkflow = strawberry.enum(
     Enum("FulfillmentWorkflow", {w.name: w.value for w in order_models.FulfillmentWorkflow}),
     description="How a branch ships online orders. SMART: fulfilOrder here, Shopify is told. MANUAL: "
@@ -256,7 +264,7 @@ class StockMovement(AtBranch, relay.Node):
     sequence: int = strawberry.field(description="Per-branch, gap-free, in commit order.")
     bucket: StockBucket  # type: ignore[valid-type]
     delta: int
-    reason: str
+    reason: StockMovementReason  # type: ignore[valid-type]
     on_hand: int = strawberry.field(description="On hand right after this movement.")
     reserved: int
     available: int
@@ -271,7 +279,7 @@ class StockMovement(AtBranch, relay.Node):
             sequence=m.sequence,
             bucket=StockBucket(m.bucket.value if hasattr(m.bucket, "value") else m.bucket),
             delta=m.delta,
-            reason=m.reason,
+            reason=StockMovementReason(m.reason),
             on_hand=m.on_hand_after,
             reserved=m.reserved_after,
             available=m.on_hand_after - m.reserved_after,
@@ -290,7 +298,7 @@ class StockMovement(AtBranch, relay.Node):
             sequence=m.sequence,
             bucket=StockBucket(m.bucket.value),
             delta=m.delta,
-            reason=m.reason,
+            reason=StockMovementReason(m.reason),
             on_hand=m.on_hand,
             reserved=m.reserved,
             available=m.available,

@@ -4,6 +4,7 @@ See operations/counts/counting.py for how a count accounts for sales made while 
 frozen variances as deltas with reason `count`, once: the count's row is taken with a guarded
 UPDATE (REVIEW → APPROVED), so a second approval, even a concurrent one, finds it APPROVED and
 returns it without posting; the ledger key `stockCount:<id>` would refuse a second posting anyway.
+Each step also takes the client's idempotency key: a repeat returns the first result.
 """
 
 from collections.abc import Awaitable, Callable
@@ -15,28 +16,42 @@ from operations.counts.counting import branch_sequence, load, take, wrong_state
 from operations.kernel import audit
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import OperationError, Problem
+from operations.kernel.idempotency import run_once
 from operations.kernel.sql import db_time, fetch
 from operations.kernel.transaction import Transaction, transaction
 from operations.stock import ledger
 
 
 async def _step(
+    operation: str,
+    key: str | None,
+    request: dict,
     count: StockCount,
     allowed: tuple[CountStatus, ...],
     done: CountStatus,
     work: Callable[[Transaction], Awaitable[None]],
     **changes: Any,
 ) -> tuple[StockCount, bool]:
-    """Move the count from `allowed` to `done` and run `work` in the same transaction. A count
-    already `done` is a retry (or a concurrent twin that got there first): returned unchanged."""
-    async with transaction() as tx:
+    """Move the count from `allowed` to `done` and run `work` in the same transaction, once per
+    idempotency key: a repeat returns the first result, whatever the count went through since. A
+    count already `done` under another key (or by a concurrent twin that got there first) is
+    returned unchanged."""
+    already = False
+
+    async def run(tx: Transaction) -> StockCount:
+        nonlocal already
         if await take(tx, count, allowed, status=done, **changes):
             await work(tx)
-            return await StockCount.get(id=count.id), False
-    current = await StockCount.get(id=count.id)
-    if current.status is done:
-        return current, True
-    raise wrong_state(current, allowed)
+            return count
+        current = await StockCount.get(id=count.id)
+        if current.status is not done:
+            raise wrong_state(current, allowed)
+        already = True
+        return current
+
+    async with transaction() as tx:
+        _, replayed = await run_once(tx, operation, key, request, lambda: run(tx), load)
+    return await StockCount.get(id=count.id), replayed or already
 
 
 def _who(actor: Actor, prefix: str, now: datetime, *, staff_id: bool = False) -> dict[str, Any]:
@@ -46,7 +61,9 @@ def _who(actor: Actor, prefix: str, now: datetime, *, staff_id: bool = False) ->
     return out
 
 
-async def submit_stock_count(actor: Actor, count_id: int, zero_uncounted: bool = False) -> tuple[StockCount, bool]:
+async def submit_stock_count(
+    actor: Actor, count_id: int, zero_uncounted: bool = False, idempotency_key: str | None = None
+) -> tuple[StockCount, bool]:
     """Counting is over: the count waits for a manager. `zero_uncounted`: lines nobody counted are
     taken as counted 0 (the counter says they are not there); otherwise they are left alone."""
     count = await load(count_id)
@@ -70,6 +87,9 @@ async def submit_stock_count(actor: Actor, count_id: int, zero_uncounted: bool =
         )
 
     return await _step(
+        "submitStockCount",
+        idempotency_key,
+        {"count": count_id, "zero_uncounted": zero_uncounted},
         count,
         (CountStatus.OPEN,),
         CountStatus.REVIEW,
@@ -79,7 +99,9 @@ async def submit_stock_count(actor: Actor, count_id: int, zero_uncounted: bool =
     )
 
 
-async def approve_stock_count(actor: Actor, count_id: int) -> tuple[StockCount, bool]:
+async def approve_stock_count(
+    actor: Actor, count_id: int, idempotency_key: str | None = None
+) -> tuple[StockCount, bool]:
     """Post the variances as ONE adjustment (reason `count`), once: a second approval, even a
     concurrent one, finds the count APPROVED and returns it without posting again."""
     count = await load(count_id)
@@ -109,6 +131,9 @@ async def approve_stock_count(actor: Actor, count_id: int) -> tuple[StockCount, 
         )
 
     return await _step(
+        "approveStockCount",
+        idempotency_key,
+        {"count": count_id},
         count,
         (CountStatus.REVIEW,),
         CountStatus.APPROVED,
@@ -141,7 +166,9 @@ async def _freeze_variances(tx: Transaction, count: StockCount) -> list[ledger.M
     ]
 
 
-async def abandon_stock_count(actor: Actor, count_id: int) -> tuple[StockCount, bool]:
+async def abandon_stock_count(
+    actor: Actor, count_id: int, idempotency_key: str | None = None
+) -> tuple[StockCount, bool]:
     """Call the count off: nothing is posted, whatever was counted."""
     count = await load(count_id)
     require(actor, Permission.ADJUST_STOCK, count.branch_id)
@@ -150,6 +177,9 @@ async def abandon_stock_count(actor: Actor, count_id: int) -> tuple[StockCount, 
         await audit.record(actor, "stock_count.abandoned", branch_id=count.branch_id, target=("stock_count", count.id))
 
     return await _step(
+        "abandonStockCount",
+        idempotency_key,
+        {"count": count_id},
         count,
         (CountStatus.OPEN, CountStatus.REVIEW),
         CountStatus.ABANDONED,

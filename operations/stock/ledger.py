@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from models.stock import Bucket, ShopifyEffect
+from models.stock import Bucket, MovementReason, ShopifyEffect
 from operations.kernel.errors import ErrorCode, OperationError, Problem, Problems
 from operations.kernel.sql import db_time, fetch, read_time
 from operations.kernel.transaction import Transaction
@@ -91,6 +91,12 @@ def validate(posting: Posting, movements: list[Movement]) -> None:
                 f"lines.{line_of(i, m)}.quantity",
             )
     problems.raise_if_any()
+    for m in movements:  # a bug, not the client's: every reason written is one clients can be told
+        if (m.reason or posting.reason) not in _REASONS:
+            raise ValueError(f"{m.reason or posting.reason!r} is not a MovementReason (models/stock.py)")
+
+
+_REASONS = frozenset(r.value for r in MovementReason)
 
 
 async def apply(tx: Transaction, posting: Posting, movements: list[Movement]) -> PostingResult:

@@ -21,14 +21,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from models.stock import Bucket, ShopifyEffect
+from models.stock import Bucket, MovementReason, ShopifyEffect
 from operations.kernel.sql import db_time, fetch, insert_rows
 from operations.kernel.transaction import Transaction
 from operations.stock.entries import stock_event
 from operations.stock.ledger import take_sequences
 from subscriptions.channels import stock_channel
 
-REASON = "import"
+REASON = MovementReason.IMPORT.value
 # SQLite allows 32,766 bound values per statement and PostgreSQL 32,767: stay well under.
 ROWS_PER_STATEMENT = 1000
 

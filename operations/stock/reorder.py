@@ -7,14 +7,15 @@ first from branches that hold more than their own reorder point plus reorder qua
 costs nothing but a trip), the rest from a supplier.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from operations.kernel import audit
 from operations.kernel.access import Actor, Permission, require
 from operations.kernel.errors import ErrorCode, Problems
+from operations.kernel.idempotency import run_once
 from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
+from operations.kernel.transaction import Transaction, transaction
 from operations.stock import ledger
 
 MAX_REORDER_POINT = 100_000
@@ -33,7 +34,20 @@ class ReorderLevel:
     reorder_quantity: int | None = None  # None: keep the current one
 
 
-async def set_reorder_levels(actor: Actor, branch_id: int, levels: list[ReorderLevel]) -> None:
+@dataclass(frozen=True)
+class _Done:
+    id: int  # the branch: what run_once keeps as the result
+
+
+async def _done(branch_id: int) -> _Done:
+    return _Done(branch_id)
+
+
+async def set_reorder_levels(
+    actor: Actor, branch_id: int, levels: list[ReorderLevel], idempotency_key: str | None = None
+) -> bool:
+    """Set the lines' reorder points (and quantities); returns whether this repeated an earlier
+    request with the same key (then nothing is set again)."""
     require(actor, Permission.ADJUST_STOCK, branch_id)
     problems = Problems()
     if not levels:
@@ -52,7 +66,8 @@ async def set_reorder_levels(actor: Actor, branch_id: int, levels: list[ReorderL
                 ErrorCode.INVALID, f"reorderQuantity must be 0–{MAX_REORDER_POINT:,}", f"lines.{i}.reorderQuantity"
             )
     problems.raise_if_any()
-    async with transaction() as tx:
+
+    async def write(tx: Transaction) -> _Done:
         await ledger.set_reorder_points(
             tx,
             branch_id,
@@ -60,6 +75,12 @@ async def set_reorder_levels(actor: Actor, branch_id: int, levels: list[ReorderL
             {lv.variant_id: lv.reorder_quantity for lv in levels if lv.reorder_quantity is not None},
         )
         await audit.record(actor, "stock.reorder_points_set", branch_id=branch_id, lines=len(levels))
+        return _Done(branch_id)
+
+    request = {"branch": branch_id, "levels": [asdict(lv) for lv in levels]}
+    async with transaction() as tx:
+        _, replayed = await run_once(tx, "setReorderPoints", idempotency_key, request, lambda: write(tx), _done)
+    return replayed
 
 
 def crossing(available_before: int, available_after: int, reorder_point: int) -> Crossing | None:

@@ -74,7 +74,7 @@ async def test_role_and_branch_matrix_for_stock(anonymous, two_branches, role, s
 async def test_only_managers_of_a_branch_create_its_counters_and_cashiers(anonymous, two_branches):
     a, b = two_branches
     manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [a.id])
-    q = "mutation($b: ID!, $c: String!) { createCounter(input: {branchId: $b, code: $c, name: $c}) { counter { code } errors { code } } }"  # noqa: E501
+    q = "mutation($b: ID!, $c: String!) { createCounter(input: {branchId: $b, code: $c, name: $c, idempotencyKey: $c}) { counter { code } errors { code } } }"  # noqa: E501
     assert (await manager(q, {"b": gid("Branch", a.id), "c": "C9"}))["createCounter"]["counter"]["code"] == "C9"
     assert code_of(await manager.raw(q, {"b": gid("Branch", b.id), "c": "C9"})) == "FORBIDDEN"
     staff = """mutation($b: [ID!]!, $r: StaffRole!) { createStaff(input: {email: "new@x.pk", name: "New",
@@ -136,7 +136,9 @@ NODE = "query($id: ID!) { node(id: $id) { id ... on AuditEntry { action } ... on
 
 async def test_audit_log_records_sensitive_actions_for_those_allowed(api, anonymous, two_branches):
     a, b = two_branches
-    made = await api('mutation { createBranch(input: {code: "K", name: "Karachi"}) { branch { id } errors { code } } }')
+    made = await api(
+        'mutation { createBranch(input: {code: "K", name: "Karachi", idempotencyKey: "k"}) { branch { id } errors { code } } }'
+    )
     entries = [e["node"] for e in (await api(AUDIT, {"first": 10}))["auditLog"]["edges"]]
     assert {"branch.created", "staff.login"} <= {e["action"] for e in entries}
     created = next(e for e in entries if e["action"] == "branch.created")  # newest first: it came last

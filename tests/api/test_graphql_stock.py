@@ -2,8 +2,10 @@
 
 import pytest
 
-from models.branches import Branch
-from models.stock import StockMovement
+from models.branches import Branch, Counter
+from models.catalog import Product
+from models.staff import AuditEntry
+from models.stock import StockLevel, StockMovement
 from schema.ids import global_id
 from tests.factories import make_branch
 
@@ -35,7 +37,9 @@ query($branch: ID!, $first: Int!, $after: String, $low: Boolean) {
 
 
 async def make_shop(api, *, stock: dict[str, int] | None = None):
-    branch = (await api(CREATE_BRANCH, {"input": {"code": "LHR-1", "name": "Lahore"}}))["createBranch"]["branch"]
+    branch = (await api(CREATE_BRANCH, {"input": {"code": "LHR-1", "name": "Lahore", "idempotencyKey": "lhr"}}))[
+        "createBranch"
+    ]["branch"]
     product = (
         await api(
             CREATE_PRODUCT,
@@ -46,6 +50,7 @@ async def make_shop(api, *, stock: dict[str, int] | None = None):
                         {"sku": "LAWN-S", "price": "4500.00", "size": "S", "barcode": "8960000000011"},
                         {"sku": "LAWN-M", "price": "4500.00", "size": "M", "taxRate": "18.00"},
                     ],
+                    "idempotencyKey": "lawn",
                 }
             },
         )
@@ -75,7 +80,7 @@ async def test_create_and_query_branch_product_levels(api):
 
 async def test_keyset_pagination_walks_every_row_once(api):
     for i in range(7):
-        await api(CREATE_BRANCH, {"input": {"code": f"B{i}", "name": f"Branch {i}"}})
+        await api(CREATE_BRANCH, {"input": {"code": f"B{i}", "name": f"Branch {i}", "idempotencyKey": f"b{i}"}})
     seen, after = [], None
     while True:
         page = (
@@ -128,7 +133,7 @@ async def test_adjust_by_delta_count_and_damage(api):
         },
     )
     [m] = data["adjustStock"]["movements"]
-    assert (m["delta"], m["onHand"], m["reason"]) == (-2, 6, "count")
+    assert (m["delta"], m["onHand"], m["reason"]) == (-2, 6, "COUNT")
     # Retrying the count returns the first result, even though on hand is now 6.
     again = await api(
         ADJUST,
@@ -231,7 +236,9 @@ async def test_create_branch_errors_and_idempotency(api):
     assert dup["createBranch"]["errors"][0]["code"] == "DUPLICATE"
     reused = await api(CREATE_BRANCH, {"input": {"code": "K2", "name": "Karachi", "idempotencyKey": "a"}})
     assert reused["createBranch"]["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
-    bad = await api(CREATE_BRANCH, {"input": {"code": "", "name": "", "timezone": "Mars/Olympus"}})
+    bad = await api(
+        CREATE_BRANCH, {"input": {"code": "", "name": "", "timezone": "Mars/Olympus", "idempotencyKey": "c"}}
+    )
     assert {e["field"] for e in bad["createBranch"]["errors"]} == {"code", "name", "timezone"}
     assert await Branch.all().count() == 1
 
@@ -249,6 +256,7 @@ async def test_create_product_rejects_duplicates_and_bad_money(api):
                     {"sku": "K-2", "price": "1.005"},
                     {"sku": "K-2", "price": "1", "taxRate": "101"},
                 ],
+                "idempotencyKey": "kurta",
             }
         },
     )
@@ -260,7 +268,8 @@ async def test_create_product_rejects_duplicates_and_bad_money(api):
         ("variants.3.taxRate", "INVALID"),
     }
     # The SKU taken by another product is reported once the input itself is valid.
-    data = await api(CREATE_PRODUCT, {"input": {"title": "Kurta", "variants": [{"sku": "LAWN-S", "price": "1"}]}})
+    kurta = {"title": "Kurta", "variants": [{"sku": "LAWN-S", "price": "1"}], "idempotencyKey": "kurta-2"}
+    data = await api(CREATE_PRODUCT, {"input": kurta})
     assert data["createProduct"]["errors"][0]["code"] == "DUPLICATE"
 
 
@@ -323,6 +332,7 @@ async def test_reorder_points_drive_the_low_stock_filter(api):
                     {"variant": {"sku": "LAWN-S"}, "reorderPoint": 4},
                     {"variant": {"sku": "LAWN-M"}, "reorderPoint": 4},
                 ],
+                "idempotencyKey": "points-1",
             }
         },
     )
@@ -331,7 +341,13 @@ async def test_reorder_points_drive_the_low_stock_filter(api):
     assert [e["node"]["variant"]["sku"] for e in low["stockLevels"]["edges"]] == ["LAWN-S"]
     bad = await api(
         """mutation($input: SetReorderPointsInput!) { setReorderPoints(input: $input) { errors { field code } } }""",
-        {"input": {"branchId": branch["id"], "lines": [{"variant": {"sku": "LAWN-S"}, "reorderPoint": -1}]}},
+        {
+            "input": {
+                "branchId": branch["id"],
+                "lines": [{"variant": {"sku": "LAWN-S"}, "reorderPoint": -1}],
+                "idempotencyKey": "p",
+            }
+        },
     )
     assert bad["setReorderPoints"]["errors"] == [{"field": "lines.0.reorderPoint", "code": "INVALID"}]
 
@@ -345,3 +361,63 @@ async def test_ids_are_global_ids_everywhere(api, db):
     assert body == {"data": {"reorderSuggestions": []}}, body
     missing = await api.raw("query($j: ID!) { importJob(id: $j) { id } }", {"j": str(global_id("ImportJob", 999))})
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+CREATE_COUNTER = """mutation($input: CreateCounterInput!) {
+  createCounter(input: $input) { counter { id code name } errors { field code } } }"""
+SET_POINTS = """mutation($input: SetReorderPointsInput!) { setReorderPoints(input: $input) {
+  levels { reorderPoint reorderQuantity variant { sku } } errors { field code } } }"""
+
+
+async def test_create_counter_and_product_replay_the_first_result(api):
+    branch, product = await make_shop(api)
+    counter = {"branchId": branch["id"], "code": "C1", "name": "Counter 1", "idempotencyKey": "till-1"}
+    made = await api(CREATE_COUNTER, {"input": counter})
+    assert made["createCounter"]["errors"] == []
+    assert await api(CREATE_COUNTER, {"input": counter}) == made  # not DUPLICATE: the first answer again
+    reused = await api(CREATE_COUNTER, {"input": counter | {"code": "C2"}})
+    assert reused["createCounter"] == {
+        "counter": None,
+        "errors": [{"field": "idempotencyKey", "code": "IDEMPOTENCY_KEY_REUSED"}],
+    }
+    assert await Counter.all().count() == 1
+
+    lawn = {
+        "title": "Lawn suit",
+        "variants": [
+            {"sku": "LAWN-S", "price": "4500.00", "size": "S", "barcode": "8960000000011"},
+            {"sku": "LAWN-M", "price": "4500.00", "size": "M", "taxRate": "18.00"},
+        ],
+        "idempotencyKey": "lawn",  # make_shop's request, sent again
+    }
+    again = await api(CREATE_PRODUCT, {"input": lawn})
+    assert again["createProduct"] == {"product": product, "errors": []}
+    other = await api(CREATE_PRODUCT, {"input": lawn | {"title": "Another suit"}})
+    assert [e["code"] for e in other["createProduct"]["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+    assert await Product.all().count() == 1
+
+
+async def test_set_reorder_points_replays_the_first_result_and_sets_nothing_again(api):
+    branch, _ = await make_shop(api, stock={"LAWN-S": 3})
+    first = {
+        "branchId": branch["id"],
+        "lines": [{"sku": "LAWN-S", "reorderPoint": 4, "reorderQuantity": 10}],
+        "idempotencyKey": "points-1",
+    }
+    done = (await api(SET_POINTS, {"input": first}))["setReorderPoints"]
+    assert done == {"levels": [{"reorderPoint": 4, "reorderQuantity": 10, "variant": {"sku": "LAWN-S"}}], "errors": []}
+    later = first | {"lines": [{"sku": "LAWN-S", "reorderPoint": 7}], "idempotencyKey": "points-2"}
+    assert (await api(SET_POINTS, {"input": later}))["setReorderPoints"]["errors"] == []
+    # A late retry of the first request must not put the point back to 4.
+    retried = (await api(SET_POINTS, {"input": first}))["setReorderPoints"]
+    assert retried == {
+        "levels": [{"reorderPoint": 7, "reorderQuantity": 10, "variant": {"sku": "LAWN-S"}}],
+        "errors": [],
+    }
+    reused = await api(SET_POINTS, {"input": first | {"lines": [{"sku": "LAWN-S", "reorderPoint": 9}]}})
+    assert reused["setReorderPoints"] == {
+        "levels": [],
+        "errors": [{"field": "idempotencyKey", "code": "IDEMPOTENCY_KEY_REUSED"}],
+    }
+    assert [level.reorder_point for level in await StockLevel.all()] == [7]
+    assert await AuditEntry.filter(action="stock.reorder_points_set").count() == 2

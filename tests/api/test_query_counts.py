@@ -20,11 +20,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.branches import Branch
 from models.catalog import Variant
+from models.counts import CountKind
 from models.orders import Order, OrderLine
 from models.sales import TenderType
 from models.staff import Role
 from operations.counter import checkout as sales
 from operations.counter.registers import open_register
+from operations.counts import counting, review
 from operations.directory.branches import NewCounter, OnlineSettings, create_counter, set_online_settings
 from operations.directory.catalog import VariantRef
 from operations.kernel import audit
@@ -32,6 +34,8 @@ from operations.kernel.access import SYSTEM
 from operations.orders import fulfillment
 from operations.orders.intake import take_in
 from operations.orders.payloads import IncomingLine, IncomingOrder, Placement
+from operations.purchasing import orders as purchasing
+from operations.purchasing import receiving, suppliers
 from operations.transfers import movement as moves
 from operations.transfers import requests as transfers
 from schema.context import Context
@@ -295,3 +299,77 @@ async def test_loaders_keep_rows_for_a_request_but_not_for_a_websocket(db):
     await Branch.filter(id=branch.id).update(name="Multan Cantt")
     assert (await request.loaders.branch.load(branch.id)).name == "Branch MUX"
     assert (await socket.loaders.branch.load(branch.id)).name == "Multan Cantt"
+
+
+# Not `adjustment { variant }` as well: two paths to one loader (see TRANSFERS).
+COUNTS = """query($b: ID!, $first: Int!) { stockCounts(branchId: $b, first: $first) { edges { node {
+  id status kind branch { code } openedBy { name }
+  lines(first: 10) { edges { node { sku counted expectedAtStart movementsSinceStart variance
+    variant { sku product { title } } } } }
+  totals { lines counted varianceUnits }
+  adjustment { delta reason } } } } }"""
+
+
+async def test_a_page_of_stock_counts_costs_the_same_for_10_and_100_rows(api, db):
+    branch = await make_branch("MUL")
+    kurta, shawl = await make_variants(2, prefix="C")
+    for variant in (kurta, shawl):
+        await stock(branch.id, variant.id, 3 * ROWS)
+    manager = await staff_actor(Role.BRANCH_MANAGER, [branch.id], email="counter@counts.pk")
+    for i in range(ROWS):  # each counts one of its two lines; every other one is approved, its variance posted
+        count, _ = await counting.open_stock_count(
+            manager, counting.NewCount(branch.id, CountKind.FULL, key("open"), blind=i % 3 == 0)
+        )
+        line = counting.CountedLine(kurta.id, 100 + i, counting.CountMode.SET)
+        await counting.record_counted(manager, count.id, [line], key("record"))
+        if i % 2 == 0:
+            await review.submit_stock_count(manager, count.id)
+            await review.approve_stock_count(manager, count.id)
+    costs, nodes = await _page_costs(api, COUNTS, {"b": str(global_id("Branch", branch.id))}, "stockCounts")
+    assert {
+        (len(n["lines"]["edges"]), n["totals"]["lines"], n["totals"]["counted"], n["openedBy"]["name"]) for n in nodes
+    } == {(2, 2, 1, "branch_manager person")}
+    approved = [n for n in nodes if n["status"] == "APPROVED"]
+    assert len(approved) == ROWS // 2 and all(len(n["adjustment"]) == 1 for n in approved)
+    assert nodes[2]["totals"]["varianceUnits"] == 2  # 102 counted after the first approval left 100
+    _assert_flat(costs, "stock counts")
+
+
+PURCHASE_ORDERS = """query($first: Int!) { purchaseOrders(first: $first) { edges { node {
+  id number status total { amount } outstanding branch { code } createdBy { name }
+  lines { lineNo outstanding variant { sku } }
+  receipts { number lines { quantity purchaseOrderLine { lineNo quantityReceived } } } } } } }"""
+
+
+async def test_a_page_of_purchase_orders_costs_the_same_for_10_and_100_rows(api, db):
+    branch = await make_branch("SKT")
+    kurta, shawl = await make_variants(2, prefix="P")
+    buyer = await staff_actor(Role.BRANCH_MANAGER, [branch.id], email="buyer@counts.pk")
+    supplier, _ = await suppliers.create_supplier(buyer, suppliers.NewSupplier("Gul Ahmed", idempotency_key="s"))
+    for _ in range(ROWS):  # each ordered, and its first line received in part
+        order, _ = await purchasing.create_purchase_order(
+            buyer,
+            purchasing.NewPurchaseOrder(
+                supplier_id=supplier.id,
+                branch_id=branch.id,
+                lines=[
+                    purchasing.OrderLine(VariantRef(id=kurta.id), 4, Decimal("1000")),
+                    purchasing.OrderLine(VariantRef(id=shawl.id), 2, Decimal("2500")),
+                ],
+                idempotency_key=key("po"),
+                place=True,
+            ),
+        )
+        received = [receiving.ReceiptLine(quantity=3, variant=VariantRef(id=kurta.id))]
+        await receiving.receive_goods(buyer, receiving.GoodsIn(order.id, received, key("grn")))
+    costs, nodes = await _page_costs(api, PURCHASE_ORDERS, {}, "purchaseOrders")
+    assert {
+        (
+            len(n["lines"]),
+            n["outstanding"],
+            n["createdBy"]["name"],
+            n["receipts"][0]["lines"][0]["purchaseOrderLine"]["quantityReceived"],
+        )
+        for n in nodes
+    } == {(2, 3, "branch_manager person", 3)}
+    _assert_flat(costs, "purchase orders")

@@ -1,6 +1,7 @@
 """Stock counts and adjustment approval over GraphQL (in-process, through the real schema)."""
 
 import asyncio
+from unittest.mock import ANY
 
 import pytest
 
@@ -21,9 +22,9 @@ RECORD = f"""mutation($input: RecordCountedQuantitiesInput!) {{
   recordCountedQuantities(input: $input) {{ stockCount {{ {COUNT_FIELDS} }} errors {{ field message code }} }} }}"""
 SUBMIT = """mutation($input: SubmitStockCountInput!) {
   submitStockCount(input: $input) { stockCount { status } errors { field message code } } }"""
-APPROVE = f"""mutation($input: StockCountInput!) {{
+APPROVE = f"""mutation($input: ApproveStockCountInput!) {{
   approveStockCount(input: $input) {{ stockCount {{ {COUNT_FIELDS} }} errors {{ field message code }} }} }}"""
-ABANDON = """mutation($input: StockCountInput!) {
+ABANDON = """mutation($input: AbandonStockCountInput!) {
   abandonStockCount(input: $input) { stockCount { status } errors { field message code } } }"""
 COUNT = f"query($id: ID!) {{ stockCount(id: $id) {{ {COUNT_FIELDS} }} }}"
 COUNTS = """query($b: ID!, $status: CountStatus, $after: String) {
@@ -94,20 +95,26 @@ async def test_a_blind_count_while_selling_through_graphql(anonymous, branch_sho
     assert (seen_by_manager["expectedAtStart"], seen_by_manager["movementsSinceStart"]) == (10, -3)
     assert seen_by_manager["variance"] == -1
 
-    assert (await clerk(SUBMIT, {"input": {"countId": count["id"]}}))["submitStockCount"] == {
+    assert (await clerk(SUBMIT, {"input": {"countId": count["id"], "idempotencyKey": "submit-1"}}))[
+        "submitStockCount"
+    ] == {
         "stockCount": {"status": "REVIEW"},
         "errors": [],
     }
-    denied = await clerk.raw(APPROVE, {"input": {"countId": count["id"]}})
+    denied = await clerk.raw(APPROVE, {"input": {"countId": count["id"], "idempotencyKey": "approve-1"}})
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    approved = (await manager(APPROVE, {"input": {"countId": count["id"]}}))["approveStockCount"]
+    approved = (await manager(APPROVE, {"input": {"countId": count["id"], "idempotencyKey": "approve-1"}}))[
+        "approveStockCount"
+    ]
     assert approved["errors"] == []
     assert approved["stockCount"]["status"] == "APPROVED"
     assert approved["stockCount"]["adjustment"] == [
-        {"delta": -1, "reason": "count", "onHand": 6, "variant": {"sku": "K-0"}}
+        {"delta": -1, "reason": "COUNT", "onHand": 6, "variant": {"sku": "K-0"}}
     ]
     assert (await on_hand(branch, kurta), await on_hand(branch, shawl)) == (6, 10)
-    twice = (await manager(APPROVE, {"input": {"countId": count["id"]}}))["approveStockCount"]
+    twice = (await manager(APPROVE, {"input": {"countId": count["id"], "idempotencyKey": "approve-1"}}))[
+        "approveStockCount"
+    ]
     assert twice == approved
     assert await StockMovement.filter(reason="count").count() == 1
 
@@ -139,8 +146,12 @@ async def test_concurrent_approvals_over_graphql_post_once(api, branch_shop):  #
             }
         },
     )
-    await api(SUBMIT, {"input": {"countId": count["id"]}})
-    results = await asyncio.gather(*(api(APPROVE, {"input": {"countId": count["id"]}}) for _ in range(5)))
+    await api(SUBMIT, {"input": {"countId": count["id"], "idempotencyKey": "submit"}})
+    # A double click (one key twice) and two managers (keys of their own), all at once.
+    keys = ["approve-a", "approve-a", "approve-b", "approve-c", "approve-c"]
+    results = await asyncio.gather(
+        *(api(APPROVE, {"input": {"countId": count["id"], "idempotencyKey": k}}) for k in keys)
+    )
     assert all(r["approveStockCount"]["errors"] == [] for r in results)
     assert await on_hand(branch, kurta) == 12
     assert await StockMovement.filter(reason="count").count() == 1
@@ -157,7 +168,7 @@ async def test_abandon_and_listing(api, branch_shop):  # noqa: F811
         RECORD,
         {"input": {"countId": ids[0], "lines": [{"variant": {"sku": "K-0"}, "counted": 1}], "idempotencyKey": "r"}},
     )
-    abandoned = await api(ABANDON, {"input": {"countId": ids[0]}})
+    abandoned = await api(ABANDON, {"input": {"countId": ids[0], "idempotencyKey": "abandon"}})
     assert abandoned["abandonStockCount"] == {"stockCount": {"status": "ABANDONED"}, "errors": []}
     assert await on_hand(branch, kurta) == 10
     late = await api(
@@ -220,7 +231,7 @@ async def test_bad_opens_and_ids_are_typed_errors(api, branch_shop):  # noqa: F8
         errors = data["openStockCount"]["errors"]
         assert (errors[0]["code"], errors[0]["field"]) == expected, errors
     for document in (SUBMIT, APPROVE, ABANDON):
-        data = await api(document, {"input": {"countId": gid("StockCount", 9999)}})
+        data = await api(document, {"input": {"countId": gid("StockCount", 9999), "idempotencyKey": "k"}})
         [payload] = data.values()
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [("NOT_FOUND", "countId")]
     assert await StockCount.all().count() == 0
@@ -248,9 +259,9 @@ async def test_counts_at_a_branch_outside_your_scope_are_refused(anonymous, bran
                 }
             },
         ),
-        (SUBMIT, {"input": {"countId": count_id}}),
-        (APPROVE, {"input": {"countId": count_id}}),
-        (ABANDON, {"input": {"countId": count_id}}),
+        (SUBMIT, {"input": {"countId": count_id, "idempotencyKey": "x"}}),
+        (APPROVE, {"input": {"countId": count_id, "idempotencyKey": "x"}}),
+        (ABANDON, {"input": {"countId": count_id, "idempotencyKey": "x"}}),
         (COUNT, {"id": count_id}),
         (COUNTS, {"b": b}),
     ):
@@ -284,3 +295,48 @@ async def test_adjust_stock_needs_a_manager_above_the_approval_size(anonymous, b
     small = await clerk(ADJUST, {"input": base | {"idempotencyKey": "c", "lines": [line[0] | {"quantity": 20}]}})
     assert small["adjustStock"]["errors"] == []
     assert await on_hand(branch, kurta) == 80
+
+
+async def test_count_steps_replay_their_first_result_and_refuse_a_reused_key(api, branch_shop):  # noqa: F811
+    branch, kurta, _ = branch_shop
+    b = gid("Branch", branch.id)
+
+    async def opened(key: str) -> str:
+        return (await api(OPEN, {"input": {"branchId": b, "kind": "FULL", "idempotencyKey": key}}))["openStockCount"][
+            "stockCount"
+        ]["id"]
+
+    async def status(count_id: str) -> str:
+        return (await api(COUNT, {"id": count_id}))["stockCount"]["status"]
+
+    first, second, third = await opened("o-1"), await opened("o-2"), await opened("o-3")
+    record = {"countId": first, "lines": [{"sku": "K-0", "counted": 7, "mode": "SET"}], "idempotencyKey": "r"}
+    await api(RECORD, {"input": record})
+    submit = {"countId": first, "idempotencyKey": "submit-1"}
+    assert (await api(SUBMIT, {"input": submit}))["submitStockCount"]["errors"] == []
+    approve = {"countId": first, "idempotencyKey": "approve-1"}
+    approved = await api(APPROVE, {"input": approve})
+    assert approved["approveStockCount"]["stockCount"]["status"] == "APPROVED"
+    # A late retry of the submit gets its answer again (the count as it is now), not WRONG_STATE.
+    assert (await api(SUBMIT, {"input": submit}))["submitStockCount"] == {
+        "stockCount": {"status": "APPROVED"},
+        "errors": [],
+    }
+    assert await api(APPROVE, {"input": approve}) == approved
+    abandon = {"countId": second, "idempotencyKey": "abandon-2"}
+    abandoned = await api(ABANDON, {"input": abandon})
+    assert abandoned["abandonStockCount"] == {"stockCount": {"status": "ABANDONED"}, "errors": []}
+    assert await api(ABANDON, {"input": abandon}) == abandoned
+
+    # Each key belongs to its first request: for another count it is refused and nothing happens.
+    assert (await api(SUBMIT, {"input": {"countId": third, "idempotencyKey": "submit-1"}}))["submitStockCount"][
+        "errors"
+    ] == [{"field": "idempotencyKey", "message": ANY, "code": "IDEMPOTENCY_KEY_REUSED"}]
+    assert await status(third) == "OPEN"
+    await api(SUBMIT, {"input": {"countId": third, "idempotencyKey": "submit-3"}})
+    for document, change in ((APPROVE, approve), (ABANDON, abandon)):
+        [payload] = (await api(document, {"input": change | {"countId": third}})).values()
+        assert [e["code"] for e in payload["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+    assert await status(third) == "REVIEW"
+    assert await StockMovement.filter(reason="count").count() == 1
+    assert await on_hand(branch, kurta) == 7

@@ -22,10 +22,12 @@ def request(document: str, **variables) -> GraphQLRequest:
 
 async def build_shop(session, code: str, skus: list[str], stock: int) -> tuple[str, dict[str, str]]:
     """A branch and one product with these SKUs, each with `stock` units on hand."""
-    result = await session.execute(request(CREATE_BRANCH, input={"code": code, "name": f"Branch {code}"}))
+    branch = {"code": code, "name": f"Branch {code}", "idempotencyKey": f"branch-{code}"}
+    result = await session.execute(request(CREATE_BRANCH, input=branch))
     branch = result["createBranch"]["branch"]["id"]
     variants = [{"sku": f"{code}-{sku}", "price": "1500.00"} for sku in skus]
-    result = await session.execute(request(CREATE_PRODUCT, input={"title": f"Kurta {code}", "variants": variants}))
+    product = {"title": f"Kurta {code}", "variants": variants, "idempotencyKey": f"product-{code}"}
+    result = await session.execute(request(CREATE_PRODUCT, input=product))
     ids = {v["sku"].removeprefix(f"{code}-"): v["id"] for v in result["createProduct"]["product"]["variants"]}
     if stock:
         lines = [{"variant": {"id": vid}, "quantity": stock} for vid in ids.values()]

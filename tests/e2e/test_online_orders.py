@@ -198,7 +198,12 @@ class Stack:
 
     async def use_workflow(self, branch: str, workflow: str) -> None:
         """The owner chooses how the branch fulfils online orders."""
-        result = await self.gql(SET_ONLINE, input={"branchId": branch, "fulfillmentWorkflow": workflow})
+        settings = {
+            "branchId": branch,
+            "fulfillmentWorkflow": workflow.upper(),
+            "idempotencyKey": f"workflow-{next(_keys)}",
+        }
+        result = await self.gql(SET_ONLINE, input=settings)
         assert result["setBranchOnlineSettings"]["errors"] == [], result
 
 
@@ -339,7 +344,7 @@ async def test_smart_branch_fulfils_over_graphql_and_shopify_is_told_once(stack)
     after = await stack.level(branch, variant)
     assert (after["onHand"], after["reserved"]) == (before["onHand"] - 1, before["reserved"] - 1)
     moves = (await stack.gql(MOVEMENTS, branch=branch, variants=[variant]))["stockMovements"]["edges"]
-    shipped_moves = [m["node"] for m in moves if m["node"]["reason"] == "online_fulfillment"]
+    shipped_moves = [m["node"] for m in moves if m["node"]["reason"] == "ONLINE_FULFILLMENT"]
     assert sorted((m["bucket"], m["delta"]) for m in shipped_moves) == [("ON_HAND", -1), ("RESERVED", -1)]
     in_shopify = stack.shop.orders[int(placed["legacyResourceId"])]
     assert len(in_shopify.fulfillment_ids) == 1  # the retried request did not fulfil twice
@@ -378,7 +383,7 @@ async def test_branch_sync_branch_deducts_a_shopify_fulfillment_once_despite_a_d
     after = await stack.level(branch, variant)
     assert (after["onHand"], after["reserved"]) == (before["onHand"] - 2, before["reserved"] - 2)
     moves = (await stack.gql(MOVEMENTS, branch=branch, variants=[variant]))["stockMovements"]["edges"]
-    deducted = [m["node"] for m in moves if m["node"]["reason"] == "online_fulfillment"]
+    deducted = [m["node"] for m in moves if m["node"]["reason"] == "ONLINE_FULFILLMENT"]
     assert sorted((m["bucket"], m["delta"]) for m in deducted) == [("ON_HAND", -2), ("RESERVED", -2)]
     stack.assert_shopify_agrees(shopify_variant, location, after)
     order = await stack.order(placed["id"])

@@ -3,11 +3,11 @@
 import orjson
 import pytest
 
-from models.stock import Bucket, StockLevel, StockMovement
+from models.stock import Bucket, MovementReason, StockLevel, StockMovement
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.kernel.transaction import transaction
 from operations.stock import ledger
-from operations.stock.adjustments import check_ledger
+from operations.stock.adjustments import AdjustmentReason, check_ledger
 from tests.factories import deduct, make_branch, make_variants, stock
 
 
@@ -76,7 +76,7 @@ async def test_reservation_reduces_available_not_on_hand_and_guards_selling(db):
     await stock(branch.id, v.id, 3)
     async with transaction() as tx:
         await ledger.apply(
-            tx, ledger.Posting("order:1", "order_reserved"), [ledger.Movement(branch.id, v.id, 2, Bucket.RESERVED)]
+            tx, ledger.Posting("order:1", "online_order"), [ledger.Movement(branch.id, v.id, 2, Bucket.RESERVED)]
         )
     lvl = await level(branch.id, v.id)
     assert (lvl.on_hand, lvl.reserved, lvl.available) == (3, 2, 1)
@@ -86,7 +86,7 @@ async def test_reservation_reduces_available_not_on_hand_and_guards_selling(db):
     async with transaction() as tx:
         result = await ledger.apply(
             tx,
-            ledger.Posting("order:1:fulfil", "fulfilled"),
+            ledger.Posting("order:1:fulfil", "online_fulfillment"),
             [ledger.Movement(branch.id, v.id, -2), ledger.Movement(branch.id, v.id, -2, Bucket.RESERVED)],
         )
     assert [(m.on_hand, m.reserved) for m in result.movements] == [(1, 2), (1, 0)]
@@ -99,7 +99,7 @@ async def test_releasing_more_than_reserved_is_refused(db):
     with pytest.raises(ledger.InsufficientStock) as caught:
         async with transaction() as tx:
             await ledger.apply(
-                tx, ledger.Posting("rel", "order_cancelled"), [ledger.Movement(branch.id, v.id, -1, Bucket.RESERVED)]
+                tx, ledger.Posting("rel", "order_released"), [ledger.Movement(branch.id, v.id, -1, Bucket.RESERVED)]
             )
     assert caught.value.shortages[0].available == 0
 
@@ -184,7 +184,7 @@ async def test_movements_shopify_does_not_know_about_are_queued_in_the_outbox(db
     async with transaction() as tx:
         await ledger.apply(
             tx,
-            ledger.Posting("order:9", "order_reserved"),
+            ledger.Posting("order:9", "online_order"),
             [ledger.Movement(branch.id, v.id, 2, Bucket.RESERVED, shopify_effect=ledger.ShopifyEffect.SHOPIFY_KNOWS)],
         )
     rows = await OutboxRow.all()
@@ -206,3 +206,18 @@ async def test_a_nested_transaction_announces_nothing_if_the_outer_one_rolls_bac
         [event] = orjson.loads((await sub.get(timeout=5)).message)
     assert (event["delta"], event["onHand"]) == (2, 2)
     assert not await StockLevel.filter(on_hand=5).exists()
+
+
+async def test_a_reason_outside_the_set_clients_are_told_of_is_refused_as_a_bug(db):
+    """stockMovements shows `reason` as the StockMovementReason enum: the ledger writes no other reason."""
+    branch = await make_branch()
+    [v] = await make_variants()
+    with pytest.raises(ValueError, match="MovementReason"):
+        async with transaction() as tx:
+            await ledger.apply(tx, ledger.Posting("odd", "stolen_by_aliens"), [ledger.Movement(branch.id, v.id, 1)])
+    with pytest.raises(ValueError, match="MovementReason"):  # a movement's own reason too
+        async with transaction() as tx:
+            movement = ledger.Movement(branch.id, v.id, 1, reason="found_it")
+            await ledger.apply(tx, ledger.Posting("odder", "found"), [movement])
+    assert not await StockMovement.exists()
+    assert {r.value for r in AdjustmentReason} <= {r.value for r in MovementReason}

@@ -3,15 +3,15 @@ refusals, idempotent replays and racing receipts, through the in-process API."""
 
 import asyncio
 
-from models.purchasing import GoodsReceipt
-from models.staff import Role
+from models.purchasing import GoodsReceipt, Supplier
+from models.staff import AuditEntry, Role
 from models.stock import StockLevel, StockMovement
 from tests.factories import make_branch, stock
 
 ERRORS = "errors { field message code }"
 ORDER_FIELDS = """
   id number status outstanding total { amount currency }
-  supplier { name ntn } branch { code }
+  supplier { name ntn } branch { code } createdBy { name role }
   lines { id lineNo quantityOrdered quantityReceived quantityCancelled outstanding
           unitCost { amount } variant { sku } }
 """
@@ -39,9 +39,9 @@ RECEIVE = f"""
 mutation($input: ReceiveGoodsInput!) {{
   receiveGoods(input: $input) {{
     goodsReceipt {{
-      id number receivedBy total {{ amount }}
+      id number receivedBy {{ name }} total {{ amount }}
       lines {{ quantity unitCost {{ amount }} averageCostBefore {{ amount }} averageCostAfter {{ amount }}
-              onHandBefore variant {{ sku }} }}
+              onHandBefore variant {{ sku }} purchaseOrderLine {{ lineNo quantityReceived unitCost {{ amount }} }} }}
     }}
     purchaseOrder {{ status outstanding }}
     {ERRORS}
@@ -87,6 +87,7 @@ async def _shop(api):
                     {"sku": "LAWN-S", "price": "4500.00", "barcode": "8960000000011"},
                     {"sku": "LAWN-M", "price": "4500.00"},
                 ],
+                "idempotencyKey": "lawn",
             }
         },
     )
@@ -133,6 +134,7 @@ async def test_order_receive_in_two_grns_and_value_the_branch(api):
     po = created["createPurchaseOrder"]["purchaseOrder"]
     assert created["createPurchaseOrder"]["errors"] == []
     assert (po["number"], po["status"], po["outstanding"]) == ("PO-000001", "DRAFT", 26)
+    assert po["createdBy"] == {"name": "owner user", "role": "OWNER"}  # the signed-in owner, as a Staff
     assert po["total"] == {"amount": "52603.00", "currency": "PKR"}  # 20 × 2000 + 6 × 2100.5
     assert [line["unitCost"]["amount"] for line in po["lines"]] == ["2000.0000", "2100.5000"]
     placed = await api(PLACE, {"input": {"purchaseOrderId": po["id"], "idempotencyKey": "place-1"}})
@@ -154,7 +156,13 @@ async def test_order_receive_in_two_grns_and_value_the_branch(api):
     )["receiveGoods"]
     assert first["errors"] == []
     assert first["goodsReceipt"]["number"] == "GRN-000001"
+    assert first["goodsReceipt"]["receivedBy"] == {"name": "owner user"}
     assert first["goodsReceipt"]["lines"][0]["averageCostAfter"] == {"amount": "2000.0000"}
+    assert first["goodsReceipt"]["lines"][0]["purchaseOrderLine"] == {
+        "lineNo": 1,
+        "quantityReceived": 8,
+        "unitCost": {"amount": "2000.0000"},
+    }
     assert first["purchaseOrder"] == {"status": "PARTIALLY_RECEIVED", "outstanding": 18}
 
     # GRN 2: the other 12 small ones at 2150 (the invoice went up) and 6 medium by SKU.
@@ -290,11 +298,12 @@ async def test_bad_input_is_typed_errors_outsiders_are_refused_and_nothing_is_wr
     assert replay["goodsReceipt"]["number"] == "GRN-000001"
 
     # Cancel only before anything arrived; close short settles the rest.
-    cancelled = (await api(CANCEL, {"input": {"purchaseOrderId": po["id"]}}))["cancelPurchaseOrder"]
-    assert cancelled["errors"][0]["code"] == "WRONG_STATE"
-    closed = (await api(CLOSE, {"input": {"purchaseOrderId": po["id"], "reason": "short shipped"}}))[
-        "closePurchaseOrder"
+    cancelled = (await api(CANCEL, {"input": {"purchaseOrderId": po["id"], "idempotencyKey": "cancel-1"}}))[
+        "cancelPurchaseOrder"
     ]
+    assert cancelled["errors"][0]["code"] == "WRONG_STATE"
+    close = {"purchaseOrderId": po["id"], "reason": "short shipped", "idempotencyKey": "close-1"}
+    closed = (await api(CLOSE, {"input": close}))["closePurchaseOrder"]
     assert closed["purchaseOrder"] == {"status": "CLOSED", "outstanding": 0, "lines": [{"quantityCancelled": 3}]}
     late = await receive([{"variant": {"sku": "LAWN-S"}, "quantity": 1}], key="grn-late")
     assert late["errors"][0]["code"] == "WRONG_STATE"
@@ -340,3 +349,60 @@ async def test_racing_receive_goods_mutations_never_over_receive(api):
     assert (await StockLevel.get(branch_id=lahore.id, variant__sku="LAWN-M")).on_hand == 8
     orders = (await api(ORDERS, {"branch": _gid("Branch", lahore.id), "first": 1}))["purchaseOrders"]["edges"]
     assert orders[0]["node"]["lines"][0]["outstanding"] == 2
+
+
+async def test_order_steps_replay_their_first_result_and_refuse_a_reused_key(api):
+    """place, close and cancel: a repeat returns the first result (even once the order has moved on, where
+    doing it again would be WRONG_STATE) and writes nothing; the same key for another order is refused."""
+    lahore, _, _, supplier = await _shop(api)
+
+    async def order(key: str) -> dict:
+        line = {"sku": "LAWN-M", "quantity": 4, "unitCost": "100"}
+        new = {"supplierId": supplier["id"], "branchId": _gid("Branch", lahore.id), "lines": [line]}
+        data = await api(CREATE_ORDER, {"input": new | {"idempotencyKey": key}})
+        return data["createPurchaseOrder"]["purchaseOrder"]
+
+    first, second, third = await order("po-a"), await order("po-b"), await order("po-c")
+    place = {"purchaseOrderId": first["id"], "idempotencyKey": "place-a"}
+    placed = await api(PLACE, {"input": place})
+    assert placed["placePurchaseOrder"] == {
+        "purchaseOrder": {"number": first["number"], "status": "ORDERED"},
+        "errors": [],
+    }
+    assert await api(PLACE, {"input": place}) == placed
+    reused = (await api(PLACE, {"input": place | {"purchaseOrderId": second["id"]}}))["placePurchaseOrder"]
+    assert [e["code"] for e in reused["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+
+    received = {"purchaseOrderId": first["id"], "lines": [{"sku": "LAWN-M", "quantity": 1}], "idempotencyKey": "g"}
+    assert (await api(RECEIVE, {"input": received}))["receiveGoods"]["errors"] == []
+    close = {"purchaseOrderId": first["id"], "reason": "short shipped", "idempotencyKey": "close-a"}
+    closed = await api(CLOSE, {"input": close})
+    assert closed["closePurchaseOrder"]["purchaseOrder"]["status"] == "CLOSED"
+    assert await api(CLOSE, {"input": close}) == closed
+
+    cancel = {"purchaseOrderId": second["id"], "idempotencyKey": "cancel-b"}
+    cancelled = await api(CANCEL, {"input": cancel})
+    assert cancelled["cancelPurchaseOrder"] == {"purchaseOrder": {"status": "CANCELLED"}, "errors": []}
+    assert await api(CANCEL, {"input": cancel}) == cancelled
+    for document, step, change in (
+        (CANCEL, "cancelPurchaseOrder", cancel | {"purchaseOrderId": third["id"]}),
+        (CLOSE, "closePurchaseOrder", close | {"reason": "another reason"}),
+    ):
+        refused = (await api(document, {"input": change}))[step]
+        assert (refused["purchaseOrder"], [e["code"] for e in refused["errors"]]) == (None, ["IDEMPOTENCY_KEY_REUSED"])
+    statuses = {
+        e["node"]["number"]: e["node"]["status"] for e in (await api(ORDERS, {"first": 10}))["purchaseOrders"]["edges"]
+    }
+    assert statuses == {first["number"]: "CLOSED", second["number"]: "CANCELLED", third["number"]: "DRAFT"}
+    audit = await AuditEntry.filter(action__startswith="purchase_order.").values_list("action", flat=True)
+    assert sorted(audit) == sorted(
+        ["purchase_order.drafted"] * 3 + ["purchase_order.ordered", "purchase_order.closed", "purchase_order.cancelled"]
+    )
+
+
+async def test_a_supplier_key_reused_for_another_supplier_is_refused(api):
+    await _shop(api)
+    other = {"name": "Another Supplier", "idempotencyKey": "sup-1"}  # _shop used sup-1 for Gul Ahmed
+    refused = (await api(CREATE_SUPPLIER, {"input": other}))["createSupplier"]
+    assert (refused["supplier"], [e["code"] for e in refused["errors"]]) == (None, ["IDEMPOTENCY_KEY_REUSED"])
+    assert await Supplier.all().count() == 1

@@ -5,13 +5,15 @@ from types import SimpleNamespace
 
 import pytest
 
-import schema  # noqa: F401  (the schema first: it wires the resolvers, which import it back)
+import schema  # the schema first: it wires the resolvers, which import it back
 from models.staff import Role
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import OperationError
 from operations.stock.reorder import Crossing, ReorderLevel, crossing, reorder_suggestions, set_reorder_levels
 from resolvers.reorder import low_stock
+from schema.context import Context
 from schema.ids import global_id
+from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.factories import deduct, make_branch, make_variants, stock
 from tests.operations.conftest import staff_actor
 
@@ -87,3 +89,47 @@ async def test_low_stock_fires_on_the_crossing_and_on_recovery(bus):
 
     assert [(a.crossing.value, a.available) for a in received] == [("low", 5), ("recovered", 6), ("out", 0)]
     assert received[0].reorder_quantity == 12 and received[0].sku == v.sku
+
+
+SUGGESTIONS = """query($b: ID!) { reorderSuggestions(branchId: $b) {
+  sku need purchase variant { sku } transfers { quantity fromBranch { code } } } }"""
+
+
+async def test_suggestions_over_graphql_link_the_variant_and_the_branches_that_can_spare(api):  # noqa: F811
+    lahore, karachi = await make_branch("LHR"), await make_branch("KHI")
+    [kurta] = await make_variants(1, prefix="K")
+    await stock(lahore.id, kurta.id, 2)
+    await stock(karachi.id, kurta.id, 30)
+    for branch in (lahore, karachi):
+        await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(kurta.id, 5, 10)])
+    data = await api(SUGGESTIONS, {"b": str(global_id("Branch", lahore.id))})
+    assert data["reorderSuggestions"] == [
+        {
+            "sku": "K-0",
+            "need": 10,
+            "purchase": 0,
+            "variant": {"sku": "K-0"},
+            "transfers": [{"quantity": 10, "fromBranch": {"code": "KHI"}}],
+        }
+    ]
+
+
+async def test_a_low_stock_alert_over_graphql_links_its_branch_and_variant(bus):
+    branch = await make_branch("LHR")
+    [v] = await make_variants(1, prefix="K")
+    await stock(branch.id, v.id, 6)
+    await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(v.id, 5, 12)])
+    alerts = await schema.schema.subscribe(
+        "subscription($b: [ID!]!) { lowStock(branchIds: $b) { crossing available branch { code } variant { sku } } }",
+        variable_values={"b": [str(global_id("Branch", branch.id))]},
+        context_value=Context(actor=SYSTEM),
+    )
+    first = asyncio.create_task(anext(alerts))
+    await asyncio.sleep(0.2)
+    await deduct([(branch.id, v.id, 1)])  # 6 -> 5: LOW
+    result = await asyncio.wait_for(first, 5)
+    await alerts.aclose()
+    assert result.errors is None, result.errors
+    assert result.data == {
+        "lowStock": {"crossing": "LOW", "available": 5, "branch": {"code": "LHR"}, "variant": {"sku": "K-0"}}
+    }

@@ -36,7 +36,8 @@ def _refused(body: dict, code: str = "BAD_USER_INPUT") -> dict:
 
 
 def _product(sku: str, **variant) -> dict:
-    return {"input": {"title": "Lawn suit", "variants": [{"sku": sku, "price": "4500.00", **variant}]}}
+    variants = [{"sku": sku, "price": "4500.00", **variant}]
+    return {"input": {"title": "Lawn suit", "variants": variants, "idempotencyKey": f"product-{sku}"}}
 
 
 @pytest.mark.parametrize("field", ["price", "taxRate"])
@@ -59,7 +60,8 @@ async def test_json_numbers_that_are_not_amounts_are_refused(server, owner_token
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "1e400", "9" * 400, '"-Infinity"', '"1e400"'])
 async def test_amounts_that_are_not_amounts_are_refused_as_literals(server, owner_token, literal):
-    query = 'mutation { createProduct(input: {title: "t", variants: [{sku: "L", price: "1.00", taxRate: %s}]})'
+    query = 'mutation { createProduct(input: {title: "t", idempotencyKey: "p",'
+    query += ' variants: [{sku: "L", price: "1.00", taxRate: %s}]})'
     query += " { errors { code } } }"
     error = _refused(await _post(server, owner_token, {"query": query % literal}))
     assert "Decimal" in error["message"] and error.get("locations"), error
@@ -87,10 +89,11 @@ async def _branches(db) -> list[str]:
     ids=["nul", "too-long"],
 )
 async def test_text_with_nul_or_too_long_is_refused_in_variables_and_literals(server, owner_token, db, text):
-    variables = {"input": {"code": "TXT-1", "name": text}}
+    variables = {"input": {"code": "TXT-1", "name": text, "idempotencyKey": "txt-1"}}
     error = _refused(await _post(server, owner_token, {"query": CREATE_BRANCH, "variables": variables}))
     assert error["extensions"]["field"] == "input.name" and "'$input'" in error["message"], error
-    literal = 'mutation { createBranch(input: {code: "TXT-2", name: ' + json.dumps(text) + "}) { errors { code } } }"
+    literal = 'mutation { createBranch(input: {code: "TXT-2", idempotencyKey: "txt-2", name: ' + json.dumps(text)
+    literal += "}) { errors { code } } }"
     error = _refused(await _post(server, owner_token, {"query": literal}))
     assert error["extensions"]["field"] == "input.name", error
     assert await _branches(db) == []  # on both backends: nothing stored, nothing failed
@@ -112,7 +115,8 @@ async def test_text_limits_also_cover_sign_in_and_nested_lists(server, owner_tok
 async def test_text_too_long_for_its_column_is_a_typed_error_not_a_fault(server, owner_token):
     """createProduct checks the title's length but not the vendor's (120 in the database): the ORM
     refuses it on both backends, which used to answer "Unexpected error."."""
-    product = {"input": {"title": "t", "vendor": "v" * 300, "variants": [{"sku": "LONG-1", "price": "1.00"}]}}
+    variants = [{"sku": "LONG-1", "price": "1.00"}]
+    product = {"input": {"title": "t", "vendor": "v" * 300, "variants": variants, "idempotencyKey": "long-1"}}
     body = await _post(server, owner_token, {"query": CREATE_PRODUCT, "variables": product})
     assert "Unexpected error." not in json.dumps(body), body
     error = body["errors"][0]

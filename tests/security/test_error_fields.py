@@ -32,7 +32,8 @@ async def test_a_damaged_two_line_adjustment_names_its_own_second_line(api):  # 
 
 
 async def test_a_time_zone_too_long_for_a_file_name_is_a_typed_error(api):  # noqa: F811
-    q = """mutation($tz: String!) { createBranch(input: {code: "TZ", name: "Zone", timezone: $tz}) {
-      errors { field code } } }"""
+    q = """mutation($tz: String!) {
+      createBranch(input: {code: "TZ", name: "Zone", timezone: $tz, idempotencyKey: "tz"}) {
+        errors { field code } } }"""
     data = await api(q, {"tz": "Asia/" + "x" * 300})
     assert data["createBranch"]["errors"] == [{"field": "timezone", "code": "INVALID"}]

@@ -171,7 +171,8 @@ async def test_an_unknown_counter_is_answered_like_a_wrong_pin(http, till):
 ADMIN = {
     "createStaff": """mutation($b: [ID!]!) { createStaff(input: {email: "x@sec.pk", name: "X", role: CASHIER,
       pin: "5937", branchIds: $b, idempotencyKey: "x@sec"}) { staff { id } errors { code } } }""",
-    "createBranch": 'mutation { createBranch(input: {code: "NEW", name: "New"}) { branch { id } errors { code } } }',
+    "createBranch": 'mutation { createBranch(input: {code: "NEW", name: "New", idempotencyKey: "new"})'
+    " { branch { id } errors { code } } }",
     "auditLog": "{ auditLog(first: 5) { edges { node { action } } } }",
 }
 

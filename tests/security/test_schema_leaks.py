@@ -66,7 +66,7 @@ STRANGER_ASKS = {
     "a field that does not exist": "{ secretThing }",
     "a field behind a fragment": "{ ...F } fragment F on Query { me { id } }",
     "a mutation beside a login": 'mutation { login(input: {email: "a", password: "b"}) { token } '
-    '... on Mutation { createBranch(input: {code: "X", name: "X"}) { errors { code } } } }',
+    '... on Mutation { createBranch(input: {code: "X", name: "X", idempotencyKey: "x"}) { errors { code } } } }',
     "introspection (off)": "{ __schema { types { name } } }",
 }
 
@@ -113,7 +113,9 @@ async def test_forbidden_subscriptions_carry_their_code_over_the_websocket(serve
 async def test_forbidden_over_http_keeps_its_code(server, staff_token):
     cashier = await staff_token(Role.CASHIER)
     body = await _post(
-        server, 'mutation { createBranch(input: {code: "F1", name: "F"}) { errors { code } } }', token=cashier
+        server,
+        'mutation { createBranch(input: {code: "F1", name: "F", idempotencyKey: "f1"}) { errors { code } } }',
+        token=cashier,
     )
     assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}, body
 

@@ -65,7 +65,10 @@ async def test_logout_over_http_closes_the_open_socket_with_4403(server, owner_t
     [
         pytest.param(ME, id="a query"),
         pytest.param(STOCK_CHANGED, id="a new subscription"),
-        pytest.param('mutation { createBranch(input: {code: "XX", name: "X"}) { branch { id } } }', id="a write"),
+        pytest.param(
+            'mutation { createBranch(input: {code: "XX", name: "X", idempotencyKey: "xx"}) { branch { id } } }',
+            id="a write",
+        ),
     ],
 )
 async def test_a_socket_whose_session_ended_unannounced_refuses_its_next_operation(server, owner_token, document):

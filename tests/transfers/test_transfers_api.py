@@ -11,7 +11,8 @@ from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.factories import make_branch, make_variants, stock
 
 TRANSFER_FIELDS = """
-  id number status note requestedBy requestedAt approvedBy dispatchedBy dispatchedAt receivedAt closedAt
+  id number status note requestedBy { name } requestedAt approvedBy { name } dispatchedBy { name } dispatchedAt
+  receivedAt closedAt
   inTransitSince ageHours
   sourceBranch { code } destinationBranch { code }
   lines { id quantityRequested quantityDispatched quantityReceived quantityDamaged quantityMissing outstanding
@@ -40,12 +41,12 @@ mutation($input: CloseTransferInput!) {{
 }}"""
 CANCEL = """
 mutation($input: CancelTransferInput!) {
-  cancelTransfer(input: $input) { transfer { status cancelledBy } errors { field message code } }
+  cancelTransfer(input: $input) { transfer { status cancelledBy { name } } errors { field message code } }
 }"""
 RETURN = """
 mutation($input: ReturnDiscrepancyToStockInput!) {
   returnDiscrepancyToStock(input: $input) {
-    discrepancy { id kind returnedToStockAt returnedToStockBy } transfer { number }
+    discrepancy { id kind returnedToStockAt returnedToStockBy { name } } transfer { number }
     errors { field message code }
   }
 }"""
@@ -118,6 +119,7 @@ async def test_the_whole_way_through_graphql(api):  # noqa: F811
     s = await setup(api)
     t = await requested(s)
     assert (t["number"], t["status"], t["note"]) == ("TR-000001", "REQUESTED", "for the Eid rush")
+    assert t["requestedBy"] == {"name": "inventory user"}  # the Karachi clerk who asked, as a Staff
     assert (t["sourceBranch"]["code"], t["destinationBranch"]["code"]) == ("LHR", "KHI")
     assert t["inTransitSince"] is None and t["ageHours"] is None
     approve = {"input": {"transferId": t["id"], "idempotencyKey": "approve-1"}}
@@ -165,7 +167,7 @@ async def test_the_whole_way_through_graphql(api):  # noqa: F811
     assert await level(s.khi, s.kurta) == (9, 0, 1)
 
     # Lines and discrepancies resolve through node(id:) for anyone who sees the transfer.
-    node = "query($id: ID!) { node(id: $id) { ... on TransferDiscrepancy { kind returnedToStockBy } } }"
+    node = "query($id: ID!) { node(id: $id) { ... on TransferDiscrepancy { kind returnedToStockBy { name } } } }"
     assert (await s.lhr_clerk(node, {"id": kinds["MISSING"]["id"]}))["node"]["kind"] == "MISSING"
     assert (await s.isb_clerk(node, {"id": kinds["MISSING"]["id"]}))["node"] is None
     line_node = "query($id: ID!) { node(id: $id) { ... on TransferLine { quantityReceived variant { sku } } } }"
