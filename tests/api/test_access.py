@@ -137,7 +137,8 @@ NODE = "query($id: ID!) { node(id: $id) { id ... on AuditEntry { action } ... on
 async def test_audit_log_records_sensitive_actions_for_those_allowed(api, anonymous, two_branches):
     a, b = two_branches
     made = await api(
-        'mutation { createBranch(input: {code: "K", name: "Karachi", idempotencyKey: "k"}) { branch { id } errors { code } } }'
+        'mutation { createBranch(input: {code: "K", name: "Karachi", idempotencyKey: "k"})'
+        " { branch { id } errors { code } } }"
     )
     entries = [e["node"] for e in (await api(AUDIT, {"first": 10}))["auditLog"]["edges"]]
     assert {"branch.created", "staff.login"} <= {e["action"] for e in entries}

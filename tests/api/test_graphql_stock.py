@@ -401,12 +401,12 @@ async def test_set_reorder_points_replays_the_first_result_and_sets_nothing_agai
     branch, _ = await make_shop(api, stock={"LAWN-S": 3})
     first = {
         "branchId": branch["id"],
-        "lines": [{"sku": "LAWN-S", "reorderPoint": 4, "reorderQuantity": 10}],
+        "lines": [{"variant": {"sku": "LAWN-S"}, "reorderPoint": 4, "reorderQuantity": 10}],
         "idempotencyKey": "points-1",
     }
     done = (await api(SET_POINTS, {"input": first}))["setReorderPoints"]
     assert done == {"levels": [{"reorderPoint": 4, "reorderQuantity": 10, "variant": {"sku": "LAWN-S"}}], "errors": []}
-    later = first | {"lines": [{"sku": "LAWN-S", "reorderPoint": 7}], "idempotencyKey": "points-2"}
+    later = first | {"lines": [{"variant": {"sku": "LAWN-S"}, "reorderPoint": 7}], "idempotencyKey": "points-2"}
     assert (await api(SET_POINTS, {"input": later}))["setReorderPoints"]["errors"] == []
     # A late retry of the first request must not put the point back to 4.
     retried = (await api(SET_POINTS, {"input": first}))["setReorderPoints"]
@@ -414,7 +414,7 @@ async def test_set_reorder_points_replays_the_first_result_and_sets_nothing_agai
         "levels": [{"reorderPoint": 7, "reorderQuantity": 10, "variant": {"sku": "LAWN-S"}}],
         "errors": [],
     }
-    reused = await api(SET_POINTS, {"input": first | {"lines": [{"sku": "LAWN-S", "reorderPoint": 9}]}})
+    reused = await api(SET_POINTS, {"input": first | {"lines": [{"variant": {"sku": "LAWN-S"}, "reorderPoint": 9}]}})
     assert reused["setReorderPoints"] == {
         "levels": [],
         "errors": [{"field": "idempotencyKey", "code": "IDEMPOTENCY_KEY_REUSED"}],

@@ -310,7 +310,11 @@ async def test_count_steps_replay_their_first_result_and_refuse_a_reused_key(api
         return (await api(COUNT, {"id": count_id}))["stockCount"]["status"]
 
     first, second, third = await opened("o-1"), await opened("o-2"), await opened("o-3")
-    record = {"countId": first, "lines": [{"sku": "K-0", "counted": 7, "mode": "SET"}], "idempotencyKey": "r"}
+    record = {
+        "countId": first,
+        "lines": [{"variant": {"sku": "K-0"}, "counted": 7, "mode": "SET"}],
+        "idempotencyKey": "r",
+    }
     await api(RECORD, {"input": record})
     submit = {"countId": first, "idempotencyKey": "submit-1"}
     assert (await api(SUBMIT, {"input": submit}))["submitStockCount"]["errors"] == []

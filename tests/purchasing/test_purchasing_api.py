@@ -357,7 +357,7 @@ async def test_order_steps_replay_their_first_result_and_refuse_a_reused_key(api
     lahore, _, _, supplier = await _shop(api)
 
     async def order(key: str) -> dict:
-        line = {"sku": "LAWN-M", "quantity": 4, "unitCost": "100"}
+        line = {"variant": {"sku": "LAWN-M"}, "quantity": 4, "unitCost": "100"}
         new = {"supplierId": supplier["id"], "branchId": _gid("Branch", lahore.id), "lines": [line]}
         data = await api(CREATE_ORDER, {"input": new | {"idempotencyKey": key}})
         return data["createPurchaseOrder"]["purchaseOrder"]
@@ -373,7 +373,11 @@ async def test_order_steps_replay_their_first_result_and_refuse_a_reused_key(api
     reused = (await api(PLACE, {"input": place | {"purchaseOrderId": second["id"]}}))["placePurchaseOrder"]
     assert [e["code"] for e in reused["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
 
-    received = {"purchaseOrderId": first["id"], "lines": [{"sku": "LAWN-M", "quantity": 1}], "idempotencyKey": "g"}
+    received = {
+        "purchaseOrderId": first["id"],
+        "lines": [{"variant": {"sku": "LAWN-M"}, "quantity": 1}],
+        "idempotencyKey": "g",
+    }
     assert (await api(RECEIVE, {"input": received}))["receiveGoods"]["errors"] == []
     close = {"purchaseOrderId": first["id"], "reason": "short shipped", "idempotencyKey": "close-a"}
     closed = await api(CLOSE, {"input": close})
