@@ -20,14 +20,29 @@ StaffRole = strawberry.enum(Enum("StaffRole", {r.name: r.value for r in models.R
 @strawberry.type(description="A member of staff. Owners and admins work at every branch.")
 class Staff(relay.Node):
     id: relay.NodeID[int]
-    email: str
     name: str
     role: StaffRole  # type: ignore[valid-type]
     active: bool
+    email_address: strawberry.Private[str]
+    shows_email: strawberry.Private[bool]
 
     @classmethod
-    def from_model(cls, m: models.Staff) -> Self:
-        return cls(id=m.id, email=m.email, name=m.name, role=StaffRole(m.role.value), active=m.active)
+    def from_model(cls, m: models.Staff, *, shows_email: bool = True) -> Self:
+        return cls(
+            id=m.id,
+            name=m.name,
+            role=StaffRole(m.role.value),
+            active=m.active,
+            email_address=m.email,
+            shows_email=shows_email,
+        )
+
+    @strawberry.field(
+        description="The sign-in email: shown to those who manage staff and to the staff member themself; "
+        "null where a colleague appears on a record (a sale's cashier, who approved a count)."
+    )
+    def email(self) -> str | None:
+        return self.email_address if self.shows_email else None
 
     @strawberry.field(description="Empty for owners and admins: they work everywhere.")
     async def branches(self, info: Info) -> list[Branch]:
@@ -35,7 +50,7 @@ class Staff(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
-        """Staff are visible to those who manage staff, and each to themselves."""
+        """Staff are looked up by ID only by those who manage staff, and each by themselves."""
         actor = info.context.actor
         wanted = [int(i) for i in node_ids if i.isdigit()]
         rows = {s.id: s for s in await info.context.loaders.staff.load_many(wanted) if s is not None}
@@ -43,22 +58,23 @@ class Staff(relay.Node):
         return [cls.from_model(rows[i]) if i in rows and (allowed or i == actor.staff_id) else None for i in wanted]
 
 
-async def actor_as_staff(info: Info, label: str | None) -> Staff | None:
-    """Who did something, from the label recorded at the time ("staff:12 (Ayesha Khan)"), as a `Staff` field
-    shows it: None when the system, Shopify or a worker acted, and for a staff member the caller may not see
-    (the same rule as `node(id:)`). Read through the request's staff loader, so a page costs one query."""
-    staff_id = staff_id_of(label)
-    if staff_id is None:
-        return None
-    return (await Staff.resolve_nodes(info=info, node_ids=[str(staff_id)]))[0]
-
-
 async def staff_member(info: Info, staff_id: int | None) -> Staff | None:
-    """A row's staff member (a sale's cashier, a shift's) as a `Staff` field shows it: None for a staff
-    member the caller may not see (the same rule as `node(id:)`), through the request's staff loader."""
+    """A staff member named on a record the caller may see (a sale's cashier, who approved a transfer), as a
+    `Staff` field shows them: colleagues see who did what (name, role), the email only those who manage staff
+    or the person themself. Read through the request's staff loader, so a page costs one query."""
     if staff_id is None:
         return None
-    return (await Staff.resolve_nodes(info=info, node_ids=[str(staff_id)]))[0]
+    row = await info.context.loaders.staff.load(staff_id)
+    if row is None:
+        return None
+    actor = info.context.actor
+    return Staff.from_model(row, shows_email=actor.can(Permission.MANAGE_STAFF) or row.id == actor.staff_id)
+
+
+async def actor_as_staff(info: Info, label: str | None) -> Staff | None:
+    """Who did something, from the label recorded at the time ("staff:12 (Ayesha Khan)"), as `staff_member`
+    shows them; None when the system, Shopify or a worker acted."""
+    return await staff_member(info, staff_id_of(label))
 
 
 def actor_field(label_of: Callable[[Any], str | None], description: str | None = None) -> Any:
