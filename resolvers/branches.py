@@ -10,7 +10,7 @@ from resolvers.mutations import payload
 from schema import ids
 from schema.inputs import CreateBranchInput, CreateCounterInput, SetBranchOnlineSettingsInput
 from schema.pagination import decode_cursor, keyset_page
-from schema.payloads import BranchPayload, CreateBranchPayload, CreateCounterPayload
+from schema.payloads import CreateBranchPayload, CreateCounterPayload, SetBranchOnlineSettingsPayload
 from schema.types import Branch, Counter
 
 
@@ -40,10 +40,11 @@ async def create_counter(info: Info, input: CreateCounterInput) -> CreateCounter
     return await payload(CreateCounterPayload, run)
 
 
-async def set_branch_online_settings(info: Info, input: SetBranchOnlineSettingsInput) -> BranchPayload:
+async def set_branch_online_settings(info: Info, input: SetBranchOnlineSettingsInput) -> SetBranchOnlineSettingsPayload:
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId")
         settings = ops.OnlineSettings(input.fulfillment_workflow, input.routing_priority, input.online_safety_stock)
-        return {"branch": Branch.from_model(await ops.set_online_settings(info.context.actor, branch_id, settings))}
+        branch, _ = await ops.set_online_settings(info.context.actor, branch_id, settings, input.idempotency_key)
+        return {"branch": Branch.from_model(branch)}
 
-    return await payload(BranchPayload, run)
+    return await payload(SetBranchOnlineSettingsPayload, run)

@@ -28,6 +28,7 @@ class CreateBranchInput:
 @strawberry.input(description="How a branch takes part in online orders; fields left out stay as they are.")
 class SetBranchOnlineSettingsInput:
     branch_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     fulfillment_workflow: str | None = strawberry.field(default=None, description="smart, manual or branch_sync")
     routing_priority: int | None = None
     online_safety_stock: int | None = None

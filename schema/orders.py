@@ -13,8 +13,10 @@ from strawberry.types import Info
 
 from models import orders as models
 from operations.kernel.access import Actor, Permission
+from operations.orders.steps import CANCEL_REASONS
 from schema.errors import UserError
 from schema.ids import global_id
+from schema.inputs import KEY_DESCRIPTION
 from schema.types import Branch, Variant
 
 OrderStatus = strawberry.enum(
@@ -353,37 +355,37 @@ class OrderEvent:
     occurred_at: datetime
 
 
-@strawberry.type
-class OrderPayload:
-    order: Order | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
+# --- mutations -----------------------------------------------------------------------------------
 
 OrderCancelReason = strawberry.enum(
-    Enum("OrderCancelReason", {v: v for v in ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")}),
+    Enum("OrderCancelReason", {v: v for v in CANCEL_REASONS}),
     name="OrderCancelReason",
     description="Why an order is cancelled, as Shopify records it (OrderCancelReason in its Admin API).",
 )
 
 
-@strawberry.input(description="The order a COD step applies to.")
+@strawberry.input(description="COD: the customer confirmed on the phone; the order may now be shipped.")
 class ConfirmOrderInput:
     order_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
-@strawberry.input(description="The order a COD step applies to.")
+@strawberry.input(description="COD: the courier delivered and collected the cash.")
 class MarkOrderDeliveredInput:
     order_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
-@strawberry.input(description="The order a COD step applies to.")
+@strawberry.input(description="COD: refused at the door; the parcel returns to origin.")
 class MarkOrderRefusedInput:
     order_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
 @strawberry.input(description="An order to cancel before anything shipped.")
 class CancelOrderInput:
     order_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     reason: OrderCancelReason = OrderCancelReason.CUSTOMER  # type: ignore[attr-defined]
 
 
@@ -391,4 +393,34 @@ class CancelOrderInput:
 class AssignOrderBranchInput:
     order_id: strawberry.ID
     branch_id: strawberry.ID
-    idempotency_key: str
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class ConfirmOrderPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MarkOrderDeliveredPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MarkOrderRefusedPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelOrderPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AssignOrderBranchPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -13,7 +13,7 @@ class CreateBranchPayload:
 
 
 @strawberry.type
-class BranchPayload:
+class SetBranchOnlineSettingsPayload:
     branch: Branch | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

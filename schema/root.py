@@ -27,13 +27,21 @@ from schema.exchanges import ExchangePayload
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
-from schema.orders import Order, OrderEvent, OrderPayload
+from schema.orders import (
+    AssignOrderBranchPayload,
+    CancelOrderPayload,
+    ConfirmOrderPayload,
+    MarkOrderDeliveredPayload,
+    MarkOrderRefusedPayload,
+    Order,
+    OrderEvent,
+)
 from schema.payloads import (
     AdjustStockPayload,
-    BranchPayload,
     CreateBranchPayload,
     CreateCounterPayload,
     CreateProductPayload,
+    SetBranchOnlineSettingsPayload,
     SetReorderPointsPayload,
 )
 from schema.purchasing import (
@@ -113,7 +121,7 @@ class Mutation:
     create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
     create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
-    set_branch_online_settings: BranchPayload = strawberry.mutation(
+    set_branch_online_settings: SetBranchOnlineSettingsPayload = strawberry.mutation(
         resolver=branches.set_branch_online_settings,
         description="A branch's fulfillment workflow, routing priority and walk-in safety stock.",
     )
@@ -179,11 +187,11 @@ class Mutation:
         description="Put every parked Shopify stock change and order action back in the queue (owner/admin).",
     )
     retry_webhooks: RetryWebhooksPayload = strawberry.mutation(resolver=sync_resolvers.retry_webhooks)
-    assign_order_branch: OrderPayload = strawberry.mutation(resolver=order_resolvers.assign_order_branch)
-    confirm_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.confirm_order)
-    cancel_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.cancel_order)
-    mark_order_delivered: OrderPayload = strawberry.mutation(resolver=order_resolvers.mark_order_delivered)
-    mark_order_refused: OrderPayload = strawberry.mutation(resolver=order_resolvers.mark_order_refused)
+    assign_order_branch: AssignOrderBranchPayload = strawberry.mutation(resolver=order_resolvers.assign_order_branch)
+    confirm_order: ConfirmOrderPayload = strawberry.mutation(resolver=order_resolvers.confirm_order)
+    cancel_order: CancelOrderPayload = strawberry.mutation(resolver=order_resolvers.cancel_order)
+    mark_order_delivered: MarkOrderDeliveredPayload = strawberry.mutation(resolver=order_resolvers.mark_order_delivered)
+    mark_order_refused: MarkOrderRefusedPayload = strawberry.mutation(resolver=order_resolvers.mark_order_refused)
     check_drift: CheckDriftPayload = strawberry.mutation(resolver=drift_resolvers.check_drift)
     repair_drift: RepairDriftPayload = strawberry.mutation(resolver=drift_resolvers.repair_drift)
     fulfill_order: FulfillOrderPayload = strawberry.mutation(resolver=fulfillment_resolvers.fulfill_order)

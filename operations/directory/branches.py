@@ -118,8 +118,12 @@ async def create_counter(actor: Actor, new: NewCounter, idempotency_key: str | N
         return await run_once(tx, "createCounter", idempotency_key, asdict(new), create, lambda pk: Counter.get(id=pk))
 
 
-async def set_online_settings(actor: Actor, branch_id: int, settings: OnlineSettings) -> Branch:
-    """Change a branch's fulfillment workflow, routing priority or walk-in safety stock.
+async def set_online_settings(
+    actor: Actor, branch_id: int, settings: OnlineSettings, idempotency_key: str
+) -> tuple[Branch, bool]:
+    """Change a branch's fulfillment workflow, routing priority or walk-in safety stock. Returns
+    (branch, replayed): a repeat with the same key changes nothing (not even back to what it asked for
+    after someone changed the settings since) and returns the branch.
 
     A change applies to what happens next: fulfillments already recorded keep the workflow they
     were made under (a pending Manual one is still matched when Shopify fulfils it)."""
@@ -144,7 +148,8 @@ async def set_online_settings(actor: Actor, branch_id: int, settings: OnlineSett
         )
         if value is not None
     }
-    async with transaction():
+
+    async def change() -> Branch:
         branch = await Branch.get_or_none(id=branch_id)
         if branch is None:
             raise OperationError.single(ErrorCode.NOT_FOUND, "no such branch", "branchId")
@@ -152,4 +157,11 @@ async def set_online_settings(actor: Actor, branch_id: int, settings: OnlineSett
             await Branch.filter(id=branch_id).update(**changes)
             target = ("branch", branch_id)
             await audit.record(actor, "branch.online_settings", branch_id=branch_id, target=target, **changes)
-    return await Branch.get(id=branch_id)
+        return branch
+
+    request = {"branch": branch_id, **changes}
+    async with transaction() as tx:
+        result, replayed = await run_once(
+            tx, "setBranchOnlineSettings", idempotency_key, request, change, lambda pk: Branch.get(id=pk)
+        )
+    return await Branch.get(id=result.id), replayed

@@ -182,7 +182,7 @@ async def test_a_page_of_online_orders_costs_the_same_for_10_and_100_rows(api, d
     branch = await make_branch("KHI")
     location = "gid://shopify/Location/1"  # as if mapped and imported from Shopify
     await Branch.filter(id=branch.id).update(shopify_location_id=location)
-    await set_online_settings(SYSTEM, branch.id, OnlineSettings(fulfillment_workflow="manual"))
+    await set_online_settings(SYSTEM, branch.id, OnlineSettings(fulfillment_workflow="manual"), key("online"))
     variants = await make_variants(2, prefix="L")
     for i, variant in enumerate(variants):
         variant.shopify_variant_id = f"gid://shopify/ProductVariant/{i + 1}"

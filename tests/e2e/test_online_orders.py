@@ -198,7 +198,8 @@ class Stack:
 
     async def use_workflow(self, branch: str, workflow: str) -> None:
         """The owner chooses how the branch fulfils online orders."""
-        result = await self.gql(SET_ONLINE, input={"branchId": branch, "fulfillmentWorkflow": workflow})
+        settings = {"branchId": branch, "fulfillmentWorkflow": workflow, "idempotencyKey": f"online-{next(_keys)}"}
+        result = await self.gql(SET_ONLINE, input=settings)
         assert result["setBranchOnlineSettings"]["errors"] == [], result
 
 
