@@ -16,6 +16,8 @@ from schema.fulfillment import (
     OrderFulfillment,
     ReceiveReturnedOrderInput,
     ReceiveReturnedOrderPayload,
+    RecordManualFulfillmentInput,
+    RecordManualFulfillmentPayload,
 )
 from schema.orders import Order
 
@@ -41,7 +43,7 @@ async def _line_pk(order_pk: int, order_line_id, shopify_line_item_id, field: st
     return line.id
 
 
-async def _shipment(input: FulfillOrderInput) -> ops.Shipment:
+async def _shipment(input: FulfillOrderInput | RecordManualFulfillmentInput) -> ops.Shipment:
     order_pk = ids.decode(input.order_id, "Order", "orderId")
     lines = None
     if input.lines is not None:
@@ -79,14 +81,14 @@ async def fulfill_order(info: Info, input: FulfillOrderInput) -> FulfillOrderPay
     return await payload(FulfillOrderPayload, run)
 
 
-async def record_manual_fulfillment(info: Info, input: FulfillOrderInput) -> FulfillOrderPayload:
+async def record_manual_fulfillment(info: Info, input: RecordManualFulfillmentInput) -> RecordManualFulfillmentPayload:
     """Manual Fulfillment: shipped from the branch; fulfilled in Shopify by hand later, matched, not deducted again."""
 
     async def run():
         fulfillment, _ = await ops.record_manual_fulfillment(info.context.actor, await _shipment(input))
         return await _done(fulfillment)
 
-    return await payload(FulfillOrderPayload, run)
+    return await payload(RecordManualFulfillmentPayload, run)
 
 
 async def receive_returned_order(info: Info, input: ReceiveReturnedOrderInput) -> ReceiveReturnedOrderPayload:

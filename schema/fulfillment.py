@@ -38,6 +38,17 @@ class FulfillOrderInput:
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
+@strawberry.input(description="Units shipped from the branch and fulfilled in Shopify by hand later (matched there).")
+class RecordManualFulfillmentInput:
+    order_id: strawberry.ID
+    lines: list[FulfillOrderLineInput] | None = strawberry.field(
+        default=None, description="Leave out to record every unit still to ship."
+    )
+    courier: str | None = strawberry.field(default=None, description="The tracking company, e.g. TCS, Leopards.")
+    tracking_number: str | None = None
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
 @strawberry.input(description="An order line by its ID or by Shopify's line item GID.")
 class ReturnedLineInput:
     order_line_id: strawberry.ID | None = strawberry.field(default=None, description="The OrderLine's id.")
@@ -67,6 +78,14 @@ class FulfillOrderPayload:
 
 
 @strawberry.type
+class RecordManualFulfillmentPayload:
+    fulfillment: OrderFulfillment | None = None
+    order: Order | None = None
+    order_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class ReceiveReturnedOrderPayload:
     order: Order | None = None
     order_id: strawberry.ID | None = None
@@ -84,5 +103,7 @@ __all__ = [
     "OrderFulfillmentWorkflow",
     "ReceiveReturnedOrderInput",
     "ReceiveReturnedOrderPayload",
+    "RecordManualFulfillmentInput",
+    "RecordManualFulfillmentPayload",
     "ReturnedLineInput",
 ]

@@ -23,8 +23,8 @@ from resolvers import sync as sync_resolvers
 from resolvers import transfers as transfer_resolvers
 from schema.counts import StockCount, StockCountPayload
 from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
-from schema.exchanges import ExchangePayload
-from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload
+from schema.exchanges import ExchangeDeliveredItemsPayload, ExchangeOrderItemsPayload
+from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload, RecordManualFulfillmentPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
 from schema.orders import (
@@ -195,14 +195,16 @@ class Mutation:
     check_drift: CheckDriftPayload = strawberry.mutation(resolver=drift_resolvers.check_drift)
     repair_drift: RepairDriftPayload = strawberry.mutation(resolver=drift_resolvers.repair_drift)
     fulfill_order: FulfillOrderPayload = strawberry.mutation(resolver=fulfillment_resolvers.fulfill_order)
-    record_manual_fulfillment: FulfillOrderPayload = strawberry.mutation(
+    record_manual_fulfillment: RecordManualFulfillmentPayload = strawberry.mutation(
         resolver=fulfillment_resolvers.record_manual_fulfillment
     )
     receive_returned_order: ReceiveReturnedOrderPayload = strawberry.mutation(
         resolver=fulfillment_resolvers.receive_returned_order
     )
-    exchange_order_items: ExchangePayload = strawberry.mutation(resolver=exchange_resolvers.exchange_order_items)
-    exchange_delivered_items: ExchangePayload = strawberry.mutation(
+    exchange_order_items: ExchangeOrderItemsPayload = strawberry.mutation(
+        resolver=exchange_resolvers.exchange_order_items
+    )
+    exchange_delivered_items: ExchangeDeliveredItemsPayload = strawberry.mutation(
         resolver=exchange_resolvers.exchange_delivered_items
     )
 

@@ -18,7 +18,9 @@ mutation($input: FulfillOrderInput!) {
   }
 }
 """
-MANUAL = FULFILL.replace("fulfillOrder(", "recordManualFulfillment(")
+MANUAL = FULFILL.replace("FulfillOrderInput!", "RecordManualFulfillmentInput!").replace(
+    "fulfillOrder(", "recordManualFulfillment("
+)
 RECEIVE = """
 mutation($input: ReceiveReturnedOrderInput!) {
   receiveReturnedOrder(input: $input) { orderId codStatus order { codStatus } errors { field message code } }
