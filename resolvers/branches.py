@@ -43,7 +43,8 @@ async def create_counter(info: Info, input: CreateCounterInput) -> CreateCounter
 async def set_branch_online_settings(info: Info, input: SetBranchOnlineSettingsInput) -> SetBranchOnlineSettingsPayload:
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId")
-        settings = ops.OnlineSettings(input.fulfillment_workflow, input.routing_priority, input.online_safety_stock)
+        workflow = input.fulfillment_workflow.value if input.fulfillment_workflow is not None else None
+        settings = ops.OnlineSettings(workflow, input.routing_priority, input.online_safety_stock)
         branch, _ = await ops.set_online_settings(info.context.actor, branch_id, settings, input.idempotency_key)
         return {"branch": Branch.from_model(branch)}
 

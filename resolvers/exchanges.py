@@ -42,7 +42,7 @@ async def _request(input: ExchangeOrderItemsInput | ExchangeDeliveredItemsInput)
 
 async def _done(exchange: models.OrderExchange) -> dict:
     order = await models.Order.get(id=exchange.order_id)
-    return {"exchange": OrderExchange.from_model(exchange), "order": Order.from_model(order)}
+    return {"exchange": OrderExchange.from_model(exchange, order.currency), "order": Order.from_model(order)}
 
 
 async def exchange_order_items(info: Info, input: ExchangeOrderItemsInput) -> ExchangeOrderItemsPayload:

@@ -6,7 +6,6 @@ operations/ (order_steps, order_routing).
 """
 
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
 
 import orjson
 import strawberry
@@ -149,21 +148,6 @@ async def assign_order_branch(info: Info, input: AssignOrderBranchInput) -> Assi
 # --- live ----------------------------------------------------------------------------------------
 
 
-def _event(e: dict) -> OrderEvent:
-    occurred = datetime.fromisoformat(e["occurredAt"])
-    return OrderEvent(
-        kind=e["kind"],
-        order_id=ids.global_id("Order", e["orderId"]),
-        shopify_order_id=e["shopifyOrderId"],
-        name=e["name"],
-        branch_id=ids.global_id("Branch", e["branchId"]) if e.get("branchId") else None,
-        status=OrderStatus(e["status"]),
-        cod_status=CodStatus(e["codStatus"]) if e.get("codStatus") else None,
-        exception_code=e.get("exceptionCode"),
-        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
-    )
-
-
 async def order_events(info: Info, branch_ids: list[strawberry.ID]) -> AsyncGenerator[OrderEvent, None]:
     """New orders and every step of them at these branches (and, for those who see every branch,
     orders still waiting for one). At most once: after a reconnect, re-read `orders`."""
@@ -197,4 +181,4 @@ async def order_events(info: Info, branch_ids: list[strawberry.ID]) -> AsyncGene
             for e in orjson.loads(message.message):
                 # A routed order is announced to both branches; show it where it belongs or came from.
                 if e.get("branchId") is None or e["branchId"] in wanted or e["kind"] == "routed":
-                    yield _event(e)
+                    yield OrderEvent.from_event(e)

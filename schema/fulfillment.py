@@ -9,13 +9,7 @@ import strawberry
 
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
-from schema.orders import (
-    Order,
-    OrderFulfillment,
-    OrderFulfillmentLine,
-    OrderFulfillmentStatus,
-    OrderFulfillmentWorkflow,
-)
+from schema.orders import CodStatus, Order, OrderFulfillment, OrderFulfillmentLine, OrderFulfillmentStatus
 
 # --- inputs --------------------------------------------------------------------------------------
 
@@ -73,7 +67,6 @@ class ReceiveReturnedOrderInput:
 class FulfillOrderPayload:
     fulfillment: OrderFulfillment | None = None
     order: Order | None = None
-    order_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -81,15 +74,15 @@ class FulfillOrderPayload:
 class RecordManualFulfillmentPayload:
     fulfillment: OrderFulfillment | None = None
     order: Order | None = None
-    order_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ReceiveReturnedOrderPayload:
     order: Order | None = None
-    order_id: strawberry.ID | None = None
-    cod_status: str | None = strawberry.field(default=None, description="RETURNED for a COD order.")
+    cod_status: CodStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="RETURNED for a COD order; null for a prepaid one."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -100,7 +93,6 @@ __all__ = [
     "OrderFulfillment",
     "OrderFulfillmentLine",
     "OrderFulfillmentStatus",
-    "OrderFulfillmentWorkflow",
     "ReceiveReturnedOrderInput",
     "ReceiveReturnedOrderPayload",
     "RecordManualFulfillmentInput",

@@ -6,6 +6,7 @@ from enum import Enum
 import strawberry
 
 from operations.stock.adjustments import AdjustmentReason as OperationReason
+from schema.types import FulfillmentWorkflow
 
 AdjustmentReason = strawberry.enum(
     Enum("AdjustmentReason", {r.name: r.value for r in OperationReason}),
@@ -29,7 +30,7 @@ class CreateBranchInput:
 class SetBranchOnlineSettingsInput:
     branch_id: strawberry.ID
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
-    fulfillment_workflow: str | None = strawberry.field(default=None, description="smart, manual or branch_sync")
+    fulfillment_workflow: FulfillmentWorkflow | None = None  # type: ignore[valid-type]
     routing_priority: int | None = None
     online_safety_stock: int | None = None
 

@@ -48,7 +48,7 @@ async def test_the_orders_screen_lists_confirms_and_refuses_wrong_steps(shop, ap
     node = edge["node"]
     assert node["isCod"] and node["branch"]["code"] == branch.code and node["status"] == "OPEN"
     assert node["lines"] == [{"sku": variant.sku, "quantity": 1, "reserved": 1, "variant": {"sku": variant.sku}}]
-    assert node["history"] == [{"kind": "created"}]
+    assert node["history"] == [{"kind": "CREATED"}]
     wrong = await api(DELIVERED, {"id": node["id"], "k": key()})
     assert wrong["markOrderDelivered"]["errors"][0]["code"] == "WRONG_STATE"
     done = await api(CONFIRM, {"id": node["id"], "k": key()})
@@ -82,13 +82,13 @@ async def test_order_events_announce_new_orders_and_steps_at_the_branch(shop):
     shop.shop.place_order([(variant.shopify_variant_id, 1)], location=branch.shopify_location_id)
     await shop.hooks.deliver()
     created = await asyncio.wait_for(first, 5)
-    assert created.kind == "created" and created.branch_id == global_id("Branch", branch.id)
+    assert created.kind.name == "CREATED" and created.branch_pk == branch.id
     assert created.cod_status.value == "pending_confirmation"
     from operations.orders import steps as order_steps
 
     await order_steps.confirm_order(SYSTEM, (await Order.first()).id, key("confirm"))
     confirmed = await asyncio.wait_for(anext(stream), 5)
-    assert confirmed.kind == "confirmed" and confirmed.cod_status.value == "confirmed"
+    assert confirmed.kind.name == "CONFIRMED" and confirmed.cod_status.value == "confirmed"
     await stream.aclose()
 
 
@@ -97,9 +97,9 @@ async def test_order_events_announce_new_orders_and_steps_at_the_branch(shop):
 HISTORY = "query($id: ID!) { node(id: $id) { ... on Order { codStatus history { kind } } } }"
 # (mutation, its document, the COD status it needs, the one it leaves, the history entry it writes)
 COD_STEPS = [
-    ("confirmOrder", CONFIRM, CodStatus.PENDING_CONFIRMATION, "CONFIRMED", "confirmed"),
-    ("markOrderDelivered", DELIVERED, CodStatus.DISPATCHED, "DELIVERED", "delivered"),
-    ("markOrderRefused", REFUSED, CodStatus.DISPATCHED, "RETURNING", "refused"),
+    ("confirmOrder", CONFIRM, CodStatus.PENDING_CONFIRMATION, "CONFIRMED", "CONFIRMED"),
+    ("markOrderDelivered", DELIVERED, CodStatus.DISPATCHED, "DELIVERED", "DELIVERED"),
+    ("markOrderRefused", REFUSED, CodStatus.DISPATCHED, "RETURNING", "REFUSED"),
 ]
 
 
