@@ -32,12 +32,54 @@ class CodStatus(StrEnum):
     RETURNED = "returned"  # received back at a branch with a condition check
 
 
+class FinancialStatus(StrEnum):
+    """Shopify's financial status of an order (OrderDisplayFinancialStatus), as its webhooks spell it."""
+
+    AUTHORIZED = "authorized"
+    EXPIRED = "expired"
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    PENDING = "pending"  # also manual payment methods such as COD until marked paid
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+
+
 class FulfillmentWorkflow(StrEnum):
     """How a branch ships online orders; chosen per branch."""
 
     SMART = "smart"  # fulfilled in Branchline, Shopify told with fulfillmentCreate
     MANUAL = "manual"  # recorded in Branchline, fulfilled in Shopify by hand later (matched, not deducted)
     BRANCH_SYNC = "branch_sync"  # fulfilled in Shopify, Branchline deducts when the webhook says so
+
+
+class OrderExceptionCode(StrEnum):
+    """What a person must resolve on an order (`Order.exception_code`); the order is kept meanwhile."""
+
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION"  # Shopify's assigned location is no branch
+    UNKNOWN_VARIANT = "UNKNOWN_VARIANT"  # a line's variant is not in Branchline
+    UNTRACKED_ITEM = "UNTRACKED_ITEM"  # Shopify does not track a line's stock
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"  # the branch is short of units it reserved
+    EXCHANGE_REFUSED = "EXCHANGE_REFUSED"  # Shopify would not take an exchange's order edit
+
+
+class OrderEventKind(StrEnum):
+    """A step in an order's life (`OrderHistory.kind`, and the `orderEvents` it announces)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    CANCELLED = "cancelled"
+    ROUTED = "routed"
+    CONFIRMED = "confirmed"
+    DISPATCHED = "dispatched"
+    DELIVERED = "delivered"
+    REFUSED = "refused"
+    RETURNED = "returned"
+    FULFILLED = "fulfilled"
+    EXCEPTION = "exception"
+    EXCHANGED = "exchanged"
+    EXCHANGE_SYNCED = "exchange_synced"
+    EXCHANGE_REFUSED = "exchange_refused"
 
 
 class FulfillmentStatus(StrEnum):
@@ -62,7 +104,7 @@ class Order(Model):
     currency = fields.CharField(max_length=3, default="PKR")
     total = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
     payment_gateways = fields.JSONField(default=list)
-    financial_status = fields.CharField(max_length=30, default="pending")
+    financial_status = fields.CharField(max_length=30, default="pending")  # Shopify's: a FinancialStatus
     is_cod = fields.BooleanField(default=False)
     status = fields.CharEnumField(OrderStatus, max_length=24, default=OrderStatus.OPEN)
     cod_status = fields.CharEnumField(CodStatus, max_length=24, null=True)
@@ -70,7 +112,7 @@ class Order(Model):
     tracking_number = fields.CharField(max_length=120, null=True)
     # Something needs a person (unknown variant, unmapped location, short stock): shown on the
     # online-orders screen until resolved; the order is kept, never dropped.
-    exception_code = fields.CharField(max_length=40, null=True)
+    exception_code = fields.CharField(max_length=40, null=True)  # an OrderExceptionCode
     exception_message = fields.TextField(null=True)
     # Shopify's updated_at of the newest version applied: an older webhook is stale and ignored.
     shopify_updated_at = fields.DatetimeField(null=True)
@@ -193,7 +235,7 @@ class OrderHistory(Model):
 
     id = fields.BigIntField(primary_key=True)
     order = fields.ForeignKeyField("models.Order", related_name="history", on_delete=fields.CASCADE)
-    kind = fields.CharField(max_length=40)  # e.g. created, updated, routed, confirmed, dispatched
+    kind = fields.CharField(max_length=40)  # an OrderEventKind: created, updated, routed, confirmed, ...
     detail = fields.JSONField(default=dict)
     actor = fields.CharField(max_length=120, default="system")
     occurred_at = fields.DatetimeField(auto_now_add=True)

@@ -45,7 +45,7 @@ async def set_branch_online_settings(info: Info, input: SetBranchOnlineSettingsI
         branch_id = ids.decode(input.branch_id, "Branch", "branchId")
         workflow = input.fulfillment_workflow.value if input.fulfillment_workflow is not None else None
         settings = ops.OnlineSettings(workflow, input.routing_priority, input.online_safety_stock)
-        branch = await ops.set_online_settings(info.context.actor, branch_id, settings, input.idempotency_key)
+        branch, _ = await ops.set_online_settings(info.context.actor, branch_id, settings, input.idempotency_key)
         return {"branch": Branch.from_model(branch)}
 
     return await payload(SetBranchOnlineSettingsPayload, run)

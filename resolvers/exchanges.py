@@ -8,7 +8,12 @@ from operations.orders import exchanges as ops
 from resolvers.fulfillment import _line_pk
 from resolvers.mutations import payload
 from schema import ids
-from schema.exchanges import ExchangeDeliveredItemsInput, ExchangeOrderItemsInput, ExchangePayload
+from schema.exchanges import (
+    ExchangeDeliveredItemsInput,
+    ExchangeDeliveredItemsPayload,
+    ExchangeOrderItemsInput,
+    ExchangeOrderItemsPayload,
+)
 from schema.orders import Order, OrderExchange
 
 
@@ -37,24 +42,24 @@ async def _request(input: ExchangeOrderItemsInput | ExchangeDeliveredItemsInput)
 
 async def _done(exchange: models.OrderExchange) -> dict:
     order = await models.Order.get(id=exchange.order_id)
-    return {"exchange": OrderExchange.from_model(exchange), "order": Order.from_model(order)}
+    return {"exchange": OrderExchange.from_model(exchange, order.currency), "order": Order.from_model(order)}
 
 
-async def exchange_order_items(info: Info, input: ExchangeOrderItemsInput) -> ExchangePayload:
+async def exchange_order_items(info: Info, input: ExchangeOrderItemsInput) -> ExchangeOrderItemsPayload:
     """Before dispatch: the customer takes another variant; the branch holds it now, Shopify's order follows."""
 
     async def run():
         exchange, _ = await ops.exchange_before_dispatch(info.context.actor, await _request(input))
         return await _done(exchange)
 
-    return await payload(ExchangePayload, run)
+    return await payload(ExchangeOrderItemsPayload, run)
 
 
-async def exchange_delivered_items(info: Info, input: ExchangeDeliveredItemsInput) -> ExchangePayload:
+async def exchange_delivered_items(info: Info, input: ExchangeDeliveredItemsInput) -> ExchangeDeliveredItemsPayload:
     """After delivery: the customer's units come back (restock or damaged) and replacements leave, at once."""
 
     async def run():
         exchange, _ = await ops.exchange_delivered_items(info.context.actor, await _request(input))
         return await _done(exchange)
 
-    return await payload(ExchangePayload, run)
+    return await payload(ExchangeDeliveredItemsPayload, run)

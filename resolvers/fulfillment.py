@@ -1,7 +1,6 @@
 """Fulfillment and returns: decode the input, call operations/orders/fulfillment.py or order_returns.py, shape
 the payload. Who may do it is checked in the operations (staff of the order's branch)."""
 
-import strawberry
 from strawberry.types import Info
 
 from models import orders as models
@@ -16,17 +15,10 @@ from schema.fulfillment import (
     OrderFulfillment,
     ReceiveReturnedOrderInput,
     ReceiveReturnedOrderPayload,
+    RecordManualFulfillmentInput,
+    RecordManualFulfillmentPayload,
 )
-from schema.orders import Order
-
-
-def _order_gid(pk: int) -> strawberry.ID:
-    return strawberry.ID(str(ids.global_id("Order", pk)))
-
-
-async def _shown(fulfillment: models.Fulfillment) -> OrderFulfillment:
-    lines = await models.FulfillmentLine.filter(fulfillment_id=fulfillment.id).order_by("id")
-    return OrderFulfillment.from_model(fulfillment, lines)
+from schema.orders import CodStatus, Order
 
 
 async def _line_pk(order_pk: int, order_line_id, shopify_line_item_id, field: str) -> int:
@@ -41,7 +33,7 @@ async def _line_pk(order_pk: int, order_line_id, shopify_line_item_id, field: st
     return line.id
 
 
-async def _shipment(input: FulfillOrderInput) -> ops.Shipment:
+async def _shipment(input: FulfillOrderInput | RecordManualFulfillmentInput) -> ops.Shipment:
     order_pk = ids.decode(input.order_id, "Order", "orderId")
     lines = None
     if input.lines is not None:
@@ -62,10 +54,10 @@ async def _shipment(input: FulfillOrderInput) -> ops.Shipment:
 
 async def _done(fulfillment: models.Fulfillment) -> dict:
     order = await models.Order.get(id=fulfillment.order_id)
+    lines = await models.FulfillmentLine.filter(fulfillment_id=fulfillment.id).order_by("id")
     return {
-        "fulfillment": await _shown(fulfillment),
+        "fulfillment": OrderFulfillment.from_model(fulfillment, lines, order.currency),
         "order": Order.from_model(order),
-        "order_id": _order_gid(order.id),
     }
 
 
@@ -79,14 +71,14 @@ async def fulfill_order(info: Info, input: FulfillOrderInput) -> FulfillOrderPay
     return await payload(FulfillOrderPayload, run)
 
 
-async def record_manual_fulfillment(info: Info, input: FulfillOrderInput) -> FulfillOrderPayload:
+async def record_manual_fulfillment(info: Info, input: RecordManualFulfillmentInput) -> RecordManualFulfillmentPayload:
     """Manual Fulfillment: shipped from the branch; fulfilled in Shopify by hand later, matched, not deducted again."""
 
     async def run():
         fulfillment, _ = await ops.record_manual_fulfillment(info.context.actor, await _shipment(input))
         return await _done(fulfillment)
 
-    return await payload(FulfillOrderPayload, run)
+    return await payload(RecordManualFulfillmentPayload, run)
 
 
 async def receive_returned_order(info: Info, input: ReceiveReturnedOrderInput) -> ReceiveReturnedOrderPayload:
@@ -109,7 +101,7 @@ async def receive_returned_order(info: Info, input: ReceiveReturnedOrderInput) -
             note=input.note,
         )
         order, _ = await returns.receive_returned_order(info.context.actor, receipt)
-        cod = order.cod_status.value.upper() if order.cod_status else None
-        return {"order": Order.from_model(order), "order_id": _order_gid(order.id), "cod_status": cod}
+        cod = CodStatus(order.cod_status.value) if order.cod_status else None
+        return {"order": Order.from_model(order), "cod_status": cod}
 
     return await payload(ReceiveReturnedOrderPayload, run)

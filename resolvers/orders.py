@@ -6,7 +6,6 @@ operations/ (order_steps, order_routing).
 """
 
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
 
 import orjson
 import strawberry
@@ -24,14 +23,18 @@ from schema import ids
 from schema.errors import BadRequest
 from schema.orders import (
     AssignOrderBranchInput,
+    AssignOrderBranchPayload,
     CancelOrderInput,
+    CancelOrderPayload,
     CodStatus,
     ConfirmOrderInput,
+    ConfirmOrderPayload,
     MarkOrderDeliveredInput,
+    MarkOrderDeliveredPayload,
     MarkOrderRefusedInput,
+    MarkOrderRefusedPayload,
     Order,
     OrderEvent,
-    OrderPayload,
     OrderStatus,
 )
 from schema.pagination import decode_cursor, keyset_page
@@ -89,72 +92,60 @@ def _order_pk(value) -> int:
     return ids.decode(value, "Order", "orderId")
 
 
-def _done(order: models.Order) -> dict:
-    return {"order": Order.from_model(order)}
-
-
-async def confirm_order(info: Info, input: ConfirmOrderInput) -> OrderPayload:
+async def confirm_order(info: Info, input: ConfirmOrderInput) -> ConfirmOrderPayload:
     """COD: the customer confirmed on the phone; the order may now be shipped."""
-    return await payload(
-        OrderPayload, lambda: _step(order_steps.confirm_order, info.context.actor, _order_pk(input.order_id))
-    )
+
+    async def run():
+        order = await order_steps.confirm_order(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
+        return {"order": Order.from_model(order)}
+
+    return await payload(ConfirmOrderPayload, run)
 
 
-async def mark_order_delivered(info: Info, input: MarkOrderDeliveredInput) -> OrderPayload:
+async def mark_order_delivered(info: Info, input: MarkOrderDeliveredInput) -> MarkOrderDeliveredPayload:
     """COD: the courier delivered and collected the cash."""
-    return await payload(
-        OrderPayload, lambda: _step(order_steps.mark_delivered, info.context.actor, _order_pk(input.order_id))
-    )
+
+    async def run():
+        order = await order_steps.mark_delivered(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
+        return {"order": Order.from_model(order)}
+
+    return await payload(MarkOrderDeliveredPayload, run)
 
 
-async def mark_order_refused(info: Info, input: MarkOrderRefusedInput) -> OrderPayload:
+async def mark_order_refused(info: Info, input: MarkOrderRefusedInput) -> MarkOrderRefusedPayload:
     """COD: refused at the door; the parcel returns to origin (RETURNING)."""
-    return await payload(
-        OrderPayload, lambda: _step(order_steps.mark_refused, info.context.actor, _order_pk(input.order_id))
-    )
+
+    async def run():
+        order = await order_steps.mark_refused(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
+        return {"order": Order.from_model(order)}
+
+    return await payload(MarkOrderRefusedPayload, run)
 
 
-async def cancel_order(info: Info, input: CancelOrderInput) -> OrderPayload:
+async def cancel_order(info: Info, input: CancelOrderInput) -> CancelOrderPayload:
     """Before anything shipped: releases the reservation and cancels the order in Shopify (with restock)."""
 
     async def run():
-        reason = input.reason.value
-        return _done(await order_steps.cancel_order(info.context.actor, _order_pk(input.order_id), reason))
+        order = await order_steps.cancel_order(
+            info.context.actor, _order_pk(input.order_id), input.idempotency_key, input.reason.value
+        )
+        return {"order": Order.from_model(order)}
 
-    return await payload(OrderPayload, run)
+    return await payload(CancelOrderPayload, run)
 
 
-async def assign_order_branch(info: Info, input: AssignOrderBranchInput) -> OrderPayload:
+async def assign_order_branch(info: Info, input: AssignOrderBranchInput) -> AssignOrderBranchPayload:
     """Ship from another branch: the reservation moves there and Shopify's fulfillment order follows."""
 
     async def run():
         branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
         order, _ = await assign(info.context.actor, _order_pk(input.order_id), branch_pk, input.idempotency_key)
-        return _done(order)
+        return {"order": Order.from_model(order)}
 
-    return await payload(OrderPayload, run)
-
-
-async def _step(step, actor: Actor, pk: int) -> dict:
-    return _done(await step(actor, pk))
+    return await payload(AssignOrderBranchPayload, run)
 
 
 # --- live ----------------------------------------------------------------------------------------
-
-
-def _event(e: dict) -> OrderEvent:
-    occurred = datetime.fromisoformat(e["occurredAt"])
-    return OrderEvent(
-        kind=e["kind"],
-        order_id=ids.global_id("Order", e["orderId"]),
-        shopify_order_id=e["shopifyOrderId"],
-        name=e["name"],
-        branch_id=ids.global_id("Branch", e["branchId"]) if e.get("branchId") else None,
-        status=OrderStatus(e["status"]),
-        cod_status=CodStatus(e["codStatus"]) if e.get("codStatus") else None,
-        exception_code=e.get("exceptionCode"),
-        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
-    )
 
 
 async def order_events(info: Info, branch_ids: list[strawberry.ID]) -> AsyncGenerator[OrderEvent, None]:
@@ -190,4 +181,4 @@ async def order_events(info: Info, branch_ids: list[strawberry.ID]) -> AsyncGene
             for e in orjson.loads(message.message):
                 # A routed order is announced to both branches; show it where it belongs or came from.
                 if e.get("branchId") is None or e["branchId"] in wanted or e["kind"] == "routed":
-                    yield _event(e)
+                    yield OrderEvent.from_event(e)

@@ -40,7 +40,14 @@ class ExchangeDeliveredItemsInput:
 
 
 @strawberry.type
-class ExchangePayload:
+class ExchangeOrderItemsPayload:
+    exchange: OrderExchange | None = None
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ExchangeDeliveredItemsPayload:
     exchange: OrderExchange | None = None
     order: Order | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

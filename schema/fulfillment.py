@@ -9,13 +9,7 @@ import strawberry
 
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
-from schema.orders import (
-    Order,
-    OrderFulfillment,
-    OrderFulfillmentLine,
-    OrderFulfillmentStatus,
-    OrderFulfillmentWorkflow,
-)
+from schema.orders import CodStatus, Order, OrderFulfillment, OrderFulfillmentLine, OrderFulfillmentStatus
 
 # --- inputs --------------------------------------------------------------------------------------
 
@@ -32,6 +26,17 @@ class FulfillOrderInput:
     order_id: strawberry.ID
     lines: list[FulfillOrderLineInput] | None = strawberry.field(
         default=None, description="Leave out to ship every unit still to ship."
+    )
+    courier: str | None = strawberry.field(default=None, description="The tracking company, e.g. TCS, Leopards.")
+    tracking_number: str | None = None
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input(description="Units shipped from the branch and fulfilled in Shopify by hand later (matched there).")
+class RecordManualFulfillmentInput:
+    order_id: strawberry.ID
+    lines: list[FulfillOrderLineInput] | None = strawberry.field(
+        default=None, description="Leave out to record every unit still to ship."
     )
     courier: str | None = strawberry.field(default=None, description="The tracking company, e.g. TCS, Leopards.")
     tracking_number: str | None = None
@@ -62,15 +67,22 @@ class ReceiveReturnedOrderInput:
 class FulfillOrderPayload:
     fulfillment: OrderFulfillment | None = None
     order: Order | None = None
-    order_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecordManualFulfillmentPayload:
+    fulfillment: OrderFulfillment | None = None
+    order: Order | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ReceiveReturnedOrderPayload:
     order: Order | None = None
-    order_id: strawberry.ID | None = None
-    cod_status: str | None = strawberry.field(default=None, description="RETURNED for a COD order.")
+    cod_status: CodStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="RETURNED for a COD order; null for a prepaid one."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -81,8 +93,9 @@ __all__ = [
     "OrderFulfillment",
     "OrderFulfillmentLine",
     "OrderFulfillmentStatus",
-    "OrderFulfillmentWorkflow",
     "ReceiveReturnedOrderInput",
     "ReceiveReturnedOrderPayload",
+    "RecordManualFulfillmentInput",
+    "RecordManualFulfillmentPayload",
     "ReturnedLineInput",
 ]

@@ -118,6 +118,7 @@ class Loaders:
         self.order = loader(_by_id(Order))
         self.order_line = loader(_by_id(OrderLine))
         self.fulfillment = loader(_by_id(Fulfillment))
+        self.order_exchange = loader(_by_id(OrderExchange))
         self.transfer = loader(_by_id(Transfer))
         self.transfer_line = loader(_by_id(TransferLine))
         self.transfer_discrepancy = loader(_by_id(TransferDiscrepancy))

@@ -30,11 +30,19 @@ from schema.counts import (
     SubmitStockCountPayload,
 )
 from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
-from schema.exchanges import ExchangePayload
-from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload
+from schema.exchanges import ExchangeDeliveredItemsPayload, ExchangeOrderItemsPayload
+from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload, RecordManualFulfillmentPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
-from schema.orders import Order, OrderEvent, OrderPayload
+from schema.orders import (
+    AssignOrderBranchPayload,
+    CancelOrderPayload,
+    ConfirmOrderPayload,
+    MarkOrderDeliveredPayload,
+    MarkOrderRefusedPayload,
+    Order,
+    OrderEvent,
+)
 from schema.payloads import (
     AdjustStockPayload,
     CreateBranchPayload,
@@ -211,22 +219,24 @@ class Mutation:
         description="Put every parked Shopify stock change and order action back in the queue (owner/admin).",
     )
     retry_webhooks: RetryWebhooksPayload = strawberry.mutation(resolver=sync_resolvers.retry_webhooks)
-    assign_order_branch: OrderPayload = strawberry.mutation(resolver=order_resolvers.assign_order_branch)
-    confirm_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.confirm_order)
-    cancel_order: OrderPayload = strawberry.mutation(resolver=order_resolvers.cancel_order)
-    mark_order_delivered: OrderPayload = strawberry.mutation(resolver=order_resolvers.mark_order_delivered)
-    mark_order_refused: OrderPayload = strawberry.mutation(resolver=order_resolvers.mark_order_refused)
+    assign_order_branch: AssignOrderBranchPayload = strawberry.mutation(resolver=order_resolvers.assign_order_branch)
+    confirm_order: ConfirmOrderPayload = strawberry.mutation(resolver=order_resolvers.confirm_order)
+    cancel_order: CancelOrderPayload = strawberry.mutation(resolver=order_resolvers.cancel_order)
+    mark_order_delivered: MarkOrderDeliveredPayload = strawberry.mutation(resolver=order_resolvers.mark_order_delivered)
+    mark_order_refused: MarkOrderRefusedPayload = strawberry.mutation(resolver=order_resolvers.mark_order_refused)
     check_drift: CheckDriftPayload = strawberry.mutation(resolver=drift_resolvers.check_drift)
     repair_drift: RepairDriftPayload = strawberry.mutation(resolver=drift_resolvers.repair_drift)
     fulfill_order: FulfillOrderPayload = strawberry.mutation(resolver=fulfillment_resolvers.fulfill_order)
-    record_manual_fulfillment: FulfillOrderPayload = strawberry.mutation(
+    record_manual_fulfillment: RecordManualFulfillmentPayload = strawberry.mutation(
         resolver=fulfillment_resolvers.record_manual_fulfillment
     )
     receive_returned_order: ReceiveReturnedOrderPayload = strawberry.mutation(
         resolver=fulfillment_resolvers.receive_returned_order
     )
-    exchange_order_items: ExchangePayload = strawberry.mutation(resolver=exchange_resolvers.exchange_order_items)
-    exchange_delivered_items: ExchangePayload = strawberry.mutation(
+    exchange_order_items: ExchangeOrderItemsPayload = strawberry.mutation(
+        resolver=exchange_resolvers.exchange_order_items
+    )
+    exchange_delivered_items: ExchangeDeliveredItemsPayload = strawberry.mutation(
         resolver=exchange_resolvers.exchange_delivered_items
     )
 

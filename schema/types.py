@@ -34,9 +34,9 @@ StockMovementReason = strawberry.enum(
 
 FulfillmentWorkflow = strawberry.enum(
     Enum("FulfillmentWorkflow", {w.name: w.value for w in order_models.FulfillmentWorkflow}),
-    description="How a branch ships online orders. SMART: fulfilOrder here, Shopify is told. MANUAL: "
-    "recordManualFulfillment here, fulfilled in Shopify by hand later (matched, not deducted again). "
-    "BRANCH_SYNC: fulfilled in Shopify, deducted here when its webhook arrives.",
+    description="How a branch ships online orders, and how a fulfillment was made. SMART: fulfillOrder here, "
+    "Shopify is told. MANUAL: recordManualFulfillment here, fulfilled in Shopify by hand later (matched, not "
+    "deducted again). BRANCH_SYNC: fulfilled in Shopify, deducted here when its webhook arrives.",
 )
 
 

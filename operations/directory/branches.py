@@ -119,10 +119,11 @@ async def create_counter(actor: Actor, new: NewCounter, idempotency_key: str | N
 
 
 async def set_online_settings(
-    actor: Actor, branch_id: int, settings: OnlineSettings, idempotency_key: str | None = None
-) -> Branch:
-    """Change a branch's fulfillment workflow, routing priority or walk-in safety stock (once per key: a
-    repeat changes nothing again and returns the branch).
+    actor: Actor, branch_id: int, settings: OnlineSettings, idempotency_key: str
+) -> tuple[Branch, bool]:
+    """Change a branch's fulfillment workflow, routing priority or walk-in safety stock. Returns
+    (branch, replayed): a repeat with the same key changes nothing (not even back to what it asked for
+    after someone changed the settings since) and returns the branch.
 
     A change applies to what happens next: fulfillments already recorded keep the workflow they
     were made under (a pending Manual one is still matched when Shopify fulfils it)."""
@@ -158,7 +159,9 @@ async def set_online_settings(
             await audit.record(actor, "branch.online_settings", branch_id=branch_id, target=target, **changes)
         return branch
 
-    request = {"branch": branch_id} | changes
+    request = {"branch": branch_id, **changes}
     async with transaction() as tx:
-        await run_once(tx, "setBranchOnlineSettings", idempotency_key, request, change, lambda pk: Branch.get(id=pk))
-    return await Branch.get(id=branch_id)
+        result, replayed = await run_once(
+            tx, "setBranchOnlineSettings", idempotency_key, request, change, lambda pk: Branch.get(id=pk)
+        )
+    return await Branch.get(id=result.id), replayed

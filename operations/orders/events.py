@@ -10,27 +10,11 @@ An order waiting for a branch (its Shopify location is not mapped) is announced 
 from datetime import UTC, datetime
 from typing import Any
 
-from models.orders import Order, OrderHistory
+from models.orders import Order, OrderEventKind, OrderHistory
 from operations.kernel.transaction import Transaction
 from subscriptions.channels import orders_channel
 
 UNASSIGNED_BRANCH = 0  # channel id for orders that have no branch yet
-
-KINDS = frozenset(
-    {
-        "created",
-        "updated",
-        "cancelled",
-        "routed",
-        "confirmed",
-        "dispatched",
-        "delivered",
-        "refused",
-        "returned",
-        "fulfilled",
-        "exception",
-    }
-)
 
 
 def channel_of(branch_id: int | None) -> str:
@@ -59,12 +43,14 @@ def _plain(value: Any) -> Any:
 
 async def record(tx: Transaction, order: Order, kind: str, detail: dict | None = None, actor: str = "system") -> None:
     """Append to the order's history and announce it after commit on the order's branch channel.
+    `kind` is one of OrderEventKind (clients see it as an enum: an unknown kind is refused here, not there).
 
     A routing step is also announced to the branch the order left (`detail["fromBranchId"]`), so
     that branch's screen drops the order without reloading."""
+    kind = OrderEventKind(kind).value
     now = datetime.now(UTC)
     entry = await OrderHistory.create(
-        order_id=order.id, kind=kind[:40], detail=detail or {}, actor=actor[:120], occurred_at=now, using_db=tx.conn
+        order_id=order.id, kind=kind, detail=detail or {}, actor=actor[:120], occurred_at=now, using_db=tx.conn
     )
     event = event_of(order, kind, entry.id, now)
     channels = {channel_of(order.branch_id)}

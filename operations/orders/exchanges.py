@@ -32,6 +32,7 @@ from models.orders import (
     ExchangeKind,
     ExchangeStatus,
     Order,
+    OrderExceptionCode,
     OrderExchange,
     OrderLine,
     OrderStatus,
@@ -48,7 +49,7 @@ from operations.orders.returns import ReturnedLine, order_coming_back, take_back
 from operations.stock import ledger
 
 PROVISIONAL = "exchange:"  # prefix of a new line's Shopify id until Shopify's order holds it
-EXCHANGE_REFUSED = "EXCHANGE_REFUSED"
+EXCHANGE_REFUSED = OrderExceptionCode.EXCHANGE_REFUSED.value
 MAX_LINES = 50
 MAX_KEY = 200
 _COD_SHIPPED = {CodStatus.DISPATCHED, CodStatus.REFUSED, CodStatus.RETURNING, CodStatus.RETURNED}

@@ -29,7 +29,7 @@ from tortoise.exceptions import IntegrityError
 
 from models.branches import Branch
 from models.catalog import Variant
-from models.orders import CodStatus, Order, OrderLine, OrderStatus
+from models.orders import CodStatus, Order, OrderExceptionCode, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect
 from operations.kernel.errors import ErrorCode
 from operations.kernel.sql import fetch
@@ -45,7 +45,7 @@ from operations.stock.entries import Movement, Posting
 
 log = logging.getLogger(__name__)
 
-UNTRACKED_ITEM = "UNTRACKED_ITEM"
+UNTRACKED_ITEM = OrderExceptionCode.UNTRACKED_ITEM.value
 # Exceptions intake sets itself; others (set by fulfilment, by people) are never overwritten here.
 INTAKE_EXCEPTIONS = {
     ErrorCode.INSUFFICIENT_STOCK.value,
@@ -321,7 +321,7 @@ def _set_exception(order: Order, problems: list[tuple[str, str]]) -> None:
     if order.exception_code is not None and order.exception_code not in INTAKE_EXCEPTIONS:
         return  # someone else's exception: it stays until they resolve it
     if problems:
-        order.exception_code = problems[0][0]
+        order.exception_code = OrderExceptionCode(problems[0][0]).value
         order.exception_message = "; ".join(message for _, message in problems)[:2000]
     elif order.exception_code == ErrorCode.UNKNOWN_LOCATION.value and order.branch_id is not None:
         order.exception_code = order.exception_message = None  # the location has been mapped since

@@ -51,7 +51,7 @@ ORDERS = """query($branches: [ID!]) {
     lines { shopifyLineItemId quantity reserved fulfilled variant { id } }
     fulfillments { workflow status units } } } } }"""
 ORDER_EVENTS = """subscription($branches: [ID!]!) {
-  orderEvents(branchIds: $branches) { kind orderId shopifyOrderId name branchId status } }"""
+  orderEvents(branchIds: $branches) { kind order { id } shopifyOrderId name branch { id } status } }"""
 SET_ONLINE = """mutation($input: SetBranchOnlineSettingsInput!) {
   setBranchOnlineSettings(input: $input) { branch { id } errors { code message } } }"""
 FULFILL = """mutation($input: FulfillOrderInput!) {
@@ -198,11 +198,7 @@ class Stack:
 
     async def use_workflow(self, branch: str, workflow: str) -> None:
         """The owner chooses how the branch fulfils online orders."""
-        settings = {
-            "branchId": branch,
-            "fulfillmentWorkflow": workflow.upper(),
-            "idempotencyKey": f"workflow-{next(_keys)}",
-        }
+        settings = {"branchId": branch, "fulfillmentWorkflow": workflow, "idempotencyKey": f"online-{next(_keys)}"}
         result = await self.gql(SET_ONLINE, input=settings)
         assert result["setBranchOnlineSettings"]["errors"] == [], result
 
@@ -307,10 +303,10 @@ async def test_an_order_placed_in_shopify_reaches_the_branch_live_and_is_reserve
 
         seen = await eventually(announced, "orderEvents for the new order")
         listener.cancel()
-    assert seen[0]["kind"] == "created" and seen[0]["branchId"] == branch and seen[0]["name"] == placed["name"]
+    assert seen[0]["kind"] == "CREATED" and seen[0]["branch"]["id"] == branch and seen[0]["name"] == placed["name"]
     await stack.settled()
     order = await stack.order(placed["id"])
-    assert order is not None and order["id"] == seen[0]["orderId"] and order["branch"]["id"] == branch
+    assert order is not None and order["id"] == seen[0]["order"]["id"] and order["branch"]["id"] == branch
     assert [(line["quantity"], line["reserved"], line["variant"]["id"]) for line in order["lines"]] == [(2, 2, variant)]
     after = await stack.level(branch, variant)
     assert (after["onHand"], after["reserved"], after["available"]) == (
@@ -325,7 +321,7 @@ async def test_an_order_placed_in_shopify_reaches_the_branch_live_and_is_reserve
 async def test_smart_branch_fulfils_over_graphql_and_shopify_is_told_once(stack):
     location = locations(stack)[1]
     branch, variant, shopify_variant = await stack.stocked(location)
-    await stack.use_workflow(branch, "smart")
+    await stack.use_workflow(branch, "SMART")
     placed = await place(stack, shopify_variant, location, 1)
     order = await eventually(lambda: stack.order(placed["id"]), "the order to be taken in")
     await stack.settled()
@@ -431,7 +427,7 @@ async def test_the_server_killed_mid_burst_restarts_and_nothing_is_lost_or_appli
     once on each side. (Shopify holds its webhooks while the server is down, as it retries them.)"""
     location = locations(stack)[0]
     branch = stack.branch_of[location]
-    await stack.use_workflow(branch, "smart")
+    await stack.use_workflow(branch, "SMART")
     picks = [await stack.stocked(location, 12) for _ in range(3)]
     orders = []
     for _, _variant, shopify_variant in picks:

@@ -37,7 +37,7 @@ async def _delivered(shop, qty=2, *, cod=True):
     await settle(shop)
     await deliver(shop, "fulfillments/")
     if cod:
-        await order_steps.mark_delivered(SYSTEM, order.id)
+        await order_steps.mark_delivered(SYSTEM, order.id, key("delivered"))
     await assert_agree(shop)
     return branch, a, b, order, await OrderLine.get(order_id=order.id)
 

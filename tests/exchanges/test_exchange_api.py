@@ -19,7 +19,11 @@ from tests.exchanges.conftest import (
 BEFORE = """
 mutation($input: ExchangeOrderItemsInput!) {
   exchangeOrderItems(input: $input) {
-    exchange { id kind status priceDifference lines { orderLineId newOrderLineId quantity toVariantId } }
+    exchange {
+      id kind status priceDifference { amount currency }
+      lines { orderLine { id } newOrderLine { id sku } quantity fromVariant { id } toVariant { id } }
+      order { id } branch { code } actor { name }
+    }
     order { status exchanges { status } lines { sku quantity reserved } }
     errors { field message code }
   }
@@ -60,8 +64,16 @@ async def test_exchange_before_and_after_delivery_over_graphql(shop, anonymous):
     assert data["errors"] == []
     exchange = data["exchange"]
     assert (exchange["kind"], exchange["status"]) == ("BEFORE_DISPATCH", "PENDING")
-    assert exchange["lines"][0]["orderLineId"] == gid("OrderLine", line.id)
-    assert exchange["lines"][0]["toVariantId"] == gid("Variant", b.id)
+    assert exchange["lines"][0]["orderLine"] == {"id": gid("OrderLine", line.id)}
+    assert exchange["lines"][0]["toVariant"] == {"id": gid("Variant", b.id)}
+    assert exchange["lines"][0]["fromVariant"] == {"id": gid("Variant", a.id)}
+    assert exchange["lines"][0]["newOrderLine"]["sku"] == b.sku
+    assert exchange["priceDifference"] == {"amount": str(b.price - line.unit_price), "currency": order.currency}
+    assert (exchange["order"], exchange["branch"], exchange["actor"]) == (
+        {"id": gid("Order", order.id)},
+        {"code": branch.code},
+        {"name": f"{Role.CASHIER.value} user"},
+    )
     assert sorted((x["sku"], x["quantity"], x["reserved"]) for x in data["order"]["lines"]) == sorted(
         [(a.sku, 1, 1), (b.sku, 1, 1)]
     )
@@ -96,7 +108,7 @@ async def test_exchange_before_and_after_delivery_over_graphql(shop, anonymous):
         "status": "DONE",
         "courier": "TCS",
         "trackingNumber": "TCS-77",
-        "lines": [{"condition": "damaged", "quantity": 1}],
+        "lines": [{"condition": "DAMAGED", "quantity": 1}],
     }
     await settle(shop)
     await assert_agree(shop)

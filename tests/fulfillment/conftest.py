@@ -40,7 +40,7 @@ async def take_order(handle, branch: Branch, variant: Variant, qty: int = 2, *, 
 
 async def confirm_cod(order: Order) -> None:
     """The shop called the customer and the COD order is confirmed."""
-    await order_steps.confirm_order(SYSTEM, order.id)
+    await order_steps.confirm_order(SYSTEM, order.id, key("confirm"))
 
 
 async def webhooks(handle, prefix: str) -> list[tuple[str, dict]]:

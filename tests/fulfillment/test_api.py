@@ -9,19 +9,21 @@ from tests.fulfillment.conftest import assert_agree, confirm_cod, key, settle, s
 FULFILL = """
 mutation($input: FulfillOrderInput!) {
   fulfillOrder(input: $input) {
-    orderId
-    order { name status codStatus courier trackingNumber }
+    order { id name status codStatus courier trackingNumber }
     fulfillment {
-      id workflow status trackingCompany trackingNumber shopifyFulfillmentId lines { orderLineId quantity }
+      id workflow status trackingCompany trackingNumber shopifyFulfillmentId lines { orderLine { id } quantity }
+      order { id } branch { code } actor { name }
     }
     errors { field message code }
   }
 }
 """
-MANUAL = FULFILL.replace("fulfillOrder(", "recordManualFulfillment(")
+MANUAL = FULFILL.replace("FulfillOrderInput!", "RecordManualFulfillmentInput!").replace(
+    "fulfillOrder(", "recordManualFulfillment("
+)
 RECEIVE = """
 mutation($input: ReceiveReturnedOrderInput!) {
-  receiveReturnedOrder(input: $input) { orderId codStatus order { codStatus } errors { field message code } }
+  receiveReturnedOrder(input: $input) { codStatus order { id codStatus } errors { field message code } }
 }
 """
 
@@ -47,8 +49,9 @@ async def test_fulfil_and_receive_back_over_graphql(shop, anonymous):  # noqa: F
         }
     }
     data = (await clerk(FULFILL, variables))["fulfillOrder"]
-    assert data["errors"] == [] and data["orderId"] == gid("Order", order.id)
+    assert data["errors"] == [] and data["order"]["id"] == gid("Order", order.id)
     assert data["order"] == {
+        "id": gid("Order", order.id),
         "name": order.name,
         "status": "FULFILLED",
         "codStatus": "DISPATCHED",
@@ -57,7 +60,12 @@ async def test_fulfil_and_receive_back_over_graphql(shop, anonymous):  # noqa: F
     }
     shipped = data["fulfillment"]
     assert (shipped["workflow"], shipped["status"], shipped["trackingCompany"]) == ("SMART", "PENDING", "TCS")
-    assert shipped["lines"] == [{"orderLineId": gid("OrderLine", line.id), "quantity": 2}]
+    assert shipped["lines"] == [{"orderLine": {"id": gid("OrderLine", line.id)}, "quantity": 2}]
+    assert (shipped["order"], shipped["branch"], shipped["actor"]) == (
+        {"id": gid("Order", order.id)},
+        {"code": branch.code},
+        {"name": f"{Role.CASHIER.value} user"},  # who recorded it: the clerk (who may see themself)
+    )
 
     again = (await clerk(FULFILL, {"input": {**variables["input"], "idempotencyKey": key()}}))["fulfillOrder"]
     assert again["fulfillment"] is None
@@ -73,9 +81,8 @@ async def test_fulfil_and_receive_back_over_graphql(shop, anonymous):  # noqa: F
     }
     back = (await clerk(RECEIVE, {"input": receipt}))["receiveReturnedOrder"]
     assert back == {
-        "orderId": gid("Order", order.id),
         "codStatus": "RETURNED",
-        "order": {"codStatus": "RETURNED"},
+        "order": {"id": gid("Order", order.id), "codStatus": "RETURNED"},
         "errors": [],
     }
     await settle(shop)

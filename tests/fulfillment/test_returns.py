@@ -40,7 +40,7 @@ async def _shipped_cod_order(shop, qty: int = 1):
 
 async def _refused(order: Order) -> None:
     """The customer refused the parcel at the door: it is on its way back (RTO)."""
-    refused = await order_steps.mark_refused(SYSTEM, order.id)
+    refused = await order_steps.mark_refused(SYSTEM, order.id, key("refused"))
     assert refused.cod_status is CodStatus.RETURNING
 
 

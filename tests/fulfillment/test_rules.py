@@ -153,7 +153,7 @@ async def test_routed_then_fulfilled_at_the_new_branch_and_a_cancel_reach_shopif
     await assert_agree(shop)
 
     other = await take_order(shop, branch, variant, 1)
-    await order_steps.cancel_order(SYSTEM, other.id)
+    await order_steps.cancel_order(SYSTEM, other.id, key("cancel"))
     await settle(shop)
     assert shop.shop.orders[int(other.shopify_order_id.rsplit("/", 1)[1])].cancelled_at is not None
     await assert_agree(shop)

@@ -42,23 +42,24 @@ async def test_the_cod_lifecycle_and_its_wrong_steps(shop):
     branch, variant, _ = await stocked(2)
     order = await _order(shop, branch, variant)
     with pytest.raises(OperationError) as wrong:
-        await order_steps.mark_delivered(SYSTEM, order.id)
+        await order_steps.mark_delivered(SYSTEM, order.id, key("delivered"))
     assert wrong.value.problems[0].code is ErrorCode.WRONG_STATE
-    order = await order_steps.confirm_order(SYSTEM, order.id)
+    order = await order_steps.confirm_order(SYSTEM, order.id, key("confirm"))
     assert order.cod_status is CodStatus.CONFIRMED
-    assert (await order_steps.confirm_order(SYSTEM, order.id)).cod_status is CodStatus.CONFIRMED  # a retry
+    retried = await order_steps.confirm_order(SYSTEM, order.id, key("confirm"))  # a retry, under another key
+    assert retried.cod_status is CodStatus.CONFIRMED
     await Order.filter(id=order.id).update(cod_status=CodStatus.DISPATCHED)  # C's fulfilment step
-    order = await order_steps.mark_refused(SYSTEM, order.id)
+    order = await order_steps.mark_refused(SYSTEM, order.id, key("refused"))
     assert order.cod_status is CodStatus.RETURNING
     with pytest.raises(OperationError):
-        await order_steps.cancel_order(SYSTEM, order.id)
+        await order_steps.cancel_order(SYSTEM, order.id, key("cancel"))
 
 
 async def test_cancelling_in_branchline_releases_and_asks_shopify_once(shop):
     branch, variant, before = await stocked(2)
     order = await _order(shop, branch, variant, 2)
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved + 2
-    order = await order_steps.cancel_order(SYSTEM, order.id)
+    order = await order_steps.cancel_order(SYSTEM, order.id, key("cancel"))
     assert order.status is OrderStatus.CANCELLED and order.cod_status is CodStatus.CANCELLED
     assert (await level_of(branch.id, variant.id)).reserved == before.reserved
     action = await OutboxRow.get(topic="shopify.order_action")
@@ -75,7 +76,7 @@ async def test_a_cashier_of_another_branch_may_not_act_on_the_order(shop):
     order = await _order(shop, branch, variant)
     cashier = Actor("cashier", staff_id=99, role=Role.CASHIER, branch_ids=frozenset({branch.id + 1000}))
     with pytest.raises(AccessDenied):
-        await order_steps.confirm_order(cashier, order.id)
+        await order_steps.confirm_order(cashier, order.id, key("confirm"))
     assert (await Order.get(id=order.id)).cod_status is CodStatus.PENDING_CONFIRMATION
 
 

@@ -258,7 +258,7 @@ async def test_every_readme_example_runs_on_the_demo_as_written(demo):
             orders_example = examples.take("orders(", LAHORE)
             for _ in range(50):
                 listed = await run(http, orders_example, owner)
-                [order] = [e["node"] for e in listed["orders"]["edges"] if e["node"]["id"] == arrived["orderId"]]
+                [order] = [e["node"] for e in listed["orders"]["edges"] if e["node"]["id"] == arrived["order"]["id"]]
                 if order["lines"][0]["reserved"] == 1:
                     break
                 await asyncio.sleep(0.2)

@@ -211,7 +211,7 @@ class Driver:
             return await self._merchant_fulfils(sim_order, order)
         if order.is_cod:
             try:
-                await order_steps.confirm_order(SYSTEM, order.id)
+                await order_steps.confirm_order(SYSTEM, order.id, self.key("confirm"))
             except OperationError:
                 pass
         lines = None
@@ -278,7 +278,7 @@ class Driver:
             return
         sim_order, order = found
         try:
-            await order_steps.cancel_order(SYSTEM, order.id)
+            await order_steps.cancel_order(SYSTEM, order.id, self.key("cancel"))
         except OperationError as refused:
             self.note("  cancel refused", refused.problems[0].code, refused.problems[0].message)
             return
@@ -293,7 +293,7 @@ class Driver:
             return
         sim_order, order = found
         try:
-            await order_steps.mark_refused(SYSTEM, order.id)
+            await order_steps.mark_refused(SYSTEM, order.id, self.key("refused"))
         except OperationError as refused:
             self.note("  refusal refused", refused.problems[0].code, refused.problems[0].message)
             return
@@ -384,7 +384,7 @@ class Driver:
             return
         sim_order, order = found
         if order.is_cod and order.cod_status.value == "dispatched":
-            await order_steps.mark_delivered(SYSTEM, order.id)  # the courier brought the cash
+            await order_steps.mark_delivered(SYSTEM, order.id, self.key("delivered"))  # the courier brought the cash
         elif order.is_cod and order.cod_status.value != "delivered":
             return
         by_gid = {ln.shopify_line_item_id: ln for ln in await OrderLine.filter(order_id=order.id)}

@@ -61,14 +61,14 @@ query($id: ID!) {
     ... on Order {
       status
       lines { id shopifyLineItemId quantity fulfilled }
-      fulfillments { id workflow status units trackingNumber lines { orderLineId quantity } }
+      fulfillments { id workflow status units trackingNumber lines { orderLine { id } quantity } }
     }
   }
 }
 """
 FULFILL = """
 mutation($input: FulfillOrderInput!) {
-  fulfillOrder(input: $input) { fulfillment { id units lines { orderLineId quantity } } errors { code field } }
+  fulfillOrder(input: $input) { fulfillment { id units lines { orderLine { id } quantity } } errors { code field } }
 }
 """
 LINE = "query($id: ID!) { node(id: $id) { ... on OrderLine { id sku quantity reserved } } }"
@@ -223,7 +223,7 @@ async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_se
     )["fulfillOrder"]
     assert shipped["errors"] == []
     assert shipped["fulfillment"]["units"] == 2 and shipped["fulfillment"]["lines"] == [
-        {"orderLineId": line_id, "quantity": 2}
+        {"orderLine": {"id": line_id}, "quantity": 2}
     ]
 
     # Shopify refuses the fulfillmentCreate: with one try allowed, the order action parks.
@@ -262,7 +262,7 @@ async def test_parked_order_actions_show_in_sync_status_and_retry_parked_sync_se
             "status": "SYNCED",
             "units": 2,
             "trackingNumber": "T-9",
-            "lines": [{"orderLineId": line_id, "quantity": 2}],
+            "lines": [{"orderLine": {"id": line_id}, "quantity": 2}],
         }
     ]
 
