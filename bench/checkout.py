@@ -34,17 +34,41 @@ from tortoise import connections
 
 from models.database import open_database
 from models.staff import Role
-from operations.counter import pricing
-from operations.counter.registers import open_register
-from operations.directory.branches import NewBranch, NewCounter, create_branch, create_counter
-from operations.directory.catalog import NewVariant
-from operations.directory.staff import NewStaff, authenticate, create_staff, login
-from operations.kernel import settings
-from operations.kernel.access import SYSTEM
-from operations.kernel.keys import generate_secret
-from operations.kernel.settings import DomainSettings, SecretKeys
-from operations.stock import ledger
-from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock, check_ledger
+from operations.counter import (
+    PricedTender,
+    PriceLine,
+    TenderType,
+    open_register,
+    price_sale,
+    settle_tenders,
+)
+from operations.directory import (
+    NewBranch,
+    NewCounter,
+    NewStaff,
+    NewVariant,
+    authenticate,
+    create_branch,
+    create_counter,
+    create_staff,
+    login,
+)
+from operations.kernel import (
+    SYSTEM,
+    DomainSettings,
+    SecretKeys,
+    current_settings,
+    generate_secret,
+    install_settings,
+)
+from operations.stock import (
+    MAX_UNITS_PER_MOVEMENT,
+    Adjustment,
+    AdjustmentLine,
+    AdjustmentReason,
+    adjust_stock,
+    check_ledger,
+)
 from schema.ids import global_id
 
 if not __package__:  # run as `python bench/checkout.py`: make the `bench` package importable
@@ -82,7 +106,7 @@ PRICE = Decimal("1000.00")  # tax-inclusive shelf price of every variant
 TAX_RATE = Decimal("18")
 LINES = 3  # distinct variants per sale, 1 unit each
 CASH = Decimal("5000.00")  # tendered in cash for a 3,000.00 sale: 2,000.00 change
-OPENING_STOCK = ledger.MAX_UNITS_PER_MOVEMENT  # per variant: sales never run short
+OPENING_STOCK = MAX_UNITS_PER_MOVEMENT  # per variant: sales never run short
 PASSWORD = "bench-password-not-secret"
 
 Op = Callable[[int, list[int], str], Awaitable[str]]  # (counter index, variant ids, idempotency key) -> sale number
@@ -158,7 +182,7 @@ def free_port() -> int:
 # `serve` refuses to start without a secret of its own; one per run, shared with this process (which makes
 # the staff and their PIN digests).
 SECRET_KEY = generate_secret()
-settings.install(DomainSettings(keys=SecretKeys(SECRET_KEY)))
+install_settings(DomainSettings(keys=SecretKeys(SECRET_KEY)))
 
 
 def launch_server(database_url: str, port: int, profile: str | None = None) -> subprocess.Popen:
@@ -313,7 +337,7 @@ def raw_op(pool: asyncpg.Pool, seeded: Seeded) -> Op:
     async def op(counter_index: int, variant_ids: list[int], key: str) -> str:
         counter = seeded.counters[counter_index]
         now = datetime.now(UTC)
-        tendered = [pricing.Tender(pricing.TenderType.CASH, CASH)]
+        tendered = [PricedTender(TenderType.CASH, CASH)]
         # What makes a retry "the same request", as the app's fingerprint (sha256 of the sorted request).
         request = {
             "counter_id": counter.counter_id,
@@ -325,11 +349,11 @@ def raw_op(pool: asyncpg.Pool, seeded: Seeded) -> Op:
         async with pool.acquire() as conn, conn.transaction():
             by_id = {r["id"]: r for r in await conn.fetch(RAW_VARIANTS, variant_ids)}
             variants = [by_id[v] for v in variant_ids]  # KeyError: unknown variant (never here)
-            priced = pricing.price_sale(
-                [pricing.PriceLine(v["price"], 1, v["tax_rate"]) for v in variants],
-                tax_inclusive=settings.current().policy.prices_include_tax,
+            priced = price_sale(
+                [PriceLine(v["price"], 1, v["tax_rate"]) for v in variants],
+                tax_inclusive=current_settings().policy.prices_include_tax,
             )
-            settlement = pricing.settle(priced.total, tendered)
+            settlement = settle_tenders(priced.total, tendered)
             held = await conn.fetchrow(RAW_REGISTER_SHIFT, counter.counter_id, counter.staff_id)
             if held is None or held["shift_id"] is None:
                 raise RawFailed("register closed or no open shift (never here)")
@@ -342,8 +366,8 @@ def raw_op(pool: asyncpg.Pool, seeded: Seeded) -> Op:
             sale_id = await conn.fetchval(
                 RAW_CLAIM_SALE,
                 number,
-                settings.current().policy.prices_include_tax,
-                settings.current().policy.currency,
+                current_settings().policy.prices_include_tax,
+                current_settings().policy.currency,
                 priced.subtotal,
                 priced.discount_total,
                 priced.net_total,

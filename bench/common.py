@@ -29,8 +29,8 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 import orjson
 
-from operations.directory.catalog import NewProduct, NewVariant, create_product
-from operations.kernel.access import SYSTEM
+from operations.directory import NewProduct, NewVariant, create_product
+from operations.kernel import SYSTEM
 
 
 def log(message: str) -> None:

@@ -55,18 +55,20 @@ def _child_parse(path: Path) -> dict:
 def _child_import(path: Path, url: str) -> dict:
     from models.database import open_database
     from models.shopify import ImportStatus
-    from operations.kernel import settings
-    from operations.kernel.access import SYSTEM
-    from operations.kernel.settings import DomainSettings
-    from operations.sync import catalog_import as shopify_import
+    from operations.kernel import (
+        SYSTEM,
+        DomainSettings,
+        install_settings,
+    )
+    from operations.sync import run_job, start_import
 
-    settings.install(DomainSettings())
+    install_settings(DomainSettings())
 
     async def run() -> dict:
         async with open_database(url):
-            job, _ = await shopify_import.start_import(SYSTEM, source="file")
+            job, _ = await start_import(SYSTEM, source="file")
             started = time.perf_counter()
-            job = await shopify_import.run_job(job.id, [path])
+            job = await run_job(job.id, [path])
             seconds = time.perf_counter() - started
         if job.status != ImportStatus.COMPLETED:
             raise SystemExit(f"import failed: {job.error_code} {job.error}")

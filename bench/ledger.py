@@ -24,15 +24,25 @@ import asyncpg
 from tortoise import connections
 
 from models.database import open_database
-from operations.directory.branches import NewBranch, create_branch
-from operations.directory.catalog import NewVariant
-from operations.kernel import settings
-from operations.kernel.access import SYSTEM
-from operations.kernel.settings import DomainSettings
-from operations.kernel.transaction import transaction
-from operations.stock import ledger
-from operations.stock.adjustments import check_ledger
-from operations.stock.ledger import Movement, Posting
+from operations.directory import (
+    NewBranch,
+    NewVariant,
+    create_branch,
+)
+from operations.kernel import (
+    SYSTEM,
+    DomainSettings,
+    install_settings,
+    transaction,
+)
+from operations.stock import (
+    MAX_UNITS_PER_MOVEMENT,
+    Movement,
+    Posting,
+    PostingResult,
+    apply_to_ledger,
+    check_ledger,
+)
 
 if not __package__:  # run as `python bench/ledger.py`: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,7 +73,7 @@ from bench.common import (
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/branchline_bench"
 TARGET_RATIO = 0.6
-OPENING_STOCK = ledger.MAX_UNITS_PER_MOVEMENT  # per variant: deductions never run out
+OPENING_STOCK = MAX_UNITS_PER_MOVEMENT  # per variant: deductions never run out
 SHAPES = {"single_line": 1, "three_line": 3}
 
 Op = Callable[[int, list[int], str], Awaitable[object]]  # (branch id, variant ids, idempotency key)
@@ -81,7 +91,7 @@ async def seed(branch_count: int, variant_count: int) -> tuple[list[int], list[i
     variant_ids = await create_variants(variant_count, lambda sku, _: NewVariant(sku=sku, price=Decimal("100.00")))
     for branch_id in branch_ids:
         async with transaction() as tx:
-            await ledger.apply(
+            await apply_to_ledger(
                 tx,
                 Posting(idempotency_key=f"bench:opening:{branch_id}", reason="opening_stock"),
                 [Movement(branch_id, v, OPENING_STOCK) for v in variant_ids],
@@ -93,9 +103,9 @@ async def seed(branch_count: int, variant_count: int) -> tuple[list[int], list[i
 
 
 def ledger_op() -> Op:
-    async def op(branch_id: int, variant_ids: list[int], key: str) -> ledger.PostingResult:
+    async def op(branch_id: int, variant_ids: list[int], key: str) -> PostingResult:
         async with transaction() as tx:
-            return await ledger.apply(
+            return await apply_to_ledger(
                 tx,
                 Posting(idempotency_key=key, reason="sale"),
                 [Movement(branch_id, v, -1) for v in variant_ids],
@@ -339,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.ops is not None and args.ops < 1:
         parser.error("--ops must be >= 1")
 
-    settings.install(DomainSettings())  # the application side runs with the default settings
+    install_settings(DomainSettings())  # the application side runs with the default settings
     out = run(bench, args, parser)
     return 0 if out["ledger_check"] == "ok" and out["postings_match_ops"] else 1
 

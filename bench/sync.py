@@ -61,25 +61,31 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict:
     from models.catalog import Variant
     from models.database import open_database
     from models.stock import StockLevel
-    from operations.kernel import settings
-    from operations.kernel.access import SYSTEM
-    from operations.kernel.settings import ShopifySettings
-    from operations.kernel.transaction import transaction
-    from operations.stock import ledger
-    from operations.sync import catalog_import as shopify_import
-    from operations.sync import connection as shopify_connection
-    from operations.sync import push as shopify_push
+    from operations.kernel import (
+        SYSTEM,
+        ShopifySettings,
+        current_settings,
+        install_settings,
+        transaction,
+    )
+    from operations.stock import Movement, Posting, apply_to_ledger
+    from operations.sync import (
+        close_clients,
+        connect_shopify,
+        run_job,
+        start_import,
+    )
     from server.workers import push_loop
     from shopify.simulator import serve_simulator
 
     shop = _build_shop(args.skus)
     async with serve_simulator(shop) as url, open_database(database_url):
-        settings.install(
-            settings.current().changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=url))
+        install_settings(
+            current_settings().changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=url))
         )
-        await shopify_connection.connect_shopify(SYSTEM, shop.domain, shop.access_token, shop.client_secret)
-        job, _ = await shopify_import.start_import(SYSTEM)
-        job = await shopify_import.run_job(job.id)
+        await connect_shopify(SYSTEM, shop.domain, shop.access_token, shop.client_secret)
+        job, _ = await start_import(SYSTEM)
+        job = await run_job(job.id)
         if job.status.value != "completed":
             raise SystemExit(f"import failed: {job.error}")
         branch = await Branch.get(shopify_location_id__isnull=False)
@@ -95,10 +101,10 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict:
         async def till(n: int) -> None:
             for i in range(n, args.sales, args.counters):
                 async with transaction() as tx:
-                    await ledger.apply(
+                    await apply_to_ledger(
                         tx,
-                        ledger.Posting(f"bench-sale:{i}", "sale", reference_type="sale", reference_id=str(i)),
-                        [ledger.Movement(branch.id, picks[i], -1)],
+                        Posting(f"bench-sale:{i}", "sale", reference_type="sale", reference_id=str(i)),
+                        [Movement(branch.id, picks[i], -1)],
                     )
 
         started = time.perf_counter()
@@ -119,7 +125,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict:
             await worker
         except asyncio.CancelledError:
             pass
-        await shopify_push.close_clients()
+        await close_clients()
         calls = len(shop.calls) - calls_before
         return {
             "bench": "sync",
@@ -152,10 +158,13 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from operations.kernel import settings
-    from operations.kernel.settings import DomainSettings, SecretKeys
+    from operations.kernel import (
+        DomainSettings,
+        SecretKeys,
+        install_settings,
+    )
 
-    settings.install(DomainSettings(keys=SecretKeys("bench-only-secret")))
+    install_settings(DomainSettings(keys=SecretKeys("bench-only-secret")))
     with tempfile.TemporaryDirectory() as tmp:
         if args.database_url:
             asyncio.run(recreate_database(parse_url(args.database_url)))

@@ -4,8 +4,10 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import branches as models
-from operations.directory import branches as ops
-from operations.kernel.access import visible_branches
+from operations.directory import NewBranch, NewCounter, OnlineSettings, set_online_settings
+from operations.directory import create_branch as ops_create_branch
+from operations.directory import create_counter as ops_create_counter
+from operations.kernel import visible_branches
 from resolvers.mutations import payload
 from schema import ids
 from schema.inputs import CreateBranchInput, CreateCounterInput, SetBranchOnlineSettingsInput
@@ -23,8 +25,8 @@ async def branches(info: Info, first: int, after: str | None = None) -> relay.Co
 
 async def create_branch(info: Info, input: CreateBranchInput) -> CreateBranchPayload:
     async def run():
-        new = ops.NewBranch(input.code, input.name, input.timezone, input.allow_negative_stock)
-        branch, _ = await ops.create_branch(info.context.actor, new, input.idempotency_key)
+        new = NewBranch(input.code, input.name, input.timezone, input.allow_negative_stock)
+        branch, _ = await ops_create_branch(info.context.actor, new, input.idempotency_key)
         return {"branch": Branch.from_model(branch)}
 
     return await payload(CreateBranchPayload, run)
@@ -33,8 +35,8 @@ async def create_branch(info: Info, input: CreateBranchInput) -> CreateBranchPay
 async def create_counter(info: Info, input: CreateCounterInput) -> CreateCounterPayload:
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId")
-        new = ops.NewCounter(branch_id, input.code, input.name)
-        counter, _ = await ops.create_counter(info.context.actor, new, input.idempotency_key)
+        new = NewCounter(branch_id, input.code, input.name)
+        counter, _ = await ops_create_counter(info.context.actor, new, input.idempotency_key)
         return {"counter": Counter.from_model(counter)}
 
     return await payload(CreateCounterPayload, run)
@@ -44,8 +46,8 @@ async def set_branch_online_settings(info: Info, input: SetBranchOnlineSettingsI
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId")
         workflow = input.fulfillment_workflow.value if input.fulfillment_workflow is not None else None
-        settings = ops.OnlineSettings(workflow, input.routing_priority, input.online_safety_stock)
-        branch, _ = await ops.set_online_settings(info.context.actor, branch_id, settings, input.idempotency_key)
+        settings = OnlineSettings(workflow, input.routing_priority, input.online_safety_stock)
+        branch, _ = await set_online_settings(info.context.actor, branch_id, settings, input.idempotency_key)
         return {"branch": Branch.from_model(branch)}
 
     return await payload(SetBranchOnlineSettingsPayload, run)

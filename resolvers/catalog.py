@@ -5,8 +5,9 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import catalog as models
-from operations.directory import catalog as ops
-from operations.kernel.access import require_signed_in
+from operations.directory import NewProduct, NewVariant
+from operations.directory import create_product as ops_create_product
+from operations.kernel import require_signed_in
 from resolvers.mutations import payload
 from schema.errors import BadRequest
 from schema.inputs import CreateProductInput
@@ -46,12 +47,12 @@ async def variants(
 
 async def create_product(info: Info, input: CreateProductInput) -> CreateProductPayload:
     async def run():
-        new = ops.NewProduct(
+        new = NewProduct(
             title=input.title,
             vendor=input.vendor,
             product_type=input.product_type,
             variants=[
-                ops.NewVariant(
+                NewVariant(
                     sku=v.sku,
                     price=v.price,
                     barcode=v.barcode,
@@ -64,7 +65,7 @@ async def create_product(info: Info, input: CreateProductInput) -> CreateProduct
                 for v in input.variants
             ],
         )
-        product, _ = await ops.create_product(info.context.actor, new, input.idempotency_key)
+        product, _ = await ops_create_product(info.context.actor, new, input.idempotency_key)
         return {"product": Product.from_model(product)}
 
     return await payload(CreateProductPayload, run)

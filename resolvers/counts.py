@@ -6,12 +6,13 @@ from strawberry.types import Info
 
 from models import counts as models
 from models.branches import Branch
-from operations.counts import counting as ops
-from operations.counts import review as count_review
-from operations.counts import views as count_views
-from operations.directory.catalog import resolve_variant_refs
-from operations.kernel.access import Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
+from operations.counts import CountedLine, CountMode, NewCount, load_count, record_counted, visible_count
+from operations.counts import abandon_stock_count as ops_abandon_stock_count
+from operations.counts import approve_stock_count as ops_approve_stock_count
+from operations.counts import open_stock_count as ops_open_stock_count
+from operations.counts import submit_stock_count as ops_submit_stock_count
+from operations.directory import resolve_variant_refs
+from operations.kernel import ErrorCode, OperationError, Permission, require
 from resolvers.mutations import payload
 from schema import ids
 from schema.counts import (
@@ -46,9 +47,9 @@ async def open_stock_count(info: Info, input: OpenStockCountInput) -> OpenStockC
         # Access first, so a caller without rights learns nothing from validation errors.
         require(info.context.actor, Permission.ADJUST_STOCK, branch_pk)
         variant_pks = [ids.decode(v, "Variant", f"variantIds.{i}") for i, v in enumerate(input.variant_ids or [])]
-        count, _ = await ops.open_stock_count(
+        count, _ = await ops_open_stock_count(
             info.context.actor,
-            ops.NewCount(
+            NewCount(
                 branch_id=branch_pk,
                 kind=models.CountKind(input.kind.value),
                 idempotency_key=input.idempotency_key,
@@ -65,15 +66,15 @@ async def open_stock_count(info: Info, input: OpenStockCountInput) -> OpenStockC
 
 async def record_counted_quantities(info: Info, input: RecordCountedQuantitiesInput) -> RecordCountedQuantitiesPayload:
     async def run():
-        count = await ops.load(_count_pk(input.count_id))
+        count = await load_count(_count_pk(input.count_id))
         require(info.context.actor, Permission.ADJUST_STOCK, count.branch_id)
         refs = [line.variant.ref(f"lines.{i}.variant") for i, line in enumerate(input.lines)]
         variant_pks = await resolve_variant_refs(refs)
         lines = [
-            ops.CountedLine(pk, line.counted, ops.CountMode(line.mode.value))
+            CountedLine(pk, line.counted, CountMode(line.mode.value))
             for pk, line in zip(variant_pks, input.lines, strict=True)
         ]
-        count, _ = await ops.record_counted(info.context.actor, count.id, lines, input.idempotency_key)
+        count, _ = await record_counted(info.context.actor, count.id, lines, input.idempotency_key)
         return _done(count)
 
     return await payload(RecordCountedQuantitiesPayload, run)
@@ -81,7 +82,7 @@ async def record_counted_quantities(info: Info, input: RecordCountedQuantitiesIn
 
 async def submit_stock_count(info: Info, input: SubmitStockCountInput) -> SubmitStockCountPayload:
     async def run():
-        count, _ = await count_review.submit_stock_count(
+        count, _ = await ops_submit_stock_count(
             info.context.actor, _count_pk(input.count_id), input.zero_uncounted, input.idempotency_key
         )
         return _done(count)
@@ -92,7 +93,7 @@ async def submit_stock_count(info: Info, input: SubmitStockCountInput) -> Submit
 async def approve_stock_count(info: Info, input: ApproveStockCountInput) -> ApproveStockCountPayload:
     async def run():
         pk = _count_pk(input.count_id)
-        count, _ = await count_review.approve_stock_count(info.context.actor, pk, input.idempotency_key)
+        count, _ = await ops_approve_stock_count(info.context.actor, pk, input.idempotency_key)
         return _done(count)
 
     return await payload(ApproveStockCountPayload, run)
@@ -101,7 +102,7 @@ async def approve_stock_count(info: Info, input: ApproveStockCountInput) -> Appr
 async def abandon_stock_count(info: Info, input: AbandonStockCountInput) -> AbandonStockCountPayload:
     async def run():
         pk = _count_pk(input.count_id)
-        count, _ = await count_review.abandon_stock_count(info.context.actor, pk, input.idempotency_key)
+        count, _ = await ops_abandon_stock_count(info.context.actor, pk, input.idempotency_key)
         return _done(count)
 
     return await payload(AbandonStockCountPayload, run)
@@ -117,7 +118,7 @@ def _query_pk(value: str, type_name: str, field: str) -> int:
 async def stock_count(info: Info, id: strawberry.ID) -> StockCount | None:
     """Null when there is no such count; a count at a branch outside the caller's scope is refused."""
     try:
-        count = await count_views.visible_count(info.context.actor, _query_pk(id, "StockCount", "id"))
+        count = await visible_count(info.context.actor, _query_pk(id, "StockCount", "id"))
     except OperationError as error:
         if error.problems[0].code is ErrorCode.NOT_FOUND:
             return None

@@ -5,11 +5,11 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import drift as models
-from operations.drift import check as shopify_drift
-from operations.drift import repair as drift_repair
-from operations.kernel.access import Actor
-from operations.kernel.errors import OperationError
-from operations.sync.inventory_signals import changed_since
+from operations.drift import check_drift as ops_check_drift
+from operations.drift import launch_drift_check, require_manager, start_check
+from operations.drift import repair_drift as ops_repair_drift
+from operations.kernel import Actor, OperationError
+from operations.sync import changed_since
 from resolvers.mutations import payload
 from schema import ids
 from schema.drift import (
@@ -44,7 +44,7 @@ async def drift_report(
 ) -> DriftCheck | None:
     """The latest drift check (or the one asked for): each difference with Shopify, and why."""
     actor = info.context.actor
-    shopify_drift.require_manager(actor)
+    require_manager(actor)
     if check_id is None:
         check = await models.DriftCheck.all().order_by("-id").first()
     else:
@@ -63,11 +63,11 @@ async def check_drift(info: Info, input: CheckDriftInput) -> CheckDriftPayload:
 
     async def run():
         if input.wait:
-            check = await shopify_drift.check_drift(actor, input.idempotency_key)
+            check = await ops_check_drift(actor, input.idempotency_key)
         else:
-            check, replayed = await shopify_drift.start_check(actor, input.idempotency_key, background=True)
+            check, replayed = await start_check(actor, input.idempotency_key, background=True)
             if not replayed:
-                shopify_drift.launch(check.id)
+                launch_drift_check(check.id)
         return {"check": await _shape(actor, check)}
 
     return await payload(CheckDriftPayload, run)
@@ -83,7 +83,7 @@ async def repair_drift(info: Info, input: RepairDriftInput) -> RepairDriftPayloa
         lines = None
         if input.line_ids is not None:
             lines = [ids.decode(v, "DriftLine", f"lineIds.{i}") for i, v in enumerate(input.line_ids)]
-        done = await drift_repair.repair_drift(actor, pk, lines, input.idempotency_key)
+        done = await ops_repair_drift(actor, pk, lines, input.idempotency_key)
         check = await models.DriftCheck.get(id=pk)
         shaped = await _shape(actor, check)
         by_id = {line.id: line for line in shaped.lines}

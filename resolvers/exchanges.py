@@ -4,7 +4,8 @@ Who may do it is checked in the operation (staff of the order's branch)."""
 from strawberry.types import Info
 
 from models import orders as models
-from operations.orders import exchanges as ops
+from operations.orders import OrderExchangeRequest, SwapLine, exchange_before_dispatch
+from operations.orders import exchange_delivered_items as ops_exchange_delivered_items
 from resolvers.fulfillment import _line_pk
 from resolvers.mutations import payload
 from schema import ids
@@ -17,10 +18,10 @@ from schema.exchanges import (
 from schema.orders import Order, OrderExchange
 
 
-async def _request(input: ExchangeOrderItemsInput | ExchangeDeliveredItemsInput) -> ops.ExchangeRequest:
+async def _request(input: ExchangeOrderItemsInput | ExchangeDeliveredItemsInput) -> OrderExchangeRequest:
     order_pk = ids.decode(input.order_id, "Order", "orderId")
     lines = [
-        ops.SwapLine(
+        SwapLine(
             await _line_pk(order_pk, line.order_line_id, line.shopify_line_item_id, f"lines.{i}"),
             line.quantity,
             ids.decode(line.new_variant_id, "Variant", f"lines.{i}.newVariantId"),
@@ -29,7 +30,7 @@ async def _request(input: ExchangeOrderItemsInput | ExchangeDeliveredItemsInput)
         for i, line in enumerate(input.lines)
     ]
     branch = getattr(input, "branch_id", None)
-    return ops.ExchangeRequest(
+    return OrderExchangeRequest(
         order_id=order_pk,
         lines=lines,
         idempotency_key=input.idempotency_key,
@@ -49,7 +50,7 @@ async def exchange_order_items(info: Info, input: ExchangeOrderItemsInput) -> Ex
     """Before dispatch: the customer takes another variant; the branch holds it now, Shopify's order follows."""
 
     async def run():
-        exchange, _ = await ops.exchange_before_dispatch(info.context.actor, await _request(input))
+        exchange, _ = await exchange_before_dispatch(info.context.actor, await _request(input))
         return await _done(exchange)
 
     return await payload(ExchangeOrderItemsPayload, run)
@@ -59,7 +60,7 @@ async def exchange_delivered_items(info: Info, input: ExchangeDeliveredItemsInpu
     """After delivery: the customer's units come back (restock or damaged) and replacements leave, at once."""
 
     async def run():
-        exchange, _ = await ops.exchange_delivered_items(info.context.actor, await _request(input))
+        exchange, _ = await ops_exchange_delivered_items(info.context.actor, await _request(input))
         return await _done(exchange)
 
     return await payload(ExchangeDeliveredItemsPayload, run)

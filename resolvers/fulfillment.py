@@ -4,9 +4,11 @@ the payload. Who may do it is checked in the operations (staff of the order's br
 from strawberry.types import Info
 
 from models import orders as models
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.orders import fulfillment as ops
-from operations.orders import returns
+from operations.kernel import ErrorCode, OperationError
+from operations.orders import ReturnedLine, ReturnReceipt, ShipLine, Shipment
+from operations.orders import fulfill_order as ops_fulfill_order
+from operations.orders import receive_returned_order as ops_receive_returned_order
+from operations.orders import record_manual_fulfillment as ops_record_manual_fulfillment
 from resolvers.mutations import payload
 from schema import ids
 from schema.fulfillment import (
@@ -33,17 +35,17 @@ async def _line_pk(order_pk: int, order_line_id, shopify_line_item_id, field: st
     return line.id
 
 
-async def _shipment(input: FulfillOrderInput | RecordManualFulfillmentInput) -> ops.Shipment:
+async def _shipment(input: FulfillOrderInput | RecordManualFulfillmentInput) -> Shipment:
     order_pk = ids.decode(input.order_id, "Order", "orderId")
     lines = None
     if input.lines is not None:
         lines = [
-            ops.ShipLine(
+            ShipLine(
                 await _line_pk(order_pk, line.order_line_id, line.shopify_line_item_id, f"lines.{i}"), line.quantity
             )
             for i, line in enumerate(input.lines)
         ]
-    return ops.Shipment(
+    return Shipment(
         order_id=order_pk,
         idempotency_key=input.idempotency_key,
         lines=lines,
@@ -65,7 +67,7 @@ async def fulfill_order(info: Info, input: FulfillOrderInput) -> FulfillOrderPay
     """Smart Fulfillment: ship from the order's branch; Shopify gets the fulfillment with its tracking."""
 
     async def run():
-        fulfillment, _ = await ops.fulfill_order(info.context.actor, await _shipment(input))
+        fulfillment, _ = await ops_fulfill_order(info.context.actor, await _shipment(input))
         return await _done(fulfillment)
 
     return await payload(FulfillOrderPayload, run)
@@ -75,7 +77,7 @@ async def record_manual_fulfillment(info: Info, input: RecordManualFulfillmentIn
     """Manual Fulfillment: shipped from the branch; fulfilled in Shopify by hand later, matched, not deducted again."""
 
     async def run():
-        fulfillment, _ = await ops.record_manual_fulfillment(info.context.actor, await _shipment(input))
+        fulfillment, _ = await ops_record_manual_fulfillment(info.context.actor, await _shipment(input))
         return await _done(fulfillment)
 
     return await payload(RecordManualFulfillmentPayload, run)
@@ -86,10 +88,10 @@ async def receive_returned_order(info: Info, input: ReceiveReturnedOrderInput) -
 
     async def run():
         order_pk = ids.decode(input.order_id, "Order", "orderId")
-        receipt = returns.ReturnReceipt(
+        receipt = ReturnReceipt(
             order_id=order_pk,
             lines=[
-                returns.ReturnedLine(
+                ReturnedLine(
                     await _line_pk(order_pk, line.order_line_id, line.shopify_line_item_id, f"lines.{i}"),
                     line.restock,
                     line.damaged,
@@ -100,7 +102,7 @@ async def receive_returned_order(info: Info, input: ReceiveReturnedOrderInput) -
             branch_id=ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None,
             note=input.note,
         )
-        order, _ = await returns.receive_returned_order(info.context.actor, receipt)
+        order, _ = await ops_receive_returned_order(info.context.actor, receipt)
         cod = CodStatus(order.cod_status.value) if order.cod_status else None
         return {"order": Order.from_model(order), "cod_status": cod}
 

@@ -18,10 +18,8 @@ import orjson
 from strawberry.types import Info
 
 from models import branches as branch_models
-from operations.kernel.access import Actor, Permission
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
-from operations.stock import ledger
+from operations.kernel import Actor, Permission, fetch, transaction
+from operations.stock import movements_after
 from schema import ids
 from schema.errors import BadRequest
 from schema.live import StockChange
@@ -77,7 +75,7 @@ async def _current_sequences(branch_pks: list[int]) -> dict[int, int]:
 async def _ledger_events(branch_pk: int, after: int, up_to: int | None) -> list[dict]:
     """Movements after `after` (up to `up_to`, inclusive) as bus events, from the database."""
     async with transaction() as tx:
-        movements = await ledger.movements_after(tx, branch_pk, after, up_to, limit=BACKFILL_PAGE)
+        movements = await movements_after(tx, branch_pk, after, up_to, limit=BACKFILL_PAGE)
     return [m.event() for m in movements]
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from operations.kernel.errors import OperationError
+from operations.kernel import OperationError
 from schema.errors import user_errors
 
 P = TypeVar("P")

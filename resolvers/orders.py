@@ -13,11 +13,11 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import orders as models
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import OperationError
-from operations.orders import steps as order_steps
-from operations.orders.events import UNASSIGNED_BRANCH, channel_of
-from operations.orders.routing import assign_order_branch as assign
+from operations.kernel import Actor, OperationError, Permission, require
+from operations.orders import UNASSIGNED_BRANCH, mark_delivered, mark_refused, order_channel_of
+from operations.orders import assign_order_branch as assign
+from operations.orders import cancel_order as ops_cancel_order
+from operations.orders import confirm_order as ops_confirm_order
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -96,7 +96,7 @@ async def confirm_order(info: Info, input: ConfirmOrderInput) -> ConfirmOrderPay
     """COD: the customer confirmed on the phone; the order may now be shipped."""
 
     async def run():
-        order = await order_steps.confirm_order(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
+        order = await ops_confirm_order(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
         return {"order": Order.from_model(order)}
 
     return await payload(ConfirmOrderPayload, run)
@@ -106,7 +106,7 @@ async def mark_order_delivered(info: Info, input: MarkOrderDeliveredInput) -> Ma
     """COD: the courier delivered and collected the cash."""
 
     async def run():
-        order = await order_steps.mark_delivered(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
+        order = await mark_delivered(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
         return {"order": Order.from_model(order)}
 
     return await payload(MarkOrderDeliveredPayload, run)
@@ -116,7 +116,7 @@ async def mark_order_refused(info: Info, input: MarkOrderRefusedInput) -> MarkOr
     """COD: refused at the door; the parcel returns to origin (RETURNING)."""
 
     async def run():
-        order = await order_steps.mark_refused(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
+        order = await mark_refused(info.context.actor, _order_pk(input.order_id), input.idempotency_key)
         return {"order": Order.from_model(order)}
 
     return await payload(MarkOrderRefusedPayload, run)
@@ -126,7 +126,7 @@ async def cancel_order(info: Info, input: CancelOrderInput) -> CancelOrderPayloa
     """Before anything shipped: releases the reservation and cancels the order in Shopify (with restock)."""
 
     async def run():
-        order = await order_steps.cancel_order(
+        order = await ops_cancel_order(
             info.context.actor, _order_pk(input.order_id), input.idempotency_key, input.reason.value
         )
         return {"order": Order.from_model(order)}
@@ -156,9 +156,9 @@ async def order_events(info: Info, branch_ids: list[strawberry.ID]) -> AsyncGene
     if not branch_ids:
         raise BadRequest("give at least one branch", field="branchIds")
     pks = _branch_pks(actor, branch_ids)
-    channels = [channel_of(pk) for pk in pks]
+    channels = [order_channel_of(pk) for pk in pks]
     if actor.branch_ids is None:
-        channels.append(channel_of(UNASSIGNED_BRANCH))
+        channels.append(order_channel_of(UNASSIGNED_BRANCH))
     bus = live.current()
     if bus is None:
         raise BadRequest("live events are not available on this server", code="UNAVAILABLE")

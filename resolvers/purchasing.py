@@ -7,11 +7,15 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import purchasing as models
-from operations.kernel.access import Actor, Permission, require, require_signed_in
-from operations.kernel.errors import OperationError
-from operations.purchasing import orders as ops
-from operations.purchasing import receiving, valuation
-from operations.purchasing import suppliers as suppliers_ops
+from operations.kernel import Actor, OperationError, Permission, require, require_signed_in
+from operations.purchasing import GoodsIn, NewPurchaseOrder, NewSupplier, OrderLine, ReceiptLine
+from operations.purchasing import cancel_purchase_order as ops_cancel_purchase_order
+from operations.purchasing import close_purchase_order as ops_close_purchase_order
+from operations.purchasing import create_purchase_order as ops_create_purchase_order
+from operations.purchasing import create_supplier as ops_create_supplier
+from operations.purchasing import place_purchase_order as ops_place_purchase_order
+from operations.purchasing import receive_goods as ops_receive_goods
+from operations.purchasing import stock_valuation as ops_stock_valuation
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -106,7 +110,7 @@ async def purchase_orders(
 async def stock_valuation(info: Info, branch_id: strawberry.ID) -> StockValuation:
     branch_pk = _query_id(branch_id, "Branch", "branchId")
     try:
-        found = await valuation.stock_valuation(info.context.actor, branch_pk)
+        found = await ops_stock_valuation(info.context.actor, branch_pk)
     except OperationError as error:
         raise BadRequest(str(error), code="NOT_FOUND", field="branchId") from None
     return StockValuation(
@@ -125,9 +129,9 @@ async def stock_valuation(info: Info, branch_id: strawberry.ID) -> StockValuatio
 
 async def create_supplier(info: Info, input: CreateSupplierInput) -> CreateSupplierPayload:
     async def run():
-        supplier, _ = await suppliers_ops.create_supplier(
+        supplier, _ = await ops_create_supplier(
             info.context.actor,
-            suppliers_ops.NewSupplier(
+            NewSupplier(
                 name=input.name,
                 phone=input.phone,
                 email=input.email,
@@ -144,11 +148,11 @@ async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> 
     async def run():
         branch_pk = ids.decode(input.branch_id, "Branch", "branchId")
         require(info.context.actor, Permission.PURCHASE, branch_pk)  # before anything else is told
-        new = ops.NewPurchaseOrder(
+        new = NewPurchaseOrder(
             supplier_id=ids.decode(input.supplier_id, "Supplier", "supplierId"),
             branch_id=branch_pk,
             lines=[
-                ops.OrderLine(line.variant.ref(f"lines.{i}.variant"), line.quantity, line.unit_cost)
+                OrderLine(line.variant.ref(f"lines.{i}.variant"), line.quantity, line.unit_cost)
                 for i, line in enumerate(input.lines)
             ],
             idempotency_key=input.idempotency_key,
@@ -156,7 +160,7 @@ async def create_purchase_order(info: Info, input: CreatePurchaseOrderInput) -> 
             note=input.note,
             place=input.place,
         )
-        order, _ = await ops.create_purchase_order(info.context.actor, new)
+        order, _ = await ops_create_purchase_order(info.context.actor, new)
         return {"purchase_order": PurchaseOrder.from_model(order)}
 
     return await payload(CreatePurchaseOrderPayload, run)
@@ -168,7 +172,7 @@ def _order_pk(value: strawberry.ID) -> int:
 
 async def place_purchase_order(info: Info, input: PlacePurchaseOrderInput) -> PlacePurchaseOrderPayload:
     async def run():
-        order, _ = await ops.place_purchase_order(
+        order, _ = await ops_place_purchase_order(
             info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key
         )
         return {"purchase_order": PurchaseOrder.from_model(order)}
@@ -178,7 +182,7 @@ async def place_purchase_order(info: Info, input: PlacePurchaseOrderInput) -> Pl
 
 async def close_purchase_order(info: Info, input: ClosePurchaseOrderInput) -> ClosePurchaseOrderPayload:
     async def run():
-        order, _ = await ops.close_purchase_order(
+        order, _ = await ops_close_purchase_order(
             info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key, input.reason
         )
         return {"purchase_order": PurchaseOrder.from_model(order)}
@@ -188,7 +192,7 @@ async def close_purchase_order(info: Info, input: ClosePurchaseOrderInput) -> Cl
 
 async def cancel_purchase_order(info: Info, input: CancelPurchaseOrderInput) -> CancelPurchaseOrderPayload:
     async def run():
-        order, _ = await ops.cancel_purchase_order(
+        order, _ = await ops_cancel_purchase_order(
             info.context.actor, _order_pk(input.purchase_order_id), input.idempotency_key, input.reason
         )
         return {"purchase_order": PurchaseOrder.from_model(order)}
@@ -203,16 +207,16 @@ async def receive_goods(info: Info, input: ReceiveGoodsInput) -> ReceiveGoodsPay
             where = f"lines.{i}"
             line_pk = ids.decode(line.line_id, "PurchaseOrderLine", f"{where}.lineId") if line.line_id else None
             lines.append(
-                receiving.ReceiptLine(
+                ReceiptLine(
                     quantity=line.quantity,
                     line_id=line_pk,
                     variant=line.variant.ref(f"{where}.variant") if line.variant is not None else None,
                     unit_cost=line.unit_cost,
                 )
             )
-        grn, _ = await receiving.receive_goods(
+        grn, _ = await ops_receive_goods(
             info.context.actor,
-            receiving.GoodsIn(
+            GoodsIn(
                 purchase_order_id=_order_pk(input.purchase_order_id),
                 lines=lines,
                 idempotency_key=input.idempotency_key,

@@ -8,10 +8,13 @@ from strawberry.types import Info
 
 from models import registers as models
 from models.branches import Counter
-from operations.counter import register_reports
-from operations.counter import registers as ops
-from operations.kernel.access import Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
+from operations.counter import close_register as ops_close_register
+from operations.counter import current_register as ops_current_register
+from operations.counter import end_shift as ops_end_shift
+from operations.counter import open_register as ops_open_register
+from operations.counter import record_cash
+from operations.counter import register_report as ops_register_report
+from operations.kernel import ErrorCode, OperationError, Permission, require
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -48,7 +51,7 @@ async def current_register(info: Info, counter_id: strawberry.ID) -> Register | 
         raise BadRequest(f"counter {counter_id} does not exist", code="NOT_FOUND", field="counterId")
     if not may_view(info.context.actor, counter.branch_id):
         require(info.context.actor, Permission.VIEW_SALES, counter.branch_id)  # raises, with the right code
-    register = await ops.current_register(counter_pk)
+    register = await ops_current_register(counter_pk)
     return Register.from_model(register) if register else None
 
 
@@ -56,7 +59,7 @@ async def register_report(info: Info, register_id: strawberry.ID) -> RegisterRep
     """The X report of an open register (mid-shift), or the Z report of a closed one."""
     register_pk = _query_id(register_id, "Register", "registerId")
     try:
-        report = await register_reports.register_report(info.context.actor, register_pk)
+        report = await ops_register_report(info.context.actor, register_pk)
     except OperationError as error:
         raise BadRequest(str(error), code="NOT_FOUND", field="registerId") from None
     return RegisterReport.from_report(report)
@@ -65,7 +68,7 @@ async def register_report(info: Info, register_id: strawberry.ID) -> RegisterRep
 async def open_register(info: Info, input: OpenRegisterInput) -> OpenRegisterPayload:
     async def run():
         counter_pk = ids.decode(input.counter_id, "Counter", "counterId")
-        register = await ops.open_register(info.context.actor, counter_pk, input.opening_float, input.idempotency_key)
+        register = await ops_open_register(info.context.actor, counter_pk, input.opening_float, input.idempotency_key)
         return {"register": Register.from_model(register)}
 
     return await payload(OpenRegisterPayload, run)
@@ -74,7 +77,7 @@ async def open_register(info: Info, input: OpenRegisterInput) -> OpenRegisterPay
 async def record_cash_movement(info: Info, input: RecordCashMovementInput) -> RecordCashMovementPayload:
     async def run():
         register_pk = ids.decode(input.register_id, "Register", "registerId")
-        movement = await ops.record_cash(
+        movement = await record_cash(
             info.context.actor,
             register_pk,
             models.CashMovementKind(input.kind.value),
@@ -105,7 +108,7 @@ async def close_register(info: Info, input: CloseRegisterInput) -> CloseRegister
     async def run():
         register_pk = ids.decode(input.register_id, "Register", "registerId")
         total, denominations = _counted(input)
-        register = await ops.close_register(
+        register = await ops_close_register(
             info.context.actor,
             register_pk,
             counted_total=total,
@@ -120,7 +123,7 @@ async def close_register(info: Info, input: CloseRegisterInput) -> CloseRegister
 async def end_shift(info: Info, input: EndShiftInput) -> EndShiftPayload:
     async def run():
         register_pk = ids.decode(input.register_id, "Register", "registerId")
-        shift = await ops.end_shift(info.context.actor, register_pk, input.idempotency_key)
+        shift = await ops_end_shift(info.context.actor, register_pk, input.idempotency_key)
         return {"shift": Shift.from_model(shift)}
 
     return await payload(EndShiftPayload, run)

@@ -7,9 +7,9 @@ import strawberry
 from strawberry.types import Info
 
 from models.stock import Bucket
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
-from operations.stock import reorder
+from operations.kernel import fetch, transaction
+from operations.stock import reorder_crossing
+from operations.stock import reorder_suggestions as ops_reorder_suggestions
 from resolvers import live
 from schema import ids
 from schema.errors import BadRequest
@@ -60,7 +60,7 @@ async def low_stock(
             continue
         branch, variant = int(change.branch_id.node_id), int(change.variant_id.node_id)
         point, quantity = await settings.get(branch, variant)
-        crossed = reorder.crossing(before, change.available, point)
+        crossed = reorder_crossing(before, change.available, point)
         if crossed is None:
             continue
         yield LowStockAlert(
@@ -92,5 +92,5 @@ async def reorder_suggestions(info: Info, branch_id: strawberry.ID) -> list[Reor
             transfers=[TransferSuggestion(quantity=q, from_branch_pk=b) for b, q in s.transfers],
             purchase=s.purchase,
         )
-        for s in await reorder.reorder_suggestions(info.context.actor, branch)
+        for s in await ops_reorder_suggestions(info.context.actor, branch)
     ]

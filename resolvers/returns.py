@@ -5,9 +5,9 @@ from strawberry import UNSET
 from strawberry.types import Info
 
 from models import sales as models
-from operations.counter import exchanges
-from operations.counter import returns as ops
-from operations.counter.checkout import CheckoutLine, Payment
+from operations.counter import CheckoutLine, ExchangeRequest, Payment, ReturnItem, ReturnRequest
+from operations.counter import create_exchange as ops_create_exchange
+from operations.counter import create_return as ops_create_return
 from resolvers.mutations import payload
 from schema import ids
 from schema.returns import (
@@ -25,7 +25,7 @@ from schema.sales import CheckoutLineInput, Sale, TenderInput
 async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPayload:
     async def run():
         sale_id, sale_number = _sale(input.sale)
-        request = ops.ReturnRequest(
+        request = ReturnRequest(
             sale_id=sale_id,
             sale_number=sale_number,
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
@@ -35,7 +35,7 @@ async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPay
             reason=input.reason,
             manager_pin=input.manager_pin,
         )
-        doc, _ = await ops.create_return(info.context.actor, request)
+        doc, _ = await ops_create_return(info.context.actor, request)
         return {"sale_return": SaleReturn.from_model(doc)}
 
     return await payload(CreateReturnPayload, run)
@@ -44,7 +44,7 @@ async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPay
 async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExchangePayload:
     async def run():
         sale_id, sale_number = _sale(input.sale)
-        request = exchanges.ExchangeRequest(
+        request = ExchangeRequest(
             sale_id=sale_id,
             sale_number=sale_number,
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
@@ -56,7 +56,7 @@ async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExcha
             reason=input.reason,
             manager_pin=input.manager_pin,
         )
-        doc, _ = await exchanges.create_exchange(info.context.actor, request)
+        doc, _ = await ops_create_exchange(info.context.actor, request)
         new_sale = await models.Sale.get(id=doc.exchange_sale_id)
         return {"sale_return": SaleReturn.from_model(doc), "sale": Sale.from_model(new_sale)}
 
@@ -70,8 +70,8 @@ def _sale(sale: SaleRefInput) -> tuple[int | None, str | None]:
     return None, None if sale.number is UNSET else sale.number
 
 
-def _items(lines: list[ReturnLineInput]) -> list[ops.ReturnItem]:
-    return [ops.ReturnItem(line.line_no, line.quantity, models.Restock(line.restock.value)) for line in lines]
+def _items(lines: list[ReturnLineInput]) -> list[ReturnItem]:
+    return [ReturnItem(line.line_no, line.quantity, models.Restock(line.restock.value)) for line in lines]
 
 
 def _payments(tenders: list[TenderInput]) -> list[Payment]:

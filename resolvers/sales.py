@@ -5,10 +5,13 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
-from operations.counter import checkout as ops
-from operations.counter import drafts, offline
-from operations.kernel.access import Permission, require
-from operations.kernel.errors import OperationError
+from operations.counter import Checkout, CheckoutLine, Draft, OfflineSale, Payment
+from operations.counter import checkout as ops_checkout
+from operations.counter import place_draft as ops_place_draft
+from operations.counter import save_draft as ops_save_draft
+from operations.counter import sync_offline_sales as ops_sync_offline_sales
+from operations.counter import void_sale as ops_void_sale
+from operations.kernel import OperationError, Permission, require
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest, user_errors
@@ -29,9 +32,9 @@ from schema.sales import (
 )
 
 
-def _lines(lines, field: str = "lines") -> list[ops.CheckoutLine]:
+def _lines(lines, field: str = "lines") -> list[CheckoutLine]:
     return [
-        ops.CheckoutLine(
+        CheckoutLine(
             variant=line.variant.ref(f"{field}.{i}.variant"),
             quantity=line.quantity,
             price_override=line.price_override,
@@ -41,13 +44,13 @@ def _lines(lines, field: str = "lines") -> list[ops.CheckoutLine]:
     ]
 
 
-def _payments(tenders) -> list[ops.Payment]:
-    return [ops.Payment(models.TenderType(t.type.value), t.amount, t.reference, t.account) for t in tenders]
+def _payments(tenders) -> list[Payment]:
+    return [Payment(models.TenderType(t.type.value), t.amount, t.reference, t.account) for t in tenders]
 
 
 async def checkout(info: Info, input: CheckoutInput) -> CheckoutPayload:
     async def run():
-        request = ops.Checkout(
+        request = Checkout(
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
             lines=_lines(input.lines),
             payments=_payments(input.tenders),
@@ -59,7 +62,7 @@ async def checkout(info: Info, input: CheckoutInput) -> CheckoutPayload:
             manager_pin=input.manager_pin,
             note=input.note,
         )
-        sale, _ = await ops.checkout(info.context.actor, request)
+        sale, _ = await ops_checkout(info.context.actor, request)
         return {"sale": Sale.from_model(sale)}
 
     return await payload(CheckoutPayload, run)
@@ -83,7 +86,7 @@ async def sales(info: Info, branch_id: strawberry.ID, first: int, after: str | N
 
 async def save_draft(info: Info, input: SaveDraftInput) -> SaveDraftPayload:
     async def run():
-        draft = drafts.Draft(
+        draft = Draft(
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
             lines=_lines(input.lines),
             order_discount=input.order_discount,
@@ -94,7 +97,7 @@ async def save_draft(info: Info, input: SaveDraftInput) -> SaveDraftPayload:
             note=input.note,
         )
         draft_pk = ids.decode(input.draft_id, "Sale", "draftId") if input.draft_id else None
-        saved = await drafts.save_draft(info.context.actor, draft, draft_pk, input.idempotency_key)
+        saved = await ops_save_draft(info.context.actor, draft, draft_pk, input.idempotency_key)
         return {"sale": Sale.from_model(saved)}
 
     return await payload(SaveDraftPayload, run)
@@ -102,7 +105,7 @@ async def save_draft(info: Info, input: SaveDraftInput) -> SaveDraftPayload:
 
 async def place_draft(info: Info, input: PlaceDraftInput) -> PlaceDraftPayload:
     async def run():
-        sale, _ = await drafts.place_draft(
+        sale, _ = await ops_place_draft(
             info.context.actor,
             ids.decode(input.draft_id, "Sale", "draftId"),
             ids.decode(input.counter_id, "Counter", "counterId"),
@@ -117,7 +120,7 @@ async def place_draft(info: Info, input: PlaceDraftInput) -> PlaceDraftPayload:
 async def void_sale(info: Info, input: VoidSaleInput) -> VoidSalePayload:
     async def run():
         sale_pk = ids.decode(input.sale_id, "Sale", "saleId")
-        voided = await drafts.void_sale(
+        voided = await ops_void_sale(
             info.context.actor, sale_pk, input.manager_pin, input.reason, input.idempotency_key
         )
         return {"sale": Sale.from_model(voided)}
@@ -128,7 +131,7 @@ async def void_sale(info: Info, input: VoidSaleInput) -> VoidSalePayload:
 async def sync_offline_sales(info: Info, input: SyncOfflineSalesInput) -> SyncOfflineSalesPayload:
     async def run():
         uploads = [
-            offline.OfflineSale(
+            OfflineSale(
                 offline_id=s.offline_id,
                 occurred_at=s.occurred_at,
                 lines=_lines(s.lines, f"sales.{i}.lines"),
@@ -141,7 +144,7 @@ async def sync_offline_sales(info: Info, input: SyncOfflineSalesInput) -> SyncOf
             for i, s in enumerate(input.sales)
         ]
         counter_pk = ids.decode(input.counter_id, "Counter", "counterId")
-        results = await offline.sync_offline_sales(info.context.actor, counter_pk, uploads)
+        results = await ops_sync_offline_sales(info.context.actor, counter_pk, uploads)
         return {
             "results": [
                 OfflineSaleResult(

@@ -7,11 +7,11 @@ import strawberry
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
-from operations.kernel.access import Permission, require
-from operations.kernel.errors import OperationError
-from operations.sync import catalog_import as shopify_import
-from operations.sync import connection as shopify_connection
-from operations.sync import locations as shopify_locations
+from operations.kernel import OperationError, Permission, require
+from operations.sync import connect_shopify as ops_connect_shopify
+from operations.sync import disconnect_shopify as ops_disconnect_shopify
+from operations.sync import import_channel, launch_import, progress_event, shopify_locations, start_import
+from operations.sync import map_location as ops_map_location
 from resolvers.mutations import payload
 from resolvers.sync import current_status
 from schema import ids
@@ -39,7 +39,7 @@ from subscriptions.bus import BusClosed, SlowConsumer
 
 async def connect_shopify(info: Info, input: ConnectShopifyInput) -> ConnectShopifyPayload:
     async def run():
-        connection = await shopify_connection.connect_shopify(
+        connection = await ops_connect_shopify(
             info.context.actor, input.shop_domain, input.access_token, input.client_secret, input.idempotency_key
         )
         return {"connection": ShopifyConnection.from_model(connection)}
@@ -49,7 +49,7 @@ async def connect_shopify(info: Info, input: ConnectShopifyInput) -> ConnectShop
 
 async def disconnect_shopify(info: Info, input: DisconnectShopifyInput) -> DisconnectShopifyPayload:
     async def run():
-        connection = await shopify_connection.disconnect_shopify(info.context.actor, input.idempotency_key)
+        connection = await ops_disconnect_shopify(info.context.actor, input.idempotency_key)
         return {"connection": ShopifyConnection.from_model(connection)}
 
     return await payload(DisconnectShopifyPayload, run)
@@ -57,11 +57,11 @@ async def disconnect_shopify(info: Info, input: DisconnectShopifyInput) -> Disco
 
 async def start_shopify_import(info: Info, input: StartShopifyImportInput) -> StartShopifyImportPayload:
     async def run():
-        job, replayed = await shopify_import.start_import(
+        job, replayed = await start_import(
             info.context.actor, create_branches=input.create_branches, idempotency_key=input.idempotency_key
         )
         if not replayed:
-            shopify_import.launch(job.id)
+            launch_import(job.id)
         return {"job": ImportJob.from_model(job)}
 
     return await payload(StartShopifyImportPayload, run)
@@ -70,7 +70,7 @@ async def start_shopify_import(info: Info, input: StartShopifyImportInput) -> St
 async def map_location(info: Info, input: MapLocationInput) -> MapLocationPayload:
     async def run():
         branch_id = ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None
-        location = await shopify_locations.map_location(
+        location = await ops_map_location(
             info.context.actor, str(input.shopify_location_id), branch_id, input.ignore, input.idempotency_key
         )
         return {"location": ShopifyLocation.from_model(location)}
@@ -85,7 +85,7 @@ async def sync_status(info: Info) -> SyncStatus:
 
 async def shopify_locations_list(info: Info) -> list[ShopifyLocation]:
     require(info.context.actor, Permission.MANAGE_INTEGRATIONS)
-    return [ShopifyLocation.from_model(loc) for loc in await shopify_locations.locations()]
+    return [ShopifyLocation.from_model(loc) for loc in await shopify_locations()]
 
 
 async def _job(info: Info, job_id: str) -> ImportJobRow:
@@ -123,9 +123,9 @@ async def import_progress(info: Info, job_id: str) -> AsyncGenerator[ImportProgr
     bus = live.current()
     if bus is None:
         raise BadRequest("live events are not available on this server", code="UNAVAILABLE")
-    async with bus.subscribe([shopify_import.import_channel(job.id)]) as subscription:
+    async with bus.subscribe([import_channel(job.id)]) as subscription:
         await job.refresh_from_db()  # subscribed first, then read: no change falls between the two
-        yield _progress(shopify_import.progress_event(job))
+        yield _progress(progress_event(job))
         if job.status.value in ("completed", "failed"):
             return
         while True:

@@ -5,9 +5,12 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import staff as models
-from operations.directory import staff as ops
-from operations.kernel.access import Permission, require, require_signed_in, visible_branches
-from operations.kernel.errors import OperationError
+from operations.directory import NewStaff, SignedIn
+from operations.directory import counter_login as ops_counter_login
+from operations.directory import create_staff as ops_create_staff
+from operations.directory import login as ops_login
+from operations.directory import logout as ops_logout
+from operations.kernel import OperationError, Permission, require, require_signed_in, visible_branches
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -25,7 +28,7 @@ from schema.staff import (
 )
 
 
-def _signed_in(result: ops.SignedIn) -> dict:
+def _signed_in(result: SignedIn) -> dict:
     return {"token": result.token, "expires_at": result.expires_at, "staff": Staff.from_model(result.staff)}
 
 
@@ -38,7 +41,7 @@ def _client_address(info: Info) -> str:
 
 async def login(info: Info, input: LoginInput) -> LoginPayload:
     async def run():
-        return _signed_in(await ops.login(input.email, input.password, _client_address(info)))
+        return _signed_in(await ops_login(input.email, input.password, _client_address(info)))
 
     return await payload(LoginPayload, run)
 
@@ -47,20 +50,20 @@ async def counter_login(info: Info, input: CounterLoginInput) -> CounterLoginPay
     async def run():
         counter_pk = ids.decode(input.counter_id, "Counter", "counterId")
         staff_pk = ids.decode(input.staff_id, "Staff", "staffId") if input.staff_id else None
-        return _signed_in(await ops.counter_login(counter_pk, input.pin, staff_pk))
+        return _signed_in(await ops_counter_login(counter_pk, input.pin, staff_pk))
 
     return await payload(CounterLoginPayload, run)
 
 
 async def logout(info: Info) -> LogoutPayload:
     require_signed_in(info.context.actor)
-    await ops.logout(info.context.actor)
+    await ops_logout(info.context.actor)
     return LogoutPayload(ok=True)
 
 
 async def create_staff(info: Info, input: CreateStaffInput) -> CreateStaffPayload:
     async def run():
-        new = ops.NewStaff(
+        new = NewStaff(
             email=input.email,
             name=input.name,
             role=models.Role(input.role.value),
@@ -68,7 +71,7 @@ async def create_staff(info: Info, input: CreateStaffInput) -> CreateStaffPayloa
             pin=input.pin,
             branch_ids=[ids.decode(b, "Branch", f"branchIds.{i}") for i, b in enumerate(input.branch_ids)],
         )
-        return {"staff": Staff.from_model(await ops.create_staff(info.context.actor, new, input.idempotency_key))}
+        return {"staff": Staff.from_model(await ops_create_staff(info.context.actor, new, input.idempotency_key))}
 
     return await payload(CreateStaffPayload, run)
 

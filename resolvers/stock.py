@@ -7,11 +7,10 @@ from tortoise.expressions import F
 
 from models import branches as branch_models
 from models import stock as models
-from operations.directory import catalog as catalog_ops
-from operations.kernel.access import Permission, require
-from operations.kernel.errors import OperationError
-from operations.stock import adjustments as ops
-from operations.stock import reorder
+from operations.directory import resolve_variant_refs
+from operations.kernel import ErrorCode, OperationError, Permission, require
+from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, ReorderLevel, set_reorder_levels
+from operations.stock import adjust_stock as ops_adjust_stock
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -102,19 +101,19 @@ async def _branch_and_variants(info: Info, branch_id: str, lines: list) -> tuple
     require(info.context.actor, Permission.ADJUST_STOCK, branch_pk)
     refs = [line.variant.ref(f"lines.{i}.variant") for i, line in enumerate(lines)]
     if not await branch_models.Branch.exists(id=branch_pk):
-        raise OperationError.single(ops.ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
-    return branch_pk, await catalog_ops.resolve_variant_refs(refs)
+        raise OperationError.single(ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
+    return branch_pk, await resolve_variant_refs(refs)
 
 
 async def adjust_stock(info: Info, input: AdjustStockInput) -> AdjustStockPayload:
     async def run():
         branch_pk, variant_pks = await _branch_and_variants(info, input.branch_id, input.lines)
-        result = await ops.adjust_stock(
-            ops.Adjustment(
+        result = await ops_adjust_stock(
+            Adjustment(
                 branch_id=branch_pk,
-                reason=ops.AdjustmentReason(input.reason.value),
+                reason=AdjustmentReason(input.reason.value),
                 lines=[
-                    ops.AdjustmentLine(pk, line.quantity, line.counted_quantity)
+                    AdjustmentLine(pk, line.quantity, line.counted_quantity)
                     for pk, line in zip(variant_pks, input.lines, strict=True)
                 ],
                 idempotency_key=input.idempotency_key,
@@ -132,10 +131,10 @@ async def set_reorder_points(info: Info, input: SetReorderPointsInput) -> SetReo
     async def run():
         branch_pk, variant_pks = await _branch_and_variants(info, input.branch_id, input.lines)
         levels = [
-            reorder.ReorderLevel(pk, line.reorder_point, line.reorder_quantity)
+            ReorderLevel(pk, line.reorder_point, line.reorder_quantity)
             for pk, line in zip(variant_pks, input.lines, strict=True)
         ]
-        await reorder.set_reorder_levels(info.context.actor, branch_pk, levels, input.idempotency_key)
+        await set_reorder_levels(info.context.actor, branch_pk, levels, input.idempotency_key)
         levels = await models.StockLevel.filter(branch_id=branch_pk, variant_id__in=variant_pks).order_by("variant_id")
         return {"levels": [StockLevel.from_model(level) for level in levels]}
 

@@ -8,14 +8,17 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
-from operations.kernel.access import Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.sync import connection as shopify_connection
-from operations.sync import push as shopify_push
-from operations.sync.inbox import inbox_figures
-from operations.sync.order_actions import order_action_figures
-from operations.sync.push_status import push_figures
-from operations.sync.stuck import retry_parked, retry_stuck_webhooks, stuck_webhooks
+from operations.kernel import ErrorCode, OperationError, Permission, require
+from operations.sync import (
+    SYNC_CHANNEL,
+    current_connection,
+    inbox_figures,
+    order_action_figures,
+    push_figures,
+    retry_parked,
+    retry_stuck_webhooks,
+    stuck_webhooks,
+)
 from resolvers.mutations import payload
 from schema import ids as gids
 from schema.errors import BadRequest
@@ -41,7 +44,7 @@ MAX_WEBHOOK_IDS = 100
 
 
 async def current_status() -> SyncStatus:
-    connection = await shopify_connection.current_connection()
+    connection = await current_connection()
     last = await ImportJobRow.all().order_by("-id").first()
     figures = await push_figures()
     actions = await order_action_figures()
@@ -124,7 +127,7 @@ async def sync_status_changed(info: Info) -> AsyncGenerator[SyncStatus, None]:
     bus = live.current()
     if bus is None:
         raise BadRequest("live events are not available on this server", code="UNAVAILABLE")
-    async with bus.subscribe([shopify_push.SYNC_CHANNEL]) as subscription:
+    async with bus.subscribe([SYNC_CHANNEL]) as subscription:
         status = await current_status()  # subscribed first, then read: no round falls between the two
         yield status
         last = _signature(status)

@@ -8,10 +8,16 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from models import transfers as models
-from operations.kernel.access import Permission, require
-from operations.kernel.errors import OperationError
-from operations.transfers import movement as moves
-from operations.transfers import requests as ops
+from operations.kernel import OperationError, Permission, require
+from operations.transfers import IN_TRANSIT, DispatchLine, LineRef, NewTransfer, Receipt, ReceiveLine, RequestLine
+from operations.transfers import approve_transfer as ops_approve_transfer
+from operations.transfers import cancel_transfer as ops_cancel_transfer
+from operations.transfers import close_transfer as ops_close_transfer
+from operations.transfers import create_transfer as ops_create_transfer
+from operations.transfers import dispatch_transfer as ops_dispatch_transfer
+from operations.transfers import receive_transfer as ops_receive_transfer
+from operations.transfers import return_discrepancy_to_stock as ops_return_discrepancy_to_stock
+from operations.transfers import submit_transfer as ops_submit_transfer
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -74,7 +80,7 @@ async def transfers(
         if not 0 <= in_transit_longer_than_hours <= MAX_AGE_HOURS:
             raise BadRequest(f"inTransitLongerThanHours must be 0–{MAX_AGE_HOURS}", field="inTransitLongerThanHours")
         since = datetime.now(UTC) - timedelta(hours=in_transit_longer_than_hours)
-        queryset = queryset.filter(status__in=list(ops.IN_TRANSIT), dispatched_at__lte=since)
+        queryset = queryset.filter(status__in=list(IN_TRANSIT), dispatched_at__lte=since)
     return await keyset_page(
         queryset, first=first, after_key=decode_cursor(after), key="id", to_node=Transfer.from_model
     )
@@ -87,8 +93,8 @@ def _transfer_pk(value) -> int:
     return ids.decode(value, "Transfer", "transferId")
 
 
-def _line_ref(line, i: int) -> moves.LineRef:
-    return moves.LineRef(
+def _line_ref(line, i: int) -> LineRef:
+    return LineRef(
         line_id=ids.decode(line.line_id, "TransferLine", f"lines.{i}.lineId") if line.line_id else None,
         variant_id=ids.decode(line.variant_id, "Variant", f"lines.{i}.variantId") if line.variant_id else None,
     )
@@ -101,9 +107,9 @@ def _done(transfer: models.Transfer) -> dict:
 async def create_transfer(info: Info, input: CreateTransferInput) -> CreateTransferPayload:
     async def run():
         lines = [
-            ops.RequestLine(line.variant.ref(f"lines.{i}.variant"), line.quantity) for i, line in enumerate(input.lines)
+            RequestLine(line.variant.ref(f"lines.{i}.variant"), line.quantity) for i, line in enumerate(input.lines)
         ]
-        new = ops.NewTransfer(
+        new = NewTransfer(
             source_branch_id=ids.decode(input.source_branch_id, "Branch", "sourceBranchId"),
             destination_branch_id=ids.decode(input.destination_branch_id, "Branch", "destinationBranchId"),
             lines=lines,
@@ -111,7 +117,7 @@ async def create_transfer(info: Info, input: CreateTransferInput) -> CreateTrans
             note=input.note,
             submit=input.submit,
         )
-        transfer, _ = await ops.create_transfer(info.context.actor, new)
+        transfer, _ = await ops_create_transfer(info.context.actor, new)
         return _done(transfer)
 
     return await payload(CreateTransferPayload, run)
@@ -119,7 +125,7 @@ async def create_transfer(info: Info, input: CreateTransferInput) -> CreateTrans
 
 async def submit_transfer(info: Info, input: SubmitTransferInput) -> SubmitTransferPayload:
     async def run():
-        transfer, _ = await ops.submit_transfer(
+        transfer, _ = await ops_submit_transfer(
             info.context.actor, _transfer_pk(input.transfer_id), input.idempotency_key
         )
         return _done(transfer)
@@ -130,7 +136,7 @@ async def submit_transfer(info: Info, input: SubmitTransferInput) -> SubmitTrans
 async def approve_transfer(info: Info, input: ApproveTransferInput) -> ApproveTransferPayload:
     async def run():
         pk = _transfer_pk(input.transfer_id)
-        transfer, _ = await ops.approve_transfer(info.context.actor, pk, input.idempotency_key)
+        transfer, _ = await ops_approve_transfer(info.context.actor, pk, input.idempotency_key)
         return _done(transfer)
 
     return await payload(ApproveTransferPayload, run)
@@ -140,9 +146,9 @@ async def dispatch_transfer(info: Info, input: DispatchTransferInput) -> Dispatc
     async def run():
         lines = None
         if input.lines is not None:
-            lines = [moves.DispatchLine(_line_ref(line, i), line.quantity) for i, line in enumerate(input.lines)]
+            lines = [DispatchLine(_line_ref(line, i), line.quantity) for i, line in enumerate(input.lines)]
         pk = _transfer_pk(input.transfer_id)
-        transfer, _ = await moves.dispatch_transfer(info.context.actor, pk, input.idempotency_key, lines)
+        transfer, _ = await ops_dispatch_transfer(info.context.actor, pk, input.idempotency_key, lines)
         return _done(transfer)
 
     return await payload(DispatchTransferPayload, run)
@@ -151,11 +157,11 @@ async def dispatch_transfer(info: Info, input: DispatchTransferInput) -> Dispatc
 async def receive_transfer(info: Info, input: ReceiveTransferInput) -> ReceiveTransferPayload:
     async def run():
         lines = [
-            moves.ReceiveLine(_line_ref(line, i), line.received, line.damaged, line.missing, line.reason)
+            ReceiveLine(_line_ref(line, i), line.received, line.damaged, line.missing, line.reason)
             for i, line in enumerate(input.lines)
         ]
-        receipt = moves.Receipt(_transfer_pk(input.transfer_id), lines, input.idempotency_key, input.note)
-        transfer, _ = await moves.receive_transfer(info.context.actor, receipt)
+        receipt = Receipt(_transfer_pk(input.transfer_id), lines, input.idempotency_key, input.note)
+        transfer, _ = await ops_receive_transfer(info.context.actor, receipt)
         return _done(transfer)
 
     return await payload(ReceiveTransferPayload, run)
@@ -164,7 +170,7 @@ async def receive_transfer(info: Info, input: ReceiveTransferInput) -> ReceiveTr
 async def close_transfer(info: Info, input: CloseTransferInput) -> CloseTransferPayload:
     async def run():
         pk = _transfer_pk(input.transfer_id)
-        transfer, _ = await moves.close_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
+        transfer, _ = await ops_close_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
         return _done(transfer)
 
     return await payload(CloseTransferPayload, run)
@@ -173,7 +179,7 @@ async def close_transfer(info: Info, input: CloseTransferInput) -> CloseTransfer
 async def cancel_transfer(info: Info, input: CancelTransferInput) -> CancelTransferPayload:
     async def run():
         pk = _transfer_pk(input.transfer_id)
-        transfer, _ = await ops.cancel_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
+        transfer, _ = await ops_cancel_transfer(info.context.actor, pk, input.idempotency_key, input.reason)
         return _done(transfer)
 
     return await payload(CancelTransferPayload, run)
@@ -182,7 +188,7 @@ async def cancel_transfer(info: Info, input: CancelTransferInput) -> CancelTrans
 async def return_discrepancy_to_stock(info: Info, input: ReturnDiscrepancyToStockInput) -> ReturnPayload:
     async def run():
         pk = ids.decode(input.discrepancy_id, "TransferDiscrepancy", "discrepancyId")
-        discrepancy, _ = await moves.return_discrepancy_to_stock(info.context.actor, pk, input.idempotency_key)
+        discrepancy, _ = await ops_return_discrepancy_to_stock(info.context.actor, pk, input.idempotency_key)
         transfer = await models.Transfer.get(id=discrepancy.transfer_id)
         return {"discrepancy": TransferDiscrepancy.from_model(discrepancy), "transfer": Transfer.from_model(transfer)}
 

@@ -11,7 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.graphql import OperationType
 
-from operations.kernel.access import AccessDenied
+from operations.kernel import AccessDenied
 from schema.client_errors import is_client_error, is_model_validation, is_refusal, tidy
 from schema.edge import EdgeChecks
 from schema.limits import query_limits_rule

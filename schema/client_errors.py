@@ -15,7 +15,7 @@ from graphql import GraphQLError
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.exceptions import ValidationError as ModelValidationError
 
-from operations.kernel.access import AccessDenied
+from operations.kernel import AccessDenied
 
 REFUSAL_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 

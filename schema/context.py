@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from operations.kernel.access import ANONYMOUS, Actor
+from operations.kernel import ANONYMOUS, Actor
 from schema.loaders import Loaders
 
 

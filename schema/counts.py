@@ -10,8 +10,8 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import counts as models
-from operations.counts import views as count_views
-from operations.counts.counting import CountMode as OperationMode
+from operations.counts import CountMode as OperationMode
+from operations.counts import LineFigures, as_seen, totals_as_seen
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.pagination import check_first, decode_cursor, encode_cursor
@@ -50,7 +50,7 @@ class StockCountLine:
     variance: int | None = strawberry.field(description="counted − (expectedAtStart + movementsSinceStart).")
 
     @classmethod
-    def from_figures(cls, f: count_views.LineFigures) -> Self:
+    def from_figures(cls, f: LineFigures) -> Self:
         return cls(
             variant_pk=f.variant_id,
             sku=f.sku,
@@ -120,7 +120,7 @@ class StockCount(relay.Node):
         check_first(first)
         after_id = decode_cursor(after)
         page = await info.context.loaders.lines_of_count.load((self.id, first + 1, after_id))
-        figures = count_views.as_seen(info.context.actor, self.model, page)
+        figures = as_seen(info.context.actor, self.model, page)
         edges = [
             relay.Edge(cursor=encode_cursor(f.line_id), node=StockCountLine.from_figures(f)) for f in figures[:first]
         ]
@@ -137,7 +137,7 @@ class StockCount(relay.Node):
     @strawberry.field
     async def totals(self, info: Info) -> StockCountTotals:
         found = await info.context.loaders.totals_of_count.load(self.id)
-        t = count_views.totals_as_seen(info.context.actor, self.model, found)
+        t = totals_as_seen(info.context.actor, self.model, found)
         return StockCountTotals(lines=t.lines, counted=t.counted, variance_units=t.variance_units)
 
     @strawberry.field(description="The ledger entries the approval posted (reason count); empty before approval.")

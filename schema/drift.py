@@ -8,7 +8,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import drift as models
-from operations.drift.explain import IN_FLIGHT_KINDS
+from operations.drift import IN_FLIGHT_KINDS
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.staff import Staff, actor_as_staff

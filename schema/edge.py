@@ -28,7 +28,7 @@ from graphql.validation import ASTValidationRule, OverlappingFieldsCanBeMergedRu
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 
-from operations.kernel.access import ANONYMOUS, AccessDenied
+from operations.kernel import ANONYMOUS, AccessDenied
 from schema.text_limits import variable_errors
 
 # Root fields a caller without a session may ask for (besides introspection, when it is on).

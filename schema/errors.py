@@ -5,8 +5,8 @@ from enum import Enum
 import strawberry
 from graphql import GraphQLError
 
-from operations.kernel.errors import ErrorCode as OperationCode
-from operations.kernel.errors import OperationError
+from operations.kernel import ErrorCode as OperationCode
+from operations.kernel import OperationError
 
 ErrorCode = strawberry.enum(Enum("ErrorCode", {c.name: c.value for c in OperationCode}), name="ErrorCode")
 

@@ -2,7 +2,7 @@
 
 from strawberry import relay
 
-from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel import ErrorCode, OperationError
 
 
 def global_id(type_name: str, pk: int) -> relay.GlobalID:

@@ -5,8 +5,8 @@ from enum import Enum
 
 import strawberry
 
-from operations.directory.catalog import VariantRef
-from operations.stock.adjustments import AdjustmentReason as OperationReason
+from operations.directory import VariantRef
+from operations.stock import AdjustmentReason as OperationReason
 from schema import ids
 from schema.types import FulfillmentWorkflow
 

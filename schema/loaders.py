@@ -28,7 +28,7 @@ from models.shopify import ImportJob
 from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
-from operations.counts import views as count_views
+from operations.counts import CountTotals, LineFigures, count_figures, totals_of
 
 
 def _by_id(model: Any) -> Callable:
@@ -77,7 +77,7 @@ async def _fulfillments_of_order(keys: list[int]) -> list[list[tuple[Fulfillment
     return [grouped[k] for k in keys]
 
 
-async def _lines_of_count(keys: list[tuple[int, int, int | None]]) -> list[list[count_views.LineFigures]]:
+async def _lines_of_count(keys: list[tuple[int, int, int | None]]) -> list[list[LineFigures]]:
     """Each (count id, how many, after which line id) key's page of lines, every figure in it (the type
     hides what a blind count hides): one query per page shape asked for, a page of counts asks one."""
     pages = defaultdict(list)
@@ -86,14 +86,14 @@ async def _lines_of_count(keys: list[tuple[int, int, int | None]]) -> list[list[
     found = {}
     for (first, after), count_ids in pages.items():
         for count_id, lines in (
-            await count_views.figures(list(dict.fromkeys(count_ids)), first=first, after_line_id=after)
+            await count_figures(list(dict.fromkeys(count_ids)), first=first, after_line_id=after)
         ).items():
             found[(count_id, first, after)] = lines
     return [found[k] for k in keys]
 
 
-async def _totals_of_count(keys: list[int]) -> list[count_views.CountTotals]:
-    found = await count_views.totals_of(list(dict.fromkeys(keys)))
+async def _totals_of_count(keys: list[int]) -> list[CountTotals]:
+    found = await totals_of(list(dict.fromkeys(keys)))
     return [found[k] for k in keys]
 
 

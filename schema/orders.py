@@ -16,8 +16,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models import orders as models
-from operations.kernel.access import Actor, Permission
-from operations.orders.steps import CANCEL_REASONS
+from operations.kernel import Actor, Permission
+from operations.orders import CANCEL_REASONS
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.returns import Restock

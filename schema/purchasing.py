@@ -12,7 +12,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import purchasing as models
-from operations.kernel.access import Actor, Permission, require_signed_in
+from operations.kernel import Actor, Permission, require_signed_in
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput

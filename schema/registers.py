@@ -12,8 +12,9 @@ from strawberry.types import Info
 
 from models import registers as models
 from models.sales import TenderType
-from operations.counter import register_reports
-from operations.kernel.access import Actor, Permission
+from operations.counter import RegisterReport as ops_RegisterReport
+from operations.counter import register_report
+from operations.kernel import Actor, Permission
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.staff import Staff, staff_member
@@ -109,7 +110,7 @@ class RegisterReport:
     closed_by_pk: strawberry.Private[int | None]
 
     @classmethod
-    def from_report(cls, r: register_reports.RegisterReport) -> Self:
+    def from_report(cls, r: ops_RegisterReport) -> Self:
         money = {name: Money(amount=getattr(r, name)) for name in _REPORT_AMOUNTS}
         return cls(
             final=r.final,
@@ -202,7 +203,7 @@ class Register(relay.Node):
 
     @strawberry.field(description="The X report now, or the Z report once closed.")
     async def report(self, info: Info) -> RegisterReport:
-        return RegisterReport.from_report(await register_reports.register_report(info.context.actor, self.id))
+        return RegisterReport.from_report(await register_report(info.context.actor, self.id))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

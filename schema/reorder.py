@@ -6,7 +6,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from operations.stock.reorder import Crossing as OperationCrossing
+from operations.stock import Crossing as OperationCrossing
 from schema.types import AtBranch, Branch, Variant
 
 LowStockCrossing = strawberry.enum(

@@ -11,7 +11,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
-from operations.kernel.access import Permission
+from operations.kernel import Permission
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.registers import Register, Shift, register_of, shift_of

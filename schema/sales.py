@@ -12,9 +12,8 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
-from operations.counter.checkout import receipt_of
-from operations.counter.receipts import render_thermal
-from operations.kernel.access import Permission
+from operations.counter import receipt_of, render_thermal
+from operations.kernel import Permission
 from schema.errors import BadRequest, UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.registers import Register, Shift, register_of, shift_of

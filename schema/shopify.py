@@ -8,9 +8,8 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import shopify as models
-from operations.sync.catalog_import import ImportPhase as Phase
-from operations.sync.catalog_upsert import ImportKind, ImportOutcome
-from operations.sync.connection import WEBHOOK_TOPICS
+from operations.sync import WEBHOOK_TOPICS, ImportKind, ImportOutcome
+from operations.sync import ImportPhase as Phase
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.types import Branch

@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import staff as models
-from operations.kernel.access import Permission, staff_id_of
+from operations.kernel import Permission, staff_id_of
 from schema.errors import UserError
 from schema.types import Branch
 

@@ -14,7 +14,7 @@ from schema.pagination import check_first, decode_cursor, encode_cursor, page_of
 from schema.shopify import ImportJob, ShopifyConnection
 
 if TYPE_CHECKING:
-    from operations.sync.stuck import StuckWebhook
+    from operations.sync import StuckWebhook
 
 WebhookExceptionStatus = strawberry.enum(
     Enum("WebhookExceptionStatus", {"EXCEPTION": "exception", "PARKED": "parked"}),
@@ -49,7 +49,7 @@ class OrderActionStatus:
 
     @strawberry.field(description="The oldest parked order actions first.")
     async def parked_rows(self, first: int, after: str | None = None) -> relay.Connection[ParkedOrderAction]:
-        from operations.sync.order_actions import parked_order_actions
+        from operations.sync import parked_order_actions
 
         check_first(first)
         after_id = decode_cursor(after)
@@ -130,7 +130,7 @@ class SyncStatus:
 
     @strawberry.field(description="The oldest parked changes first.")
     async def parked_rows(self, first: int, after: str | None = None) -> relay.Connection[ParkedSyncRow]:
-        from operations.sync.push_status import parked_rows
+        from operations.sync import parked_rows
 
         check_first(first)
         after_id = decode_cursor(after)

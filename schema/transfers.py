@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import transfers as models
-from operations.kernel.access import Actor, Permission
+from operations.kernel import Actor, Permission
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.staff import Staff, actor_field

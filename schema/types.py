@@ -16,7 +16,7 @@ from models import branches as branch_models
 from models import catalog as catalog_models
 from models import orders as order_models
 from models import stock as stock_models
-from operations.kernel.access import Permission, require_signed_in
+from operations.kernel import Permission, require_signed_in
 
 StockBucket = strawberry.enum(
     Enum("StockBucket", {b.name: b.value for b in stock_models.Bucket}),

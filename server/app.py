@@ -20,9 +20,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.config import tortoise_config
 from models.database import apply_migrations
-from operations.kernel import settings as domain
-from operations.sync import catalog_import as shopify_import
-from operations.sync import connection as shopify_connection
+from operations.kernel import current_settings, settings_installed
+from operations.sync import WEBHOOK_PATH, fail_interrupted_jobs
 from schema import build_schema
 from server import workers
 from server.graphql_view import graphql_app
@@ -40,7 +39,7 @@ log = logging.getLogger("branchline")
 
 async def _sweep_expired_holds(every: float = 60) -> None:
     """Drafts that held stock past their expiry give it back (in-process; a worker later)."""
-    from operations.counter.drafts import release_expired_holds
+    from operations.counter import release_expired_holds
 
     while True:
         await asyncio.sleep(every)
@@ -67,8 +66,8 @@ async def _demo_shop() -> AsyncIterator[None]:
     saved = Path(DEMO_SHOP_FILE)
     shop = open_demo_shop(saved)
     async with serve_simulator(shop) as url:
-        reach = domain.current().changed(shopify={"base_url": url})
-        with domain.installed(reach):
+        reach = current_settings().changed(shopify={"base_url": url})
+        with settings_installed(reach):
             log.info("demo Shopify (simulator) for %s at %s", shop.domain, url)
             await seed_demo(url, shop)
             try:
@@ -97,10 +96,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # Installed for as long as the app runs (and what was installed before, if anything, after).
-        with domain.installed(operations_settings):
+        with settings_installed(operations_settings):
             await apply_migrations(settings.database_url)
             async with RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False):
-                if interrupted := await shopify_import.fail_interrupted_jobs():
+                if interrupted := await fail_interrupted_jobs():
                     log.warning("%d import(s) were cut short by a stop; marked failed", interrupted)
                 bus = Bus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
                 await bus.connect()
@@ -127,13 +126,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             Route("/graphql", gql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", gql),
             Route("/health", health),
-            Route(shopify_connection.WEBHOOK_PATH, shopify_webhook, methods=["POST"]),
+            Route(WEBHOOK_PATH, shopify_webhook, methods=["POST"]),
         ],
         middleware=[
             Middleware(
                 BodyLimit,
                 max_bytes=settings.max_request_bytes,
-                per_path={shopify_connection.WEBHOOK_PATH: settings.max_webhook_bytes},
+                per_path={WEBHOOK_PATH: settings.max_webhook_bytes},
             )
         ],
         lifespan=lifespan,

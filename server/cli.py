@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from operations.kernel import settings as domain
+from operations.kernel import install_settings
 from server.security import refusal_to_start
 from server.settings import domain_settings, get_settings
 
@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _generate_secret(args: argparse.Namespace) -> int:
-    from operations.kernel.keys import generate_secret
+    from operations.kernel import generate_secret
 
     print(generate_secret())
     return 0
@@ -54,8 +54,8 @@ def _generate_secret(args: argparse.Namespace) -> int:
 
 def _reencrypt_secrets(args: argparse.Namespace) -> int:
     from models.database import open_database
-    from operations.kernel.secrets import SecretUnreadable
-    from operations.sync.connection import reencrypt_stored_secrets
+    from operations.kernel import SecretUnreadable
+    from operations.sync import reencrypt_stored_secrets
 
     async def run():
         async with open_database(get_settings().database_url):
@@ -80,7 +80,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from models.database import open_database
-    from operations.stock.adjustments import check_ledger
+    from operations.stock import check_ledger
 
     async def run():
         async with open_database(get_settings().database_url):
@@ -105,8 +105,8 @@ def _create_owner(args: argparse.Namespace) -> int:
     import getpass
 
     from models.database import open_database
-    from operations.directory.staff import create_first_owner
-    from operations.kernel.errors import OperationError
+    from operations.directory import create_first_owner
+    from operations.kernel import OperationError
 
     password = args.password or getpass.getpass("Password for the owner: ")
 
@@ -145,9 +145,8 @@ def _import(args: argparse.Namespace) -> int:
 
     from models.database import open_database
     from models.shopify import ImportStatus
-    from operations.kernel.access import SYSTEM
-    from operations.kernel.errors import OperationError
-    from operations.sync import catalog_import as shopify_import
+    from operations.kernel import SYSTEM, OperationError
+    from operations.sync import run_job, start_import
 
     settings = get_settings()
     files = [Path(f) for f in args.file] if args.file else None
@@ -158,10 +157,10 @@ def _import(args: argparse.Namespace) -> int:
 
     async def run():
         async with open_database(settings.database_url):
-            job, _ = await shopify_import.start_import(
+            job, _ = await start_import(
                 SYSTEM, source="file" if files else "shopify", create_branches=not args.no_create_branches
             )
-            return await shopify_import.run_job(job.id, files, on_progress=_ProgressBar())
+            return await run_job(job.id, files, on_progress=_ProgressBar())
 
     try:
         job = asyncio.run(run())
@@ -266,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.run is not _serve:  # commands without an app; `serve`'s app installs its own (server/app.py)
-        domain.install(domain_settings(get_settings()))
+        install_settings(domain_settings(get_settings()))
     # Process-wide, before any handler exists: uvicorn's own loggers (configured when it starts) get it too.
     from server import log_redaction
 

@@ -17,13 +17,19 @@ from models.branches import Branch, Counter
 from models.catalog import Variant
 from models.shopify import ImportJob, ImportStatus, ShopifyLocation
 from models.staff import Role, Staff
-from operations.directory.branches import NewBranch, NewCounter, create_branch, create_counter
-from operations.directory.catalog import NewProduct, NewVariant
-from operations.directory.staff import NewStaff, create_staff
-from operations.kernel.access import SYSTEM
-from operations.stock.adjustments import set_reorder_points
-from operations.sync import catalog_import as shopify_import
-from operations.sync import connection as shopify_connection
+from operations.directory import (
+    NewBranch,
+    NewCounter,
+    NewProduct,
+    NewStaff,
+    NewVariant,
+    create_branch,
+    create_counter,
+    create_staff,
+)
+from operations.kernel import SYSTEM
+from operations.stock import set_reorder_points
+from operations.sync import connect_shopify, current_connection, run_job, start_import
 
 if TYPE_CHECKING:
     from shopify.simulator import SimShop
@@ -214,7 +220,7 @@ async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
 
     shop = shop or build_demo_shop()
     codes = [code for code, _, _ in BRANCHES]
-    connection = await shopify_connection.current_connection()
+    connection = await current_connection()
     if connection is not None and connection.shop_domain != shop.domain:
         return False  # connected to a real shop: never mix the demo into it
     if await Branch.filter(shopify_location_id__isnull=True).exclude(code__in=codes).exists():
@@ -225,11 +231,11 @@ async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
 
     # Every step can run again: connecting and importing never duplicate, the rest is keyed.
     if connection is None:
-        await shopify_connection.connect_shopify(SYSTEM, shop.domain, shop.access_token, shop.client_secret)
+        await connect_shopify(SYSTEM, shop.domain, shop.access_token, shop.client_secret)
     await _place_branches(shop)
     if not await ImportJob.exists(status=ImportStatus.COMPLETED):
-        job, _ = await shopify_import.start_import(SYSTEM)
-        job = await shopify_import.run_job(job.id)
+        job, _ = await start_import(SYSTEM)
+        job = await run_job(job.id)
         if job.status != ImportStatus.COMPLETED:
             raise RuntimeError(f"the demo import failed ({job.error_code}): {job.error}")
 

@@ -11,8 +11,8 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from operations.directory.staff import authenticate
-from operations.kernel.access import ANONYMOUS
+from operations.directory import authenticate
+from operations.kernel import ANONYMOUS
 from schema.context import Context
 from server import subscription_executor
 from server.ws_handlers import ClosableWebSocketAdapter, LegacyWSHandler, SocketLimits, TransportWSHandler, bearer_token

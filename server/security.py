@@ -1,7 +1,7 @@
 """Whether the settings may guard a real shop: `serve` (without --demo) and `worker` refuse to start
 otherwise. (The settings themselves reach operations through server/settings.py `domain_settings`.)"""
 
-from operations.kernel.keys import secret_problem
+from operations.kernel import secret_problem
 from server.settings import Settings
 
 

@@ -11,9 +11,9 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from operations.kernel.passwords import PRODUCTION
-from operations.kernel.settings import (
+from operations.kernel import (
     DEVELOPMENT_SECRET,
+    PRODUCTION_HASHING,
     DomainSettings,
     InboxSettings,
     OnlineOrders,
@@ -39,9 +39,9 @@ class Settings(BaseSettings):
     # After a rotation: the old secret keys, comma-separated, still read until re-encrypted (docs/security.md).
     previous_secret_keys: str = Field(default="", repr=False)
     # Password hashing (argon2id); the defaults are the production ones (operations/kernel/passwords.py).
-    argon2_time_cost: int = PRODUCTION["time_cost"]
-    argon2_memory_kib: int = PRODUCTION["memory_cost"]
-    argon2_parallelism: int = PRODUCTION["parallelism"]
+    argon2_time_cost: int = PRODUCTION_HASHING["time_cost"]
+    argon2_memory_kib: int = PRODUCTION_HASHING["memory_cost"]
+    argon2_parallelism: int = PRODUCTION_HASHING["parallelism"]
     # Digits a PIN needs when its owner can approve overrides (managers, owners, admins).
     approver_pin_digits: int = 6
     # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks, "*" for

@@ -21,9 +21,8 @@ import logging
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from operations.kernel.secrets import SecretUnreadable
-from operations.sync import connection as shopify_connection
-from operations.sync.inbox import Delivery, store_webhook
+from operations.kernel import SecretUnreadable
+from operations.sync import Delivery, current_connection, store_webhook, webhook_secrets
 from shopify.webhooks import HMAC_HEADER, verify_webhook
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ async def shopify_webhook(request: Request) -> Response:
         return Response(status_code=400)
 
     try:
-        secrets = await shopify_connection.webhook_secrets()
+        secrets = await webhook_secrets()
     except SecretUnreadable:
         # The server's secret key changed: nothing can be verified until it is fixed. 503 keeps
         # Shopify retrying meanwhile instead of counting a refusal.
@@ -81,7 +80,7 @@ async def shopify_webhook(request: Request) -> Response:
     if not topic:
         return _plain(400, "X-Shopify-Topic is missing")
     shop_domain = (request.headers.get("x-shopify-shop-domain") or "").strip().lower()
-    connection = await shopify_connection.current_connection()
+    connection = await current_connection()
     other_shop = connection is not None and shop_domain and shop_domain != connection.shop_domain
     delivery = Delivery(
         topic=topic,

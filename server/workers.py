@@ -23,11 +23,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from operations.drift import check as shopify_drift
-from operations.sync import inbox as shopify_inbox
-from operations.sync import order_actions as shopify_order_actions
-from operations.sync import push as shopify_push
-from operations.sync.orders_poll import poll_orders
+from operations.drift import check_loop
+from operations.sync import close_clients, poll_orders, process_inbox, push_due, push_order_actions
 from server.settings import Settings
 
 log = logging.getLogger("branchline.workers")
@@ -82,7 +79,7 @@ async def every(
 
 
 async def _push_round(limit: int) -> int:
-    report = await shopify_push.push_due(limit)
+    report = await push_due(limit)
     if report.handled or report.retrying:
         log.debug("inventory push: %s", report)
     return report.claimed
@@ -99,14 +96,14 @@ def _loops(settings: Settings, stop: asyncio.Event) -> dict[str, Awaitable[None]
         "shopify-order-actions": every(
             "order actions",
             settings.sync_push_interval,
-            lambda: shopify_order_actions.push_order_actions(ORDER_ACTIONS_ROUND),
+            lambda: push_order_actions(ORDER_ACTIONS_ROUND),
             full=ORDER_ACTIONS_ROUND,
             stop=stop,
         ),
         "shopify-webhook-inbox": every(
             "webhook inbox",
             settings.webhook_inbox_interval,
-            lambda: shopify_inbox.process_inbox(INBOX_ROUND),
+            lambda: process_inbox(INBOX_ROUND),
             full=INBOX_ROUND,
             stop=stop,
         ),
@@ -127,7 +124,7 @@ async def running(settings: Settings) -> AsyncIterator[asyncio.Task]:
     # The drift check sleeps for an hour between checks and a check cut short is simply failed by the
     # next one (its heartbeat stops): it is cancelled at once rather than waited for.
     drift = (
-        asyncio.create_task(shopify_drift.check_loop(settings.drift_check_interval), name="shopify-drift-check")
+        asyncio.create_task(check_loop(settings.drift_check_interval), name="shopify-drift-check")
         if settings.drift_check_interval > 0
         else None
     )
@@ -145,4 +142,4 @@ async def running(settings: Settings) -> AsyncIterator[asyncio.Task]:
         for task, outcome in zip(tasks, await asyncio.gather(*tasks, return_exceptions=True), strict=True):
             if isinstance(outcome, Exception) and not isinstance(outcome, asyncio.CancelledError):
                 log.error("%s ended with an error: %r", task.get_name(), outcome)
-        await shopify_push.close_clients()
+        await close_clients()

@@ -27,8 +27,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from models.staff import StaffSession
-from operations.directory.staff import authenticate
-from operations.kernel.access import ANONYMOUS
+from operations.directory import authenticate
+from operations.kernel import ANONYMOUS
 from schema.context import Context
 from subscriptions.sessions import (
     ENDED,

@@ -5,7 +5,7 @@ from itertools import count
 
 from operations.directory import branches, catalog
 from operations.kernel.access import SYSTEM
-from operations.kernel.transaction import transaction
+from operations.kernel.transactions import transaction
 from operations.stock import ledger
 
 _n = count(1)

@@ -14,15 +14,23 @@ from models.branches import Counter
 from models.sales import Sale, SaleLine, SaleStatus, Tender
 from models.stock import Bucket
 from operations.counter import pricing
-from operations.counter.checkout import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, write_lines
+from operations.counter.checkouts import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, write_lines
 from operations.counter.registers import current_register, shift_for
-from operations.directory.pins import vouch
-from operations.kernel import audit, settings
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.idempotency import earlier_document, fingerprint, run_once
-from operations.kernel.transaction import transaction
-from operations.stock import ledger
+from operations.directory import vouch
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    current_settings,
+    earlier_document,
+    fingerprint,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
+from operations.stock import Movement, Posting, apply_to_ledger
 
 MAX_HOLD = timedelta(hours=48)
 
@@ -101,8 +109,8 @@ async def _write_draft(tx, actor, counter, draft: Draft, draft_id, basket, price
             branch_id=counter.branch_id,
             cashier_id=actor.staff_id,
             status=SaleStatus.DRAFT,
-            tax_inclusive=settings.current().policy.prices_include_tax,
-            currency=settings.current().policy.currency,
+            tax_inclusive=current_settings().policy.prices_include_tax,
+            currency=current_settings().policy.currency,
             occurred_at=now,
             **fields,
         )
@@ -116,10 +124,10 @@ async def _write_draft(tx, actor, counter, draft: Draft, draft_id, basket, price
         await SaleLine.filter(sale_id=sale.id).delete()
     await write_lines(sale, basket, priced)
     version = uuid4().hex[:12]  # each save holds under its own ledger key
-    movements = [ledger.Movement(counter.branch_id, v, -q, Bucket.RESERVED) for v, q in old_hold]
+    movements = [Movement(counter.branch_id, v, -q, Bucket.RESERVED) for v, q in old_hold]
     if draft.hold_minutes:
         movements += [
-            ledger.Movement(counter.branch_id, v.id, line.quantity, Bucket.RESERVED)
+            Movement(counter.branch_id, v.id, line.quantity, Bucket.RESERVED)
             for line, v in zip(p.lines, priced.variants, strict=True)
         ]
     await Sale.filter(id=sale.id).update(
@@ -127,8 +135,8 @@ async def _write_draft(tx, actor, counter, draft: Draft, draft_id, basket, price
         reservation_expires_at=now + timedelta(minutes=draft.hold_minutes) if draft.hold_minutes else None,
     )
     if movements:
-        posting = ledger.Posting(f"draft:{sale.id}:{version}", "draft_hold", actor.label, "sale", str(sale.id))
-        await ledger.apply(tx, posting, movements)
+        posting = Posting(f"draft:{sale.id}:{version}", "draft_hold", actor.label, "sale", str(sale.id))
+        await apply_to_ledger(tx, posting, movements)
     return sale
 
 
@@ -202,11 +210,11 @@ async def place_draft(
         )
         movements = []
         for line in await SaleLine.filter(sale_id=sale.id).order_by("line_no"):
-            movements.append(ledger.Movement(counter.branch_id, line.variant_id, -line.quantity))
+            movements.append(Movement(counter.branch_id, line.variant_id, -line.quantity))
             if release_hold:
-                movements.append(ledger.Movement(counter.branch_id, line.variant_id, -line.quantity, Bucket.RESERVED))
-        await ledger.apply(tx, ledger.Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id)), movements)
-        await audit.record(
+                movements.append(Movement(counter.branch_id, line.variant_id, -line.quantity, Bucket.RESERVED))
+        await apply_to_ledger(tx, Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id)), movements)
+        await record_audit(
             actor, "draft.placed", branch_id=counter.branch_id, target=("sale", sale.id), held=release_hold
         )
     return await Sale.get(id=sale.id), False
@@ -225,8 +233,8 @@ async def release_expired_holds(now: datetime | None = None) -> int:
                 reservation_key=None, reservation_expires_at=None
             ):
                 continue
-            movements = [ledger.Movement(sale.branch_id, v, -q, Bucket.RESERVED) for v, q in await _held(sale)]
-            await ledger.apply(tx, ledger.Posting(f"{sale.reservation_key}:expired", "draft_hold_expired"), movements)
+            movements = [Movement(sale.branch_id, v, -q, Bucket.RESERVED) for v, q in await _held(sale)]
+            await apply_to_ledger(tx, Posting(f"{sale.reservation_key}:expired", "draft_hold_expired"), movements)
         released += 1
     return released
 
@@ -261,11 +269,11 @@ async def void_sale(
         ):
             raise OperationError.single(ErrorCode.WRONG_STATE, "this sale was just changed", "saleId")
         movements = [
-            ledger.Movement(sale.branch_id, line.variant_id, line.quantity)
+            Movement(sale.branch_id, line.variant_id, line.quantity)
             for line in await SaleLine.filter(sale_id=sale.id).order_by("line_no")
         ]
-        await ledger.apply(tx, ledger.Posting(f"void:{sale.id}", "void", actor.label, "sale", str(sale.id)), movements)
-        await audit.record(
+        await apply_to_ledger(tx, Posting(f"void:{sale.id}", "void", actor.label, "sale", str(sale.id)), movements)
+        await record_audit(
             actor,
             "sale.voided",
             branch_id=sale.branch_id,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from models.sales import SaleReturn
 from operations.counter import pricing
-from operations.counter.checkout import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
+from operations.counter.checkouts import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
 from operations.counter.registers import current_register, shift_for
 from operations.counter.returns import (
     MAX_LINES,
@@ -33,13 +33,19 @@ from operations.counter.returns import (
     start,
     take_back,
 )
-from operations.directory.pins import Approval
-from operations.kernel import audit, settings
-from operations.kernel.access import Actor
-from operations.kernel.errors import ErrorCode, OperationError, Problem, Problems
-from operations.kernel.idempotency import fingerprint
-from operations.kernel.transaction import transaction
-from operations.stock import ledger
+from operations.directory import Approval
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Problem,
+    Problems,
+    current_settings,
+    fingerprint,
+    record_audit,
+    transaction,
+)
+from operations.stock import apply_to_ledger
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ async def _exchange(
                 raise OperationError.single(ErrorCode.INVALID, msg, "tenders")
             cash_out = match_refunds(x.refunds, -difference, "refunds")
             priced.settlement = pricing.Settlement([], new_total, ZERO, ZERO)
-        needs_pin = bool(priced.needs_approval) or -difference > settings.current().policy.refund_approval_amount
+        needs_pin = bool(priced.needs_approval) or -difference > current_settings().policy.refund_approval_amount
         approver = None
         if needs_pin:
             approver = approval.required("this exchange")
@@ -133,7 +139,7 @@ async def _exchange(
         )
         doc.exchange_sale_id = new_sale.id
         doc = await finish(tx, doc, counter, register, shift, taken, x.refunds, cash_out, approver)
-        await audit.record(
+        await record_audit(
             actor,
             "sale.exchanged",
             branch_id=counter.branch_id,
@@ -146,7 +152,7 @@ async def _exchange(
         # New lines first: the ledger names a short line by its index in the batch.
         movements = sale_movements(counter, priced) + taken.movements
         with _fields_renamed("lines", "newLines"):
-            await ledger.apply(tx, posting(f"exchange:{doc.id}", "exchange", actor, doc, now), movements)
+            await apply_to_ledger(tx, posting(f"exchange:{doc.id}", "exchange", actor, doc, now), movements)
     return doc
 
 

@@ -13,14 +13,22 @@ from decimal import Decimal
 from models.branches import Counter
 from models.sales import Sale
 from operations.counter import pricing
-from operations.counter.checkout import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
+from operations.counter.checkouts import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
 from operations.counter.registers import current_register
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problem
-from operations.kernel.idempotency import earlier_document, fingerprint, first_or_run
-from operations.kernel.transaction import transaction
-from operations.stock import ledger
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problem,
+    earlier_document,
+    fingerprint,
+    first_or_run,
+    record_audit,
+    require,
+    transaction,
+)
+from operations.stock import Posting, apply_to_ledger
 
 MAX_BATCH = 100
 MAX_AGE = timedelta(days=30)
@@ -135,7 +143,7 @@ async def _write(actor, counter, register, basket, priced, sale: OfflineSale, ke
             request_hash=request_hash,
             approver=None,
         )
-        posting = ledger.Posting(
+        posting = Posting(
             f"sale:{placed.id}",
             "sale",
             actor.label,
@@ -145,13 +153,13 @@ async def _write(actor, counter, register, basket, priced, sale: OfflineSale, ke
             occurred_at=occurred_at,
             allow_negative=True,
         )
-        result = await ledger.apply(tx, posting, sale_movements(counter, priced))
+        result = await apply_to_ledger(tx, posting, sale_movements(counter, priced))
         placed.offline_id = sale.offline_id
         placed.occurred_at = occurred_at
         placed.oversold = any(m.on_hand < 0 for m in result.movements)
         await placed.save(update_fields=["offline_id", "occurred_at", "oversold"])
         if placed.oversold:
-            await audit.record(
+            await record_audit(
                 actor,
                 "sale.oversold",
                 branch_id=counter.branch_id,

@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
-from operations.kernel.errors import ErrorCode, OperationError, Problems
+from operations.kernel import ErrorCode, OperationError, Problems
 
 PKR = Decimal("0.01")
 MAX_QUANTITY = 100_000

@@ -17,9 +17,7 @@ from models.registers import RegisterStatus, Shift
 from models.sales import SaleStatus, TenderType
 from models.staff import Staff
 from operations.counter.registers import IN_CASH_SALES, drawer_cash, get_register, paisa_sum, rupees
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
+from operations.kernel import Actor, Permission, fetch, require, transaction
 
 VOIDED = f"status = '{SaleStatus.VOIDED.value}'"
 

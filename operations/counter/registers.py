@@ -26,12 +26,18 @@ from tortoise.transactions import in_transaction
 from models.branches import Counter
 from models.registers import CashMovement, CashMovementKind, Register, RegisterStatus, Shift
 from models.sales import SaleStatus
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import MAX_KEY_LENGTH, run_once
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    fetch,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
 
 PKR = Decimal("0.01")
 MAX_CASH = Decimal("10000000")  # one float or cash movement; anything bigger is a typing slip
@@ -98,11 +104,6 @@ def _amount(problems: Problems, value, field: str, *, maximum: Decimal, positive
     return value.quantize(PKR)
 
 
-def _check_key(problems: Problems, key: str | None) -> None:
-    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
-
-
 def _check_staff(problems: Problems, actor: Actor, doing: str) -> None:
     # Registers, shifts and cash logs name the person responsible; the system is nobody's till.
     if actor.staff_id is None:
@@ -155,7 +156,7 @@ async def open_register(
     require(actor, Permission.SELL, counter.branch_id)
     problems = Problems()
     opening_float = _amount(problems, opening_float, "openingFloat", maximum=MAX_CASH, positive=False)
-    _check_key(problems, idempotency_key)
+    problems.check_key(idempotency_key, required=False)
     _check_staff(problems, actor, "opening a register")
     problems.raise_if_any()
 
@@ -187,7 +188,7 @@ async def open_register(
                 ErrorCode.DUPLICATE, f"counter {counter.code} already has an open register{which}", "counterId"
             ) from None
         await Shift.create(register_id=register.id, cashier_id=actor.staff_id)
-        await audit.record(
+        await record_audit(
             actor,
             "register.opened",
             branch_id=counter.branch_id,
@@ -206,7 +207,7 @@ async def end_shift(actor: Actor, register_id: int, idempotency_key: str | None 
     register = await get_register(register_id)
     require(actor, Permission.SELL, register.branch_id)
     problems = Problems()
-    _check_key(problems, idempotency_key)
+    problems.check_key(idempotency_key, required=False)
     _check_staff(problems, actor, "ending a shift")
     problems.raise_if_any()
 
@@ -241,7 +242,7 @@ async def record_cash(
     reason = (reason or "").strip()
     if not 1 <= len(reason) <= MAX_REASON:
         problems.add(ErrorCode.INVALID, f"reason must be 1–{MAX_REASON} characters", "reason")
-    _check_key(problems, idempotency_key)
+    problems.check_key(idempotency_key, required=False)
     _check_staff(problems, actor, "recording cash")
     problems.raise_if_any()
 
@@ -283,7 +284,7 @@ async def record_cash(
                 return first
             raise
         action = "cash.in" if kind is CashMovementKind.CASH_IN else "cash.out"
-        await audit.record(
+        await record_audit(
             actor, action, branch_id=register.branch_id, target=("register", register_id), amount=amount, reason=reason
         )
         return movement
@@ -322,7 +323,7 @@ async def close_register(
     require(actor, Permission.SELL, register.branch_id)
     problems = Problems()
     counted, pieces = _counted(problems, counted_total, denominations)
-    _check_key(problems, idempotency_key)
+    problems.check_key(idempotency_key, required=False)
     problems.raise_if_any()
     request = {"registerId": register_id, "counted": str(counted), "denominations": pieces}
 
@@ -343,7 +344,7 @@ async def close_register(
             expected_cash=expected, counted_cash=counted, over_short=over_short, counted_denominations=pieces
         )
         await Shift.filter(register_id=register_id, ended_at=None).update(ended_at=now)
-        await audit.record(
+        await record_audit(
             actor,
             "register.closed",
             branch_id=register.branch_id,

@@ -27,16 +27,25 @@ from models.branches import Counter
 from models.sales import Restock, ReturnLine, Sale, SaleLine, SaleReturn, SaleStatus, Tender, TenderType
 from models.stock import Bucket
 from operations.counter import pricing
-from operations.counter.checkout import Payment, next_return_number
+from operations.counter.checkouts import Payment, next_return_number
 from operations.counter.registers import current_register, shift_for
-from operations.directory.pins import Approval, vouch
-from operations.kernel import audit, settings
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import MAX_KEY_LENGTH, fingerprint, first_or_run
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
-from operations.stock import ledger
+from operations.directory import Approval, vouch
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    Transaction,
+    current_settings,
+    fetch,
+    fingerprint,
+    first_or_run,
+    record_audit,
+    require,
+    transaction,
+)
+from operations.stock import Movement, Posting, apply_to_ledger
 
 MAX_LINES = 200
 MAX_TENDERS = 10
@@ -71,7 +80,7 @@ class _TakenBack:
 
     sale: Sale
     lines: list[ReturnLine]
-    movements: list[ledger.Movement]
+    movements: list[Movement]
     net: Decimal = ZERO
     tax: Decimal = ZERO
     total: Decimal = ZERO
@@ -107,7 +116,7 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
         cash_out = match_refunds(r.refunds, taken.total, "refunds")
         approver = _approve_refund(approval, taken.total)
         doc = await finish(tx, doc, counter, register, shift, taken, r.refunds, cash_out, approver)
-        await audit.record(
+        await record_audit(
             actor,
             "sale.returned",
             branch_id=counter.branch_id,
@@ -117,7 +126,7 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
             total=taken.total,
         )
         if taken.movements:
-            await ledger.apply(tx, posting(f"return:{doc.id}", "return", actor, doc, now), taken.movements)
+            await apply_to_ledger(tx, posting(f"return:{doc.id}", "return", actor, doc, now), taken.movements)
     return doc
 
 
@@ -135,8 +144,7 @@ async def start(
     require(actor, Permission.REFUND, counter.branch_id)
     approval = await vouch(actor, counter.branch_id, manager_pin, counter.id)
     problems = Problems()
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
+    problems.check_key(key)
     if reason is not None and len(reason) > MAX_REASON:
         problems.add(ErrorCode.INVALID, f"reason must be at most {MAX_REASON} characters", "reason")
     if actor.staff_id is None:
@@ -244,9 +252,9 @@ async def take_back(tx: Transaction, sale_id: int, branch_id: int, items: list[R
         taken.lines.append(ReturnLine(sale_line_id=line.id, restock=restock, **asdict(share)))
         taken.net, taken.tax, taken.total = taken.net + share.net, taken.tax + share.tax, taken.total + share.total
         if restock is Restock.RESTOCK:
-            taken.movements.append(ledger.Movement(branch_id, line.variant_id, q))
+            taken.movements.append(Movement(branch_id, line.variant_id, q))
         elif restock is Restock.DAMAGED:
-            taken.movements.append(ledger.Movement(branch_id, line.variant_id, q, Bucket.DAMAGED))
+            taken.movements.append(Movement(branch_id, line.variant_id, q, Bucket.DAMAGED))
     problems.raise_if_any()
     [row] = await fetch(
         tx.conn, "SELECT COUNT(*) AS n FROM sale_line WHERE sale_id = ? AND returned_quantity < quantity", [sale_id]
@@ -278,7 +286,7 @@ def match_refunds(refunds: list[Payment], due: Decimal, where: str) -> Decimal:
 
 
 def _approve_refund(approval: Approval, total: Decimal):
-    limit = settings.current().policy.refund_approval_amount
+    limit = current_settings().policy.refund_approval_amount
     if total <= limit:
         return None
     return approval.required(f"a refund above {limit}")
@@ -313,5 +321,5 @@ async def finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBac
     return doc
 
 
-def posting(key: str, reason: str, actor: Actor, doc: SaleReturn, now: datetime) -> ledger.Posting:
-    return ledger.Posting(key, reason, actor.label, "sale_return", str(doc.id), occurred_at=now)
+def posting(key: str, reason: str, actor: Actor, doc: SaleReturn, now: datetime) -> Posting:
+    return Posting(key, reason, actor.label, "sale_return", str(doc.id), occurred_at=now)

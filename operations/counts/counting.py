@@ -34,17 +34,26 @@ from typing import Any
 from models.branches import Branch
 from models.catalog import Variant
 from models.counts import CountKind, CountStatus, StockCount, StockCountLine
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problem, Problems
-from operations.kernel.idempotency import MAX_KEY_LENGTH, run_once
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction, transaction
-from operations.stock import ledger
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problem,
+    Problems,
+    Transaction,
+    db_time,
+    fetch,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
+from operations.stock import MAX_UNITS_PER_MOVEMENT
 
 MAX_SCOPE_VARIANTS = 500  # listed variants of a cycle count
 MAX_BATCH_LINES = 500  # lines in one recordCountedQuantities batch
-MAX_UNITS = ledger.MAX_UNITS_PER_MOVEMENT
+MAX_UNITS = MAX_UNITS_PER_MOVEMENT
 MAX_NOTE = 1000
 MAX_PRODUCT_TYPE = 120
 
@@ -77,11 +86,6 @@ class CountedLine:
 
 def _is_units(value: Any, minimum: int = 0) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_UNITS
-
-
-def _check_key(problems: Problems, key: str | None) -> None:
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
 
 
 async def load(count_id: int) -> StockCount:
@@ -184,7 +188,7 @@ async def open_stock_count(actor: Actor, new: NewCount) -> tuple[StockCount, boo
             ],
             batch_size=500,
         )
-        await audit.record(
+        await record_audit(
             actor,
             "stock_count.opened",
             branch_id=new.branch_id,
@@ -204,7 +208,7 @@ async def open_stock_count(actor: Actor, new: NewCount) -> tuple[StockCount, boo
 
 def _validate_new(new: NewCount) -> None:
     problems = Problems()
-    _check_key(problems, new.idempotency_key)
+    problems.check_key(new.idempotency_key)
     if new.note is not None and len(new.note) > MAX_NOTE:
         problems.add(ErrorCode.INVALID, f"note must be at most {MAX_NOTE} characters", "note")
     if new.product_type is not None and not (0 < len(new.product_type.strip()) <= MAX_PRODUCT_TYPE):
@@ -314,7 +318,7 @@ async def record_counted(
 
 def _validate_batch(lines: list[CountedLine], key: str) -> None:
     problems = Problems()
-    _check_key(problems, key)
+    problems.check_key(key)
     if not lines:
         problems.add(ErrorCode.INVALID, "at least one line is required", "lines")
     if len(lines) > MAX_BATCH_LINES:

@@ -13,13 +13,20 @@ from typing import Any
 
 from models.counts import CountStatus, StockCount
 from operations.counts.counting import branch_sequence, load, take, wrong_state
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import OperationError, Problem
-from operations.kernel.idempotency import run_once
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction, transaction
-from operations.stock import ledger
+from operations.kernel import (
+    Actor,
+    OperationError,
+    Permission,
+    Problem,
+    Transaction,
+    db_time,
+    fetch,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
+from operations.stock import Movement, Posting, apply_to_ledger
 
 
 async def _step(
@@ -78,7 +85,7 @@ async def submit_stock_count(
                 " WHERE count_id = ? AND counted IS NULL",
                 [await branch_sequence(tx, count.branch_id), db_time(tx.conn, now), count.id],
             )
-        await audit.record(
+        await record_audit(
             actor,
             "stock_count.submitted",
             branch_id=count.branch_id,
@@ -110,17 +117,15 @@ async def approve_stock_count(
     async def work(tx: Transaction) -> None:
         movements = await _freeze_variances(tx, count)
         try:
-            result = await ledger.apply(
+            result = await apply_to_ledger(
                 tx,
-                ledger.Posting(
-                    f"stockCount:{count.id}", "count", actor.label, "stock_count", str(count.id), note=count.note
-                ),
+                Posting(f"stockCount:{count.id}", "count", actor.label, "stock_count", str(count.id), note=count.note),
                 movements,
             )
         except OperationError as error:  # the ledger names its movements; the client knows the count
             raise OperationError([Problem(p.code, p.message, "countId") for p in error.problems]) from None
         await fetch(tx.conn, "UPDATE stock_count SET posting_id = ? WHERE id = ?", [result.posting_id, count.id])
-        await audit.record(
+        await record_audit(
             actor,
             "stock_count.approved",
             branch_id=count.branch_id,
@@ -142,7 +147,7 @@ async def approve_stock_count(
     )
 
 
-async def _freeze_variances(tx: Transaction, count: StockCount) -> list[ledger.Movement]:
+async def _freeze_variances(tx: Transaction, count: StockCount) -> list[Movement]:
     """Write each counted line's movements-since-start and variance (what approval posts, kept
     for everyone to see afterwards), in three statements whatever the count's size."""
     await fetch(
@@ -160,7 +165,7 @@ async def _freeze_variances(tx: Transaction, count: StockCount) -> list[ledger.M
         [count.id],
     )
     return [
-        ledger.Movement(count.branch_id, r["variant_id"], r["variance"])
+        Movement(count.branch_id, r["variant_id"], r["variance"])
         for r in sorted(rows, key=lambda r: r["variant_id"])
         if r["variance"]
     ]
@@ -174,7 +179,7 @@ async def abandon_stock_count(
     require(actor, Permission.ADJUST_STOCK, count.branch_id)
 
     async def work(tx: Transaction) -> None:
-        await audit.record(actor, "stock_count.abandoned", branch_id=count.branch_id, target=("stock_count", count.id))
+        await record_audit(actor, "stock_count.abandoned", branch_id=count.branch_id, target=("stock_count", count.id))
 
     return await _step(
         "abandonStockCount",

@@ -12,9 +12,7 @@ from datetime import datetime
 
 from models.counts import CountStatus, StockCount
 from operations.counts.counting import load
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.sql import fetch, read_time
-from operations.kernel.transaction import transaction
+from operations.kernel import Actor, Permission, fetch, read_time, require, transaction
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,17 @@ from tortoise.transactions import in_transaction
 from models.branches import Branch, Counter
 from models.orders import FulfillmentWorkflow
 from models.stock import BranchStockSequence
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import run_once
-from operations.kernel.transaction import transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ async def create_branch(actor: Actor, new: NewBranch, idempotency_key: str | Non
                 ErrorCode.DUPLICATE, f"a branch with code {new.code!r} exists", "code"
             ) from None
         await BranchStockSequence.create(branch_id=branch.id, last_sequence=0)
-        await audit.record(actor, "branch.created", branch_id=branch.id, target=("branch", branch.id))
+        await record_audit(actor, "branch.created", branch_id=branch.id, target=("branch", branch.id))
         return branch
 
     async with transaction() as tx:
@@ -111,7 +117,7 @@ async def create_counter(actor: Actor, new: NewCounter, idempotency_key: str | N
             raise OperationError.single(
                 ErrorCode.DUPLICATE, f"this branch already has a counter {new.code!r}", "code"
             ) from None
-        await audit.record(actor, "counter.created", branch_id=new.branch_id, target=("counter", counter.id))
+        await record_audit(actor, "counter.created", branch_id=new.branch_id, target=("counter", counter.id))
         return counter
 
     async with transaction() as tx:
@@ -156,7 +162,7 @@ async def set_online_settings(
         if changes:
             await Branch.filter(id=branch_id).update(**changes)
             target = ("branch", branch_id)
-            await audit.record(actor, "branch.online_settings", branch_id=branch_id, target=target, **changes)
+            await record_audit(actor, "branch.online_settings", branch_id=branch_id, target=target, **changes)
         return branch
 
     request = {"branch": branch_id, **changes}

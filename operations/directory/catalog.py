@@ -7,11 +7,17 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.catalog import Product, Variant
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import run_once
-from operations.kernel.transaction import transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
 
 MAX_VARIANTS = 100
 MAX_PRICE = Decimal("99999999999.99")
@@ -122,7 +128,7 @@ async def create_product(actor: Actor, new: NewProduct, idempotency_key: str | N
             raise OperationError.single(
                 ErrorCode.DUPLICATE, "a sku or barcode was taken by another request", "variants"
             ) from None
-        await audit.record(actor, "product.created", target=("product", product.id), variants=len(new.variants))
+        await record_audit(actor, "product.created", target=("product", product.id), variants=len(new.variants))
         return product
 
     async with transaction() as tx:

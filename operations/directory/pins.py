@@ -13,10 +13,24 @@ from dataclasses import dataclass
 
 from models.branches import Counter
 from models.staff import Role, Staff, StaffBranch
-from operations.kernel import attempts, audit, settings
-from operations.kernel.access import ALL_BRANCH_ROLES, ROLE_PERMISSIONS, SYSTEM, Actor, Permission
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.keys import pin_digests
+from operations.kernel import (
+    ALL_BRANCH_ROLES,
+    PIN_AT_BRANCH,
+    PIN_AT_COUNTER,
+    ROLE_PERMISSIONS,
+    SYSTEM,
+    Actor,
+    ErrorCode,
+    Locked,
+    OperationError,
+    Permission,
+    Problems,
+    current_settings,
+    locked_error,
+    pin_digests,
+    record_audit,
+    take_guess,
+)
 
 MIN_DIGITS, MAX_DIGITS = 4, 8
 
@@ -24,7 +38,7 @@ MIN_DIGITS, MAX_DIGITS = 4, 8
 def approver_digits() -> int:
     """Digits a PIN needs when its owner can approve overrides (the installed settings' `PinRules`:
     their PINs are longer, one of them unlocks the till's money), kept within MIN_DIGITS..MAX_DIGITS."""
-    return max(MIN_DIGITS, min(settings.current().pins.approver_digits, MAX_DIGITS))
+    return max(MIN_DIGITS, min(current_settings().pins.approver_digits, MAX_DIGITS))
 
 
 def can_approve(role: Role) -> bool:
@@ -65,14 +79,14 @@ async def _staff_by_pin(branch_id: int | None, pin: str, staff_id: int | None) -
 
 async def _guarded_pin(counter_id: int | None, branch_id: int | None, check, what: str, field: str):
     """The one way a PIN is checked: returns what `check` found, or None for a wrong PIN."""
-    scopes = [(attempts.PIN_AT_BRANCH, branch_id)]
+    scopes = [(PIN_AT_BRANCH, branch_id)]
     if counter_id is not None:
-        scopes.insert(0, (attempts.PIN_AT_COUNTER, counter_id))
-    outcome = await attempts.guess(scopes, check)
-    if isinstance(outcome, attempts.Locked):
-        raise attempts.locked_error(outcome, what, field)
+        scopes.insert(0, (PIN_AT_COUNTER, counter_id))
+    outcome = await take_guess(scopes, check)
+    if isinstance(outcome, Locked):
+        raise locked_error(outcome, what, field)
     for key in outcome.newly_locked:
-        await audit.record(SYSTEM, "pin.locked", branch_id=branch_id, target=("guess_limit", key))
+        await record_audit(SYSTEM, "pin.locked", branch_id=branch_id, target=("guess_limit", key))
     return outcome.value
 
 
@@ -124,6 +138,6 @@ async def vouch(actor: Actor, branch_id: int, pin: str | None, counter_id: int |
 
     staff = await _guarded_pin(counter_id, branch_id, check, "wrong manager PINs", "managerPin")
     if staff is None:
-        await audit.record(actor, "approval.refused", branch_id=branch_id, counter_id=counter_id)
+        await record_audit(actor, "approval.refused", branch_id=branch_id, counter_id=counter_id)
         raise OperationError.single(ErrorCode.APPROVAL_REQUIRED, "that PIN cannot approve here", "managerPin")
     return Approval(staff)

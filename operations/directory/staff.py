@@ -16,12 +16,29 @@ from tortoise.transactions import in_transaction
 from models.branches import Branch
 from models.staff import Role, Staff, StaffBranch, StaffSession
 from operations.directory import pins
-from operations.kernel import attempts, audit, passwords
-from operations.kernel.access import ALL_BRANCH_ROLES, ROLE_PERMISSIONS, Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import run_once
-from operations.kernel.keys import pin_digest, pin_digests, token_digest
-from operations.kernel.transaction import transaction
+from operations.kernel import (
+    ALL_BRANCH_ROLES,
+    PASSWORD_FOR_ACCOUNT_FROM_ADDRESS,
+    PASSWORD_FROM_ADDRESS,
+    ROLE_PERMISSIONS,
+    Actor,
+    ErrorCode,
+    Locked,
+    OperationError,
+    Permission,
+    Problems,
+    hash_password,
+    locked_error,
+    pin_digest,
+    pin_digests,
+    record_audit,
+    require,
+    run_once,
+    take_guess,
+    token_digest,
+    transaction,
+    verify_password,
+)
 from subscriptions.sessions import announce_revoked
 
 SESSION_LENGTH = timedelta(hours=12)  # a working day; counters sign in again per shift
@@ -114,14 +131,14 @@ async def _create_staff(actor: Actor, new: NewStaff, email: str) -> Staff:
                 email=email,
                 name=new.name.strip(),
                 role=new.role,
-                password_hash=passwords.hash_password(new.password) if new.password else None,
+                password_hash=hash_password(new.password) if new.password else None,
                 pin_digest=digest,
             )
     except IntegrityError:
         raise OperationError.single(ErrorCode.DUPLICATE, "a staff member with this email exists", "email") from None
     for branch_id in sorted(set(new.branch_ids)):
         await StaffBranch.create(staff_id=staff.id, branch_id=branch_id)
-    await audit.record(actor, "staff.created", target=("staff", staff.id), role=new.role.value)
+    await record_audit(actor, "staff.created", target=("staff", staff.id), role=new.role.value)
     return staff
 
 
@@ -136,7 +153,7 @@ async def _pin_taken(pin: str, branch_ids: list[int]) -> bool:
 
 async def create_first_owner(email: str, name: str, password: str) -> Staff:
     """`branchline create-owner`: only on a fresh install, so it can't be used to take one over."""
-    from operations.kernel.access import SYSTEM
+    from operations.kernel import SYSTEM
 
     if await Staff.exists(role=Role.OWNER):
         raise OperationError.single(ErrorCode.DUPLICATE, "an owner already exists; sign in as them", "email")
@@ -161,24 +178,24 @@ async def login(email: str, password: str, client_address: str = "local") -> Sig
 
     async def check() -> Staff | None:
         # argon2 takes tens of milliseconds of CPU on purpose: off the event loop.
-        matches = await asyncio.to_thread(passwords.verify, staff.password_hash if staff else None, password)
+        matches = await asyncio.to_thread(verify_password, staff.password_hash if staff else None, password)
         return staff if matches else None
 
-    outcome = await attempts.guess(
+    outcome = await take_guess(
         [
-            (attempts.PASSWORD_FOR_ACCOUNT_FROM_ADDRESS, f"{email}|{client_address}"),
-            (attempts.PASSWORD_FROM_ADDRESS, client_address),
+            (PASSWORD_FOR_ACCOUNT_FROM_ADDRESS, f"{email}|{client_address}"),
+            (PASSWORD_FROM_ADDRESS, client_address),
         ],
         check,
     )
-    if isinstance(outcome, attempts.Locked):
-        raise attempts.locked_error(outcome, "wrong passwords", "password")
+    if isinstance(outcome, Locked):
+        raise locked_error(outcome, "wrong passwords", "password")
     if outcome.value is None:
         raise OperationError.single(ErrorCode.INVALID_CREDENTIALS, "wrong email or password", "password")
     staff = outcome.value
     async with transaction():
         signed_in = await _new_session(staff)
-        await audit.record(_actor_of(staff), "staff.login", target=("staff", staff.id), address=client_address)
+        await record_audit(_actor_of(staff), "staff.login", target=("staff", staff.id), address=client_address)
     return signed_in
 
 
@@ -186,7 +203,7 @@ async def counter_login(counter_id: int, pin: str, staff_id: int | None = None) 
     staff, counter = await pins.sign_in_staff(counter_id, pin, staff_id)
     async with transaction():
         signed_in = await _new_session(staff, counter_id)
-        await audit.record(
+        await record_audit(
             _actor_of(staff), "staff.counter_login", branch_id=counter.branch_id, target=("counter", counter_id)
         )
     return signed_in

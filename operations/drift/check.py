@@ -32,14 +32,20 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.drift import DriftCheck, DriftCheckStatus, DriftLine, DriftLineStatus
 from operations.drift.explain import InFlight, explain, in_flight, moved_since, movement_watermark
-from operations.kernel import settings
-from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.idempotency import replay, run_once
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
-from operations.sync.connection import client_for, current_connection
-from operations.sync.inventory_signals import clear_signals, on_inventory_level_webhook
+from operations.kernel import (
+    SYSTEM,
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    current_settings,
+    fetch,
+    replay,
+    require,
+    run_once,
+    transaction,
+)
+from operations.sync import clear_signals, client_for, current_connection, on_inventory_level_webhook
 from shopify import documents, jsonl
 from shopify.errors import ShopifyError
 
@@ -178,7 +184,7 @@ async def _export(check_id: int, path: Path) -> tuple[int, datetime]:
     async with await client_for(connection) as client:
         operation = await client.run_bulk_query(documents.LEVELS_EXPORT)
         await DriftCheck.filter(id=check_id).update(bulk_operation_id=operation.id, export_started_at=started)
-        poll_interval = settings.current().drift.bulk_poll_interval
+        poll_interval = current_settings().drift.bulk_poll_interval
         done = await client.wait_for_bulk(operation.id, poll_interval=poll_interval, max_interval=5.0)
         if done.url:
             await client.download(done.url, path)

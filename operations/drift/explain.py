@@ -23,8 +23,8 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from operations.kernel.sql import db_time, fetch, json_value
-from operations.sync.push_claim import TOPIC as PUSH_TOPIC
+from operations.kernel import db_time, fetch, json_value
+from operations.sync import PUSH_TOPIC
 
 Key = tuple[int, int]  # (branch id, variant id)
 

@@ -29,12 +29,8 @@ from datetime import UTC, datetime
 
 from models.drift import DriftCheck, DriftCheckStatus, DriftLine, DriftLineStatus, DriftRepairStatus
 from operations.drift.check import require_manager
-from operations.kernel import audit
-from operations.kernel.access import Actor
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import replay, run_once
-from operations.kernel.transaction import transaction
-from operations.sync.connection import client_for, current_connection
+from operations.kernel import Actor, ErrorCode, OperationError, Problems, record_audit, replay, run_once, transaction
+from operations.sync import client_for, current_connection
 from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import ShopifyError, ShopifyUserErrors
@@ -223,7 +219,7 @@ async def _record(actor: Actor, line: DriftLine, outcome: DriftRepairStatus, mes
             using_db=tx.conn, update_fields=["repair_status", "repair_message", "repaired_at", "repaired_by"]
         )
         if outcome is DriftRepairStatus.REPAIRED:
-            await audit.record(
+            await record_audit(
                 actor,
                 "shopify.drift_repaired",
                 branch_id=line.branch_id,

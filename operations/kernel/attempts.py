@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction, within_transaction
+from operations.kernel.transactions import transaction, within_transaction
 
 T = TypeVar("T")
 

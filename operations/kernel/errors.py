@@ -54,6 +54,10 @@ class OperationError(Exception):
         return cls([Problem(code, message, field)])
 
 
+# An idempotency key's longest length (the column is wider: a derived key adds a prefix).
+MAX_KEY_LENGTH = 200
+
+
 class Problems:
     """Collects every problem in an input before failing, so a client fixes them in one go."""
 
@@ -63,10 +67,13 @@ class Problems:
     def add(self, code: ErrorCode, message: str, field: str | None = None) -> None:
         self.items.append(Problem(code, message, field))
 
-    def check_key(self, key: object, limit: int = 200) -> None:
-        """An idempotency key: 1 to `limit` characters, not only spaces."""
-        if not isinstance(key, str) or not key.strip() or len(key) > limit:
-            self.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{limit} characters", "idempotencyKey")
+    def check_key(self, key: object, *, required: bool = True) -> None:
+        """An idempotency key: 1 to MAX_KEY_LENGTH characters, not only spaces (the one check every
+        operation makes; `required=False` lets an internal caller without a key through)."""
+        if key is None and not required:
+            return
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+            self.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
 
     def raise_if_any(self) -> None:
         if self.items:

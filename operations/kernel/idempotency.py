@@ -14,10 +14,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.idempotency import IdempotentRequest
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.transaction import Transaction
-
-MAX_KEY_LENGTH = 200
+from operations.kernel.errors import ErrorCode, OperationError, Problems
+from operations.kernel.transactions import Transaction
 
 
 def fingerprint(request: Any) -> str:
@@ -72,10 +70,9 @@ async def replay(operation: str, key: str | None, request: Any, load: Callable[[
 
 
 def _check_key(key: str) -> None:
-    if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise OperationError.single(
-            ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey"
-        )
+    problems = Problems()
+    problems.check_key(key)
+    problems.raise_if_any()
 
 
 def _same_request(earlier: IdempotentRequest, request_hash: str, operation: str) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models.orders import Order, OrderEventKind, OrderHistory
-from operations.kernel.transaction import Transaction
+from operations.kernel import Transaction
 from subscriptions.channels import orders_channel
 
 UNASSIGNED_BRANCH = 0  # channel id for orders that have no branch yet

@@ -38,20 +38,26 @@ from models.orders import (
     OrderStatus,
 )
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import run_once
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    Transaction,
+    fetch,
+    require,
+    run_once,
+    transaction,
+)
 from operations.orders import events as order_events
 from operations.orders.fulfillment import lock_order, post, queue_order_action
 from operations.orders.returns import ReturnedLine, order_coming_back, take_back
-from operations.stock import ledger
+from operations.stock import Movement, Posting
 
 PROVISIONAL = "exchange:"  # prefix of a new line's Shopify id until Shopify's order holds it
 EXCHANGE_REFUSED = OrderExceptionCode.EXCHANGE_REFUSED.value
 MAX_LINES = 50
-MAX_KEY = 200
 _COD_SHIPPED = {CodStatus.DISPATCHED, CodStatus.REFUSED, CodStatus.RETURNING, CodStatus.RETURNED}
 
 
@@ -85,7 +91,7 @@ async def pending_exchange(order_id: int, conn=None) -> OrderExchange | None:
 
 def _validate(request: ExchangeRequest) -> None:
     problems = Problems()
-    problems.check_key(request.idempotency_key, MAX_KEY)
+    problems.check_key(request.idempotency_key)
     if not request.lines:
         problems.add(ErrorCode.INVALID, "exchange at least one line", "lines")
     if len(request.lines) > MAX_LINES:
@@ -239,7 +245,7 @@ async def _hold(tx: Transaction, order: Order, lines: list[OrderLine], key: str,
     movements = reservation_changes(order, lines)
     for line in lines:
         await line.save(using_db=tx.conn)
-    posting = ledger.Posting(key, "order_exchange", actor, "online_order", str(order.id), allow_negative=not strict)
+    posting = Posting(key, "order_exchange", actor, "online_order", str(order.id), allow_negative=not strict)
     await post(tx, posting, movements)
 
 
@@ -334,7 +340,7 @@ async def exchange_delivered_items(actor: Actor, request: ExchangeRequest) -> tu
         movements = await take_back(tx, locked, branch_id, back, reason="order_exchanged")
         for swap in request.lines:
             movements.append(
-                ledger.Movement(
+                Movement(
                     branch_id,
                     swap.new_variant_id,
                     -swap.quantity,
@@ -368,7 +374,7 @@ async def exchange_delivered_items(actor: Actor, request: ExchangeRequest) -> tu
             using_db=tx.conn,
         )
         # The replacement must be on the shelf: the whole exchange is refused otherwise, the return included.
-        posting = ledger.Posting(
+        posting = Posting(
             f"exchange:{exchange.id}",
             "order_exchange",
             actor.label,

@@ -39,18 +39,25 @@ from models.orders import (
     OrderStatus,
 )
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import run_once
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    Transaction,
+    db_time,
+    fetch,
+    require,
+    run_once,
+    transaction,
+)
 from operations.orders import events as order_events
-from operations.stock import ledger
+from operations.stock import Movement, Posting, apply_to_ledger
 
 ORDER_ACTION_TOPIC = "shopify.order_action"
 REASON = "online_fulfillment"
 MAX_LINES = 250
-MAX_KEY = 200
 # COD orders are confirmed with the customer before anything ships.
 _COD_NOT_READY = {CodStatus.PENDING_CONFIRMATION: "confirm it with the customer first", CodStatus.CANCELLED: ""}
 
@@ -94,7 +101,7 @@ async def record_manual_fulfillment(actor: Actor, shipment: Shipment) -> tuple[F
 
 def _validate(shipment: Shipment) -> None:
     problems = Problems()
-    problems.check_key(shipment.idempotency_key, MAX_KEY)
+    problems.check_key(shipment.idempotency_key)
     if shipment.lines is not None:
         if not shipment.lines:
             problems.add(ErrorCode.INVALID, "ship at least one line, or leave lines out to ship everything", "lines")
@@ -175,7 +182,7 @@ async def _ship(actor: Actor, shipment: Shipment, workflow: FulfillmentWorkflow,
                 {"action": "fulfillment_create", "fulfillmentId": fulfillment.id},
             )
         effect = ShopifyEffect.FULFILLMENT if workflow is FulfillmentWorkflow.SMART else ShopifyEffect.SHOPIFY_KNOWS
-        posting = ledger.Posting(
+        posting = Posting(
             f"fulfillment:branchline:{fulfillment.id}", REASON, actor.label, "fulfillment", str(fulfillment.id)
         )
         await post(tx, posting, deductions(branch.id, branch.id, picks, effect))
@@ -291,25 +298,23 @@ async def mark_shipped(tx: Transaction, order: Order, courier: str | None, track
     return await Order.get(id=order.id, using_db=tx.conn)
 
 
-def deductions(reserved_at: int, shipped_from: int, picks: list[Pick], effect: ShopifyEffect) -> list[ledger.Movement]:
+def deductions(reserved_at: int, shipped_from: int, picks: list[Pick], effect: ShopifyEffect) -> list[Movement]:
     """ON_HAND − where the units left, RESERVED − where they were held (the same branch unless Shopify
     shipped from another location than the one holding the reservation)."""
     movements = []
     for p in picks:
         if p.line.variant_id is None:  # unknown or untracked in Branchline: no stock to move
             continue
-        movements.append(ledger.Movement(shipped_from, p.line.variant_id, -p.quantity, Bucket.ON_HAND, REASON, effect))
+        movements.append(Movement(shipped_from, p.line.variant_id, -p.quantity, Bucket.ON_HAND, REASON, effect))
         if p.released:
-            movements.append(
-                ledger.Movement(reserved_at, p.line.variant_id, -p.released, Bucket.RESERVED, REASON, effect)
-            )
+            movements.append(Movement(reserved_at, p.line.variant_id, -p.released, Bucket.RESERVED, REASON, effect))
     return movements
 
 
-async def post(tx: Transaction, posting: ledger.Posting, movements: list[ledger.Movement]) -> None:
+async def post(tx: Transaction, posting: Posting, movements: list[Movement]) -> None:
     if movements:
         try:
-            await ledger.apply(tx, posting, movements)
+            await apply_to_ledger(tx, posting, movements)
         except OperationError as error:
             raise _lines_named(error) from None
 

@@ -31,17 +31,14 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.orders import CodStatus, Order, OrderExceptionCode, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.errors import ErrorCode
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import ErrorCode, Transaction, fetch, transaction
 from operations.orders import events as order_events
 from operations.orders.exchanges import is_provisional
 from operations.orders.payloads import (
     IncomingOrder,
     Placement,
 )
-from operations.stock import ledger
-from operations.stock.entries import Movement, Posting
+from operations.stock import Movement, Posting, apply_to_ledger
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +174,7 @@ async def _apply(tx: Transaction, incoming: IncomingOrder, refs: _Refs, source: 
         await line.save()
     applied = []
     if movements:
-        result = await ledger.apply(
+        result = await apply_to_ledger(
             tx,
             Posting(
                 f"order:{order.shopify_order_id}:v{version}",

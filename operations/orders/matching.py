@@ -35,7 +35,7 @@ from models.orders import (
     OrderExchange,
     OrderLine,
 )
-from operations.kernel.transaction import Transaction
+from operations.kernel import Transaction
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from operations.kernel import settings
-from operations.kernel.errors import ErrorCode, OperationError
+from operations.kernel import ErrorCode, OperationError, current_settings
 
 
 def is_cod(gateways: list[str]) -> bool:
     """Paid by one of the gateway names that mean cash on delivery (setting BRANCHLINE_COD_GATEWAYS)."""
-    cod_gateways = settings.current().orders.cod_gateways
+    cod_gateways = current_settings().orders.cod_gateways
     return any(g.strip().lower() in cod_gateways for g in gateways)
 
 

@@ -16,17 +16,24 @@ from dataclasses import asdict, dataclass
 
 from models.orders import CodStatus, Order, OrderLine
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import fingerprint, run_once
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    Transaction,
+    fetch,
+    fingerprint,
+    require,
+    run_once,
+    transaction,
+)
 from operations.orders import events as order_events
 from operations.orders.fulfillment import lock_order
-from operations.stock import ledger
+from operations.stock import Movement, Posting, apply_to_ledger
 
 REASON = "order_returned"
-MAX_KEY = 200
 MAX_LINES = 250
 # A parcel can come back once it has left: on its way (refused, returning) or after delivery.
 _COD_CAN_RETURN = {
@@ -56,7 +63,7 @@ class ReturnReceipt:
 
 def _validate(receipt: ReturnReceipt) -> None:
     problems = Problems()
-    problems.check_key(receipt.idempotency_key, MAX_KEY)
+    problems.check_key(receipt.idempotency_key)
     if not receipt.lines:
         problems.add(ErrorCode.INVALID, "receive at least one line", "lines")
     if len(receipt.lines) > MAX_LINES:
@@ -112,11 +119,9 @@ async def receive_returned_order(actor: Actor, receipt: ReturnReceipt) -> tuple[
         await order_events.record(tx, after, "returned", detail, actor.label)
         key = f"order:{locked.shopify_order_id}:return:{fingerprint(receipt.idempotency_key)[:32]}"
         # A parcel on the counter is a fact: recorded even if the units were sold meanwhile (below zero).
-        posting = ledger.Posting(
-            key, REASON, actor.label, "order", str(locked.id), note=receipt.note, allow_negative=True
-        )
+        posting = Posting(key, REASON, actor.label, "order", str(locked.id), note=receipt.note, allow_negative=True)
         if movements:
-            await ledger.apply(tx, posting, movements)
+            await apply_to_ledger(tx, posting, movements)
         return after
 
     async with transaction() as tx:
@@ -133,12 +138,12 @@ async def receive_returned_order(actor: Actor, receipt: ReturnReceipt) -> tuple[
 
 async def take_back(
     tx: Transaction, order: Order, branch_id: int, lines: list[ReturnedLine], *, reason: str = REASON
-) -> list[ledger.Movement]:
+) -> list[Movement]:
     """Count the units back on their lines (never more than shipped) and the movements that put them in
     stock; also used by an exchange after delivery (operations/orders/exchanges.py)."""
     known = {line.id: line for line in await OrderLine.filter(order_id=order.id).using_db(tx.conn)}
     problems = Problems()
-    movements: list[ledger.Movement] = []
+    movements: list[Movement] = []
     for i, got in enumerate(lines):
         line = known.get(got.order_line_id)
         if line is None:
@@ -165,12 +170,10 @@ async def take_back(
         new = max(received, restocked) - max(received - n, restocked)  # not yet back in Branchline's stock
         on_hand = new - got.damaged  # damaged units already back (via Shopify) leave on hand for damaged
         if on_hand:
-            movements.append(
-                ledger.Movement(branch_id, line.variant_id, on_hand, Bucket.ON_HAND, reason, ShopifyEffect.PUSH)
-            )
+            movements.append(Movement(branch_id, line.variant_id, on_hand, Bucket.ON_HAND, reason, ShopifyEffect.PUSH))
         if got.damaged:
             movements.append(
-                ledger.Movement(branch_id, line.variant_id, got.damaged, Bucket.DAMAGED, reason, ShopifyEffect.PUSH)
+                Movement(branch_id, line.variant_id, got.damaged, Bucket.DAMAGED, reason, ShopifyEffect.PUSH)
             )
     problems.raise_if_any()
     return movements

@@ -18,15 +18,10 @@ from dataclasses import dataclass
 from models.branches import Branch
 from models.orders import ExchangeStatus, Order, OrderExchange, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect, StockLevel
-from operations.kernel.access import SYSTEM, Actor, Permission
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.idempotency import run_once
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
+from operations.kernel import SYSTEM, Actor, ErrorCode, OperationError, Permission, fetch, run_once, transaction
 from operations.orders import events as order_events
 from operations.orders.steps import load, require_at, write_order_action
-from operations.stock import ledger
-from operations.stock.entries import Movement, Posting
+from operations.stock import Movement, Posting, apply_to_ledger
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +130,7 @@ async def _move(tx, order: Order, branch: Branch, actor: Actor) -> Order:
         tx, order, "routed", {"fromBranchId": old_branch, "toBranchId": branch.id}, actor=actor.label
     )
     if movements:  # the ledger last: its sequence locks are held only until commit
-        await ledger.apply(
+        await apply_to_ledger(
             tx,
             Posting(
                 f"order:{order.shopify_order_id}:route:v{version}",

@@ -25,14 +25,21 @@ import orjson
 
 from models.orders import CodStatus, Order, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.access import AccessDenied, Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.idempotency import run_once
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import (
+    AccessDenied,
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Transaction,
+    db_time,
+    fetch,
+    require,
+    run_once,
+    transaction,
+)
 from operations.orders import events as order_events
-from operations.stock import ledger
-from operations.stock.entries import Movement, Posting
+from operations.stock import Movement, Posting, apply_to_ledger
 
 ORDER_ACTION_TOPIC = "shopify.order_action"
 BEFORE_DISPATCH = (CodStatus.PENDING_CONFIRMATION, CodStatus.CONFIRMED)
@@ -196,7 +203,7 @@ async def _cancel(tx: Transaction, order: Order, reason: str, actor: Actor) -> O
         await order.save(update_fields=["exception_code", "exception_message"])
     await order_events.record(tx, order, "cancelled", {"by": "branchline", "reason": reason}, actor=actor.label)
     if lines and order.branch_id is not None:
-        await ledger.apply(
+        await apply_to_ledger(
             tx,
             Posting(
                 f"order:{order.shopify_order_id}:cancel:v{version}",

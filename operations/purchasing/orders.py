@@ -25,19 +25,27 @@ from typing import Any
 
 from models.branches import Branch
 from models.purchasing import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier
-from operations.directory.catalog import VariantRef, resolve_distinct_variants
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import MAX_KEY_LENGTH, run_once
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction, transaction
-from operations.stock import ledger
+from operations.directory import VariantRef, resolve_distinct_variants
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    Transaction,
+    db_time,
+    fetch,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
+from operations.stock import MAX_UNITS_PER_MOVEMENT
 
 MAX_LINES = 200
 MAX_NOTE = 1000
 MAX_REASON = 200
-MAX_UNITS = ledger.MAX_UNITS_PER_MOVEMENT
+MAX_UNITS = MAX_UNITS_PER_MOVEMENT
 MAX_COST = Decimal("9999999999.9999")  # fits DECIMAL(14, 4)
 COST_STEP = Decimal("0.0001")
 
@@ -73,13 +81,6 @@ def cost_problem(value: Any) -> str | None:
 def normal_cost(value: Decimal) -> Decimal:
     """4 places, so 100 and 100.00 are the same request and are stored alike."""
     return value.quantize(COST_STEP)
-
-
-def check_key(problems: Problems, key: str | None, *, required: bool = True) -> None:
-    if key is None and not required:
-        return
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
 
 
 def check_text(problems: Problems, value: str | None, limit: int, field: str) -> None:
@@ -174,7 +175,7 @@ class NewPurchaseOrder:
 
 def _validate_order(new: NewPurchaseOrder) -> None:
     problems = Problems()
-    check_key(problems, new.idempotency_key)
+    problems.check_key(new.idempotency_key)
     check_text(problems, new.note, MAX_NOTE, "note")
     if not new.lines:
         problems.add(ErrorCode.INVALID, "a purchase order needs at least one line", "lines")
@@ -229,7 +230,7 @@ async def create_purchase_order(actor: Actor, new: NewPurchaseOrder) -> tuple[Pu
                 for n, (variant_id, line) in enumerate(zip(variant_ids, new.lines, strict=True), start=1)
             ]
         )
-        await audit.record(
+        await record_audit(
             actor,
             "purchase_order.ordered" if new.place else "purchase_order.drafted",
             branch_id=new.branch_id,
@@ -263,7 +264,7 @@ async def place_purchase_order(actor: Actor, order_id: int, key: str | None = No
             ordered_by=actor.label[:120],
             ordered_at=now,
         )
-        await audit.record(
+        await record_audit(
             actor, "purchase_order.ordered", branch_id=order.branch_id, target=("purchase_order", order.id)
         )
         return order
@@ -306,7 +307,7 @@ async def _end_order(
         )
         short = await _write_off_outstanding(tx, order.id)
         extra = {"units_short": short} if closing else {}
-        await audit.record(
+        await record_audit(
             actor,
             f"purchase_order.{who}",
             branch_id=order.branch_id,
@@ -334,6 +335,6 @@ async def _write_off_outstanding(tx: Transaction, order_id: int) -> int:
 
 def _check_key_and_reason(key: str | None, reason: str | None) -> None:
     problems = Problems()
-    check_key(problems, key, required=False)
+    problems.check_key(key, required=False)
     check_text(problems, reason, MAX_REASON, "reason")
     problems.raise_if_any()

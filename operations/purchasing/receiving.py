@@ -36,20 +36,26 @@ from tortoise.transactions import in_transaction
 from models.catalog import Variant
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from models.stock import Bucket, ShopifyEffect
-from operations.directory.catalog import VariantRef, resolve_variant_refs
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, Problems
-from operations.kernel.idempotency import fingerprint, first_or_run
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.directory import VariantRef, resolve_variant_refs
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    Permission,
+    Problems,
+    Transaction,
+    fetch,
+    fingerprint,
+    first_or_run,
+    record_audit,
+    require,
+    transaction,
+)
 from operations.purchasing.orders import (
     COST_STEP,
     MAX_LINES,
     MAX_NOTE,
     MAX_UNITS,
     RECEIVABLE,
-    check_key,
     check_text,
     cost_problem,
     is_units,
@@ -58,7 +64,7 @@ from operations.purchasing.orders import (
     normal_cost,
     take,
 )
-from operations.stock import ledger
+from operations.stock import Movement, Posting, apply_to_ledger
 
 RECEIVED = "received"  # the stock movements' reason
 
@@ -93,7 +99,7 @@ def weighted_average(old: Decimal | None, on_hand_before: int, unit_cost: Decima
 
 def _validate(goods: GoodsIn) -> None:
     problems = Problems()
-    check_key(problems, goods.idempotency_key)
+    problems.check_key(goods.idempotency_key)
     check_text(problems, goods.note, MAX_NOTE, "note")
     if not goods.lines:
         problems.add(ErrorCode.INVALID, "receive at least one line", "lines")
@@ -165,7 +171,7 @@ async def _receive(
         await GoodsReceiptLine.bulk_create(lines)
         status = await _status_after(tx, order.id)
         await PurchaseOrder.filter(id=order.id).update(status=status)
-        await audit.record(
+        await record_audit(
             actor,
             "goods.received",
             branch_id=order.branch_id,
@@ -175,15 +181,13 @@ async def _receive(
         )
         # The supplier's units are news to Shopify: the outbox pushes them (docs/architecture.md, Shopify sync).
         movements = [
-            ledger.Movement(
-                order.branch_id, line.variant_id, line.quantity, Bucket.ON_HAND, RECEIVED, ShopifyEffect.PUSH
-            )
+            Movement(order.branch_id, line.variant_id, line.quantity, Bucket.ON_HAND, RECEIVED, ShopifyEffect.PUSH)
             for line in lines
         ]
-        posting = ledger.Posting(
+        posting = Posting(
             f"goodsReceipt:{grn.id}", RECEIVED, actor.label, "goods_receipt", str(grn.id), goods.note, occurred_at=now
         )
-        await ledger.apply(tx, posting, movements)
+        await apply_to_ledger(tx, posting, movements)
     return grn
 
 

@@ -11,12 +11,17 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.purchasing import Supplier
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import run_once
-from operations.kernel.transaction import transaction
-from operations.purchasing.orders import check_key
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
 
 _NTN = re.compile(r"^[0-9][0-9-]{5,18}[0-9]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -33,7 +38,7 @@ class NewSupplier:
 
 def _validate_supplier(new: NewSupplier) -> None:
     problems = Problems()
-    check_key(problems, new.idempotency_key, required=False)
+    problems.check_key(new.idempotency_key, required=False)
     if not isinstance(new.name, str) or not new.name.strip() or len(new.name) > 200:
         problems.add(ErrorCode.INVALID, "name must be 1–200 characters", "name")
     if new.phone is not None and not (1 <= len(new.phone.strip()) <= 40):
@@ -66,7 +71,7 @@ async def create_supplier(actor: Actor, new: NewSupplier) -> tuple[Supplier, boo
             raise OperationError.single(
                 ErrorCode.DUPLICATE, f"a supplier with NTN {ntn} exists already", "ntn"
             ) from None
-        await audit.record(actor, "supplier.created", target=("supplier", supplier.id), name=supplier.name)
+        await record_audit(actor, "supplier.created", target=("supplier", supplier.id), name=supplier.name)
         return supplier
 
     request = asdict(new) | {"idempotency_key": None}

@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from models.branches import Branch
-from operations.kernel.access import Actor, Permission, require, require_signed_in
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    fetch,
+    require,
+    require_signed_in,
+    transaction,
+)
 
 PKR = Decimal("0.01")
 MAX_UNCOSTED_LISTED = 100

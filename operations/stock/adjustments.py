@@ -12,13 +12,22 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from models.stock import Bucket
-from operations.directory.pins import Approval, vouch
-from operations.kernel import audit, settings
-from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import MAX_KEY_LENGTH, fingerprint
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.directory import Approval, vouch
+from operations.kernel import (
+    SYSTEM,
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    Transaction,
+    current_settings,
+    fetch,
+    fingerprint,
+    record_audit,
+    require,
+    transaction,
+)
 from operations.stock import ledger
 from operations.stock.reorder import ReorderLevel, set_reorder_levels
 
@@ -67,8 +76,7 @@ class Adjustment:
 
 def _validate(adj: Adjustment) -> None:
     problems = Problems()
-    if not adj.idempotency_key.strip() or len(adj.idempotency_key) > MAX_KEY_LENGTH:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
+    problems.check_key(adj.idempotency_key)
     if not adj.lines:
         problems.add(ErrorCode.INVALID, "at least one line is required", "lines")
     if adj.note is not None and len(adj.note) > MAX_NOTE:
@@ -122,7 +130,7 @@ async def adjust_stock(adj: Adjustment) -> ledger.PostingResult:
                 approved_by = await _approval(tx, adj, posting.idempotency_key, movements, approval)
                 result = await ledger.apply(tx, posting, movements)
                 if not result.replayed:
-                    await audit.record(
+                    await record_audit(
                         adj.actor,
                         "stock.adjusted",
                         branch_id=adj.branch_id,
@@ -153,7 +161,7 @@ async def _approval(
     APPROVAL_REQUIRED when nobody approved it. A retry of an adjustment already posted is the
     ledger's to answer (the first result), so it is not asked for approval again."""
     units = units_moved(movements)
-    limit = settings.current().policy.adjustment_approval_units
+    limit = current_settings().policy.adjustment_approval_units
     if units <= limit:
         return None
     if await fetch(tx.conn, "SELECT id FROM stock_posting WHERE idempotency_key = ?", [key]):

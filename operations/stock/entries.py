@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.errors import ErrorCode, OperationError, Problem
+from operations.kernel import ErrorCode, OperationError, Problem
 
 
 @dataclass(frozen=True)

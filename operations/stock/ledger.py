@@ -27,9 +27,7 @@ from datetime import UTC, datetime
 import orjson
 
 from models.stock import Bucket, MovementReason, ShopifyEffect
-from operations.kernel.errors import ErrorCode, OperationError, Problem, Problems
-from operations.kernel.sql import db_time, fetch, read_time
-from operations.kernel.transaction import Transaction
+from operations.kernel import ErrorCode, OperationError, Problem, Problems, Transaction, db_time, fetch, read_time
 from operations.stock.entries import (
     AppliedMovement,
     InsufficientStock,
@@ -42,8 +40,6 @@ from subscriptions.channels import stock_channel
 
 MAX_UNITS_PER_MOVEMENT = 1_000_000
 MAX_MOVEMENTS_PER_POSTING = 500
-MAX_KEY_LENGTH = 200
-
 _BUCKET_COLUMNS = {
     Bucket.ON_HAND: "on_hand",
     Bucket.RESERVED: "reserved",
@@ -77,8 +73,7 @@ def line_of(index: int, movement: Movement) -> int:
 def validate(posting: Posting, movements: list[Movement]) -> None:
     problems = Problems()
     key = posting.idempotency_key
-    if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
+    problems.check_key(key)
     if len(movements) > MAX_MOVEMENTS_PER_POSTING:
         problems.add(ErrorCode.TOO_MANY, f"at most {MAX_MOVEMENTS_PER_POSTING} lines per request", "lines")
     for i, m in enumerate(movements):

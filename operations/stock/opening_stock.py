@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from models.stock import Bucket, MovementReason, ShopifyEffect
-from operations.kernel.sql import db_time, fetch, insert_rows
-from operations.kernel.transaction import Transaction
+from operations.kernel import Transaction, db_time, fetch, insert_rows
 from operations.stock.entries import stock_event
 from operations.stock.ledger import take_sequences
 from subscriptions.channels import stock_channel

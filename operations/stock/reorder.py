@@ -10,12 +10,18 @@ costs nothing but a trip), the rest from a supplier.
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, Problems
-from operations.kernel.idempotency import run_once
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    Permission,
+    Problems,
+    Transaction,
+    fetch,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
 from operations.stock import ledger
 
 MAX_REORDER_POINT = 100_000
@@ -74,7 +80,7 @@ async def set_reorder_levels(
             {lv.variant_id: lv.reorder_point for lv in levels},
             {lv.variant_id: lv.reorder_quantity for lv in levels if lv.reorder_quantity is not None},
         )
-        await audit.record(actor, "stock.reorder_points_set", branch_id=branch_id, lines=len(levels))
+        await record_audit(actor, "stock.reorder_points_set", branch_id=branch_id, lines=len(levels))
         return _Done(branch_id)
 
     request = {"branch": branch_id, "levels": [asdict(lv) for lv in levels]}

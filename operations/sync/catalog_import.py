@@ -34,12 +34,19 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.shopify import ImportJob, ImportStatus
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.idempotency import replay, run_once
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import Transaction, transaction
-from operations.stock.opening_stock import OpeningLine, take_opening_stock
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Transaction,
+    fetch,
+    replay,
+    require,
+    run_once,
+    transaction,
+)
+from operations.stock import OpeningLine, take_opening_stock
 from operations.sync import catalog_upsert as upsert
 from operations.sync.catalog_upsert import Tally
 from operations.sync.connection import client_for, current_connection

@@ -20,9 +20,8 @@ from typing import Any
 
 import orjson
 
-from operations.kernel.sql import db_decimal, db_time, fetch
-from operations.kernel.transaction import Transaction
-from operations.stock.opening_stock import ROWS_PER_STATEMENT
+from operations.kernel import Transaction, db_decimal, db_time, fetch
+from operations.stock import ROWS_PER_STATEMENT
 from shopify.jsonl import gid_type
 
 MAX_WARNINGS = 200

@@ -9,12 +9,24 @@ import logging
 from datetime import UTC, datetime
 
 from models.shopify import ConnectionStatus, ShopifyConnection
-from operations.kernel import audit, secrets, settings
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import replay, run_once
-from operations.kernel.keys import token_digest
-from operations.kernel.transaction import transaction
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    SecretUnreadable,
+    current_settings,
+    decrypt_secret,
+    encrypt_secret,
+    record_audit,
+    reencrypt_secret,
+    replay,
+    require,
+    run_once,
+    token_digest,
+    transaction,
+)
 from shopify import documents
 from shopify.client import API_VERSION, ShopifyClient, validate_shop_domain
 from shopify.errors import ShopifyAuthError, ShopifyError, ShopifyInputError, ShopifyNotFound, ShopifyUserErrors
@@ -41,7 +53,7 @@ WEBHOOK_PATH = "/webhooks/shopify"
 
 
 def webhook_uri() -> str:
-    return settings.current().shopify.public_url + WEBHOOK_PATH
+    return current_settings().shopify.public_url + WEBHOOK_PATH
 
 
 async def current_connection() -> ShopifyConnection | None:
@@ -50,10 +62,10 @@ async def current_connection() -> ShopifyConnection | None:
 
 async def client_for(connection: ShopifyConnection) -> ShopifyClient:
     """A client speaking as the stored connection (tokens decrypted only here, in memory)."""
-    reach = settings.current().shopify
+    reach = current_settings().shopify
     return ShopifyClient(
         connection.shop_domain,
-        secrets.decrypt(connection.access_token_encrypted),
+        decrypt_secret(connection.access_token_encrypted),
         # A configured stand-in (the demo's simulator moves port on each start) wins over the stored one.
         base_url=reach.base_url or connection.base_url,
         api_version=connection.api_version,
@@ -63,7 +75,7 @@ async def client_for(connection: ShopifyConnection) -> ShopifyClient:
 
 async def webhook_secrets() -> list[str]:
     connection = await current_connection()
-    return [secrets.decrypt(connection.client_secret_encrypted)] if connection else []
+    return [decrypt_secret(connection.client_secret_encrypted)] if connection else []
 
 
 async def reencrypt_stored_secrets() -> int:
@@ -71,7 +83,7 @@ async def reencrypt_stored_secrets() -> int:
     rewritten = 0
     for connection in await ShopifyConnection.all():
         changes = {
-            name: secrets.reencrypt(getattr(connection, name))
+            name: reencrypt_secret(getattr(connection, name))
             for name in ("access_token_encrypted", "client_secret_encrypted")
             if getattr(connection, name)
         }
@@ -117,7 +129,7 @@ async def connect_shopify(
             "shopDomain",
         )
 
-    reach = settings.current().shopify
+    reach = current_settings().shopify
     client = ShopifyClient(domain, access_token.strip(), base_url=reach.base_url, timeout=reach.timeout)
     async with client:
         shop = await _verify(client)
@@ -130,8 +142,8 @@ async def connect_shopify(
             "currency": (shop.get("currencyCode") or "PKR")[:3],
             "api_version": API_VERSION,
             "base_url": reach.base_url,
-            "access_token_encrypted": secrets.encrypt(access_token.strip()),
-            "client_secret_encrypted": secrets.encrypt(client_secret.strip()),
+            "access_token_encrypted": encrypt_secret(access_token.strip()),
+            "client_secret_encrypted": encrypt_secret(client_secret.strip()),
             "status": ConnectionStatus.CONNECTED,
             "webhook_subscriptions": subscriptions,
             "disconnected_at": None,
@@ -140,7 +152,7 @@ async def connect_shopify(
             connection = await ShopifyConnection.create(shop_domain=domain, **fields)
         else:
             await connection.update_from_dict(fields).save()
-        await audit.record(actor, "shopify.connected", target=("shop", domain), api_version=API_VERSION)
+        await record_audit(actor, "shopify.connected", target=("shop", domain), api_version=API_VERSION)
         return connection
 
     async with transaction() as tx:
@@ -205,7 +217,7 @@ async def disconnect_shopify(actor: Actor, idempotency_key: str | None = None) -
         async with await client_for(connection) as client:
             for subscription_id in (connection.webhook_subscriptions or {}).values():
                 await client.mutate(documents.UNSUBSCRIBE_WEBHOOK, {"id": subscription_id})
-    except (ShopifyError, secrets.SecretUnreadable) as error:
+    except (ShopifyError, SecretUnreadable) as error:
         # Shopify removes subscriptions that keep failing, and the tokens are wiped below anyway.
         log.warning("could not remove Shopify webhook subscriptions while disconnecting: %s", error)
 
@@ -216,7 +228,7 @@ async def disconnect_shopify(actor: Actor, idempotency_key: str | None = None) -
         connection.client_secret_encrypted = ""
         connection.webhook_subscriptions = {}
         await connection.save()
-        await audit.record(actor, "shopify.disconnected", target=("shop", connection.shop_domain))
+        await record_audit(actor, "shopify.disconnected", target=("shop", connection.shop_domain))
         return connection
 
     async with transaction() as tx:

@@ -43,22 +43,20 @@ from models.orders import (
     OrderStatus,
 )
 from models.stock import Bucket, ShopifyEffect
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction, transaction
-from operations.orders import events as order_events
-from operations.orders.fulfillment import (
-    REASON,
+from operations.kernel import ErrorCode, OperationError, Transaction, db_time, fetch, transaction
+from operations.orders import (
+    FULFILLMENT_REASON,
     ShipLine,
-    add_lines,
-    deductions,
+    add_fulfillment_lines,
+    fulfillment_deductions,
     lock_order,
     mark_shipped,
-    post,
-    take_lines,
+    match_pending,
+    post_fulfillment,
+    record_order_event,
+    take_fulfillment_lines,
 )
-from operations.orders.matching import match_pending
-from operations.stock import ledger
+from operations.stock import Movement, Posting, apply_to_ledger
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +155,7 @@ async def on_fulfillment_webhook(topic: str, payload: dict, *, webhook_id: str |
         match = await match_pending(tx, locked, report["lines"], report["gid"])
         if match.synced:
             detail = {"fulfillmentIds": match.synced, "shopifyFulfillmentId": report["gid"], "matched": True}
-            await order_events.record(tx, locked, "updated", detail)
+            await record_order_event(tx, locked, "updated", detail)
         if not match.leftover:  # every unit was deducted here already: link it, deduct nothing
             if match.synced:  # (nothing at all when Shopify reports only units no line here has left)
                 await (
@@ -201,7 +199,7 @@ async def _branch_sync(tx: Transaction, order: Order, report: dict) -> None:
     wanted = [ShipLine(by_gid[g].id, q) for g, q in report["lines"].items()]
     # At most what is still open here, as match_pending capped it — which may exceed the line's quantity here
     # while an exchange's order edit is pending: Shopify's fact, taken as reported.
-    picks = await take_lines(tx, order, wanted, strict=False)
+    picks = await take_fulfillment_lines(tx, order, wanted, strict=False)
     try:
         async with in_transaction():  # savepoint: the unique key is the last word on "once"
             fulfillment = await Fulfillment.create(
@@ -218,20 +216,27 @@ async def _branch_sync(tx: Transaction, order: Order, report: dict) -> None:
             )
     except IntegrityError:
         raise OperationError.single(ErrorCode.DUPLICATE, f"{report['gid']} was taken in meanwhile") from None
-    await add_lines(tx, fulfillment, picks)
+    await add_fulfillment_lines(tx, fulfillment, picks)
     shipped = await mark_shipped(tx, order, report["company"], report["number"])
     detail = {"fulfillmentId": fulfillment.id, "workflow": "branch_sync", "shopifyFulfillmentId": report["gid"]}
-    await order_events.record(tx, shipped, "fulfilled", detail)
+    await record_order_event(tx, shipped, "fulfilled", detail)
     if shipped.is_cod and shipped.cod_status != order.cod_status:
-        await order_events.record(
+        await record_order_event(
             tx, shipped, "dispatched", {"courier": report["company"], "trackingNumber": report["number"]}
         )
     # Shopify has shipped these units already: a fact, applied even below zero (then an exception to look at).
-    posting = ledger.Posting(
-        f"fulfillment:{report['gid']}", REASON, "shopify", "fulfillment", str(fulfillment.id), allow_negative=True
+    posting = Posting(
+        f"fulfillment:{report['gid']}",
+        FULFILLMENT_REASON,
+        "shopify",
+        "fulfillment",
+        str(fulfillment.id),
+        allow_negative=True,
     )
     reserved_at = order.branch_id if order.branch_id is not None else branch.id
-    await post(tx, posting, deductions(reserved_at, branch.id, picks, ShopifyEffect.SHOPIFY_KNOWS))
+    await post_fulfillment(
+        tx, posting, fulfillment_deductions(reserved_at, branch.id, picks, ShopifyEffect.SHOPIFY_KNOWS)
+    )
 
 
 async def _undo(report: dict) -> None:
@@ -276,12 +281,10 @@ async def _undo(report: dict) -> None:
                 continue
             effect = ShopifyEffect.SHOPIFY_KNOWS
             movements.append(
-                ledger.Movement(fl.fulfillment.branch_id, line.variant_id, q, Bucket.ON_HAND, UNDO_REASON, effect)
+                Movement(fl.fulfillment.branch_id, line.variant_id, q, Bucket.ON_HAND, UNDO_REASON, effect)
             )
             if again:
-                movements.append(
-                    ledger.Movement(order.branch_id, line.variant_id, q, Bucket.RESERVED, UNDO_REASON, effect)
-                )
+                movements.append(Movement(order.branch_id, line.variant_id, q, Bucket.RESERVED, UNDO_REASON, effect))
         shipped = await fetch(
             tx.conn, "SELECT SUM(fulfilled) AS n FROM online_order_line WHERE order_id = ?", [order.id]
         )
@@ -289,8 +292,8 @@ async def _undo(report: dict) -> None:
             status = OrderStatus.PARTIALLY_FULFILLED if shipped[0]["n"] else OrderStatus.OPEN
             await Order.filter(id=order.id).using_db(tx.conn).update(status=status)
         detail = {"fulfillmentIds": ids, "shopifyFulfillmentId": report["gid"], "cancelled": True}
-        await order_events.record(tx, await Order.get(id=order.id, using_db=tx.conn), "updated", detail)
-        posting = ledger.Posting(
+        await record_order_event(tx, await Order.get(id=order.id, using_db=tx.conn), "updated", detail)
+        posting = Posting(
             f"fulfillment:{report['gid']}:cancelled",
             UNDO_REASON,
             "shopify",
@@ -299,7 +302,7 @@ async def _undo(report: dict) -> None:
             allow_negative=True,
         )
         if movements:
-            await ledger.apply(tx, posting, movements)
+            await apply_to_ledger(tx, posting, movements)
 
 
 # -- refunds --------------------------------------------------------------------------------------
@@ -368,16 +371,16 @@ async def on_refund_webhook(topic: str, payload: dict, *, webhook_id: str | None
                 continue
             if back:
                 movements.append(
-                    ledger.Movement(
+                    Movement(
                         branch.id, line.variant_id, back, Bucket.ON_HAND, RETURN_REASON, ShopifyEffect.SHOPIFY_KNOWS
                     )
                 )
             if twice:
                 await _compensate(tx, r, branch.id, line.variant_id, -twice)
-        await order_events.record(tx, locked, "returned", {"refundId": report["gid"], "lines": detail})
-        posting = ledger.Posting(f"refund:{report['gid']}", RETURN_REASON, "shopify", "refund", report["gid"])
+        await record_order_event(tx, locked, "returned", {"refundId": report["gid"], "lines": detail})
+        posting = Posting(f"refund:{report['gid']}", RETURN_REASON, "shopify", "refund", report["gid"])
         if movements:
-            await ledger.apply(tx, posting, movements)
+            await apply_to_ledger(tx, posting, movements)
 
 
 async def _claim(tx: Transaction, operation: str, key: str, result_id: int) -> bool:

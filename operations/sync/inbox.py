@@ -30,11 +30,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from operations.kernel import audit, settings
-from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.errors import OperationError
-from operations.kernel.sql import fetch, json_value, read_time
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import (
+    SYSTEM,
+    Actor,
+    OperationError,
+    Permission,
+    Transaction,
+    current_settings,
+    fetch,
+    json_value,
+    read_time,
+    record_audit,
+    require,
+    transaction,
+)
 from operations.sync import queue
 from operations.sync.inbox_store import OVERRIDES, Delivery, Stored, store
 from operations.sync.webhook_topics import HANDLERS
@@ -107,7 +116,7 @@ async def claim(limit: int, now: datetime | None = None) -> list[Claimed]:
         rows = await queue.due_rows(tx.conn, QUEUE, _COLUMNS, now, limit, lock, alias="i", also=_IN_ORDER)
         if not rows:
             return []
-        until = queue.lease_until(now, settings.current().inbox.lease_seconds)
+        until = queue.lease_until(now, current_settings().inbox.lease_seconds)
         await queue.take(tx.conn, QUEUE, [r["id"] for r in rows], until, token)
     return [
         Claimed(
@@ -147,12 +156,12 @@ async def _renew(row: Claimed) -> bool:
     handles them one by one, so the last ones would otherwise be due again (and taken twice) while waiting.
     False when this claim no longer holds the row."""
     async with transaction() as tx:
-        until = queue.lease_until(datetime.now(UTC), settings.current().inbox.lease_seconds)
+        until = queue.lease_until(datetime.now(UTC), current_settings().inbox.lease_seconds)
         return await queue.renew(tx.conn, QUEUE, [row.token], until, row_id=row.id)
 
 
 async def _process(row: Claimed) -> None:
-    inbox = settings.current().inbox
+    inbox = current_settings().inbox
     if queue.is_beyond_last_attempt(row.attempts, inbox.max_attempts):
         # Claimed that often without an outcome: the workers handling it died (or it kills them).
         await _finish(row, "parked", error=f"claimed {row.attempts - 1} times without finishing")
@@ -200,7 +209,7 @@ async def _is_stale(row: Claimed) -> bool:
 
 async def _failed(row: Claimed, error: BaseException) -> None:
     message = f"{type(error).__name__}: {error}"
-    inbox = settings.current().inbox
+    inbox = current_settings().inbox
     if queue.is_last_attempt(row.attempts, inbox.max_attempts):
         log.error("inbox row %s (%s) parked after %d attempts: %s", row.id, row.topic, row.attempts, message)
         await _finish(row, "parked", error=message)
@@ -261,7 +270,7 @@ async def retry_webhooks(actor: Actor = SYSTEM, ids: list[int] | None = None) ->
     async with transaction() as tx:
         rows = await requeue_stuck(tx, ids)
         if rows:
-            await audit.record(actor, "shopify.webhooks_retried", rows=len(rows))
+            await record_audit(actor, "shopify.webhooks_retried", rows=len(rows))
     return len(rows)
 
 

@@ -24,9 +24,7 @@ from typing import Any
 import orjson
 
 from models.inbox import InboxStatus
-from operations.kernel.errors import ErrorCode
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import transaction
+from operations.kernel import ErrorCode, db_time, fetch, transaction
 from operations.sync.webhook_topics import HANDLERS
 
 log = logging.getLogger(__name__)

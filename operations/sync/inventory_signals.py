@@ -15,9 +15,7 @@ from tortoise import Tortoise
 from models.branches import Branch
 from models.catalog import Variant
 from models.drift import DriftCheck
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import transaction
+from operations.kernel import ErrorCode, OperationError, db_time, fetch, transaction
 from shopify import jsonl
 
 log = logging.getLogger(__name__)

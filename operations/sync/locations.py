@@ -2,11 +2,7 @@
 
 from models.branches import Branch
 from models.shopify import ShopifyLocation
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.idempotency import run_once
-from operations.kernel.transaction import transaction
+from operations.kernel import Actor, ErrorCode, OperationError, Permission, record_audit, require, run_once, transaction
 
 
 async def map_location(
@@ -51,7 +47,7 @@ async def _map(actor: Actor, shopify_location_id: str, branch_id: int | None, ig
     if ignore:
         location.ignored = True
         await location.save(update_fields=["ignored", "updated_at"])
-        await audit.record(actor, "shopify.location_ignored", target=("shopify_location", shopify_location_id))
+        await record_audit(actor, "shopify.location_ignored", target=("shopify_location", shopify_location_id))
         return location
     branch = await Branch.get_or_none(id=branch_id)
     if branch is None:
@@ -66,12 +62,12 @@ async def _map(actor: Actor, shopify_location_id: str, branch_id: int | None, ig
     await branch.save(update_fields=["shopify_location_id"])
     location.ignored = False
     await location.save(update_fields=["ignored", "updated_at"])
-    await audit.record(
+    await record_audit(
         actor, "shopify.location_mapped", branch_id=branch.id, target=("shopify_location", shopify_location_id)
     )
     return location
 
 
-async def locations() -> list[ShopifyLocation]:
+async def shopify_locations() -> list[ShopifyLocation]:
     """Every Shopify location the imports have seen (each one's branch: Branch.shopify_location_id)."""
     return await ShopifyLocation.all().order_by("id")

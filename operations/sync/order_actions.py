@@ -36,11 +36,19 @@ from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
-from operations.kernel import audit, settings
-from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.sql import fetch, json_value, read_time
-from operations.kernel.transaction import transaction
-from operations.orders.fulfillment import ORDER_ACTION_TOPIC as TOPIC
+from operations.kernel import (
+    SYSTEM,
+    Actor,
+    Permission,
+    current_settings,
+    fetch,
+    json_value,
+    read_time,
+    record_audit,
+    require,
+    transaction,
+)
+from operations.orders import ORDER_ACTION_TOPIC as TOPIC
 from operations.sync import push as shopify_push
 from operations.sync import queue
 from operations.sync.order_calls import ACTIONS, NotYet, Refused
@@ -91,7 +99,7 @@ async def push_order_actions(limit: int = 100) -> int:
     client = await shopify_push._client()
     if client is None:
         return 0
-    lease_seconds = settings.current().push.lease_seconds
+    lease_seconds = current_settings().push.lease_seconds
     rows = await _claim(limit, lease_seconds)
     for row in rows:
         if await _renew(row, lease_seconds):
@@ -162,7 +170,7 @@ async def _finish(row: Row, status: str, error: str | None, *, outcome: str | No
 
 async def _back_off(row: Row, error: str) -> None:
     attempts = row.attempts + 1
-    push = settings.current().push
+    push = current_settings().push
     if queue.is_last_attempt(attempts, push.max_attempts):
         await _finish(Row(row.id, row.key, row.payload, attempts - 1, row.token), "parked", error, outcome=None)
         return
@@ -214,5 +222,5 @@ async def retry_parked_order_actions(actor: Actor = SYSTEM) -> int:
     async with transaction() as tx:
         rows = await shopify_push.requeue_parked(tx, TOPIC)
         if rows:
-            await audit.record(actor, "shopify.order_actions_retried", target=("outbox", TOPIC), order_actions=rows)
+            await record_audit(actor, "shopify.order_actions_retried", target=("outbox", TOPIC), order_actions=rows)
     return rows

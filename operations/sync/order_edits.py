@@ -15,7 +15,7 @@ takes `@idempotent`):
 
 from models.branches import Branch
 from models.orders import ExchangeStatus, Order, OrderExchange, OrderLine
-from operations.orders.exchanges import PROVISIONAL, settle, undo
+from operations.orders import PROVISIONAL_EXCHANGE, settle_exchange, undo_exchange
 from shopify import documents
 from shopify.client import ShopifyClient, payload
 from shopify.errors import ShopifyUserErrors
@@ -33,7 +33,7 @@ async def order_exchange(client: ShopifyClient, p: dict) -> str:
     data = await client.query(documents.ORDER_LINES_FOR_EDIT, {"id": order.shopify_order_id})
     node = (data or {}).get("order")
     if node is None:
-        await undo(exchange.id, f"Shopify has no order {order.shopify_order_id}", {})
+        await undo_exchange(exchange.id, f"Shopify has no order {order.shopify_order_id}", {})
         return "refused"
     current = _quantities(node)
     plan = await _plan(exchange)
@@ -51,14 +51,14 @@ async def order_exchange(client: ShopifyClient, p: dict) -> str:
         found = await _new_lines(exchange, plan, lines)
         waiting = await OrderLine.filter(
             id__in=[line_id for line_id, _, _ in plan.new if line_id not in found],
-            shopify_line_item_id__startswith=PROVISIONAL,
+            shopify_line_item_id__startswith=PROVISIONAL_EXCHANGE,
             quantity__gt=0,
         ).count()
         if waiting:  # lowered in Shopify, but the new variant is not there: not our edit
             raise _Refusal(f"{order.name} was changed in Shopify meanwhile")
-        await settle(exchange.id, found)
+        await settle_exchange(exchange.id, found)
     except _Refusal as refusal:
-        await undo(exchange.id, str(refusal), current)
+        await undo_exchange(exchange.id, str(refusal), current)
         return "refused"
     return outcome
 

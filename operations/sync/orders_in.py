@@ -7,15 +7,16 @@ intake says so (`PlacementNeeded`) and its fulfillment orders are read before it
 """
 
 from models.orders import Order
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.orders import intake
-from operations.orders.payloads import (
+from operations.kernel import ErrorCode, OperationError
+from operations.orders import (
     IncomingOrder,
     Placement,
-    from_graphql,
-    from_webhook,
+    PlacementNeeded,
+    order_from_graphql,
+    order_from_webhook,
     placement_of,
 )
+from operations.orders import take_in as ops_take_in
 from operations.sync.connection import client_for, current_connection
 from shopify import documents
 
@@ -36,16 +37,16 @@ async def on_order_webhook(topic: str, payload: dict, *, webhook_id: str | None 
     """An orders/* webhook (REST body). Idempotent; a stale version is ignored."""
     if topic not in ORDER_TOPICS:
         raise OperationError.single(ErrorCode.MALFORMED_WEBHOOK, f"{topic!r} is not an order topic", "topic")
-    await take_in(from_webhook(payload), source=topic)
+    await take_in(order_from_webhook(payload), source=topic)
 
 
 async def take_in(incoming: IncomingOrder, placement: Placement | None = None, *, source: str = "shopify") -> Order:
     """`intake.take_in`, reading where Shopify placed the order first when intake needs it."""
     try:
-        return await intake.take_in(incoming, placement, source=source)
-    except intake.PlacementNeeded:
+        return await ops_take_in(incoming, placement, source=source)
+    except PlacementNeeded:
         placement = await fetch_placement(incoming.shopify_order_id)
-        return await intake.take_in(incoming, placement, source=source)
+        return await ops_take_in(incoming, placement, source=source)
 
 
 async def ensure_order(shopify_order_id: str) -> Order:
@@ -57,8 +58,8 @@ async def ensure_order(shopify_order_id: str) -> Order:
     node = (await _shopify_query(documents.ORDER, {"id": shopify_order_id})).get("order")
     if node is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, f"Shopify has no order {shopify_order_id}", "orderId")
-    incoming, placement = from_graphql(node)
-    return await intake.take_in(incoming, placement, source="shopify")
+    incoming, placement = order_from_graphql(node)
+    return await ops_take_in(incoming, placement, source="shopify")
 
 
 async def fetch_placement(shopify_order_id: str) -> Placement:

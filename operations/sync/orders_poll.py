@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from models.shopify import ShopifyConnection
-from operations.orders.payloads import from_graphql
+from operations.orders import order_from_graphql
 from operations.sync import orders_in
 from operations.sync.connection import client_for, current_connection
 from operations.sync.recovery import recover_fulfillments, recover_refunds
@@ -57,7 +57,7 @@ async def poll_orders() -> int:
                 full = (await client.query(documents.ORDER, {"id": node["id"]})).get("order")
                 if full is None:  # deleted meanwhile
                     continue
-                incoming, placement = from_graphql(full)
+                incoming, placement = order_from_graphql(full)
                 await orders_in.take_in(incoming, placement, source="poll")
                 # A fulfillment whose webhook never came is taken in the same way, after the order.
                 await recover_fulfillments(client, full)

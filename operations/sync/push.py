@@ -26,10 +26,18 @@ from typing import Any
 
 import httpx
 
-from operations.kernel import audit, settings
-from operations.kernel.access import SYSTEM, Actor, Permission, require
-from operations.kernel.sql import fetch, json_value
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import (
+    SYSTEM,
+    Actor,
+    Permission,
+    Transaction,
+    current_settings,
+    fetch,
+    json_value,
+    record_audit,
+    require,
+    transaction,
+)
 from operations.sync import queue
 from operations.sync.connection import client_for, current_connection
 from operations.sync.push_claim import PUSHED, QUEUE, TOPIC, Batch, claim
@@ -102,7 +110,7 @@ async def _client() -> ShopifyClient | None:
             await _clients.pop(old).aclose()
         client = await client_for(connection)
         _clients[key] = client
-    client.max_attempts = settings.current().push.client_attempts
+    client.max_attempts = current_settings().push.client_attempts
     return client
 
 
@@ -121,7 +129,7 @@ async def push_due(limit: int = 1000) -> PushReport:
     client = await _client()
     if client is None:
         return PushReport(not_connected=True)
-    claimed = await claim(limit, settings.current().push.lease_seconds)
+    claimed = await claim(limit, current_settings().push.lease_seconds)
     report = PushReport(claimed=claimed.rows, skipped=sum(claimed.finished.values()), outcomes=dict(claimed.finished))
     results = await asyncio.gather(*(_push(client, batch) for batch in claimed.batches))
     for result in results:
@@ -163,7 +171,7 @@ async def retry_parked(actor: Actor = SYSTEM) -> int:
     async with transaction() as tx:
         rows = await requeue_parked(tx, TOPIC)
         if rows:
-            await audit.record(actor, "shopify.sync_retried", target=("outbox", TOPIC), stock_changes=rows)
+            await record_audit(actor, "shopify.sync_retried", target=("outbox", TOPIC), stock_changes=rows)
     return rows
 
 
@@ -295,7 +303,7 @@ async def _next_key(batch: Batch) -> None:
 
 async def _back_off(batch: Batch, error: str) -> dict[str, int]:
     attempts = batch.attempts + 1
-    push = settings.current().push
+    push = current_settings().push
     if queue.is_last_attempt(attempts, push.max_attempts):
         # The same key: Shopify may have applied an attempt that timed out, so a retry must not re-key.
         return await _park(batch, batch.row_ids, error, fresh_key=False, attempts=attempts)

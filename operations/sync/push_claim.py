@@ -30,8 +30,7 @@ from datetime import UTC, datetime
 import orjson
 
 from models.stock import Bucket
-from operations.kernel.sql import db_time, fetch, json_value
-from operations.kernel.transaction import Transaction, transaction
+from operations.kernel import Transaction, db_time, fetch, json_value, transaction
 from operations.sync import queue
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from tortoise import Tortoise
 
-from operations.kernel.sql import fetch, read_time
+from operations.kernel import fetch, read_time
 from operations.sync.push_claim import PUSHED, TOPIC
 
 MAX_PARKED_ROWS = 100

@@ -33,7 +33,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from operations.kernel.sql import db_time, fetch, is_sqlite, read_time
+from operations.kernel import db_time, fetch, is_sqlite, read_time
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from tortoise.expressions import Q
 
 from models.idempotency import IdempotentRequest
 from models.orders import Fulfillment
-from operations.kernel.errors import OperationError
+from operations.kernel import OperationError
 from shopify import documents
 from shopify.client import ShopifyClient
 

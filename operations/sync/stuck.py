@@ -18,13 +18,21 @@ from datetime import UTC, datetime
 from tortoise import Tortoise
 
 from models.staff import AuditEntry
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problem
-from operations.kernel.idempotency import run_once
-from operations.kernel.sql import fetch, read_time
-from operations.kernel.transaction import Transaction, transaction
-from operations.orders.fulfillment import ORDER_ACTION_TOPIC
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problem,
+    Transaction,
+    fetch,
+    read_time,
+    record_audit,
+    require,
+    run_once,
+    transaction,
+)
+from operations.orders import ORDER_ACTION_TOPIC
 from operations.sync import inbox as shopify_inbox
 from operations.sync import push as shopify_push
 from operations.sync.push_claim import TOPIC as PUSH_TOPIC
@@ -92,7 +100,7 @@ async def retry_stuck_webhooks(
         if rows:  # syncStatus subscribers hear of it at once
             event = {"at": datetime.now(UTC).isoformat(), "webhooks": len(rows)}
             tx.publish_after_commit(shopify_push.SYNC_CHANNEL, event)
-        return await audit.record(actor, "shopify.webhooks_retried", rows=len(rows))
+        return await record_audit(actor, "shopify.webhooks_retried", rows=len(rows))
 
     async with transaction() as tx:
         entry, replayed = await run_once(tx, "retryWebhooks", idempotency_key, {"ids": ids}, retry, _entry)
@@ -112,7 +120,7 @@ async def retry_parked(actor: Actor, idempotency_key: str | None = None) -> tupl
     async def retry() -> AuditEntry:
         pushes = await shopify_push.requeue_parked(tx, PUSH_TOPIC)
         actions = await shopify_push.requeue_parked(tx, ORDER_ACTION_TOPIC)
-        return await audit.record(actor, "shopify.sync_retried", stock_changes=pushes, order_actions=actions)
+        return await record_audit(actor, "shopify.sync_retried", stock_changes=pushes, order_actions=actions)
 
     async with transaction() as tx:
         entry, replayed = await run_once(tx, "retryParkedSync", idempotency_key, {}, retry, _entry)

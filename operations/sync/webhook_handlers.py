@@ -13,10 +13,7 @@ from decimal import Decimal, InvalidOperation
 from models.branches import Branch
 from models.catalog import Product, Variant
 from models.shopify import ConnectionStatus, ImportJob, ImportStatus, ShopifyConnection, ShopifyLocation
-from operations.kernel import audit
-from operations.kernel.access import SYSTEM
-from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.transaction import transaction
+from operations.kernel import SYSTEM, ErrorCode, OperationError, record_audit, transaction
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +61,7 @@ async def on_app_uninstalled(topic: str, payload: dict, *, webhook_id: str | Non
         connection.client_secret_encrypted = ""
         connection.webhook_subscriptions = {}  # Shopify deletes an uninstalled app's subscriptions itself
         await connection.save()
-        await audit.record(
+        await record_audit(
             SYSTEM, "shopify.uninstalled", target=("shop", connection.shop_domain), webhook_id=webhook_id
         )
     log.warning("Shopify app uninstalled from %s: connection marked disconnected", connection.shop_domain)

@@ -24,18 +24,24 @@ from datetime import UTC, datetime
 
 from models.stock import Bucket, ShopifyEffect
 from models.transfers import DiscrepancyKind, Transfer, TransferDiscrepancy, TransferLine, TransferStatus
-from operations.kernel import audit
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import fingerprint
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction
-from operations.stock import ledger
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    Transaction,
+    db_time,
+    fetch,
+    fingerprint,
+    record_audit,
+    require,
+)
+from operations.stock import Movement, Posting, apply_to_ledger
 from operations.transfers.requests import (
     IN_TRANSIT,
     MAX_LINES,
     MAX_REASON,
-    check_key,
     check_text,
     is_units,
     label_fields,
@@ -102,8 +108,8 @@ async def _lines_by_ref(transfer: Transfer, refs: list[LineRef]) -> list[Transfe
     return found
 
 
-def _posting(key: str, reason: str, actor: Actor, transfer: Transfer, note: str | None = None) -> ledger.Posting:
-    return ledger.Posting(key, reason, actor.label, "transfer", str(transfer.id), note=note)
+def _posting(key: str, reason: str, actor: Actor, transfer: Transfer, note: str | None = None) -> Posting:
+    return Posting(key, reason, actor.label, "transfer", str(transfer.id), note=note)
 
 
 # --- dispatch ----------------------------------------------------------------------------------
@@ -117,7 +123,7 @@ async def dispatch_transfer(
     transfer = await load(transfer_id)
     require(actor, Permission.ADJUST_STOCK, transfer.source_branch_id)
     problems = Problems()
-    check_key(problems, key)
+    problems.check_key(key)
     for i, line in enumerate(lines or []):
         if not is_units(line.quantity, minimum=0):
             problems.add(ErrorCode.INVALID, "quantity must be a whole number, 0 or more", f"lines.{i}.quantity")
@@ -146,16 +152,14 @@ async def dispatch_transfer(
             if q:
                 fields[f"lines.{len(movements)}.quantity"] = f"lines.{i}.quantity"
                 movements += [
-                    ledger.Movement(src, line.variant_id, -q, Bucket.ON_HAND, "transfer_out", ShopifyEffect.PUSH),
-                    ledger.Movement(
-                        src, line.variant_id, q, Bucket.IN_TRANSIT, "transfer_out", ShopifyEffect.NOT_SYNCED
-                    ),
+                    Movement(src, line.variant_id, -q, Bucket.ON_HAND, "transfer_out", ShopifyEffect.PUSH),
+                    Movement(src, line.variant_id, q, Bucket.IN_TRANSIT, "transfer_out", ShopifyEffect.NOT_SYNCED),
                 ]
         units = sum(q for _, _, q in sending)
-        await audit.record(actor, "transfer.dispatched", branch_id=src, target=("transfer", transfer.id), units=units)
+        await record_audit(actor, "transfer.dispatched", branch_id=src, target=("transfer", transfer.id), units=units)
         try:
             # One dispatch per transfer, ever: the ledger key says so too.
-            await ledger.apply(
+            await apply_to_ledger(
                 tx, _posting(f"transfer:{transfer.id}:dispatch", "transfer_out", actor, transfer), movements
             )
         except OperationError as error:
@@ -171,7 +175,7 @@ async def dispatch_transfer(
 
 def _validate_receipt(r: Receipt) -> None:
     problems = Problems()
-    check_key(problems, r.idempotency_key)
+    problems.check_key(r.idempotency_key)
     check_text(problems, r.note, 1000, "note")
     if not r.lines:
         problems.add(ErrorCode.INVALID, "receive at least one line", "lines")
@@ -221,20 +225,18 @@ async def receive_transfer(actor: Actor, r: Receipt) -> tuple[Transfer, bool]:
                 )
                 continue
             v = line.variant_id
-            movements.append(
-                ledger.Movement(src, v, -total, Bucket.IN_TRANSIT, "transfer_in", ShopifyEffect.NOT_SYNCED)
-            )
+            movements.append(Movement(src, v, -total, Bucket.IN_TRANSIT, "transfer_in", ShopifyEffect.NOT_SYNCED))
             if got.received:
-                movements.append(ledger.Movement(dst, v, got.received, Bucket.ON_HAND, "transfer_in"))
+                movements.append(Movement(dst, v, got.received, Bucket.ON_HAND, "transfer_in"))
             if got.damaged:
-                movements.append(ledger.Movement(dst, v, got.damaged, Bucket.DAMAGED, "transfer_damaged"))
+                movements.append(Movement(dst, v, got.damaged, Bucket.DAMAGED, "transfer_damaged"))
             for kind, q in ((DiscrepancyKind.DAMAGED, got.damaged), (DiscrepancyKind.MISSING, got.missing)):
                 if q:
                     discrepancies.append(_discrepancy(actor, line, kind, q, got.reason.strip()))
         problems.raise_if_any()
         await TransferDiscrepancy.bulk_create(discrepancies)
         await _set_received_state(tx, transfer, actor)
-        await audit.record(
+        await record_audit(
             actor,
             "transfer.received",
             branch_id=dst,
@@ -244,7 +246,7 @@ async def receive_transfer(actor: Actor, r: Receipt) -> tuple[Transfer, bool]:
             missing=sum(x.missing for x in r.lines),
         )
         posting_key = f"transfer:{transfer.id}:receipt:{fingerprint(r.idempotency_key)[:32]}"
-        await ledger.apply(tx, _posting(posting_key, "transfer_in", actor, transfer, r.note), movements)
+        await apply_to_ledger(tx, _posting(posting_key, "transfer_in", actor, transfer, r.note), movements)
         return transfer
 
     return await step("receiveTransfer", r.idempotency_key, asdict(r), work)
@@ -280,7 +282,7 @@ async def close_transfer(actor: Actor, transfer_id: int, key: str, reason: str |
     src, dst = transfer.source_branch_id, transfer.destination_branch_id
     require_any(actor, (Permission.ADJUST_STOCK, dst), (Permission.APPROVE, src), what="close a transfer")
     problems = Problems()
-    check_key(problems, key)
+    problems.check_key(key)
     check_text(problems, reason, MAX_REASON, "reason")
     problems.raise_if_any()
 
@@ -302,15 +304,13 @@ async def close_transfer(actor: Actor, transfer_id: int, key: str, reason: str |
                 _discrepancy(actor, line, DiscrepancyKind.MISSING, q, reason or CLOSED_WITHOUT_RECEIPT)
             )
             movements.append(
-                ledger.Movement(
-                    src, line.variant_id, -q, Bucket.IN_TRANSIT, "transfer_missing", ShopifyEffect.NOT_SYNCED
-                )
+                Movement(src, line.variant_id, -q, Bucket.IN_TRANSIT, "transfer_missing", ShopifyEffect.NOT_SYNCED)
             )
         await TransferDiscrepancy.bulk_create(discrepancies)
         missing = sum(-m.delta for m in movements)
-        await audit.record(actor, "transfer.closed", branch_id=dst, target=("transfer", transfer.id), missing=missing)
+        await record_audit(actor, "transfer.closed", branch_id=dst, target=("transfer", transfer.id), missing=missing)
         if movements:
-            await ledger.apply(
+            await apply_to_ledger(
                 tx, _posting(f"transfer:{transfer.id}:close", "transfer_missing", actor, transfer), movements
             )
         return transfer
@@ -331,7 +331,7 @@ async def return_discrepancy_to_stock(actor: Actor, discrepancy_id: int, key: st
     dst = transfer.destination_branch_id
     require(actor, Permission.ADJUST_STOCK, dst)
     problems = Problems()
-    check_key(problems, key)
+    problems.check_key(key)
     problems.raise_if_any()
 
     async def work(tx: Transaction) -> TransferDiscrepancy:
@@ -351,13 +351,13 @@ async def return_discrepancy_to_stock(actor: Actor, discrepancy_id: int, key: st
             )
         v, q = found.line.variant_id, found.quantity
         if found.kind is DiscrepancyKind.MISSING:
-            movements = [ledger.Movement(dst, v, q, Bucket.ON_HAND, "transfer_found")]
+            movements = [Movement(dst, v, q, Bucket.ON_HAND, "transfer_found")]
         else:
             movements = [
-                ledger.Movement(dst, v, -q, Bucket.DAMAGED, "transfer_restored"),
-                ledger.Movement(dst, v, q, Bucket.ON_HAND, "transfer_restored"),
+                Movement(dst, v, -q, Bucket.DAMAGED, "transfer_restored"),
+                Movement(dst, v, q, Bucket.ON_HAND, "transfer_restored"),
             ]
-        await audit.record(
+        await record_audit(
             actor,
             "transfer.discrepancy_returned",
             branch_id=dst,
@@ -367,7 +367,7 @@ async def return_discrepancy_to_stock(actor: Actor, discrepancy_id: int, key: st
         )
         posting = _posting(f"transfer-discrepancy:{found.id}:return", movements[-1].reason, actor, transfer)
         try:
-            await ledger.apply(tx, posting, movements)
+            await apply_to_ledger(tx, posting, movements)
         except OperationError as error:
             raise remap_fields(error, {"lines.0.quantity": "discrepancyId"}) from None
         return found

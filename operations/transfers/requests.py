@@ -25,20 +25,31 @@ from typing import Any
 
 from models.branches import Branch
 from models.transfers import Transfer, TransferLine, TransferStatus
-from operations.directory.catalog import VariantRef, resolve_distinct_variants
-from operations.kernel import audit
-from operations.kernel.access import AccessDenied, Actor, Permission, require, require_signed_in
-from operations.kernel.errors import ErrorCode, OperationError, Problem, Problems
-from operations.kernel.idempotency import MAX_KEY_LENGTH, run_once
-from operations.kernel.sql import db_time, fetch
-from operations.kernel.transaction import Transaction, transaction
-from operations.stock import ledger
+from operations.directory import VariantRef, resolve_distinct_variants
+from operations.kernel import (
+    AccessDenied,
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problem,
+    Problems,
+    Transaction,
+    db_time,
+    fetch,
+    record_audit,
+    require,
+    require_signed_in,
+    run_once,
+    transaction,
+)
+from operations.stock import MAX_UNITS_PER_MOVEMENT
 
 # Receiving a line posts up to three movements; the ledger takes 500 per posting.
 MAX_LINES = 150
 MAX_NOTE = 1000
 MAX_REASON = 200
-MAX_UNITS = ledger.MAX_UNITS_PER_MOVEMENT
+MAX_UNITS = MAX_UNITS_PER_MOVEMENT
 
 NOT_YET_DISPATCHED = (TransferStatus.DRAFT, TransferStatus.REQUESTED, TransferStatus.APPROVED)
 IN_TRANSIT = (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED)
@@ -66,11 +77,6 @@ class NewTransfer:
 def is_units(value: Any, minimum: int = 1) -> bool:
     """A whole number of units (not a bool) in minimum..MAX_UNITS."""
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_UNITS
-
-
-def check_key(problems: Problems, key: str | None) -> None:
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
 
 
 def check_text(problems: Problems, value: str | None, limit: int, field: str) -> None:
@@ -192,7 +198,7 @@ async def create_transfer(actor: Actor, new: NewTransfer) -> tuple[Transfer, boo
                 for variant_id, line in zip(variant_ids, new.lines, strict=True)
             ]
         )
-        await audit.record(
+        await record_audit(
             actor,
             "transfer.requested" if new.submit else "transfer.drafted",
             branch_id=dst,
@@ -207,7 +213,7 @@ async def create_transfer(actor: Actor, new: NewTransfer) -> tuple[Transfer, boo
 
 def _validate(new: NewTransfer) -> None:
     problems = Problems()
-    check_key(problems, new.idempotency_key)
+    problems.check_key(new.idempotency_key)
     check_text(problems, new.note, MAX_NOTE, "note")
     if new.source_branch_id == new.destination_branch_id:
         problems.add(ErrorCode.INVALID, "a transfer goes to another branch", "destinationBranchId")
@@ -244,7 +250,7 @@ async def submit_transfer(actor: Actor, transfer_id: int, key: str) -> tuple[Tra
     async def work(tx: Transaction) -> Transfer:
         now = datetime.now(UTC)
         await take(tx, transfer, (TransferStatus.DRAFT,), status=TransferStatus.REQUESTED, requested_at=now)
-        await audit.record(actor, "transfer.requested", branch_id=dst, target=("transfer", transfer.id))
+        await record_audit(actor, "transfer.requested", branch_id=dst, target=("transfer", transfer.id))
         return transfer
 
     return await step("submitTransfer", key, {"transfer": transfer_id}, work)
@@ -259,7 +265,7 @@ async def approve_transfer(actor: Actor, transfer_id: int, key: str) -> tuple[Tr
     async def work(tx: Transaction) -> Transfer:
         changes = label_fields(actor, "approved", datetime.now(UTC))
         await take(tx, transfer, (TransferStatus.REQUESTED,), status=TransferStatus.APPROVED, **changes)
-        await audit.record(
+        await record_audit(
             actor, "transfer.approved", branch_id=transfer.source_branch_id, target=("transfer", transfer.id)
         )
         return transfer
@@ -279,14 +285,14 @@ async def cancel_transfer(actor: Actor, transfer_id: int, key: str, reason: str 
         what="cancel a transfer",
     )
     problems = Problems()
-    check_key(problems, key)
+    problems.check_key(key)
     check_text(problems, reason, MAX_REASON, "reason")
     problems.raise_if_any()
 
     async def work(tx: Transaction) -> Transfer:
         changes = label_fields(actor, "cancelled", datetime.now(UTC), staff_id=False)
         await take(tx, transfer, NOT_YET_DISPATCHED, status=TransferStatus.CANCELLED, **changes)
-        await audit.record(actor, "transfer.cancelled", branch_id=dst, target=("transfer", transfer.id), reason=reason)
+        await record_audit(actor, "transfer.cancelled", branch_id=dst, target=("transfer", transfer.id), reason=reason)
         return transfer
 
     return await step("cancelTransfer", key, {"transfer": transfer_id, "reason": reason}, work)
@@ -294,5 +300,5 @@ async def cancel_transfer(actor: Actor, transfer_id: int, key: str, reason: str 
 
 def _key_only(key: str) -> None:
     problems = Problems()
-    check_key(problems, key)
+    problems.check_key(key)
     problems.raise_if_any()

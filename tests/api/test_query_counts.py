@@ -24,7 +24,7 @@ from models.counts import CountKind
 from models.orders import ExchangeKind, ExchangeStatus, Order, OrderExchange, OrderLine
 from models.sales import TenderType
 from models.staff import Role
-from operations.counter import checkout as sales
+from operations.counter import checkouts as sales
 from operations.counter.registers import open_register
 from operations.counts import counting, review
 from operations.directory.branches import NewCounter, OnlineSettings, create_counter, set_online_settings

@@ -7,7 +7,7 @@ import pytest
 
 from models.sales import TenderType
 from models.staff import Role
-from operations.counter import checkout as sales
+from operations.counter import checkouts as sales
 from operations.directory.catalog import VariantRef
 from tests.factories import make_branch
 from tests.operations.conftest import shop, staff_actor  # noqa: F401  (fixtures)

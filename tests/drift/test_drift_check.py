@@ -12,7 +12,7 @@ from operations.drift import check as shopify_drift
 from operations.drift import repair as drift_repair
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.transaction import transaction
+from operations.kernel.transactions import transaction
 from operations.stock import ledger
 from operations.stock.entries import Movement, Posting
 from operations.sync import inventory_signals as drift_signals

@@ -33,7 +33,7 @@ async def another_variant(branch: Branch, variant: Variant, min_units: int = 1) 
 
 async def leave_free(handle, branch: Branch, variant: Variant, units: int) -> StockLevel:
     """A correction at the counter leaves exactly `units` free of `variant` at the branch (pushed to Shopify)."""
-    from operations.kernel.transaction import transaction
+    from operations.kernel.transactions import transaction
     from operations.stock import ledger
 
     level = await level_of(branch.id, variant.id)

@@ -7,7 +7,7 @@ from models.orders import Fulfillment, OrderLine
 from models.sales import TenderType
 from models.staff import Role
 from models.stock import StockMovement
-from operations.counter import checkout as sales
+from operations.counter import checkouts as sales
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, create_counter
 from operations.directory.catalog import VariantRef

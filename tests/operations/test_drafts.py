@@ -9,7 +9,7 @@ import pytest
 from models.sales import Sale, SaleStatus, TenderType
 from models.staff import Role
 from models.stock import StockLevel
-from operations.counter import checkout as sales
+from operations.counter import checkouts as sales
 from operations.counter import drafts
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, create_counter

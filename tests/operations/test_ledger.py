@@ -5,7 +5,7 @@ import pytest
 
 from models.stock import Bucket, MovementReason, StockLevel, StockMovement
 from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.transaction import transaction
+from operations.kernel.transactions import transaction
 from operations.stock import ledger
 from operations.stock.adjustments import AdjustmentReason, check_ledger
 from tests.factories import deduct, make_branch, make_variants, stock

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.stock import Bucket, StockLevel
-from operations.kernel.transaction import transaction
+from operations.kernel.transactions import transaction
 from operations.stock import ledger
 from operations.stock.adjustments import check_ledger
 from tests.conftest import truncate_all

@@ -7,7 +7,7 @@ from decimal import Decimal
 from models.sales import Sale, TenderType
 from models.staff import AuditEntry
 from models.stock import StockLevel
-from operations.counter import checkout as sales
+from operations.counter import checkouts as sales
 from operations.counter import offline
 from operations.directory.catalog import VariantRef
 from operations.stock.adjustments import check_ledger

@@ -27,7 +27,7 @@ from operations.directory.branches import NewCounter, create_counter
 from operations.directory.staff import NewStaff, create_staff
 from operations.kernel.access import SYSTEM, AccessDenied, Actor
 from operations.kernel.errors import ErrorCode, OperationError
-from operations.kernel.transaction import transaction
+from operations.kernel.transactions import transaction
 from tests.factories import make_branch
 
 IN, OUT = CashMovementKind.CASH_IN, CashMovementKind.CASH_OUT

@@ -10,7 +10,7 @@ from tortoise import Tortoise
 from models.sales import Restock, ReturnLine, Sale, SaleLine, SaleReturn, SaleStatus, Tender, TenderType
 from models.staff import AuditEntry, Role
 from models.stock import StockLevel, StockPosting
-from operations.counter import checkout as sales
+from operations.counter import checkouts as sales
 from operations.counter import exchanges, returns
 from operations.counter.registers import drawer_cash, open_register
 from operations.directory.branches import NewCounter, create_counter

@@ -15,7 +15,7 @@ from models.orders import Fulfillment, FulfillmentLine, Order, OrderLine
 from models.outbox import OutboxRow
 from models.sales import SaleLine, TenderType
 from models.stock import StockLevel
-from operations.counter import checkout as sales
+from operations.counter import checkouts as sales
 from operations.counter import returns
 from operations.directory.catalog import VariantRef
 from operations.kernel.access import SYSTEM
@@ -449,7 +449,7 @@ class Driver:
         """One worker round; sometimes the process 'dies' in the middle of it (the task is cancelled)."""
         task = asyncio.ensure_future(work())
         # On both backends: a round cancelled anywhere, even while a transaction begins, rolls back whole
-        # and leaves the connection usable (operations/kernel/transaction.py).
+        # and leaves the connection usable (operations/kernel/transactions.py).
         if self.rng.random() < 0.2:
             await asyncio.sleep(self.rng.uniform(0, 0.03))
             if not task.done():

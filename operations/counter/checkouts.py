@@ -19,15 +19,23 @@ from models.staff import Staff
 from operations.counter import pricing
 from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.counter.registers import current_register, shift_for
-from operations.directory.catalog import VariantRef, resolve_variant_refs
-from operations.directory.pins import vouch
-from operations.kernel import audit, settings
-from operations.kernel.access import Actor, Permission, require
-from operations.kernel.errors import ErrorCode, OperationError, Problems
-from operations.kernel.idempotency import MAX_KEY_LENGTH, earlier_document, fingerprint, first_or_run
-from operations.kernel.sql import fetch
-from operations.kernel.transaction import transaction
-from operations.stock import ledger
+from operations.directory import VariantRef, resolve_variant_refs, vouch
+from operations.kernel import (
+    Actor,
+    ErrorCode,
+    OperationError,
+    Permission,
+    Problems,
+    current_settings,
+    earlier_document,
+    fetch,
+    fingerprint,
+    first_or_run,
+    record_audit,
+    require,
+    transaction,
+)
+from operations.stock import Movement, Posting, apply_to_ledger
 
 MAX_LINES = 200
 MAX_TENDERS = 10
@@ -73,8 +81,7 @@ class _Priced:
 
 def _validate(c: Checkout) -> None:
     problems = Problems()
-    if not c.idempotency_key.strip() or len(c.idempotency_key) > MAX_KEY_LENGTH:
-        problems.add(ErrorCode.INVALID, f"idempotencyKey must be 1–{MAX_KEY_LENGTH} characters", "idempotencyKey")
+    problems.check_key(c.idempotency_key)
     if not c.lines:
         problems.add(ErrorCode.INVALID, "a sale needs at least one line", "lines")
     if len(c.lines) > MAX_LINES:
@@ -100,7 +107,7 @@ async def price_basket(c: Checkout) -> _Priced:
     variant_ids = await resolve_variant_refs([line.variant for line in c.lines])
     by_id = {v.id: v for v in await Variant.filter(id__in=variant_ids).prefetch_related("product")}
     variants = [by_id[i] for i in variant_ids]
-    policy = settings.current().policy
+    policy = current_settings().policy
     price_lines, needs_approval = [], []
     for i, (line, variant) in enumerate(zip(c.lines, variants, strict=True)):
         unit_price = line.price_override if line.price_override is not None else variant.price
@@ -196,13 +203,13 @@ async def _place(actor, c: Checkout, counter, register, priced: _Priced, request
             request_hash=request_hash,
             approver=approver,
         )
-        await ledger.apply(
+        await apply_to_ledger(
             tx,
-            ledger.Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id), occurred_at=now),
+            Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id), occurred_at=now),
             sale_movements(counter, priced),
         )
         if approver:
-            await audit.record(
+            await record_audit(
                 actor,
                 "sale.approved_override",
                 branch_id=counter.branch_id,
@@ -230,8 +237,8 @@ async def write_sale(
             customer_name=c.customer_name,
             customer_phone=c.customer_phone,
             status=SaleStatus.PLACED,
-            tax_inclusive=settings.current().policy.prices_include_tax,
-            currency=settings.current().policy.currency,
+            tax_inclusive=current_settings().policy.prices_include_tax,
+            currency=current_settings().policy.currency,
             order_discount=c.order_discount,
             subtotal=p.subtotal,
             discount_total=p.discount_total,
@@ -256,11 +263,11 @@ async def write_sale(
     return sale
 
 
-def sale_movements(counter, priced: _Priced) -> list[ledger.Movement]:
+def sale_movements(counter, priced: _Priced) -> list[Movement]:
     """The stock a placed sale takes off the counter's branch, one movement per line in line order
     (the ledger names a short line by its index in the batch)."""
     return [
-        ledger.Movement(counter.branch_id, v.id, -line.quantity)
+        Movement(counter.branch_id, v.id, -line.quantity)
         for line, v in zip(priced.priced.lines, priced.variants, strict=True)
     ]
 
@@ -327,7 +334,7 @@ def receipt_of(
         net, tax = by_rate.get(line.tax_rate, (Decimal(0), Decimal(0)))
         by_rate[line.tax_rate] = (net + line.net, tax + line.tax)
     return ReceiptData(
-        retailer=settings.current().policy.retailer_name,
+        retailer=current_settings().policy.retailer_name,
         branch_name=branch.name,
         branch_code=branch.code,
         counter_code=counter.code,
