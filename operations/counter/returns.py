@@ -9,7 +9,7 @@ One transaction per return, like a sale (docs/architecture.md, A sale), in this 
 4. grow each line's `returned_quantity` with a guarded UPDATE (`returned_quantity + q <= quantity`):
    never more back than sold, whatever runs concurrently; the value it returns says how many came
    back before, which `pricing.refund_for` needs so all returns of a line sum to what was charged;
-5. number, write, audit, and post the restocks last (one `ledger.apply`).
+5. number, write, audit, and post the restocks last (one `apply_to_ledger`).
 Locks follow checkout's order (register, number sequence, stock levels): no deadlock between them.
 
 Exchanges (operations/counter/exchanges.py) are built from the same steps, which are public for that.

@@ -21,7 +21,7 @@ deadlock nor lose an update:
 4. each variant's row, in variant id order, then its on hand across branches is read and the new
    average written: two receipts of one variant (on different orders) take turns here, so the
    average equals applying them one after the other;
-5. the GRN number, then `ledger.apply` last (levels in (branch, variant) order, then the
+5. the GRN number, then `apply_to_ledger` last (levels in (branch, variant) order, then the
    branch's sequence): ON_HAND +q with reason `received`, pushed to Shopify through the outbox.
 On SQLite the first write takes the database's write lock and every step above runs alone.
 """

@@ -2,7 +2,7 @@
 
 Each is one transaction: idempotency key, the transfer's row (operations/transfers/requests.py `take`),
 the lines with guarded UPDATEs, the discrepancy records, the audit entry, and last one
-`ledger.apply` — so units never leave twice, arrive twice, or arrive more than left.
+`apply_to_ledger` — so units never leave twice, arrive twice, or arrive more than left.
 
 Where the units are in the ledger (the source keeps them as IN_TRANSIT until accounted for):
 

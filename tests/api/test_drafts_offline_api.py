@@ -6,7 +6,7 @@ from decimal import Decimal
 from models.sales import Sale, SaleStatus, TenderType
 from models.staff import AuditEntry, Role
 from models.stock import StockLevel, StockMovement
-from operations.counter import checkout
+from operations.counter import checkouts as checkout
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, create_counter
 from operations.directory.catalog import VariantRef

@@ -9,7 +9,8 @@ import pytest
 from models.registers import CashMovement, Register, Shift
 from models.sales import Sale, SaleReturn, SaleStatus, TenderType
 from models.staff import Role, Staff
-from operations.counter import checkout, returns
+from operations.counter import checkouts as checkout
+from operations.counter import returns
 from operations.counter.registers import shift_for
 from operations.directory.branches import NewCounter, create_counter
 from operations.directory.catalog import VariantRef

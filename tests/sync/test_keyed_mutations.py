@@ -11,6 +11,7 @@ from models.inbox import WebhookInbox
 from models.outbox import OutboxRow, OutboxStatus
 from models.shopify import ImportJob, ShopifyLocation
 from models.staff import AuditEntry
+from operations.kernel import decrypt_secret
 from operations.kernel.access import SYSTEM
 from operations.kernel.settings import ShopifySettings
 from operations.sync import connection as shopify_connection
@@ -86,7 +87,7 @@ async def test_connect_shopify_repeated_with_its_key_asks_shopify_nothing(db, sh
     assert refused == {"connection": None, "errors": REUSED}
     assert len(shop.shop.calls) == calls
     stored = await shopify_connection.current_connection()
-    assert shopify_connection.secrets.decrypt(stored.access_token_encrypted) == shop.token
+    assert decrypt_secret(stored.access_token_encrypted) == shop.token
 
 
 async def test_disconnect_shopify_repeated_with_its_key_disconnects_nothing_again(connected, api):  # noqa: F811
