@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 from typing import Self
 
 import strawberry
@@ -12,27 +11,28 @@ from strawberry.types import Info
 from models import counts as models
 from operations.counts import CountMode as OperationMode
 from operations.counts import LineFigures, as_seen, totals_as_seen
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.pagination import check_first, decode_cursor, encode_cursor
 from schema.staff import Staff, actor_field
 from schema.types import Branch, StockMovement, Variant, _by_ids, _sees_stock
 
-CountKind = strawberry.enum(
-    Enum("CountKind", {k.name: k.value for k in models.CountKind}),
-    name="CountKind",
-    description="FULL: everything at the branch (and anything else found). CYCLE: chosen variants or a product type.",
+CountKind = mirrored(
+    models.CountKind,
+    "CountKind",
+    "FULL: everything at the branch (and anything else found). CYCLE: chosen variants or a product type.",
 )
-CountStatus = strawberry.enum(
-    Enum("CountStatus", {s.name: s.value for s in models.CountStatus}),
-    name="CountStatus",
-    description="OPEN: counting. REVIEW: submitted, waiting for a manager. APPROVED: variances posted. "
-    "ABANDONED: called off, stock untouched.",
+CountStatus = mirrored(
+    models.CountStatus,
+    "CountStatus",
+    (
+        "OPEN: counting. REVIEW: submitted, waiting for a manager. APPROVED: variances posted. "
+        "ABANDONED: called off, stock untouched."
+    ),
 )
-CountMode = strawberry.enum(
-    Enum("CountMode", {m.name: m.value for m in OperationMode}),
-    name="CountMode",
-    description="ADD: a scan, added to what was counted so far. SET: a recount, replaces it.",
+CountMode = mirrored(
+    OperationMode, "CountMode", "ADD: a scan, added to what was counted so far. SET: a recount, replaces it."
 )
 
 

@@ -9,19 +9,20 @@ from strawberry.types import Info
 
 from models import drift as models
 from operations.drift import IN_FLIGHT_KINDS
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.staff import Staff, actor_as_staff
 from schema.types import Branch, StockBucket, Variant
 
-DriftCheckStatus = strawberry.enum(
-    Enum("DriftCheckStatus", {s.name: s.value for s in models.DriftCheckStatus}), name="DriftCheckStatus"
-)
-DriftLineStatus = strawberry.enum(
-    Enum("DriftLineStatus", {s.name: s.value for s in models.DriftLineStatus}),
-    name="DriftLineStatus",
-    description="EXPLAINED: work in flight accounts for it. UNEXPLAINED: drift, repairable. "
-    "MOVING: stock moved while the check ran; check again.",
+DriftCheckStatus = mirrored(models.DriftCheckStatus, "DriftCheckStatus")
+DriftLineStatus = mirrored(
+    models.DriftLineStatus,
+    "DriftLineStatus",
+    (
+        "EXPLAINED: work in flight accounts for it. UNEXPLAINED: drift, repairable. "
+        "MOVING: stock moved while the check ran; check again."
+    ),
 )
 DriftInFlightKind = strawberry.enum(
     Enum("DriftInFlightKind", {k.upper(): k for k in IN_FLIGHT_KINDS}),
@@ -29,10 +30,10 @@ DriftInFlightKind = strawberry.enum(
     "here, not yet matched in Shopify. SMART_FULFILLMENT, PARKED_FULFILLMENT: fulfillments Shopify has not been "
     "told of yet. UNPROCESSED_WEBHOOK: Shopify told us something not handled yet.",
 )
-DriftRepairStatus = strawberry.enum(
-    Enum("DriftRepairStatus", {s.name: s.value for s in models.DriftRepairStatus}),
-    name="DriftRepairStatus",
-    description="CHANGED: Shopify's level changed since the check, nothing was overwritten; check again.",
+DriftRepairStatus = mirrored(
+    models.DriftRepairStatus,
+    "DriftRepairStatus",
+    "CHANGED: Shopify's level changed since the check, nothing was overwritten; check again.",
 )
 
 

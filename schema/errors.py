@@ -1,14 +1,13 @@
 """Typed business errors in mutation payloads, and GraphQL errors for bad query arguments."""
 
-from enum import Enum
-
 import strawberry
 from graphql import GraphQLError
 
 from operations.kernel import ErrorCode as OperationCode
 from operations.kernel import OperationError
+from schema.enums import mirrored
 
-ErrorCode = strawberry.enum(Enum("ErrorCode", {c.name: c.value for c in OperationCode}), name="ErrorCode")
+ErrorCode = mirrored(OperationCode, "ErrorCode")
 
 
 @strawberry.type(description="Why a mutation did nothing. `field` is the input path, e.g. `lines.0.quantity`.")

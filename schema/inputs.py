@@ -1,19 +1,22 @@
 """Mutation inputs. Every mutation that changes state takes an idempotencyKey."""
 
 from decimal import Decimal
-from enum import Enum
 
 import strawberry
 
 from operations.directory import VariantRef
 from operations.stock import AdjustmentReason as OperationReason
 from schema import ids
+from schema.enums import mirrored
 from schema.types import FulfillmentWorkflow
 
-AdjustmentReason = strawberry.enum(
-    Enum("AdjustmentReason", {r.name: r.value for r in OperationReason}),
-    description="Why stock is adjusted. DAMAGED moves units from on hand to the damaged bucket; "
-    "COUNT sets on hand to countedQuantity.",
+AdjustmentReason = mirrored(
+    OperationReason,
+    "AdjustmentReason",
+    (
+        "Why stock is adjusted. DAMAGED moves units from on hand to the damaged bucket; "
+        "COUNT sets on hand to countedQuantity."
+    ),
 )
 
 KEY_DESCRIPTION = "Repeating a request with the same key returns the first result and changes nothing."

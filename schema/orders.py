@@ -18,40 +18,43 @@ from strawberry.types import Info
 from models import orders as models
 from operations.kernel import Actor, Permission
 from operations.orders import CANCEL_REASONS
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.returns import Restock
 from schema.staff import Staff, actor_as_staff
 from schema.types import Branch, FulfillmentWorkflow, Money, Variant
 
-OrderStatus = strawberry.enum(
-    Enum("OrderStatus", {s.name: s.value for s in models.OrderStatus}),
-    name="OrderStatus",
-    description="OPEN (units reserved) → PARTIALLY_FULFILLED → FULFILLED; or CANCELLED.",
+OrderStatus = mirrored(
+    models.OrderStatus, "OrderStatus", "OPEN (units reserved) → PARTIALLY_FULFILLED → FULFILLED; or CANCELLED."
 )
-CodStatus = strawberry.enum(
-    Enum("CodStatus", {s.name: s.value for s in models.CodStatus}),
-    name="CodStatus",
-    description="Cash on delivery: PENDING_CONFIRMATION → CONFIRMED → DISPATCHED → DELIVERED, or REFUSED → "
-    "RETURNING → RETURNED; CANCELLED before dispatch.",
+CodStatus = mirrored(
+    models.CodStatus,
+    "CodStatus",
+    (
+        "Cash on delivery: PENDING_CONFIRMATION → CONFIRMED → DISPATCHED → DELIVERED, or REFUSED → "
+        "RETURNING → RETURNED; CANCELLED before dispatch."
+    ),
 )
-OrderFinancialStatus = strawberry.enum(
-    Enum("OrderFinancialStatus", {s.name: s.value for s in models.FinancialStatus}),
-    name="OrderFinancialStatus",
-    description="Shopify's financial status of the order (its OrderDisplayFinancialStatus). PENDING also "
-    "covers cash on delivery until it is marked paid.",
+OrderFinancialStatus = mirrored(
+    models.FinancialStatus,
+    "OrderFinancialStatus",
+    (
+        "Shopify's financial status of the order (its OrderDisplayFinancialStatus). PENDING also "
+        "covers cash on delivery until it is marked paid."
+    ),
 )
-OrderExceptionCode = strawberry.enum(
-    Enum("OrderExceptionCode", {c.name: c.value for c in models.OrderExceptionCode}),
-    name="OrderExceptionCode",
-    description="What a person must resolve on an order. UNKNOWN_LOCATION: Shopify's location is no branch. "
-    "UNKNOWN_VARIANT: a line's variant is not in Branchline. UNTRACKED_ITEM: Shopify does not track a line's "
-    "stock. INSUFFICIENT_STOCK: the branch is short. EXCHANGE_REFUSED: Shopify would not take an exchange.",
+OrderExceptionCode = mirrored(
+    models.OrderExceptionCode,
+    "OrderExceptionCode",
+    (
+        "What a person must resolve on an order. UNKNOWN_LOCATION: Shopify's location is no branch. "
+        "UNKNOWN_VARIANT: a line's variant is not in Branchline. UNTRACKED_ITEM: Shopify does not track a line's "
+        "stock. INSUFFICIENT_STOCK: the branch is short. EXCHANGE_REFUSED: Shopify would not take an exchange."
+    ),
 )
-OrderEventKind = strawberry.enum(
-    Enum("OrderEventKind", {k.name: k.value for k in models.OrderEventKind}),
-    name="OrderEventKind",
-    description="A step in an order's life, in its history and on orderEvents.",
+OrderEventKind = mirrored(
+    models.OrderEventKind, "OrderEventKind", "A step in an order's life, in its history and on orderEvents."
 )
 
 
@@ -171,11 +174,13 @@ class OrderHistoryEntry:
         return cls(kind=OrderEventKind(m.kind), detail=m.detail, occurred_at=_utc(m.occurred_at), actor_label=m.actor)
 
 
-OrderFulfillmentStatus = strawberry.enum(
-    Enum("OrderFulfillmentStatus", {s.name: s.value for s in models.FulfillmentStatus}),
-    name="OrderFulfillmentStatus",
-    description="PENDING: deducted here, Shopify not yet told (Smart) or not yet matched (Manual). "
-    "SYNCED: Shopify holds the matching fulfillment.",
+OrderFulfillmentStatus = mirrored(
+    models.FulfillmentStatus,
+    "OrderFulfillmentStatus",
+    (
+        "PENDING: deducted here, Shopify not yet told (Smart) or not yet matched (Manual). "
+        "SYNCED: Shopify holds the matching fulfillment."
+    ),
 )
 
 
@@ -259,18 +264,22 @@ class OrderFulfillment(relay.Node):
         ]
 
 
-ExchangeKind = strawberry.enum(
-    Enum("ExchangeKind", {k.name: k.value for k in models.ExchangeKind}),
-    name="ExchangeKind",
-    description="BEFORE_DISPATCH: the reserved variant is swapped and Shopify's order edited. "
-    "AFTER_DELIVERY: the customer's units come back and a replacement goes out.",
+ExchangeKind = mirrored(
+    models.ExchangeKind,
+    "ExchangeKind",
+    (
+        "BEFORE_DISPATCH: the reserved variant is swapped and Shopify's order edited. "
+        "AFTER_DELIVERY: the customer's units come back and a replacement goes out."
+    ),
 )
-ExchangeStatus = strawberry.enum(
-    Enum("ExchangeStatus", {k.name: k.value for k in models.ExchangeStatus}),
-    name="ExchangeStatus",
-    description="PENDING: swapped here, Shopify's order edit not yet committed. SYNCED: Shopify's order shows it. "
-    "REFUSED: Shopify would not take the edit, the swap was undone (see error). DONE: after delivery, both "
-    "stock moves made and pushed.",
+ExchangeStatus = mirrored(
+    models.ExchangeStatus,
+    "ExchangeStatus",
+    (
+        "PENDING: swapped here, Shopify's order edit not yet committed. SYNCED: Shopify's order shows it. "
+        "REFUSED: Shopify would not take the edit, the swap was undone (see error). DONE: after delivery, both "
+        "stock moves made and pushed."
+    ),
 )
 
 

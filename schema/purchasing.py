@@ -4,7 +4,6 @@ and payloads. Relations load through the request's DataLoaders (schema/loaders.p
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Self
 
 import strawberry
@@ -13,6 +12,7 @@ from strawberry.types import Info
 
 from models import purchasing as models
 from operations.kernel import Actor, Permission, require_signed_in
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.ids import global_id
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
@@ -21,10 +21,10 @@ from schema.types import Branch, Money, Variant
 
 PKR = Decimal("0.01")
 
-PurchaseOrderStatus = strawberry.enum(
-    Enum("PurchaseOrderStatus", {s.name: s.value for s in models.PurchaseOrderStatus}),
-    name="PurchaseOrderStatus",
-    description="DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED → CLOSED; CANCELLED before anything was received.",
+PurchaseOrderStatus = mirrored(
+    models.PurchaseOrderStatus,
+    "PurchaseOrderStatus",
+    "DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED → CLOSED; CANCELLED before anything was received.",
 )
 
 

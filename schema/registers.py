@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Self
 
 import strawberry
@@ -15,18 +14,17 @@ from models.sales import TenderType
 from operations.counter import RegisterReport as ops_RegisterReport
 from operations.counter import register_report
 from operations.kernel import Actor, Permission
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.staff import Staff, staff_member
 from schema.types import Branch, Counter, Money
 
-RegisterStatus = strawberry.enum(
-    Enum("RegisterStatus", {s.name: s.value for s in models.RegisterStatus}), name="RegisterStatus"
-)
-CashMovementKind = strawberry.enum(
-    Enum("CashMovementKind", {k.name: k.value for k in models.CashMovementKind}),
-    name="CashMovementKind",
-    description="CASH_IN: e.g. change brought from the bank. CASH_OUT: e.g. paid the tea boy, banked the takings.",
+RegisterStatus = mirrored(models.RegisterStatus, "RegisterStatus")
+CashMovementKind = mirrored(
+    models.CashMovementKind,
+    "CashMovementKind",
+    "CASH_IN: e.g. change brought from the bank. CASH_OUT: e.g. paid the tea boy, banked the takings.",
 )
 
 

@@ -1,18 +1,21 @@
 """GraphQL types for low-stock alerts and reorder suggestions."""
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
 from operations.stock import Crossing as OperationCrossing
+from schema.enums import mirrored
 from schema.types import AtBranch, Branch, Variant
 
-LowStockCrossing = strawberry.enum(
-    Enum("LowStockCrossing", {c.name: c.value for c in OperationCrossing}),
-    description="LOW: available fell to the reorder point or below. OUT: nothing left to sell. "
-    "RECOVERED: back above the reorder point.",
+LowStockCrossing = mirrored(
+    OperationCrossing,
+    "LowStockCrossing",
+    (
+        "LOW: available fell to the reorder point or below. OUT: nothing left to sell. "
+        "RECOVERED: back above the reorder point."
+    ),
 )
 
 

@@ -3,7 +3,6 @@ inputs and payloads."""
 
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 from typing import Self
 
 import strawberry
@@ -12,17 +11,20 @@ from strawberry.types import Info
 
 from models import sales as models
 from operations.kernel import Permission
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.registers import Register, Shift, register_of, shift_of
 from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, money, tenders
 from schema.types import Branch, Money
 
-Restock = strawberry.enum(
-    Enum("Restock", {r.name: r.value for r in models.Restock}),
-    name="Restock",
-    description="RESTOCK: back on the returning branch's shelf. NO_RESTOCK: no stock comes back. "
-    "DAMAGED: into the returning branch's damaged bucket.",
+Restock = mirrored(
+    models.Restock,
+    "Restock",
+    (
+        "RESTOCK: back on the returning branch's shelf. NO_RESTOCK: no stock comes back. "
+        "DAMAGED: into the returning branch's damaged bucket."
+    ),
 )
 
 

@@ -4,7 +4,6 @@ import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Self
 
 import strawberry
@@ -14,17 +13,16 @@ from strawberry.types import Info
 from models import sales as models
 from operations.counter import receipt_of, render_thermal
 from operations.kernel import Permission
+from schema.enums import mirrored
 from schema.errors import BadRequest, UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.registers import Register, Shift, register_of, shift_of
 from schema.staff import Staff, staff_member
 from schema.types import Branch, Counter, Money, Variant
 
-SaleStatus = strawberry.enum(Enum("SaleStatus", {s.name: s.value for s in models.SaleStatus}), name="SaleStatus")
-TenderType = strawberry.enum(
-    Enum("TenderType", {t.name: t.value for t in models.TenderType}),
-    name="TenderType",
-    description="CASH, CARD, or BANK (bank transfer, Raast, JazzCash/Easypaisa wallets).",
+SaleStatus = mirrored(models.SaleStatus, "SaleStatus")
+TenderType = mirrored(
+    models.TenderType, "TenderType", "CASH, CARD, or BANK (bank transfer, Raast, JazzCash/Easypaisa wallets)."
 )
 
 

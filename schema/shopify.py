@@ -10,29 +10,34 @@ from strawberry.types import Info
 from models import shopify as models
 from operations.sync import WEBHOOK_TOPICS, ImportKind, ImportOutcome
 from operations.sync import ImportPhase as Phase
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.types import Branch
 
-ImportStatus = strawberry.enum(Enum("ImportStatus", {s.name: s.value for s in models.ImportStatus}))
-ImportPhase = strawberry.enum(
-    Enum("ImportPhase", {p.name: p.value for p in Phase}),
-    description="Where an import is, in the order a run goes: QUEUED, STARTING, EXPORTING and DOWNLOADING (from "
-    "Shopify), CHECKING (every line read before anything is written), then LOCATIONS, PRODUCTS, VARIANTS, "
-    "INVENTORY, CUSTOMERS; COMPLETED or FAILED.",
+ImportStatus = mirrored(models.ImportStatus, "ImportStatus")
+ImportPhase = mirrored(
+    Phase,
+    "ImportPhase",
+    (
+        "Where an import is, in the order a run goes: QUEUED, STARTING, EXPORTING and DOWNLOADING (from "
+        "Shopify), CHECKING (every line read before anything is written), then LOCATIONS, PRODUCTS, VARIANTS, "
+        "INVENTORY, CUSTOMERS; COMPLETED or FAILED."
+    ),
 )
 ImportSource = strawberry.enum(
     Enum("ImportSource", {"SHOPIFY": "shopify", "FILE": "file"}),
     description="SHOPIFY: bulk exports from the connected shop. FILE: a bulk-export file (branchline import --file).",
 )
-ImportObjectKind = strawberry.enum(
-    Enum("ImportObjectKind", {k.name: k.value for k in ImportKind}), description="What an import counts."
-)
-ImportCountOutcome = strawberry.enum(
-    Enum("ImportCountOutcome", {o.name: o.value for o in ImportOutcome}),
-    description="What happened to them. LINKED_BY_SKU: taken as the Branchline variant with the same SKU. "
-    "IGNORED_LOCATION: stock at a location left out (mapLocation ignore). OPENING_STOCK: opening stock movements "
-    "written. ALREADY_PRESENT: levels that had their opening stock already.",
+ImportObjectKind = mirrored(ImportKind, "ImportObjectKind", "What an import counts.")
+ImportCountOutcome = mirrored(
+    ImportOutcome,
+    "ImportCountOutcome",
+    (
+        "What happened to them. LINKED_BY_SKU: taken as the Branchline variant with the same SKU. "
+        "IGNORED_LOCATION: stock at a location left out (mapLocation ignore). OPENING_STOCK: opening stock movements "
+        "written. ALREADY_PRESENT: levels that had their opening stock already."
+    ),
 )
 ShopifyWebhookTopic = strawberry.enum(
     Enum("ShopifyWebhookTopic", {t: t for t in WEBHOOK_TOPICS}), description="Shopify's webhook topics the sync uses."

@@ -2,7 +2,6 @@
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from enum import Enum
 from typing import Any, Self
 
 import strawberry
@@ -11,10 +10,11 @@ from strawberry.types import Info
 
 from models import staff as models
 from operations.kernel import Permission, staff_id_of
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.types import Branch
 
-StaffRole = strawberry.enum(Enum("StaffRole", {r.name: r.value for r in models.Role}), name="StaffRole")
+StaffRole = mirrored(models.Role, "StaffRole")
 
 
 @strawberry.type(description="A member of staff. Owners and admins work at every branch.")

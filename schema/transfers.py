@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Self
 
 import strawberry
@@ -11,21 +10,24 @@ from strawberry.types import Info
 
 from models import transfers as models
 from operations.kernel import Actor, Permission
+from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.staff import Staff, actor_field
 from schema.types import Branch, Variant
 
-TransferStatus = strawberry.enum(
-    Enum("TransferStatus", {s.name: s.value for s in models.TransferStatus}),
-    name="TransferStatus",
-    description="DRAFT → REQUESTED → APPROVED → IN_TRANSIT → PARTIALLY_RECEIVED → RECEIVED → CLOSED; "
-    "CANCELLED only before dispatch.",
+TransferStatus = mirrored(
+    models.TransferStatus,
+    "TransferStatus",
+    (
+        "DRAFT → REQUESTED → APPROVED → IN_TRANSIT → PARTIALLY_RECEIVED → RECEIVED → CLOSED; "
+        "CANCELLED only before dispatch."
+    ),
 )
-DiscrepancyKind = strawberry.enum(
-    Enum("DiscrepancyKind", {k.name: k.value for k in models.DiscrepancyKind}),
-    name="DiscrepancyKind",
-    description="MISSING: dispatched, never arrived. DAMAGED: arrived unsellable, in the destination's damaged bucket.",
+DiscrepancyKind = mirrored(
+    models.DiscrepancyKind,
+    "DiscrepancyKind",
+    "MISSING: dispatched, never arrived. DAMAGED: arrived unsellable, in the destination's damaged bucket.",
 )
 _IN_TRANSIT = (models.TransferStatus.IN_TRANSIT, models.TransferStatus.PARTIALLY_RECEIVED)
 

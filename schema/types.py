@@ -4,7 +4,6 @@ request's DataLoaders (schema/loaders.py), never the ORM."""
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any, Self
 
 import strawberry
@@ -17,26 +16,36 @@ from models import catalog as catalog_models
 from models import orders as order_models
 from models import stock as stock_models
 from operations.kernel import Permission, require_signed_in
+from schema.enums import mirrored
 
-StockBucket = strawberry.enum(
-    Enum("StockBucket", {b.name: b.value for b in stock_models.Bucket}),
-    description="ON_HAND: physically at the branch. RESERVED: promised to open orders. "
-    "IN_TRANSIT: on the way between branches. DAMAGED: set aside, not sellable.",
+StockBucket = mirrored(
+    stock_models.Bucket,
+    "StockBucket",
+    (
+        "ON_HAND: physically at the branch. RESERVED: promised to open orders. "
+        "IN_TRANSIT: on the way between branches. DAMAGED: set aside, not sellable."
+    ),
 )
 
-StockMovementReason = strawberry.enum(
-    Enum("StockMovementReason", {r.name: r.value for r in stock_models.MovementReason}),
-    description="Why stock moved. SALE, VOID, RETURN, EXCHANGE, DRAFT_HOLD(_EXPIRED): at the counter. CORRECTION, "
-    "COUNT, DAMAGED, SHRINKAGE, FOUND, PROMOTION, INTERNAL_USE, OPENING_STOCK: adjustments (COUNT also an approved "
-    "stock count). IMPORT: opening stock from Shopify. RECEIVED: goods from a supplier. TRANSFER_*: between "
-    "branches. ONLINE_ORDER, ORDER_*, EXCHANGE_SHIPPED, ONLINE_FULFILLMENT, FULFILLMENT_CANCELLED: online orders.",
+StockMovementReason = mirrored(
+    stock_models.MovementReason,
+    "StockMovementReason",
+    (
+        "Why stock moved. SALE, VOID, RETURN, EXCHANGE, DRAFT_HOLD(_EXPIRED): at the counter. CORRECTION, "
+        "COUNT, DAMAGED, SHRINKAGE, FOUND, PROMOTION, INTERNAL_USE, OPENING_STOCK: adjustments (COUNT also an approved "
+        "stock count). IMPORT: opening stock from Shopify. RECEIVED: goods from a supplier. TRANSFER_*: between "
+        "branches. ONLINE_ORDER, ORDER_*, EXCHANGE_SHIPPED, ONLINE_FULFILLMENT, FULFILLMENT_CANCELLED: online orders."
+    ),
 )
 
-FulfillmentWorkflow = strawberry.enum(
-    Enum("FulfillmentWorkflow", {w.name: w.value for w in order_models.FulfillmentWorkflow}),
-    description="How a branch ships online orders, and how a fulfillment was made. SMART: fulfillOrder here, "
-    "Shopify is told. MANUAL: recordManualFulfillment here, fulfilled in Shopify by hand later (matched, not "
-    "deducted again). BRANCH_SYNC: fulfilled in Shopify, deducted here when its webhook arrives.",
+FulfillmentWorkflow = mirrored(
+    order_models.FulfillmentWorkflow,
+    "FulfillmentWorkflow",
+    (
+        "How a branch ships online orders, and how a fulfillment was made. SMART: fulfillOrder here, "
+        "Shopify is told. MANUAL: recordManualFulfillment here, fulfilled in Shopify by hand later (matched, not "
+        "deducted again). BRANCH_SYNC: fulfilled in Shopify, deducted here when its webhook arrives."
+    ),
 )
 
 
