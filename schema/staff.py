@@ -247,7 +247,9 @@ class UpdateStaffInput:
     idempotency_key: str = strawberry.field(description=_KEY)
     name: str | None = None
     role: StaffRole | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Never one with powers you lack; only an owner makes owners and admins."
+        default=None,
+        description="Never one with powers you lack; only an owner makes owners and admins. Made an approver "
+        "(a manager, an owner, an admin), a member's PIN is cleared: resetStaffPin gives them a longer one.",
     )
     branch_ids: list[strawberry.ID] | None = strawberry.field(
         default=None,

@@ -347,11 +347,25 @@ async def update_staff(actor: Actor, staff_id: int, change: StaffChange, idempot
             require(actor, Permission.MANAGE_STAFF, branch_id)
         if await Branch.filter(id__in=list(new_branches)).count() != len(new_branches):
             raise OperationError.single(ErrorCode.NOT_FOUND, "unknown branch", "branchIds")
-        updates = {}
+        updates: dict = {}
         if change.name is not None and change.name.strip() != staff.name:
             updates["name"] = change.name.strip()
         if role is not staff.role:
             updates["role"] = role
+        if staff.pin_digest and role is not staff.role and pins.can_approve(role) and not pins.can_approve(staff.role):
+            # An approver's PIN is longer (pins.check_new_pin); a digest cannot say how long this one is.
+            updates["pin_digest"] = None
+        elif (
+            staff.pin_digest
+            and staff.active
+            and (new_branches - branches or (role in ALL_BRANCH_ROLES and staff.role not in ALL_BRANCH_ROLES))
+            and await _pin_taken_by_other(staff, role, new_branches)
+        ):
+            raise OperationError.single(
+                ErrorCode.DUPLICATE,
+                "someone at their new branch uses the same PIN: reset their PIN first",
+                "branchIds" if new_branches != branches else "role",
+            )
         if updates:
             await Staff.filter(id=staff.id).update(**updates)
         if new_branches != branches:
@@ -364,6 +378,7 @@ async def update_staff(actor: Actor, staff_id: int, change: StaffChange, idempot
             target=("staff", staff.id),
             name=updates.get("name"),
             role=role.value if "role" in updates else None,
+            pin_cleared="pin_digest" in updates,
             branches=",".join(map(str, sorted(new_branches))) if new_branches != branches else None,
         )
         return staff
@@ -412,14 +427,16 @@ async def set_staff_active(actor: Actor, staff_id: int, active: bool, idempotenc
     return await Staff.get(id=staff.id), replayed
 
 
-async def _pin_taken_by_other(staff: Staff) -> bool:
-    """Someone active who shares this (inactive) member's PIN at one of their branches: given a PIN while
-    this one could not sign in, they keep it, and the returning member needs a new one."""
+async def _pin_taken_by_other(staff: Staff, role: Role | None = None, branch_ids: frozenset[int] | None = None) -> bool:
+    """Someone else active who has this member's PIN where the member would sign in (at `branch_ids`, or
+    everywhere for an owner or admin): the PIN would no longer name one person at a counter. The other
+    keeps it (they had it while this member could not use it there), and this member needs a new one."""
     others = Staff.filter(pin_digest=staff.pin_digest, active=True).exclude(id=staff.id)
-    if staff.role in ALL_BRANCH_ROLES or await others.filter(role__in=list(ALL_BRANCH_ROLES)).exists():
+    if (role or staff.role) in ALL_BRANCH_ROLES or await others.filter(role__in=list(ALL_BRANCH_ROLES)).exists():
         return await others.exists()
-    branches = await StaffBranch.filter(staff_id=staff.id).values_list("branch_id", flat=True)
-    return await others.filter(branch_links__branch_id__in=list(branches)).exists()
+    if branch_ids is None:
+        branch_ids = frozenset(await StaffBranch.filter(staff_id=staff.id).values_list("branch_id", flat=True))
+    return await others.filter(branch_links__branch_id__in=list(branch_ids)).exists()
 
 
 def _secret_fingerprint(secret: str) -> str:

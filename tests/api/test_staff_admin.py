@@ -325,3 +325,18 @@ async def test_a_deactivated_counter_refuses_a_checkout(api, anonymous, shop):
     }
     body = (await cashier(CHECKOUT, {"input": sale}))["checkout"]
     assert body == {"sale": None, "errors": [{"field": "counterId", "code": "WRONG_STATE"}]}
+
+
+async def test_a_move_keeps_pins_unique_and_a_promotion_asks_for_a_longer_pin(api, shop):
+    a, b = shop
+    moving = await member(Role.CASHIER, [a.id], pin="4826")
+    await member(Role.CASHIER, [b.id], pin="4826")
+    variables = {"s": gid("Staff", moving.id), "k": "mv1", "b": [gid("Branch", b.id)]}
+    body = (await api(UPDATE, variables))["updateStaff"]
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("branchIds", "DUPLICATE")]
+    assert await StaffSession.filter(staff_id=moving.id).count() == 0 and (await Staff.get(id=moving.id)).pin_digest
+    body = (await api(UPDATE, {"s": gid("Staff", moving.id), "k": "mv2", "role": "BRANCH_MANAGER"}))["updateStaff"]
+    assert body["errors"] == [] and body["staff"]["role"] == "BRANCH_MANAGER"
+    assert (await Staff.get(id=moving.id)).pin_digest is None  # a 4-digit PIN approves nothing
+    entry = await AuditEntry.get(action="staff.updated", target_id=str(moving.id))
+    assert entry.detail["pin_cleared"] is True and entry.detail["role"] == "branch_manager"
