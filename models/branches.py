@@ -35,6 +35,8 @@ class Counter(Model):
     )
     code = fields.CharField(max_length=32)
     name = fields.CharField(max_length=120)
+    # A deactivated counter takes no sign-in, register or sale (operations/directory/branches.py).
+    active = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -3,13 +3,17 @@
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
+from tortoise.expressions import Subquery
 
 from models import staff as models
-from operations.directory import NewStaff, SignedIn
+from operations.directory import NewStaff, SignedIn, StaffChange, change_my_password, set_staff_active
 from operations.directory import counter_login as ops_counter_login
 from operations.directory import create_staff as ops_create_staff
 from operations.directory import login as ops_login
 from operations.directory import logout as ops_logout
+from operations.directory import reset_password as ops_reset_password
+from operations.directory import reset_pin as ops_reset_pin
+from operations.directory import update_staff as ops_update_staff
 from operations.kernel import OperationError, Permission, require, require_signed_in, visible_branches
 from resolvers.mutations import payload
 from schema import ids
@@ -17,14 +21,27 @@ from schema.errors import BadRequest
 from schema.pagination import check_first, decode_cursor, keyset_page
 from schema.staff import (
     AuditEntry,
+    ChangeMyPasswordInput,
+    ChangeMyPasswordPayload,
     CounterLoginInput,
     CounterLoginPayload,
     CreateStaffInput,
     CreateStaffPayload,
+    DeactivateStaffInput,
+    DeactivateStaffPayload,
     LoginInput,
     LoginPayload,
     LogoutPayload,
+    ReactivateStaffInput,
+    ReactivateStaffPayload,
+    ResetStaffPasswordInput,
+    ResetStaffPasswordPayload,
+    ResetStaffPinInput,
+    ResetStaffPinPayload,
     Staff,
+    StaffRole,
+    UpdateStaffInput,
+    UpdateStaffPayload,
 )
 
 
@@ -105,3 +122,94 @@ async def audit_log(
         to_node=AuditEntry.from_model,
         descending=True,
     )
+
+
+async def staff_members(
+    info: Info,
+    first: int,
+    after: str | None = None,
+    branch_id: strawberry.ID | None = None,
+    role: StaffRole | None = None,  # type: ignore[valid-type]
+    active: bool | None = None,
+) -> relay.Connection[Staff]:
+    """Staff, for those who manage them: at the caller's branches (owners and admins: everyone), or at one."""
+    check_first(first)
+    try:
+        branch_pk = ids.decode(branch_id, "Branch", "branchId") if branch_id else None
+    except OperationError:
+        raise BadRequest(f"not a valid Branch ID: {branch_id!r}", field="branchId") from None
+    actor = info.context.actor
+    require(actor, Permission.MANAGE_STAFF, branch_pk)
+    queryset = models.Staff.all()
+    visible = visible_branches(actor)
+    if branch_pk is not None:
+        visible = frozenset({branch_pk})
+    if visible is not None:
+        links = models.StaffBranch.filter(branch_id__in=list(visible)).values("staff_id")
+        queryset = queryset.filter(id__in=Subquery(links))
+    if role is not None:
+        queryset = queryset.filter(role=models.Role(role.value))
+    if active is not None:
+        queryset = queryset.filter(active=active)
+    return await keyset_page(queryset, first=first, after_key=decode_cursor(after), key="id", to_node=Staff.from_model)
+
+
+def _staff_id(value: strawberry.ID) -> int:
+    return ids.decode(value, "Staff", "staffId")
+
+
+async def update_staff(info: Info, input: UpdateStaffInput) -> UpdateStaffPayload:
+    async def run():
+        branch_ids = None
+        if input.branch_ids is not None:
+            branch_ids = [ids.decode(b, "Branch", f"branchIds.{i}") for i, b in enumerate(input.branch_ids)]
+        role = models.Role(input.role.value) if input.role is not None else None
+        change = StaffChange(name=input.name, role=role, branch_ids=branch_ids)
+        staff, _ = await ops_update_staff(info.context.actor, _staff_id(input.staff_id), change, input.idempotency_key)
+        return {"staff": Staff.from_model(staff)}
+
+    return await payload(UpdateStaffPayload, run)
+
+
+async def deactivate_staff(info: Info, input: DeactivateStaffInput) -> DeactivateStaffPayload:
+    async def run():
+        staff, _ = await set_staff_active(info.context.actor, _staff_id(input.staff_id), False, input.idempotency_key)
+        return {"staff": Staff.from_model(staff)}
+
+    return await payload(DeactivateStaffPayload, run)
+
+
+async def reactivate_staff(info: Info, input: ReactivateStaffInput) -> ReactivateStaffPayload:
+    async def run():
+        staff, _ = await set_staff_active(info.context.actor, _staff_id(input.staff_id), True, input.idempotency_key)
+        return {"staff": Staff.from_model(staff)}
+
+    return await payload(ReactivateStaffPayload, run)
+
+
+async def reset_staff_pin(info: Info, input: ResetStaffPinInput) -> ResetStaffPinPayload:
+    async def run():
+        actor, staff_pk = info.context.actor, _staff_id(input.staff_id)
+        staff, _ = await ops_reset_pin(actor, staff_pk, input.new_pin, input.idempotency_key)
+        return {"staff": Staff.from_model(staff)}
+
+    return await payload(ResetStaffPinPayload, run)
+
+
+async def reset_staff_password(info: Info, input: ResetStaffPasswordInput) -> ResetStaffPasswordPayload:
+    async def run():
+        actor, staff_pk = info.context.actor, _staff_id(input.staff_id)
+        staff, _ = await ops_reset_password(actor, staff_pk, input.new_password, input.idempotency_key)
+        return {"staff": Staff.from_model(staff)}
+
+    return await payload(ResetStaffPasswordPayload, run)
+
+
+async def change_password(info: Info, input: ChangeMyPasswordInput) -> ChangeMyPasswordPayload:
+    async def run():
+        staff, _ = await change_my_password(
+            info.context.actor, input.current_password, input.new_password, input.idempotency_key, _client_address(info)
+        )
+        return {"staff": Staff.from_model(staff)}
+
+    return await payload(ChangeMyPasswordPayload, run)

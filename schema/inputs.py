@@ -70,6 +70,20 @@ class CreateCounterInput:
 
 
 @strawberry.input
+class UpdateCounterInput:
+    counter_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    code: str | None = strawberry.field(default=None, description="Unique at the counter's branch.")
+    name: str | None = None
+
+
+@strawberry.input
+class DeactivateCounterInput:
+    counter_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.input
 class VariantInput:
     sku: str
     price: Decimal

@@ -25,6 +25,18 @@ class CreateCounterPayload:
 
 
 @strawberry.type
+class UpdateCounterPayload:
+    counter: Counter | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeactivateCounterPayload:
+    counter: Counter | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class CreateProductPayload:
     product: Product | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from resolvers import branches, catalog, live, sales, staff, stock
+from resolvers import branches as branch_resolvers
 from resolvers import counts as count_resolvers
 from resolvers import drift as drift_resolvers
 from resolvers import exchanges as exchange_resolvers
@@ -48,8 +49,10 @@ from schema.payloads import (
     CreateBranchPayload,
     CreateCounterPayload,
     CreateProductPayload,
+    DeactivateCounterPayload,
     SetBranchOnlineSettingsPayload,
     SetReorderPointsPayload,
+    UpdateCounterPayload,
 )
 from schema.purchasing import (
     CancelPurchaseOrderPayload,
@@ -89,7 +92,20 @@ from schema.shopify import (
     ShopifyLocation,
     StartShopifyImportPayload,
 )
-from schema.staff import AuditEntry, CounterLoginPayload, CreateStaffPayload, LoginPayload, LogoutPayload, Staff
+from schema.staff import (
+    AuditEntry,
+    ChangeMyPasswordPayload,
+    CounterLoginPayload,
+    CreateStaffPayload,
+    DeactivateStaffPayload,
+    LoginPayload,
+    LogoutPayload,
+    ReactivateStaffPayload,
+    ResetStaffPasswordPayload,
+    ResetStaffPinPayload,
+    Staff,
+    UpdateStaffPayload,
+)
 from schema.sync import RetryParkedSyncPayload, RetryWebhooksPayload, SyncStatus, WebhookException
 from schema.transfers import (
     ApproveTransferPayload,
@@ -102,7 +118,7 @@ from schema.transfers import (
     SubmitTransferPayload,
     Transfer,
 )
-from schema.types import Branch, StockLevel, StockMovement, Variant
+from schema.types import Branch, Counter, StockLevel, StockMovement, Variant
 
 
 @strawberry.type
@@ -117,6 +133,8 @@ class Query:
     stock_movements: relay.Connection[StockMovement] = strawberry.field(resolver=stock.stock_movements)
     me: Staff = strawberry.field(resolver=staff.me, description="The signed-in staff member.")
     audit_log: relay.Connection[AuditEntry] = strawberry.field(resolver=staff.audit_log)
+    staff_members: relay.Connection[Staff] = strawberry.field(resolver=staff.staff_members)
+    counters: relay.Connection[Counter] = strawberry.field(resolver=branch_resolvers.counters)
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
@@ -149,8 +167,28 @@ class Mutation:
     counter_login: CounterLoginPayload = strawberry.mutation(resolver=staff.counter_login)
     logout: LogoutPayload = strawberry.mutation(resolver=staff.logout)
     create_staff: CreateStaffPayload = strawberry.mutation(resolver=staff.create_staff)
+    update_staff: UpdateStaffPayload = strawberry.mutation(resolver=staff.update_staff)
+    deactivate_staff: DeactivateStaffPayload = strawberry.mutation(
+        resolver=staff.deactivate_staff,
+        description="No more sign-in: every session of theirs ends and their open sockets close.",
+    )
+    reactivate_staff: ReactivateStaffPayload = strawberry.mutation(resolver=staff.reactivate_staff)
+    reset_staff_pin: ResetStaffPinPayload = strawberry.mutation(
+        resolver=staff.reset_staff_pin, description="A new PIN for a staff member; their sessions end."
+    )
+    reset_staff_password: ResetStaffPasswordPayload = strawberry.mutation(
+        resolver=staff.reset_staff_password, description="A new password for a staff member; their sessions end."
+    )
+    change_my_password: ChangeMyPasswordPayload = strawberry.mutation(
+        resolver=staff.change_password, description="Your own password; your other sessions end."
+    )
     create_branch: CreateBranchPayload = strawberry.mutation(resolver=branches.create_branch)
     create_counter: CreateCounterPayload = strawberry.mutation(resolver=branches.create_counter)
+    update_counter: UpdateCounterPayload = strawberry.mutation(resolver=branches.update_counter)
+    deactivate_counter: DeactivateCounterPayload = strawberry.mutation(
+        resolver=branches.deactivate_counter,
+        description="No sign-in, register or sale at the counter again; refused while its register is open.",
+    )
     set_branch_online_settings: SetBranchOnlineSettingsPayload = strawberry.mutation(
         resolver=branches.set_branch_online_settings,
         description="A branch's fulfillment workflow, routing priority and walk-in safety stock.",

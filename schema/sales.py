@@ -153,6 +153,10 @@ class Sale(relay.Node):
     async def cashier(self, info: Info) -> Staff | None:
         return await staff_member(info, self.model.cashier_id)
 
+    @strawberry.field(description="Who is credited with the sale (a commission), when the cashier named one.")
+    async def salesperson(self, info: Info) -> Staff | None:
+        return await staff_member(info, self.model.salesperson_id)
+
     @strawberry.field(description="The register the sale was placed in; null for a draft.")
     async def register(self, info: Info) -> Register | None:
         return await register_of(info, self.model.register_id)

@@ -236,3 +236,91 @@ class LogoutPayload:
 class CreateStaffPayload:
     staff: Staff | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+_KEY = "Repeating a request with the same key returns the first result and changes nothing."
+
+
+@strawberry.input
+class UpdateStaffInput:
+    staff_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=_KEY)
+    name: str | None = None
+    role: StaffRole | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Never one with powers you lack; only an owner makes owners and admins. Made an approver "
+        "(a manager, an owner, an admin), a member's PIN is cleared: resetStaffPin gives them a longer one.",
+    )
+    branch_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="The whole new list; only branches where you manage staff. Ignored for owners and admins.",
+    )
+
+
+@strawberry.type
+class UpdateStaffPayload:
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class DeactivateStaffInput:
+    staff_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=_KEY)
+
+
+@strawberry.type
+class DeactivateStaffPayload:
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ReactivateStaffInput:
+    staff_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description=_KEY)
+
+
+@strawberry.type
+class ReactivateStaffPayload:
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ResetStaffPinInput:
+    staff_id: strawberry.ID
+    new_pin: str = strawberry.field(description="By the rules of createStaff's pin; unique at their branches.")
+    idempotency_key: str = strawberry.field(description=_KEY)
+
+
+@strawberry.type
+class ResetStaffPinPayload:
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ResetStaffPasswordInput:
+    staff_id: strawberry.ID
+    new_password: str
+    idempotency_key: str = strawberry.field(description=_KEY)
+
+
+@strawberry.type
+class ResetStaffPasswordPayload:
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ChangeMyPasswordInput:
+    current_password: str
+    new_password: str
+    idempotency_key: str = strawberry.field(description=_KEY)
+
+
+@strawberry.type
+class ChangeMyPasswordPayload:
+    staff: Staff | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

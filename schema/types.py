@@ -142,11 +142,12 @@ class Counter(relay.Node):
     id: relay.NodeID[int]
     code: str
     name: str
+    active: bool = strawberry.field(description="False once deactivated: no sign-in, register or sale here.")
     branch_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: branch_models.Counter) -> Self:
-        return cls(id=m.id, code=m.code, name=m.name, branch_pk=m.branch_id)
+        return cls(id=m.id, code=m.code, name=m.name, active=m.active, branch_pk=m.branch_id)
 
     @strawberry.field
     async def branch(self, info: Info) -> Branch:

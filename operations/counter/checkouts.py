@@ -138,6 +138,8 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
         return earlier, True
     if actor.staff_id is None:
         raise OperationError.single(ErrorCode.INVALID, "a sale is made by a signed-in staff member", "counterId")
+    if not counter.active:
+        raise OperationError.single(ErrorCode.WRONG_STATE, "this counter is out of use", "counterId")
     priced = await _price(c)
     approver = None
     if priced.needs_approval:

@@ -158,6 +158,8 @@ async def open_register(
     opening_float = _amount(problems, opening_float, "openingFloat", maximum=MAX_CASH, positive=False)
     problems.check_key(idempotency_key, required=False)
     _check_staff(problems, actor, "opening a register")
+    if not counter.active:
+        problems.add(ErrorCode.WRONG_STATE, "this counter is out of use", "counterId")
     problems.raise_if_any()
 
     async def earlier() -> Register | None:
@@ -169,6 +171,9 @@ async def open_register(
     async with transaction():
         if first := await earlier():
             return first
+        # Holds the counter's row to the commit: a deactivateCounter waits for this register, or came first.
+        if not await Counter.filter(id=counter_id, active=True).update(active=True):
+            raise OperationError.single(ErrorCode.WRONG_STATE, "this counter is out of use", "counterId")
         try:
             async with in_transaction():  # savepoint: a unique violation must not abort PostgreSQL's transaction
                 register = await Register.create(

@@ -2,12 +2,15 @@
 
 # The face: what other contexts and packages may use (docs/architecture.md, rule 1).
 from operations.directory.branches import (
+    CounterChange,
     NewBranch,
     NewCounter,
     OnlineSettings,
     create_branch,
     create_counter,
+    deactivate_counter,
     set_online_settings,
+    update_counter,
 )
 from operations.directory.catalog import (
     NewProduct,
@@ -21,16 +24,23 @@ from operations.directory.pins import Approval, vouch
 from operations.directory.staff import (
     NewStaff,
     SignedIn,
+    StaffChange,
     authenticate,
+    change_my_password,
     counter_login,
     create_first_owner,
     create_staff,
     login,
     logout,
+    reset_password,
+    reset_pin,
+    set_staff_active,
+    update_staff,
 )
 
 __all__ = [
     "Approval",
+    "CounterChange",
     "NewBranch",
     "NewCounter",
     "NewProduct",
@@ -38,18 +48,26 @@ __all__ = [
     "NewVariant",
     "OnlineSettings",
     "SignedIn",
+    "StaffChange",
     "VariantRef",
     "authenticate",
+    "change_my_password",
     "counter_login",
     "create_branch",
     "create_counter",
     "create_first_owner",
     "create_product",
     "create_staff",
+    "deactivate_counter",
     "login",
     "logout",
+    "reset_password",
+    "reset_pin",
     "resolve_distinct_variants",
     "resolve_variant_refs",
     "set_online_settings",
+    "set_staff_active",
+    "update_counter",
+    "update_staff",
     "vouch",
 ]

@@ -1,6 +1,7 @@
 """Branches and counters."""
 
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.exceptions import IntegrityError
@@ -8,6 +9,8 @@ from tortoise.transactions import in_transaction
 
 from models.branches import Branch, Counter
 from models.orders import FulfillmentWorkflow
+from models.registers import Register
+from models.staff import StaffSession
 from models.stock import BranchStockSequence
 from operations.kernel import (
     Actor,
@@ -20,6 +23,7 @@ from operations.kernel import (
     run_once,
     transaction,
 )
+from subscriptions.sessions import announce_revoked
 
 
 @dataclass(frozen=True)
@@ -171,3 +175,103 @@ async def set_online_settings(
             tx, "setBranchOnlineSettings", idempotency_key, request, change, lambda pk: Branch.get(id=pk)
         )
     return await Branch.get(id=result.id), replayed
+
+
+@dataclass(frozen=True)
+class CounterChange:
+    """What `update_counter` changes; None leaves it as it is."""
+
+    code: str | None = None
+    name: str | None = None
+
+
+async def _counter_in_scope(actor: Actor, counter_id: int) -> Counter:
+    require(actor, Permission.MANAGE_COUNTERS)
+    counter = await Counter.get_or_none(id=counter_id)
+    if counter is None:
+        raise OperationError.single(ErrorCode.NOT_FOUND, "no such counter", "counterId")
+    require(actor, Permission.MANAGE_COUNTERS, counter.branch_id)
+    return counter
+
+
+async def update_counter(
+    actor: Actor, counter_id: int, change: CounterChange, idempotency_key: str
+) -> tuple[Counter, bool]:
+    """Rename a counter or change its code (unique at its branch). Returns (counter, replayed)."""
+    require(actor, Permission.MANAGE_COUNTERS)
+    problems = Problems()
+    problems.check_key(idempotency_key)
+    if change.code is not None:
+        _check_code(problems, change.code)
+    if change.name is not None:
+        _check_name(problems, change.name)
+    problems.raise_if_any()
+
+    async def apply() -> Counter:
+        counter = await _counter_in_scope(actor, counter_id)
+        updates = {}
+        if change.code is not None and change.code.strip() != counter.code:
+            updates["code"] = change.code.strip()
+        if change.name is not None and change.name.strip() != counter.name:
+            updates["name"] = change.name.strip()
+        taken = f"this branch already has a counter {updates.get('code')!r}"
+        if "code" in updates and await Counter.exists(branch_id=counter.branch_id, code=updates["code"]):
+            raise OperationError.single(ErrorCode.DUPLICATE, taken, "code")
+        if updates:
+            try:
+                async with in_transaction():  # savepoint: a racing duplicate code is a typed error
+                    await Counter.filter(id=counter.id).update(**updates)
+            except IntegrityError:
+                raise OperationError.single(ErrorCode.DUPLICATE, taken, "code") from None
+            await record_audit(
+                actor, "counter.updated", branch_id=counter.branch_id, target=("counter", counter.id), **updates
+            )
+        return counter
+
+    request = {"counter": counter_id, **asdict(change)}
+    async with transaction() as tx:
+        counter, replayed = await run_once(
+            tx, "updateCounter", idempotency_key, request, apply, lambda pk: Counter.get(id=pk)
+        )
+    return await Counter.get(id=counter.id), replayed
+
+
+async def deactivate_counter(actor: Actor, counter_id: int, idempotency_key: str) -> tuple[Counter, bool]:
+    """Take a counter out of use: no sign-in or sale there again, its PIN sessions end. Refused
+    (WRONG_STATE) while its register is open: close it first. Returns (counter, replayed)."""
+    require(actor, Permission.MANAGE_COUNTERS)
+    problems = Problems()
+    problems.check_key(idempotency_key)
+    problems.raise_if_any()
+    revoked: list[int] = []
+
+    async def apply() -> Counter:
+        counter = await _counter_in_scope(actor, counter_id)
+        if not counter.active:
+            return counter
+        # The counter's row first (PostgreSQL locks it until the commit), then the open register: an
+        # openRegister that wrote first is seen here; one that comes later finds the counter inactive.
+        await Counter.filter(id=counter.id).update(active=False)
+        if await Register.exists(open_counter_id=counter.id):
+            raise OperationError.single(
+                ErrorCode.WRONG_STATE, "this counter's register is open: close it first", "counterId"
+            )
+        sessions = StaffSession.filter(counter_id=counter.id, revoked_at=None)
+        revoked.extend(await sessions.values_list("id", flat=True))
+        if revoked:
+            await StaffSession.filter(id__in=revoked).update(revoked_at=datetime.now(UTC))
+        await record_audit(
+            actor,
+            "counter.deactivated",
+            branch_id=counter.branch_id,
+            target=("counter", counter.id),
+            sessions_ended=len(revoked),
+        )
+        return counter
+
+    async with transaction() as tx:
+        counter, replayed = await run_once(
+            tx, "deactivateCounter", idempotency_key, {"counter": counter_id}, apply, lambda pk: Counter.get(id=pk)
+        )
+    await announce_revoked(revoked)  # after the commit: the counter's open sockets close
+    return await Counter.get(id=counter.id), replayed

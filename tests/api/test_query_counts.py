@@ -118,7 +118,7 @@ def _assert_flat(costs: dict[int, QueryCount], what: str, most: int = MOST) -> N
 
 
 SALES = """query($b: ID!, $first: Int!) { sales(branchId: $b, first: $first) { edges { node {
-  id number status total { amount } cashier { name } register { status } shift { endedAt }
+  id number status total { amount } cashier { name } salesperson { name } register { status } shift { endedAt }
   branch { code } counter { code branch { code } }
   lines { lineNo sku quantity variant { sku product { title } } }
   tenders { type amount { amount } reference } } } } }"""
@@ -152,6 +152,7 @@ async def test_a_page_of_sales_costs_the_same_for_10_and_100_rows(api, db):
         )
     costs, nodes = await _page_costs(api, SALES, {"b": str(global_id("Branch", branch.id))}, "sales")
     assert {(len(n["lines"]), len(n["tenders"]), n["counter"]["branch"]["code"]) for n in nodes} == {(2, 2, "LHR")}
+    assert sum(n["salesperson"] is not None for n in nodes) == ROWS // 2
     _assert_flat(costs, "sales")
 
     # Each sale's receipt, rendered from the same loaders (every other sale has a salesperson).
