@@ -20,6 +20,7 @@ from strawberry.dataloader import DataLoader
 from models.branches import Branch, Counter
 from models.catalog import Product, Variant
 from models.counts import StockCount
+from models.customers import Customer
 from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, OrderHistory, OrderLine
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
 from models.registers import Register, Shift
@@ -29,6 +30,7 @@ from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 from operations.counts import CountTotals, LineFigures, count_figures, totals_of
+from operations.directory import sales_of_customers
 
 
 def _by_id(model: Any) -> Callable:
@@ -92,6 +94,23 @@ async def _lines_of_count(keys: list[tuple[int, int, int | None]]) -> list[list[
     return [found[k] for k in keys]
 
 
+async def _sales_of_customer(keys: list[tuple[int, int, int | None, tuple[int, ...] | None]]) -> list[list[Sale]]:
+    """Each (customer id, how many, before which sale id, at which branches) key's sales, newest first: two
+    queries per page shape asked for (a page of customers asks one)."""
+    pages = defaultdict(list)
+    for customer_id, limit, before, branches in keys:
+        pages[(limit, before, branches)].append(customer_id)
+    found = {}
+    for (limit, before, branches), customer_ids in pages.items():
+        shown = None if branches is None else frozenset(branches)
+        sales = await sales_of_customers(
+            list(dict.fromkeys(customer_ids)), limit=limit, before_id=before, branch_ids=shown
+        )
+        for customer_id in customer_ids:
+            found[(customer_id, limit, before, branches)] = sales.get(customer_id, [])
+    return [found[k] for k in keys]
+
+
 async def _totals_of_count(keys: list[int]) -> list[CountTotals]:
     found = await totals_of(list(dict.fromkeys(keys)))
     return [found[k] for k in keys]
@@ -114,6 +133,7 @@ class Loaders:
         self.register = loader(_by_id(Register))
         self.shift = loader(_by_id(Shift))
         self.sale = loader(_by_id(Sale))
+        self.customer = loader(_by_id(Customer))
         self.sale_return = loader(_by_id(SaleReturn))
         self.order = loader(_by_id(Order))
         self.order_line = loader(_by_id(OrderLine))
@@ -151,3 +171,4 @@ class Loaders:
         # what operations/ works out
         self.lines_of_count = loader(_lines_of_count)
         self.totals_of_count = loader(_totals_of_count)
+        self.sales_of_customer = loader(_sales_of_customer)

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from resolvers import branches, catalog, live, sales, staff, stock
 from resolvers import counts as count_resolvers
+from resolvers import customers as customer_resolvers
 from resolvers import drift as drift_resolvers
 from resolvers import exchanges as exchange_resolvers
 from resolvers import fulfillment as fulfillment_resolvers
@@ -29,6 +30,7 @@ from schema.counts import (
     StockCount,
     SubmitStockCountPayload,
 )
+from schema.customers import CreateCustomerPayload, Customer, UpdateCustomerPayload
 from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
 from schema.exchanges import ExchangeDeliveredItemsPayload, ExchangeOrderItemsPayload
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload, RecordManualFulfillmentPayload
@@ -118,6 +120,7 @@ class Query:
     me: Staff = strawberry.field(resolver=staff.me, description="The signed-in staff member.")
     audit_log: relay.Connection[AuditEntry] = strawberry.field(resolver=staff.audit_log)
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
+    customers: relay.Connection[Customer] = strawberry.field(resolver=customer_resolvers.customers)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
@@ -158,6 +161,8 @@ class Mutation:
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
+    create_customer: CreateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.create_customer)
+    update_customer: UpdateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.update_customer)
     checkout: CheckoutPayload = strawberry.mutation(resolver=sales.checkout)
     save_draft: SaveDraftPayload = strawberry.mutation(resolver=sales.save_draft)
     place_draft: PlaceDraftPayload = strawberry.mutation(resolver=sales.place_draft)

@@ -1,4 +1,4 @@
-"""Who and what the shop is made of: branches and counters, staff and their PINs, the catalog."""
+"""Who and what the shop is made of: branches and counters, staff and their PINs, the catalog, customers."""
 
 # The face: what other contexts and packages may use (docs/architecture.md, rule 1).
 from operations.directory.branches import (
@@ -17,6 +17,20 @@ from operations.directory.catalog import (
     resolve_distinct_variants,
     resolve_variant_refs,
 )
+from operations.directory.customers import (
+    CustomerChanges,
+    CustomerExists,
+    NewCustomer,
+    create_customer,
+    customer_for_sale,
+    customers_query,
+    may_see_customers,
+    normalise_cnic,
+    normalise_phone,
+    require_customer_access,
+    sales_of_customers,
+    update_customer,
+)
 from operations.directory.pins import Approval, vouch
 from operations.directory.staff import (
     NewStaff,
@@ -31,8 +45,11 @@ from operations.directory.staff import (
 
 __all__ = [
     "Approval",
+    "CustomerChanges",
+    "CustomerExists",
     "NewBranch",
     "NewCounter",
+    "NewCustomer",
     "NewProduct",
     "NewStaff",
     "NewVariant",
@@ -43,13 +60,22 @@ __all__ = [
     "counter_login",
     "create_branch",
     "create_counter",
+    "create_customer",
     "create_first_owner",
     "create_product",
     "create_staff",
+    "customer_for_sale",
+    "customers_query",
     "login",
     "logout",
+    "may_see_customers",
+    "normalise_cnic",
+    "normalise_phone",
+    "require_customer_access",
     "resolve_distinct_variants",
     "resolve_variant_refs",
+    "sales_of_customers",
     "set_online_settings",
+    "update_customer",
     "vouch",
 ]

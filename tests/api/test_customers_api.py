@@ -1,0 +1,257 @@
+"""Customers over GraphQL: made at the counter, one per phone, found by phone, name or CNIC, named on a sale
+and shown in its history; who may see and make them; keys replayed."""
+
+from decimal import Decimal
+
+from strawberry import relay
+
+from models.customers import Customer
+from models.staff import AuditEntry, Role
+from operations.counter.registers import open_register
+from operations.directory.branches import NewCounter, create_counter
+from operations.directory.staff import authenticate
+from operations.kernel.access import SYSTEM
+from schema.ids import global_id
+from tests.factories import make_branch, make_variants, stock
+
+CREATE = """mutation($input: CreateCustomerInput!) { createCustomer(input: $input) {
+  customer { id firstName lastName displayName phone email cnic ntn }
+  errors { field message code } } }"""
+UPDATE = """mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) {
+  customer { id firstName lastName phone email cnic ntn }
+  errors { field message code } } }"""
+LIST = """query($search: String, $first: Int!, $after: String) {
+  customers(first: $first, after: $after, search: $search) {
+  edges { cursor node { id firstName phone cnic } } pageInfo { hasNextPage endCursor } } }"""
+CHECKOUT = """mutation($input: CheckoutInput!) { checkout(input: $input) {
+  sale { id number customerName customerPhone customer { id firstName phone } }
+  errors { field message code } } }"""
+SAVE_DRAFT = """mutation($input: SaveDraftInput!) { saveDraft(input: $input) {
+  sale { id status customer { id } } errors { field message code } } }"""
+HISTORY = """query($id: ID!, $first: Int!, $after: String) { node(id: $id) { ... on Customer {
+  firstName sales(first: $first, after: $after) {
+    edges { node { id number status } } pageInfo { hasNextPage endCursor } }
+} } }"""
+
+
+def _new(first="Ayesha", key="c-1", **more):
+    return {"input": {"firstName": first, "idempotencyKey": key, **more}}
+
+
+async def _counter_with_register(anonymous, *, role=Role.CASHIER):
+    branch = await make_branch()
+    counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C1", "Counter 1"))
+    [v] = await make_variants(1)
+    await stock(branch.id, v.id, 10)
+    cashier = await anonymous.as_staff(role, [branch.id], pin="1357")
+    await open_register(await authenticate(cashier.token), counter.id, Decimal("0"), "open")
+    return branch, counter, v, cashier
+
+
+def _checkout(counter, v, key, **more):
+    return {
+        "input": {
+            "counterId": str(global_id("Counter", counter.id)),
+            "lines": [{"variant": {"sku": v.sku}, "quantity": 1}],
+            "tenders": [{"type": "CASH", "amount": "1000"}],
+            "idempotencyKey": key,
+            **more,
+        }
+    }
+
+
+async def test_a_cashier_makes_a_customer_at_the_counter_with_the_phone_in_e164(anonymous, db):
+    _, _, _, cashier = await _counter_with_register(anonymous)
+    made = (
+        await cashier(
+            CREATE,
+            _new(
+                "Ayesha",
+                lastName=" Khan ",
+                phone="0300-1234567",
+                email="ayesha@example.pk",
+                cnic="3520212345671",
+                ntn=" 1234567-8 ",
+            ),
+        )
+    )["createCustomer"]
+    assert made["errors"] == []
+    c = made["customer"]
+    assert (c["firstName"], c["lastName"], c["displayName"], c["phone"], c["cnic"], c["ntn"]) == (
+        "Ayesha",
+        "Khan",
+        "Ayesha Khan",
+        "+923001234567",
+        "35202-1234567-1",
+        "1234567-8",
+    )
+    entry = await AuditEntry.get(action="customer.created")
+    assert entry.target_id == relay.GlobalID.from_id(c["id"]).node_id and entry.actor.startswith("staff:")
+
+
+async def test_bad_fields_are_refused_each_by_name(api, db):
+    bad = await api(CREATE, _new("", phone="12345", cnic="123", ntn="12", email="nope"))
+    assert {(e["field"], e["code"]) for e in bad["createCustomer"]["errors"]} == {
+        ("firstName", "INVALID"),
+        ("phone", "INVALID"),
+        ("cnic", "INVALID"),
+        ("ntn", "INVALID"),
+        ("email", "INVALID"),
+    }
+    assert await Customer.all().count() == 0
+
+
+async def test_a_phone_someone_has_is_refused_naming_them(api, db):
+    first = (await api(CREATE, _new("Ayesha", lastName="Khan", phone="+92 300 1234567", key="a")))["createCustomer"]
+    again = (await api(CREATE, _new("Bilal", phone="923001234567", key="b")))["createCustomer"]
+    assert again["customer"] is None
+    [error] = again["errors"]
+    assert (error["field"], error["code"]) == ("phone", "DUPLICATE")
+    assert "Ayesha Khan" in error["message"] and first["customer"]["id"] in error["message"]
+    assert await Customer.all().count() == 1
+    # Changing another customer to that phone is refused the same way.
+    bilal = (await api(CREATE, _new("Bilal", phone="0321-7654321", key="c")))["createCustomer"]["customer"]
+    moved = await api(UPDATE, {"input": {"customerId": bilal["id"], "phone": "03001234567", "idempotencyKey": "u"}})
+    [error] = moved["updateCustomer"]["errors"]
+    assert error["code"] == "DUPLICATE" and first["customer"]["id"] in error["message"]
+    assert (await Customer.get(id=int(relay.GlobalID.from_id(bilal["id"]).node_id))).phone == "+923217654321"
+
+
+async def test_a_repeated_key_makes_one_customer_and_a_reused_key_is_refused(api, db):
+    one = await api(CREATE, _new("Ayesha", phone="03001234567", key="same"))
+    two = await api(CREATE, _new("Ayesha", phone="03001234567", key="same"))
+    assert two["createCustomer"]["customer"]["id"] == one["createCustomer"]["customer"]["id"]
+    assert await Customer.all().count() == 1
+    other = await api(CREATE, _new("Zara", phone="03111234567", key="same"))
+    assert other["createCustomer"]["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await Customer.all().count() == 1
+
+
+async def test_an_update_changes_what_is_given_once_and_is_audited(api, db):
+    made = (await api(CREATE, _new("Ayesha", phone="03001234567", email="a@example.pk", key="m")))["createCustomer"]
+    cid = made["customer"]["id"]
+    change = {"input": {"customerId": cid, "lastName": "Malik", "email": "", "idempotencyKey": "u-1"}}
+    changed = (await api(UPDATE, change))["updateCustomer"]
+    assert changed["errors"] == []
+    assert (changed["customer"]["lastName"], changed["customer"]["email"], changed["customer"]["phone"]) == (
+        "Malik",
+        None,
+        "+923001234567",
+    )
+    # Someone renames her since; a retry of the first change returns her and does not apply it again.
+    await api(UPDATE, {"input": {"customerId": cid, "lastName": "Raza", "idempotencyKey": "u-2"}})
+    retried = (await api(UPDATE, change))["updateCustomer"]
+    assert retried["errors"] == [] and retried["customer"]["lastName"] == "Raza"
+    reused = await api(UPDATE, {"input": {"customerId": cid, "lastName": "X", "idempotencyKey": "u-1"}})
+    assert reused["updateCustomer"]["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await AuditEntry.filter(action="customer.updated").count() == 2
+    missing = await api(
+        UPDATE, {"input": {"customerId": str(global_id("Customer", 999)), "lastName": "Y", "idempotencyKey": "u-3"}}
+    )
+    assert missing["updateCustomer"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_search_finds_by_phone_in_any_form_name_email_and_cnic(api, db):
+    for i, (first, last, phone, cnic) in enumerate(
+        [
+            ("Ayesha", "Khan", "03001234567", "35202-1234567-1"),
+            ("Bilal", "Ahmed", "+92 321 7654321", None),
+            ("Ayesha", "Raza", "0333 1112223", "42101-1111111-3"),
+        ]
+    ):
+        await api(CREATE, _new(first, lastName=last, phone=phone, cnic=cnic, key=f"s-{i}"))
+
+    async def found(search):
+        data = await api(LIST, {"search": search, "first": 10})
+        return [e["node"]["firstName"] + " " + (e["node"]["phone"] or "") for e in data["customers"]["edges"]]
+
+    assert await found("0300-1234567") == ["Ayesha +923001234567"]
+    assert await found("+923217654321") == ["Bilal +923217654321"]
+    assert await found("7654321") == ["Bilal +923217654321"]  # part of a phone's digits
+    assert await found("ayesha") == ["Ayesha +923001234567", "Ayesha +923331112223"]
+    assert await found("ayesha raza") == ["Ayesha +923331112223"]
+    assert await found("4210111111113") == ["Ayesha +923331112223"]  # a CNIC without its dashes
+    assert await found("nobody") == []
+    page = await api(LIST, {"first": 2})
+    assert page["customers"]["pageInfo"]["hasNextPage"]
+    rest = await api(LIST, {"first": 2, "after": page["customers"]["pageInfo"]["endCursor"]})
+    assert [e["node"]["firstName"] for e in rest["customers"]["edges"]] == ["Ayesha"]
+
+
+async def test_a_checkout_names_its_customer_and_shows_in_their_history(anonymous, db):
+    _, counter, v, cashier = await _counter_with_register(anonymous)
+    made = (await cashier(CREATE, _new("Ayesha", lastName="Khan", phone="03001234567", key="c")))["createCustomer"]
+    cid = made["customer"]["id"]
+    by_id = (await cashier(CHECKOUT, _checkout(counter, v, "sale-1", customer={"id": cid})))["checkout"]
+    assert by_id["errors"] == []
+    sale = by_id["sale"]
+    assert sale["customer"] == {"id": cid, "firstName": "Ayesha", "phone": "+923001234567"}
+    assert (sale["customerName"], sale["customerPhone"]) == ("Ayesha Khan", "+923001234567")  # on the receipt
+    by_phone = (
+        await cashier(
+            CHECKOUT, _checkout(counter, v, "sale-2", customer={"phone": "+92 300 1234567"}, customerName="Ayesha K.")
+        )
+    )["checkout"]
+    assert by_phone["sale"]["customer"]["id"] == cid and by_phone["sale"]["customerName"] == "Ayesha K."
+    walk_in = await cashier(CHECKOUT, _checkout(counter, v, "sale-3", customerName="Walk-in", customerPhone="0300"))
+    assert walk_in["checkout"]["sale"]["customer"] is None  # name and phone on the receipt only, as before
+    assert walk_in["checkout"]["sale"]["customerName"] == "Walk-in"
+
+    history = (await cashier(HISTORY, {"id": cid, "first": 1}))["node"]
+    assert [e["node"]["id"] for e in history["sales"]["edges"]] == [by_phone["sale"]["id"]]  # newest first
+    more = await cashier(HISTORY, {"id": cid, "first": 5, "after": history["sales"]["pageInfo"]["endCursor"]})
+    assert [e["node"]["id"] for e in more["node"]["sales"]["edges"]] == [sale["id"]]
+    assert not more["node"]["sales"]["pageInfo"]["hasNextPage"]
+
+
+async def test_a_phone_nobody_has_is_refused_at_the_counter_and_no_customer_is_made(anonymous, db):
+    _, counter, v, cashier = await _counter_with_register(anonymous)
+    refused = (await cashier(CHECKOUT, _checkout(counter, v, "s-1", customer={"phone": "0300-7777777"})))["checkout"]
+    assert refused["sale"] is None
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("customer.phone", "NOT_FOUND")]
+    nonsense = (await cashier(CHECKOUT, _checkout(counter, v, "s-2", customer={"phone": "abc"})))["checkout"]
+    assert [(e["field"], e["code"]) for e in nonsense["errors"]] == [("customer.phone", "INVALID")]
+    unknown = await cashier(CHECKOUT, _checkout(counter, v, "s-3", customer={"id": str(global_id("Customer", 9))}))
+    assert [(e["field"], e["code"]) for e in unknown["checkout"]["errors"]] == [("customer.id", "NOT_FOUND")]
+    assert await Customer.all().count() == 0
+
+
+async def test_a_draft_names_its_customer_by_phone(anonymous, db):
+    _, counter, v, cashier = await _counter_with_register(anonymous)
+    made = (await cashier(CREATE, _new("Ayesha", phone="03001234567", key="c")))["createCustomer"]["customer"]
+    draft = {
+        "input": {
+            "counterId": str(global_id("Counter", counter.id)),
+            "lines": [{"variant": {"sku": v.sku}, "quantity": 1}],
+            "idempotencyKey": "d-1",
+            "customer": {"phone": "0300 1234567"},
+        }
+    }
+    saved = (await cashier(SAVE_DRAFT, draft))["saveDraft"]
+    assert saved["errors"] == [] and saved["sale"]["customer"] == {"id": made["id"]}
+    history = (await cashier(HISTORY, {"id": made["id"], "first": 5}))["node"]["sales"]["edges"]
+    assert [(e["node"]["id"], e["node"]["status"]) for e in history] == [(saved["sale"]["id"], "DRAFT")]
+
+
+async def test_who_may_see_and_make_customers(anonymous, db):
+    branch, _, _, cashier = await _counter_with_register(anonymous)
+    made = (await cashier(CREATE, _new("Ayesha", phone="03001234567", key="c")))["createCustomer"]["customer"]
+    assert made is not None  # a cashier may, at the counter
+
+    body = await anonymous.raw(CREATE, _new("Zara", key="z"))
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    body = await anonymous.raw(LIST, {"first": 5})
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+    clerk = await anonymous.as_staff(Role.INVENTORY, [branch.id])
+    body = await clerk.raw(CREATE, _new("Zara", key="z2"))
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = await clerk.raw(LIST, {"first": 5})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await clerk("query($id: ID!) { node(id: $id) { id } }", {"id": made["id"]}))["node"] is None
+
+    finance = await anonymous.as_staff(Role.FINANCE, [branch.id])  # sees sales: sees customers, makes none
+    assert len((await finance(LIST, {"first": 5}))["customers"]["edges"]) == 1
+    body = await finance.raw(CREATE, _new("Zara", key="z3"))
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await Customer.all().count() == 1
