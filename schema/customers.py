@@ -17,6 +17,7 @@ from schema.inputs import KEY_DESCRIPTION
 from schema.pagination import check_first, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
+    from schema.orders import Order
     from schema.sales import Sale
 
 
@@ -59,22 +60,18 @@ class Customer(relay.Node):
     ) -> relay.Connection[Annotated["Sale", strawberry.lazy("schema.sales")]]:
         from schema.sales import Sale
 
-        check_first(first)
-        before = decode_cursor(after)
-        actor = info.context.actor
-        branches = actor.branch_ids if actor.can(Permission.VIEW_SALES) else frozenset()
-        key = (self.id, first + 1, before, None if branches is None else tuple(sorted(branches)))
-        rows = await info.context.loaders.sales_of_customer.load(key)
-        edges = [relay.Edge(cursor=encode_cursor(s.id), node=Sale.from_model(s)) for s in rows[:first]]
-        return relay.Connection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=len(rows) > first,
-                has_previous_page=before is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+        return await _history(info, info.context.loaders.sales_of_customer, self.id, first, after, Sale.from_model)
+
+    @strawberry.field(
+        description="The customer's online orders (linked by their Shopify customer, or their phone when the order "
+        "came in), newest first, at the branches where the caller may see sales; `first` is capped at 100."
+    )
+    async def orders(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> relay.Connection[Annotated["Order", strawberry.lazy("schema.orders")]]:
+        from schema.orders import Order
+
+        return await _history(info, info.context.loaders.orders_of_customer, self.id, first, after, Order.from_model)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
@@ -84,6 +81,26 @@ class Customer(relay.Node):
             return [None for _ in wanted]
         rows = {c.id: c for c in await info.context.loaders.customer.load_many(wanted) if c is not None}
         return [cls.from_model(rows[i]) if i in rows else None for i in wanted]
+
+
+async def _history(info: Info, loader, customer_id: int, first: int, after: str | None, to_node) -> relay.Connection:
+    """A page of a customer's sales or orders, newest first, through the loader that reads a whole page of
+    customers' at once."""
+    check_first(first)
+    before = decode_cursor(after)
+    actor = info.context.actor
+    branches = actor.branch_ids if actor.can(Permission.VIEW_SALES) else frozenset()
+    rows = await loader.load((customer_id, first + 1, before, None if branches is None else tuple(sorted(branches))))
+    edges = [relay.Edge(cursor=encode_cursor(row.id), node=to_node(row)) for row in rows[:first]]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=len(rows) > first,
+            has_previous_page=before is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
 
 
 async def customer_of(info: Info, customer_id: int | None) -> Customer | None:

@@ -30,7 +30,7 @@ from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 from operations.counts import CountTotals, LineFigures, count_figures, totals_of
-from operations.directory import sales_of_customers
+from operations.directory import orders_of_customers, sales_of_customers
 
 
 def _by_id(model: Any) -> Callable:
@@ -94,21 +94,23 @@ async def _lines_of_count(keys: list[tuple[int, int, int | None]]) -> list[list[
     return [found[k] for k in keys]
 
 
-async def _sales_of_customer(keys: list[tuple[int, int, int | None, tuple[int, ...] | None]]) -> list[list[Sale]]:
-    """Each (customer id, how many, before which sale id, at which branches) key's sales, newest first: two
-    queries per page shape asked for (a page of customers asks one)."""
-    pages = defaultdict(list)
-    for customer_id, limit, before, branches in keys:
-        pages[(limit, before, branches)].append(customer_id)
-    found = {}
-    for (limit, before, branches), customer_ids in pages.items():
-        shown = None if branches is None else frozenset(branches)
-        sales = await sales_of_customers(
-            list(dict.fromkeys(customer_ids)), limit=limit, before_id=before, branch_ids=shown
-        )
-        for customer_id in customer_ids:
-            found[(customer_id, limit, before, branches)] = sales.get(customer_id, [])
-    return [found[k] for k in keys]
+def _of_customers(read: Callable) -> Callable:
+    """Each (customer id, how many, before which id, at which branches) key's documents, newest first: one
+    read per page shape asked for (a page of customers asks once)."""
+
+    async def load(keys: list[tuple[int, int, int | None, tuple[int, ...] | None]]) -> list[list]:
+        pages = defaultdict(list)
+        for customer_id, limit, before, branches in keys:
+            pages[(limit, before, branches)].append(customer_id)
+        found = {}
+        for (limit, before, branches), customer_ids in pages.items():
+            shown = None if branches is None else frozenset(branches)
+            rows = await read(list(dict.fromkeys(customer_ids)), limit=limit, before_id=before, branch_ids=shown)
+            for customer_id in customer_ids:
+                found[(customer_id, limit, before, branches)] = rows.get(customer_id, [])
+        return [found[k] for k in keys]
+
+    return load
 
 
 async def _totals_of_count(keys: list[int]) -> list[CountTotals]:
@@ -171,4 +173,5 @@ class Loaders:
         # what operations/ works out
         self.lines_of_count = loader(_lines_of_count)
         self.totals_of_count = loader(_totals_of_count)
-        self.sales_of_customer = loader(_sales_of_customer)
+        self.sales_of_customer = loader(_of_customers(sales_of_customers))
+        self.orders_of_customer = loader(_of_customers(orders_of_customers))

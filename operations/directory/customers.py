@@ -18,6 +18,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.customers import Customer
+from models.orders import Order
 from models.sales import Sale
 from operations.kernel import (
     AccessDenied,
@@ -306,6 +307,18 @@ async def sales_of_customers(
 ) -> dict[int, list[Sale]]:
     """Each customer's sales, newest first, at most `limit` of them with ids below `before_id`, at these
     branches (None: all): two queries, however many customers (a page of customers asks once)."""
+    return await _latest_of_customers(Sale, "sale", customer_ids, limit, before_id, branch_ids)
+
+
+async def orders_of_customers(
+    customer_ids: list[int], *, limit: int, before_id: int | None, branch_ids: frozenset[int] | None
+) -> dict[int, list[Order]]:
+    """Each customer's online orders, as `sales_of_customers` (an order with no branch yet only when
+    `branch_ids` is None)."""
+    return await _latest_of_customers(Order, "online_order", customer_ids, limit, before_id, branch_ids)
+
+
+async def _latest_of_customers(model, table: str, customer_ids, limit, before_id, branch_ids) -> dict[int, list]:
     if not customer_ids or (branch_ids is not None and not branch_ids):
         return {}
     conn = Tortoise.get_connection("default")
@@ -320,10 +333,24 @@ async def sales_of_customers(
     ranked = await fetch(
         conn,
         "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY id DESC) AS n"
-        f" FROM sale WHERE {' AND '.join(where)}) AS ranked WHERE n <= ?",
+        f" FROM {table} WHERE {' AND '.join(where)}) AS ranked WHERE n <= ?",
         [*values, limit],
     )
-    found: dict[int, list[Sale]] = {}
-    for sale in await Sale.filter(id__in=[r["id"] for r in ranked]).order_by("-id"):
-        found.setdefault(sale.customer_id, []).append(sale)
+    found: dict[int, list] = {}
+    for row in await model.filter(id__in=[r["id"] for r in ranked]).order_by("-id"):
+        found.setdefault(row.customer_id, []).append(row)
     return found
+
+
+async def customer_for_order(shopify_customer_id: str | None, phone: str | None) -> int | None:
+    """The customer an online order is for: the one linked to its Shopify customer, else the one with its
+    phone (in any form); None when nobody is (no customer is made for an order)."""
+    if shopify_customer_id:
+        found = await Customer.filter(shopify_customer_id=shopify_customer_id).values_list("id", flat=True)
+        if found:
+            return found[0]
+    normal = normalise_phone(phone)
+    if normal is None:
+        return None
+    found = await Customer.filter(phone=normal).values_list("id", flat=True)
+    return found[0] if found else None

@@ -1,16 +1,21 @@
 """Customers over GraphQL: made at the counter, one per phone, found by phone, name or CNIC, named on a sale
 and shown in its history; who may see and make them; keys replayed."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from strawberry import relay
 
+from models.branches import Branch
+from models.catalog import Variant
 from models.customers import Customer
 from models.staff import AuditEntry, Role
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, create_counter
 from operations.directory.staff import authenticate
 from operations.kernel.access import SYSTEM
+from operations.orders.intake import take_in
+from operations.orders.payloads import IncomingLine, IncomingOrder, Placement, _customer_gid
 from schema.ids import global_id
 from tests.factories import make_branch, make_variants, stock
 
@@ -255,3 +260,61 @@ async def test_who_may_see_and_make_customers(anonymous, db):
     body = await finance.raw(CREATE, _new("Zara", key="z3"))
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await Customer.all().count() == 1
+
+
+ORDERS = """query($id: ID!) { node(id: $id) { ... on Customer {
+  orders(first: 10) { edges { node { name customerPhone } } } } } }"""
+
+
+async def _order(n: int, location: str, variant, *, phone=None, shopify_customer=None):
+    line = IncomingLine(f"gid://shopify/LineItem/{n}", variant.shopify_variant_id, variant.sku, variant.title, 1, 1000)
+    incoming = IncomingOrder(
+        shopify_order_id=f"gid://shopify/Order/{n}",
+        name=f"#{1000 + n}",
+        updated_at=datetime.now(UTC),
+        created_at=datetime.now(UTC),
+        cancelled_at=None,
+        financial_status="paid",
+        gateways=["shopify_payments"],
+        currency="PKR",
+        total=Decimal("1000.00"),
+        customer_name="Ayesha Khan",
+        customer_phone=phone,
+        customer_email=None,
+        shipping_address={},
+        lines=[line],
+        shopify_customer_id=shopify_customer,
+    )
+    return await take_in(incoming, Placement(location, tracked={line.shopify_line_item_id: True}))
+
+
+async def test_online_orders_link_their_customer_by_shopify_id_or_phone(api, db):
+    branch = await make_branch()
+    location = "gid://shopify/Location/1"
+    await Branch.filter(id=branch.id).update(shopify_location_id=location)
+    [v] = await make_variants(1)
+    await Variant.filter(id=v.id).update(shopify_variant_id="gid://shopify/ProductVariant/1")
+    v.shopify_variant_id = "gid://shopify/ProductVariant/1"
+    await stock(branch.id, v.id, 10)
+    ayesha = (await api(CREATE, _new("Ayesha", phone="03001234567", key="a")))["createCustomer"]["customer"]
+    bilal = (await api(CREATE, _new("Bilal", phone="03217654321", key="b")))["createCustomer"]["customer"]
+    await Customer.filter(first_name="Bilal").update(shopify_customer_id="gid://shopify/Customer/77")
+
+    await _order(1, location, v, phone="+92 300 1234567")  # by phone, in another form
+    await _order(2, location, v, phone="0300 9999999", shopify_customer="gid://shopify/Customer/77")  # by Shopify id
+    await _order(3, location, v, phone="0311 0000000")  # nobody: no customer is made
+
+    def names(data):
+        return [e["node"]["name"] for e in data["node"]["orders"]["edges"]]
+
+    assert names(await api(ORDERS, {"id": ayesha["id"]})) == ["#1001"]
+    assert names(await api(ORDERS, {"id": bilal["id"]})) == ["#1002"]
+    assert await Customer.all().count() == 2
+
+
+def test_an_order_payload_names_its_shopify_customer():
+    assert _customer_gid({"id": 77, "admin_graphql_api_id": "gid://shopify/Customer/77"}) == "gid://shopify/Customer/77"
+    assert _customer_gid({"id": 77}) == "gid://shopify/Customer/77"
+    assert _customer_gid({"id": "gid://shopify/Customer/78"}) == "gid://shopify/Customer/78"
+    assert _customer_gid({"id": "gid://shopify/Order/78"}) is None
+    assert _customer_gid(None) is None
