@@ -13,7 +13,7 @@ class Customer(Model):
     email = fields.CharField(max_length=255, null=True)
     # E.164 (operations/directory/customers.py normalise_phone); one customer per phone.
     phone = fields.CharField(max_length=40, null=True, unique=True)
-    cnic = fields.CharField(max_length=15, null=True, db_index=True)  # 35202-1234567-1
+    cnic = fields.CharField(max_length=15, null=True)  # 35202-1234567-1
     ntn = fields.CharField(max_length=10, null=True)  # national tax number, as given: 1234567-8
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -21,6 +21,7 @@ class Customer(Model):
     class Meta:
         table = "customer"
         ordering = ["id"]
+        indexes = (("cnic",),)
 
     @property
     def display_name(self) -> str:

@@ -67,6 +67,7 @@ class Sale(Model):
     class Meta:
         table = "sale"
         ordering = ["id"]
+        indexes = (("customer_id", "id"),)  # a customer's history
 
 
 class SaleLine(Model):

@@ -7,6 +7,7 @@ phone is emptied (their rows, names, emails and Shopify links stay), so the UNIQ
 """
 
 from tortoise import fields, migrations
+from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 
@@ -33,16 +34,17 @@ class Migration(migrations.Migration):
 
     initial = False
 
+    # The phone's UNIQUE first: on SQLite, altering a column rebuilds the table, which loses its other
+    # indexes (migration 0002 says more), so the CNIC's column and index come after.
     operations = [
-        ops.AddField(
-            model_name="Customer", name="cnic", field=fields.CharField(null=True, db_index=True, max_length=15)
-        ),
-        ops.AddField(model_name="Customer", name="ntn", field=fields.CharField(null=True, max_length=10)),
         ops.RunPython(normalise_phones, ops.RunPython.noop),
         ops.RemoveIndex(model_name="Customer", fields=["phone"]),
         ops.AlterField(
             model_name="Customer", name="phone", field=fields.CharField(null=True, unique=True, max_length=40)
         ),
+        ops.AddField(model_name="Customer", name="cnic", field=fields.CharField(null=True, max_length=15)),
+        ops.AddIndex(model_name="Customer", index=Index(fields=["cnic"])),
+        ops.AddField(model_name="Customer", name="ntn", field=fields.CharField(null=True, max_length=10)),
         ops.AddField(
             model_name="Sale",
             name="customer",
@@ -56,4 +58,7 @@ class Migration(migrations.Migration):
                 on_delete=fields.RESTRICT,
             ),
         ),
+        # A customer's history, newest first (Customer.sales, Customer.orders).
+        ops.AddIndex(model_name="Sale", index=Index(fields=["customer_id", "id"])),
+        ops.AddIndex(model_name="Order", index=Index(fields=["customer_id", "id"])),
     ]
