@@ -3,6 +3,10 @@
 import importlib
 from types import SimpleNamespace
 
+from tortoise import Tortoise
+
+from models.customers import Customer
+
 migration = importlib.import_module("models.migrations.0018_customers")
 
 
@@ -45,3 +49,12 @@ async def test_phones_are_normalised_and_the_first_customer_keeps_a_shared_one()
         7: None,
         8: "+442079460958",
     }
+
+
+async def test_the_rewrite_runs_on_the_database(db):
+    """The same function on the real connection (its SQL on this engine): phones typed before are rewritten."""
+    typed = await Customer.create(first_name="Ayesha", phone="0300-1234567")
+    other = await Customer.create(first_name="Bilal", phone="+92 321 7654321")
+    await migration.normalise_phones(None, SimpleNamespace(client=Tortoise.get_connection("default")))
+    assert (await Customer.get(id=typed.id)).phone == "+923001234567"
+    assert (await Customer.get(id=other.id)).phone == "+923217654321"
