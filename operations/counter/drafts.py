@@ -77,8 +77,6 @@ async def save_draft(
     counter = await _counter(actor, draft.counter_id)
     if draft.hold_minutes is not None and not 1 <= draft.hold_minutes <= MAX_HOLD.total_seconds() // 60:
         raise OperationError.single(ErrorCode.INVALID, "holdMinutes must be 1–2880", "holdMinutes")
-    request = asdict(draft) | {"draft_id": draft_id}
-    draft = await with_customer(draft)
     basket = Checkout(
         counter.id,
         draft.lines,
@@ -92,9 +90,11 @@ async def save_draft(
     priced = await price_basket(basket)
 
     async def write() -> Sale:
-        return await _write_draft(tx, actor, counter, draft, draft_id, basket, priced)
+        # The customer is looked up for a first save only: a retry returns the first draft as it was.
+        return await _write_draft(tx, actor, counter, await with_customer(draft), draft_id, basket, priced)
 
     async with transaction() as tx:
+        request = asdict(draft) | {"draft_id": draft_id}
         sale, _ = await run_once(tx, "saveDraft", idempotency_key, request, write, lambda pk: Sale.get(id=pk))
     return await Sale.get(id=sale.id)
 

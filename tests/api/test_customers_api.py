@@ -236,6 +236,10 @@ async def test_a_draft_names_its_customer_by_phone(anonymous, db):
     assert saved["errors"] == [] and saved["sale"]["customer"] == {"id": made["id"]}
     history = (await cashier(HISTORY, {"id": made["id"], "first": 5}))["node"]["sales"]["edges"]
     assert [(e["node"]["id"], e["node"]["status"]) for e in history] == [(saved["sale"]["id"], "DRAFT")]
+    # Her phone changes; a retry of the save still returns the first draft (the phone is not looked up again).
+    await cashier(UPDATE, {"input": {"customerId": made["id"], "phone": "0333-0000000", "idempotencyKey": "u"}})
+    retried = (await cashier(SAVE_DRAFT, draft))["saveDraft"]
+    assert retried["errors"] == [] and retried["sale"] == saved["sale"]
 
 
 async def test_who_may_see_and_make_customers(anonymous, db):
