@@ -1,4 +1,4 @@
-"""Customers: imported from Shopify (and later created at the counter)."""
+"""Customers: imported from Shopify, or created at the counter."""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -11,14 +11,17 @@ class Customer(Model):
     first_name = fields.CharField(max_length=120, default="")
     last_name = fields.CharField(max_length=120, default="")
     email = fields.CharField(max_length=255, null=True)
-    phone = fields.CharField(max_length=40, null=True)
+    # E.164 (operations/directory/customers.py normalise_phone); one customer per phone.
+    phone = fields.CharField(max_length=40, null=True, unique=True)
+    cnic = fields.CharField(max_length=15, null=True)  # 35202-1234567-1
+    ntn = fields.CharField(max_length=10, null=True)  # national tax number, as given: 1234567-8
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "customer"
         ordering = ["id"]
-        indexes = (("phone",),)
+        indexes = (("cnic",),)
 
     @property
     def display_name(self) -> str:

@@ -127,7 +127,7 @@ class Order(Model):
     class Meta:
         table = "online_order"
         ordering = ["-id"]
-        indexes = (("branch_id", "status"), ("updated_at",))
+        indexes = (("branch_id", "status"), ("updated_at",), ("customer_id", "id"))
 
 
 class OrderLine(Model):

@@ -31,6 +31,7 @@ class Sale(Model):
     salesperson = fields.ForeignKeyField(
         "models.Staff", related_name="sales_made", null=True, on_delete=fields.RESTRICT
     )
+    customer = fields.ForeignKeyField("models.Customer", related_name="sales", null=True, on_delete=fields.RESTRICT)
     customer_name = fields.CharField(max_length=120, null=True)
     customer_phone = fields.CharField(max_length=30, null=True)
     status = fields.CharEnumField(SaleStatus, max_length=10)
@@ -66,6 +67,7 @@ class Sale(Model):
     class Meta:
         table = "sale"
         ordering = ["id"]
+        indexes = (("customer_id", "id"),)  # a customer's history
 
 
 class SaleLine(Model):

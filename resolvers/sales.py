@@ -50,6 +50,7 @@ def _payments(tenders) -> list[Payment]:
 
 async def checkout(info: Info, input: CheckoutInput) -> CheckoutPayload:
     async def run():
+        customer = input.customer.ref("customer") if input.customer else (None, None)
         request = Checkout(
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
             lines=_lines(input.lines),
@@ -58,6 +59,8 @@ async def checkout(info: Info, input: CheckoutInput) -> CheckoutPayload:
             order_discount=input.order_discount,
             customer_name=input.customer_name,
             customer_phone=input.customer_phone,
+            customer_id=customer[0],
+            customer_by_phone=customer[1],
             salesperson_id=ids.decode(input.salesperson_id, "Staff", "salespersonId") if input.salesperson_id else None,
             manager_pin=input.manager_pin,
             note=input.note,
@@ -86,12 +89,15 @@ async def sales(info: Info, branch_id: strawberry.ID, first: int, after: str | N
 
 async def save_draft(info: Info, input: SaveDraftInput) -> SaveDraftPayload:
     async def run():
+        customer = input.customer.ref("customer") if input.customer else (None, None)
         draft = Draft(
             counter_id=ids.decode(input.counter_id, "Counter", "counterId"),
             lines=_lines(input.lines),
             order_discount=input.order_discount,
             customer_name=input.customer_name,
             customer_phone=input.customer_phone,
+            customer_id=customer[0],
+            customer_by_phone=customer[1],
             hold_minutes=input.hold_minutes,
             is_quote=input.is_quote,
             note=input.note,

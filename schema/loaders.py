@@ -20,6 +20,7 @@ from strawberry.dataloader import DataLoader
 from models.branches import Branch, Counter
 from models.catalog import Product, Variant
 from models.counts import StockCount
+from models.customers import Customer
 from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, OrderHistory, OrderLine
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
 from models.registers import Register, Shift
@@ -29,6 +30,7 @@ from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 from operations.counts import CountTotals, LineFigures, count_figures, totals_of
+from operations.directory import orders_of_customers, sales_of_customers
 
 
 def _by_id(model: Any) -> Callable:
@@ -92,6 +94,25 @@ async def _lines_of_count(keys: list[tuple[int, int, int | None]]) -> list[list[
     return [found[k] for k in keys]
 
 
+def _of_customers(read: Callable) -> Callable:
+    """Each (customer id, how many, before which id, at which branches) key's documents, newest first: one
+    read per page shape asked for (a page of customers asks once)."""
+
+    async def load(keys: list[tuple[int, int, int | None, tuple[int, ...] | None]]) -> list[list]:
+        pages = defaultdict(list)
+        for customer_id, limit, before, branches in keys:
+            pages[(limit, before, branches)].append(customer_id)
+        found = {}
+        for (limit, before, branches), customer_ids in pages.items():
+            shown = None if branches is None else frozenset(branches)
+            rows = await read(list(dict.fromkeys(customer_ids)), limit=limit, before_id=before, branch_ids=shown)
+            for customer_id in customer_ids:
+                found[(customer_id, limit, before, branches)] = rows.get(customer_id, [])
+        return [found[k] for k in keys]
+
+    return load
+
+
 async def _totals_of_count(keys: list[int]) -> list[CountTotals]:
     found = await totals_of(list(dict.fromkeys(keys)))
     return [found[k] for k in keys]
@@ -114,6 +135,7 @@ class Loaders:
         self.register = loader(_by_id(Register))
         self.shift = loader(_by_id(Shift))
         self.sale = loader(_by_id(Sale))
+        self.customer = loader(_by_id(Customer))
         self.sale_return = loader(_by_id(SaleReturn))
         self.order = loader(_by_id(Order))
         self.order_line = loader(_by_id(OrderLine))
@@ -151,3 +173,5 @@ class Loaders:
         # what operations/ works out
         self.lines_of_count = loader(_lines_of_count)
         self.totals_of_count = loader(_totals_of_count)
+        self.sales_of_customer = loader(_of_customers(sales_of_customers))
+        self.orders_of_customer = loader(_of_customers(orders_of_customers))

@@ -11,6 +11,7 @@ from strawberry import relay
 from resolvers import branches, catalog, live, sales, staff, stock
 from resolvers import branches as branch_resolvers
 from resolvers import counts as count_resolvers
+from resolvers import customers as customer_resolvers
 from resolvers import drift as drift_resolvers
 from resolvers import exchanges as exchange_resolvers
 from resolvers import fulfillment as fulfillment_resolvers
@@ -30,6 +31,7 @@ from schema.counts import (
     StockCount,
     SubmitStockCountPayload,
 )
+from schema.customers import CreateCustomerPayload, Customer, UpdateCustomerPayload
 from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
 from schema.exchanges import ExchangeDeliveredItemsPayload, ExchangeOrderItemsPayload
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload, RecordManualFulfillmentPayload
@@ -136,6 +138,7 @@ class Query:
     staff_members: relay.Connection[Staff] = strawberry.field(resolver=staff.staff_members)
     counters: relay.Connection[Counter] = strawberry.field(resolver=branch_resolvers.counters)
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
+    customers: relay.Connection[Customer] = strawberry.field(resolver=customer_resolvers.customers)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
@@ -196,6 +199,8 @@ class Mutation:
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
+    create_customer: CreateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.create_customer)
+    update_customer: UpdateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.update_customer)
     checkout: CheckoutPayload = strawberry.mutation(resolver=sales.checkout)
     save_draft: SaveDraftPayload = strawberry.mutation(resolver=sales.save_draft)
     place_draft: PlaceDraftPayload = strawberry.mutation(resolver=sales.place_draft)

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models import sales as models
 from operations.counter import receipt_of, render_thermal
 from operations.kernel import Permission
+from schema.customers import Customer, CustomerRefInput, customer_of
 from schema.enums import mirrored
 from schema.errors import BadRequest, UserError
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
@@ -146,6 +147,10 @@ class Sale(relay.Node):
     async def counter(self, info: Info) -> Counter:
         return Counter.from_model(await info.context.loaders.counter.load(self.model.counter_id))
 
+    @strawberry.field(description="The customer the sale is for; null when none was named.")
+    async def customer(self, info: Info) -> Customer | None:
+        return await customer_of(info, self.model.customer_id)
+
     @strawberry.field(
         description="Who made the sale (or saved the draft); null when the caller may not see them. No name is "
         "kept per sale: a reprinted receipt shows the cashier's name as it is now."
@@ -234,8 +239,15 @@ class CheckoutInput:
     tenders: list[TenderInput]
     idempotency_key: str
     order_discount: Decimal = Decimal(0)
-    customer_name: str | None = None
-    customer_phone: str | None = None
+    customer: CustomerRefInput | None = strawberry.field(
+        default=None, description="The customer the sale is for (it shows in their history)."
+    )
+    customer_name: str | None = strawberry.field(
+        default=None, description="The name on the receipt; the customer's when left out and a customer is given."
+    )
+    customer_phone: str | None = strawberry.field(
+        default=None, description="The phone on the receipt, as given; the customer's when left out."
+    )
     salesperson_id: strawberry.ID | None = None
     manager_pin: str | None = strawberry.field(
         default=None, description="Approves a price override or a discount above the limit."
@@ -276,8 +288,15 @@ class SaveDraftInput:
     )
     draft_id: strawberry.ID | None = None
     order_discount: Decimal = Decimal(0)
-    customer_name: str | None = None
-    customer_phone: str | None = None
+    customer: CustomerRefInput | None = strawberry.field(
+        default=None, description="The customer the draft is for (the placed sale keeps it)."
+    )
+    customer_name: str | None = strawberry.field(
+        default=None, description="The name on the receipt; the customer's when left out and a customer is given."
+    )
+    customer_phone: str | None = strawberry.field(
+        default=None, description="The phone on the receipt, as given; the customer's when left out."
+    )
     hold_minutes: int | None = strawberry.field(
         default=None, description="Hold the stock (reserve it) for this many minutes, up to 48 hours."
     )

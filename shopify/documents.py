@@ -93,7 +93,7 @@ FULFILLMENT_ORDERS_FIELDS = _FULFILLMENT_ORDERS.format(lines=25)
 ORDER_FIELDS = f"""
 id name createdAt updatedAt cancelledAt displayFinancialStatus paymentGatewayNames currencyCode
 totalPriceSet {{ shopMoney {{ amount }} }}
-customer {{ firstName lastName email phone }}
+customer {{ id firstName lastName email phone }}
 fulfillments(first: 20) {{ id }}
 refunds(first: 20) {{ id }}
 lineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{

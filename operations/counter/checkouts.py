@@ -6,7 +6,7 @@ updates (INSUFFICIENT_STOCK names each short line and nothing is kept), the ledg
 Shopify deltas in the outbox, and live stock events go out after commit.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,7 +19,7 @@ from models.staff import Staff
 from operations.counter import pricing
 from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.counter.registers import current_register, shift_for
-from operations.directory import VariantRef, resolve_variant_refs, vouch
+from operations.directory import VariantRef, customer_for_sale, resolve_variant_refs, vouch
 from operations.kernel import (
     Actor,
     ErrorCode,
@@ -69,6 +69,23 @@ class Checkout:
     salesperson_id: int | None = None
     manager_pin: str | None = None
     note: str | None = None
+    customer_id: int | None = None  # the customer the sale is for
+    customer_by_phone: str | None = None  # or the phone they gave at the counter: found, or refused
+
+
+async def with_customer(c, field: str = "customer"):
+    """The basket (a Checkout or Draft) naming its customer by id, found by id or phone (a phone nobody has is
+    refused, never made into a customer); the receipt's name and phone come from the customer unless given."""
+    customer = await customer_for_sale(c.customer_id, c.customer_by_phone, field)
+    if customer is None:
+        return c
+    return replace(
+        c,
+        customer_id=customer.id,
+        customer_by_phone=None,
+        customer_name=c.customer_name or customer.display_name[:120] or None,
+        customer_phone=c.customer_phone or customer.phone,
+    )
 
 
 @dataclass
@@ -140,6 +157,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
         raise OperationError.single(ErrorCode.INVALID, "a sale is made by a signed-in staff member", "counterId")
     if not counter.active:
         raise OperationError.single(ErrorCode.WRONG_STATE, "this counter is out of use", "counterId")
+    c = await with_customer(c)
     priced = await _price(c)
     approver = None
     if priced.needs_approval:
@@ -236,6 +254,7 @@ async def write_sale(
             register_id=register.id,
             cashier_id=actor.staff_id,
             salesperson_id=c.salesperson_id,
+            customer_id=c.customer_id,
             customer_name=c.customer_name,
             customer_phone=c.customer_phone,
             status=SaleStatus.PLACED,

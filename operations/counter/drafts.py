@@ -14,7 +14,15 @@ from models.branches import Counter
 from models.sales import Sale, SaleLine, SaleStatus, Tender
 from models.stock import Bucket
 from operations.counter import pricing
-from operations.counter.checkouts import Checkout, CheckoutLine, Payment, next_sale_number, price_basket, write_lines
+from operations.counter.checkouts import (
+    Checkout,
+    CheckoutLine,
+    Payment,
+    next_sale_number,
+    price_basket,
+    with_customer,
+    write_lines,
+)
 from operations.counter.registers import current_register, shift_for
 from operations.directory import vouch
 from operations.kernel import (
@@ -45,6 +53,8 @@ class Draft:
     hold_minutes: int | None = None  # hold the stock for this long; None: no hold
     is_quote: bool = False
     note: str | None = None
+    customer_id: int | None = None  # the customer the draft is for
+    customer_by_phone: str | None = None  # or the phone they gave at the counter: found, or refused
 
 
 async def _counter(actor: Actor, counter_id: int) -> Counter:
@@ -80,7 +90,8 @@ async def save_draft(
     priced = await price_basket(basket)
 
     async def write() -> Sale:
-        return await _write_draft(tx, actor, counter, draft, draft_id, basket, priced)
+        # The customer is looked up for a first save only: a retry returns the first draft as it was.
+        return await _write_draft(tx, actor, counter, await with_customer(draft), draft_id, basket, priced)
 
     async with transaction() as tx:
         request = asdict(draft) | {"draft_id": draft_id}
@@ -98,6 +109,7 @@ async def _write_draft(tx, actor, counter, draft: Draft, draft_id, basket, price
         tax_total=p.tax_total,
         total=p.total,
         order_discount=draft.order_discount,
+        customer_id=draft.customer_id,
         customer_name=draft.customer_name,
         customer_phone=draft.customer_phone,
         is_quote=draft.is_quote,

@@ -86,6 +86,7 @@ async def create_exchange(actor: Actor, x: ExchangeRequest) -> tuple[SaleReturn,
             idempotency_key=x.idempotency_key,
             customer_name=sale.customer_name,
             customer_phone=sale.customer_phone,
+            customer_id=sale.customer_id,
             note=f"exchange against sale {sale.number}",
         )
         with _fields_renamed("lines", "newLines"):

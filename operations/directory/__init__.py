@@ -1,4 +1,4 @@
-"""Who and what the shop is made of: branches and counters, staff and their PINs, the catalog."""
+"""Who and what the shop is made of: branches and counters, staff and their PINs, the catalog, customers."""
 
 # The face: what other contexts and packages may use (docs/architecture.md, rule 1).
 from operations.directory.branches import (
@@ -19,6 +19,22 @@ from operations.directory.catalog import (
     create_product,
     resolve_distinct_variants,
     resolve_variant_refs,
+)
+from operations.directory.customers import (
+    CustomerChanges,
+    CustomerExists,
+    NewCustomer,
+    create_customer,
+    customer_for_order,
+    customer_for_sale,
+    customers_query,
+    may_see_customers,
+    normalise_cnic,
+    normalise_phone,
+    orders_of_customers,
+    require_customer_access,
+    sales_of_customers,
+    update_customer,
 )
 from operations.directory.pins import Approval, vouch
 from operations.directory.staff import (
@@ -41,8 +57,11 @@ from operations.directory.staff import (
 __all__ = [
     "Approval",
     "CounterChange",
+    "CustomerChanges",
+    "CustomerExists",
     "NewBranch",
     "NewCounter",
+    "NewCustomer",
     "NewProduct",
     "NewStaff",
     "NewVariant",
@@ -55,19 +74,30 @@ __all__ = [
     "counter_login",
     "create_branch",
     "create_counter",
+    "create_customer",
     "create_first_owner",
     "create_product",
     "create_staff",
+    "customer_for_order",
+    "customer_for_sale",
+    "customers_query",
     "deactivate_counter",
     "login",
     "logout",
+    "may_see_customers",
+    "normalise_cnic",
+    "normalise_phone",
+    "orders_of_customers",
+    "require_customer_access",
     "reset_password",
     "reset_pin",
     "resolve_distinct_variants",
     "resolve_variant_refs",
+    "sales_of_customers",
     "set_online_settings",
     "set_staff_active",
     "update_counter",
+    "update_customer",
     "update_staff",
     "vouch",
 ]

@@ -31,6 +31,7 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.orders import CodStatus, Order, OrderExceptionCode, OrderLine, OrderStatus
 from models.stock import Bucket, ShopifyEffect
+from operations.directory import customer_for_order
 from operations.kernel import ErrorCode, Transaction, fetch, transaction
 from operations.orders import events as order_events
 from operations.orders.exchanges import is_provisional
@@ -70,6 +71,7 @@ class _Refs:
     location_gid: str | None
     variants: dict[str, int]  # Shopify variant gid -> Branchline variant id
     tracked: dict[str, bool] | None  # line item gid -> tracked (None: not read this time)
+    customer_id: int | None = None  # the Branchline customer the order is for, when one is found
 
 
 async def take_in(incoming: IncomingOrder, placement: Placement | None = None, *, source: str = "shopify") -> Order:
@@ -120,7 +122,10 @@ async def _resolve(incoming: IncomingOrder, placement: Placement | None) -> _Ref
     )
     location = placement.location_gid if placement else None
     branch = await Branch.get_or_none(shopify_location_id=location) if location else None
-    return _Refs(branch.id if branch else None, location, variants, placement.tracked if placement else None)
+    customer_id = await customer_for_order(incoming.shopify_customer_id, incoming.customer_phone)
+    return _Refs(
+        branch.id if branch else None, location, variants, placement.tracked if placement else None, customer_id
+    )
 
 
 async def _lock(tx: Transaction, incoming: IncomingOrder, refs: _Refs) -> tuple[Order, bool, int]:
@@ -154,6 +159,8 @@ async def _apply(tx: Transaction, incoming: IncomingOrder, refs: _Refs, source: 
         raise _NothingToDo(order)
     before = _snapshot(order)
     problems: list[tuple[str, str]] = []
+    if order.customer_id is None and refs.customer_id is not None:  # linked once, never moved by a later version
+        order.customer_id = refs.customer_id
     if order.branch_id is None and refs.branch_id is not None:  # the location has been mapped since
         order.branch_id, order.shopify_location_id = refs.branch_id, refs.location_gid
     if order.branch_id is None:

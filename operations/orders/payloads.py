@@ -49,6 +49,7 @@ class IncomingOrder:
     lines: list[IncomingLine]
     # False when Shopify has more lines than were read (a GraphQL page): a line not read is unknown, not removed.
     lines_complete: bool = True
+    shopify_customer_id: str | None = None  # the Shopify customer's GID, when the order names one
 
     @property
     def is_cod(self) -> bool:
@@ -115,6 +116,18 @@ def _text(value: Any, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _customer_gid(customer: dict | None) -> str | None:
+    """The customer's GID: GraphQL's `id`, a webhook's `admin_graphql_api_id` (or its numeric `id`)."""
+    if not isinstance(customer, dict):
+        return None
+    value = customer.get("admin_graphql_api_id") or customer.get("id")
+    if isinstance(value, str) and value.startswith("gid://shopify/Customer/"):
+        return value[:80]
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return f"gid://shopify/Customer/{value}"
+    return None
+
+
 def _customer_name(customer: dict | None) -> str:
     if not isinstance(customer, dict):
         return ""
@@ -174,6 +187,7 @@ def from_webhook(payload: Any) -> IncomingOrder:
         customer_email=(_text(customer.get("email"), 255) or None) if customer else None,
         shipping_address=address if isinstance(address, dict) else {},
         lines=lines,
+        shopify_customer_id=_customer_gid(customer),
     )
 
 
@@ -220,6 +234,7 @@ def from_graphql(node: Any) -> tuple[IncomingOrder, Placement]:
         shipping_address={},
         lines=lines,
         lines_complete=not ((node.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage", False),
+        shopify_customer_id=_customer_gid(customer),
     )
     return incoming, placement_of(node)
 

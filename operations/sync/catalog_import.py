@@ -313,15 +313,16 @@ class _Run:
 
     async def _batches(self, kind: Kind, path: Path, handle) -> None:
         """Write batch after batch. The next batch is read and parsed in a thread meanwhile, so
-        parsing overlaps the database's work; on PostgreSQL, inventory levels and customers (whose
-        batches never touch the same rows) are written by two transactions at once."""
+        parsing overlaps the database's work; on PostgreSQL, inventory levels (whose batches never touch
+        the same rows) are written by several transactions at once. Customers are written one batch at a
+        time: two batches may hold the same phone, which only one customer may have."""
         await self.record(phase=_PHASES[kind])
         objects = jsonl.read_objects(path)
 
         def read_batch() -> list[dict]:
             return [obj for _, obj in itertools.islice(objects, BATCH_SIZE)]
 
-        writers = PARALLEL_WRITERS if kind in (Kind.LEVEL, Kind.CUSTOMER) and not _is_sqlite() else 1
+        writers = PARALLEL_WRITERS if kind is Kind.LEVEL and not _is_sqlite() else 1
         in_flight: set[asyncio.Task] = set()
         upcoming = asyncio.create_task(asyncio.to_thread(read_batch))
         try:

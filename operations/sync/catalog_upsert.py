@@ -7,7 +7,8 @@ the same data writes nothing and says so.
 Shopify does not keep SKUs unique or present; Branchline's counters scan them, so it must. A
 variant without a SKU gets `SHOPIFY-<number>`; a SKU already held by another variant gets
 `<sku>-<number>` and a warning, as does a barcode held twice (that one is dropped). A variant
-created in Branchline before Shopify was connected is linked by its SKU instead of duplicated.
+created in Branchline before Shopify was connected is linked by its SKU instead of duplicated, and a
+customer made at the counter by their phone (one customer per phone, in E.164).
 """
 
 import re
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from operations.directory import normalise_phone
 from operations.kernel import Transaction, db_decimal, db_time, fetch
 from operations.stock import ROWS_PER_STATEMENT
 from shopify.jsonl import gid_type
@@ -46,6 +48,7 @@ class ImportOutcome(StrEnum):
     UNCHANGED = "unchanged"
     SKIPPED = "skipped"
     LINKED_BY_SKU = "linked_by_sku"  # a Shopify variant taken as the Branchline variant with its SKU
+    LINKED_BY_PHONE = "linked_by_phone"  # a Shopify customer taken as the counter's customer with its phone
     IGNORED_LOCATION = "ignored_location"  # stock at a location the owner chose not to bring in
     OPENING_STOCK = "opening_stock"  # opening stock movements written
     ALREADY_PRESENT = "already_present"  # levels that had their opening stock already
@@ -359,6 +362,9 @@ async def variants_by_gid(tx: Transaction, gids: list[str]) -> dict[str, tuple[i
 
 
 async def upsert_customers(tx: Transaction, lines: list[dict], tally: Tally) -> None:
+    """Customers by Shopify GID, their phones in E.164 (`normalise_phone`, as at the counter). One customer per
+    phone: a customer made at the counter with the same phone is linked (it gets the Shopify GID) instead of
+    duplicated; a phone another customer already has is left off this one, with a warning."""
     rows = {}
     for obj in lines:
         email = obj.get("email") or (obj.get("defaultEmailAddress") or {}).get("emailAddress")
@@ -367,8 +373,9 @@ async def upsert_customers(tx: Transaction, lines: list[dict], tally: Tally) -> 
             "first_name": (obj.get("firstName") or "")[:120],
             "last_name": (obj.get("lastName") or "")[:120],
             "email": email[:255] if email else None,
-            "phone": phone[:40] if phone else None,
+            "phone": (normalise_phone(phone) or phone.strip()[:40] or None) if phone else None,
         }
+    await _one_customer_per_phone(tx, rows, tally)
     stamp = db_time(tx.conn, datetime.now(UTC))
     await _upsert(
         tx,
@@ -380,3 +387,48 @@ async def upsert_customers(tx: Transaction, lines: list[dict], tally: Tally) -> 
         tally,
         {"created_at": stamp, "updated_at": stamp},
     )
+
+
+async def _one_customer_per_phone(tx: Transaction, rows: dict[str, dict], tally: Tally) -> None:
+    """Link counter-made customers by phone; drop a phone someone else has (in the database or earlier in
+    the batch), so the UNIQUE index on customer.phone never refuses the batch."""
+    phones = sorted({r["phone"] for r in rows.values() if r["phone"]})
+    holders = {}
+    for start in range(0, len(phones), ROWS_PER_STATEMENT):
+        chunk = phones[start : start + ROWS_PER_STATEMENT]
+        for r in await fetch(
+            tx.conn, f"SELECT id, phone, shopify_customer_id FROM customer WHERE phone IN ({_in(chunk)})", chunk
+        ):
+            holders[r["phone"]] = r
+    gids = list(rows)
+    known = set()
+    for start in range(0, len(gids), ROWS_PER_STATEMENT):
+        chunk = gids[start : start + ROWS_PER_STATEMENT]
+        known |= {
+            r["shopify_customer_id"]
+            for r in await fetch(
+                tx.conn, f"SELECT shopify_customer_id FROM customer WHERE shopify_customer_id IN ({_in(chunk)})", chunk
+            )
+        }
+    claimed: dict[str, str] = {}  # phone -> the GID of this batch that has it
+    for gid, row in rows.items():
+        phone = row["phone"]
+        if phone is None:
+            continue
+        holder = holders.get(phone)
+        if holder is not None and holder["shopify_customer_id"] is None and gid not in known and phone not in claimed:
+            linked = await fetch(
+                tx.conn,
+                "UPDATE customer SET shopify_customer_id = ? WHERE id = ? AND shopify_customer_id IS NULL RETURNING id",
+                [gid, holder["id"]],
+            )
+            if linked:
+                holder["shopify_customer_id"] = gid
+                known.add(gid)
+                tally.count("customers", "linked_by_phone")
+        taken_by = holder["shopify_customer_id"] if holder is not None else claimed.get(phone)
+        if (holder is not None or phone in claimed) and taken_by != gid:
+            tally.warn(f"customer {gid}: phone {phone} belongs to another customer; left empty")
+            row["phone"] = None
+            continue
+        claimed[phone] = gid

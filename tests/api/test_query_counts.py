@@ -29,6 +29,7 @@ from operations.counter.registers import open_register
 from operations.counts import counting, review
 from operations.directory.branches import NewCounter, OnlineSettings, create_counter, set_online_settings
 from operations.directory.catalog import VariantRef
+from operations.directory.customers import NewCustomer, create_customer
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM
 from operations.orders import fulfillment
@@ -418,3 +419,35 @@ async def test_a_page_of_purchase_orders_costs_the_same_for_10_and_100_rows(api,
         for n in nodes
     } == {(2, 3, "branch_manager person", 3)}
     _assert_flat(costs, "purchase orders")
+
+
+CUSTOMERS = """query($first: Int!) { customers(first: $first) { edges { node {
+  id phone sales(first: 2) { edges { node { number customer { phone } branch { code } } } pageInfo { hasNextPage } }
+} } } }"""
+
+
+async def test_a_page_of_customers_with_their_sales_costs_the_same_for_10_and_100_rows(api, db):
+    branch = await make_branch("LHR")
+    counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C1", "Counter 1"))
+    [kurta] = await make_variants(1, prefix="K")
+    await stock(branch.id, kurta.id, 3 * ROWS)
+    cashier = await staff_actor(Role.CASHIER, [branch.id], pin="1357", email="cashier@customers.pk")
+    await open_register(cashier, counter.id, Decimal("5000.00"), "open")
+    for i in range(ROWS):
+        customer, _ = await create_customer(cashier, NewCustomer(f"Customer{i}", phone=f"0300{i:07d}"), f"c-{i}")
+        for n in range(1 + i % 3):  # one, two or three sales each: a page of two says whether there are more
+            await sales.checkout(
+                cashier,
+                sales.Checkout(
+                    counter_id=counter.id,
+                    lines=[sales.CheckoutLine(VariantRef(id=kurta.id), 1)],
+                    payments=[sales.Payment(TenderType.CASH, Decimal("1000.00"))],
+                    idempotency_key=f"sale-{i}-{n}",
+                    customer_id=customer.id,
+                ),
+            )
+    costs, nodes = await _page_costs(api, CUSTOMERS, {}, "customers")
+    assert [len(n["sales"]["edges"]) for n in nodes[:3]] == [1, 2, 2]
+    assert [n["sales"]["pageInfo"]["hasNextPage"] for n in nodes[:3]] == [False, False, True]
+    assert all(e["node"]["customer"]["phone"] == n["phone"] for n in nodes for e in n["sales"]["edges"])
+    _assert_flat(costs, "customers")
