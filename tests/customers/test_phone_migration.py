@@ -1,4 +1,4 @@
-"""Migration 0018 rewrites imported phones in E.164 and keeps a shared phone with its first customer only."""
+"""Migration 0019 rewrites imported phones in E.164 and keeps a shared phone with its first customer only."""
 
 import importlib
 from types import SimpleNamespace
