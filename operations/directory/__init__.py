@@ -2,11 +2,14 @@
 
 # The face: what other contexts and packages may use (docs/architecture.md, rule 1).
 from operations.directory.branches import (
+    LocalDays,
     NewBranch,
     NewCounter,
     OnlineSettings,
     create_branch,
     create_counter,
+    local_days,
+    local_days_at,
     set_online_settings,
 )
 from operations.directory.catalog import (
@@ -31,6 +34,7 @@ from operations.directory.staff import (
 
 __all__ = [
     "Approval",
+    "LocalDays",
     "NewBranch",
     "NewCounter",
     "NewProduct",
@@ -46,6 +50,8 @@ __all__ = [
     "create_first_owner",
     "create_product",
     "create_staff",
+    "local_days",
+    "local_days_at",
     "login",
     "logout",
     "resolve_distinct_variants",
