@@ -244,12 +244,13 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Every committed stock change at these branches (optionally only these variants)."
+        description="Every committed stock change at these branches (optionally only these variants); without "
+        "branchIds, at every branch where the caller may see stock (as the subscription starts)."
     )
     async def stock_changed(
         self,
         info: strawberry.Info,
-        branch_ids: list[strawberry.ID],
+        branch_ids: list[strawberry.ID] | None = None,
         variant_ids: list[strawberry.ID] | None = None,
     ) -> AsyncGenerator[StockChange, None]:
         async for change in live.stock_changed(info, branch_ids, variant_ids):
