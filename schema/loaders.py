@@ -26,7 +26,7 @@ from models.registers import Register, Shift
 from models.sales import ReturnLine, Sale, SaleLine, SaleReturn, Tender
 from models.shopify import ImportJob
 from models.staff import AuditEntry, Staff, StaffBranch
-from models.stock import StockLevel, StockMovement
+from models.stock import StockLevel, StockMovement, StockPosting
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 from operations.counts import CountTotals, LineFigures, count_figures, totals_of
 
@@ -109,6 +109,7 @@ class Loaders:
         self.variant = loader(_by_id(Variant))
         self.stock_level = loader(_by_id(StockLevel))
         self.stock_movement = loader(_by_id(StockMovement))
+        self.stock_posting = loader(_by_id(StockPosting))
         self.stock_count = loader(_by_id(StockCount))
         self.staff = loader(_by_id(Staff))
         self.register = loader(_by_id(Register))
@@ -132,6 +133,7 @@ class Loaders:
         # to-many relations, each in the order its field shows
         self.counters_of_branch = loader(_children(Counter, "branch_id", "id"))
         self.variants_of_product = loader(_children(Variant, "product_id", "id"))
+        self.stock_of_variant = loader(_children(StockLevel, "variant_id", "branch_id"))
         self.branches_of_staff = loader(_branches_of_staff)
         self.movements_of_posting = loader(_children(StockMovement, "posting_id", "id"))
         self.lines_of_sale = loader(_children(SaleLine, "sale_id", "line_no"))
