@@ -22,7 +22,7 @@ from models.catalog import Product, Variant
 from models.counts import StockCount
 from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, OrderHistory, OrderLine
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
-from models.registers import Register, Shift
+from models.registers import CashMovement, Register, Shift
 from models.sales import ReturnLine, Sale, SaleLine, SaleReturn, Tender
 from models.shopify import ImportJob
 from models.staff import AuditEntry, Staff, StaffBranch
@@ -114,6 +114,7 @@ class Loaders:
         self.staff = loader(_by_id(Staff))
         self.register = loader(_by_id(Register))
         self.shift = loader(_by_id(Shift))
+        self.cash_movement = loader(_by_id(CashMovement))
         self.sale = loader(_by_id(Sale))
         self.sale_return = loader(_by_id(SaleReturn))
         self.order = loader(_by_id(Order))

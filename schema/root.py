@@ -63,6 +63,7 @@ from schema.purchasing import (
     Supplier,
 )
 from schema.registers import (
+    CashMovement,
     CloseRegisterPayload,
     EndShiftPayload,
     OpenRegisterPayload,
@@ -71,7 +72,7 @@ from schema.registers import (
     RegisterReport,
 )
 from schema.reorder import LowStockAlert, ReorderSuggestion
-from schema.returns import CreateExchangePayload, CreateReturnPayload
+from schema.returns import CreateExchangePayload, CreateReturnPayload, SaleReturn
 from schema.sales import (
     CheckoutPayload,
     PlaceDraftPayload,
@@ -118,6 +119,8 @@ class Query:
     me: Staff = strawberry.field(resolver=staff.me, description="The signed-in staff member.")
     audit_log: relay.Connection[AuditEntry] = strawberry.field(resolver=staff.audit_log)
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
+    returns: relay.Connection[SaleReturn] = strawberry.field(resolver=return_resolvers.returns)
+    cash_movements: relay.Connection[CashMovement] = strawberry.field(resolver=register_resolvers.cash_movements)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
