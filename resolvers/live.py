@@ -1,5 +1,8 @@
 """`stockChanged`: live stock for counters and dashboards, gap-free.
 
+Without branchIds it watches every branch where the caller may see stock, as the subscription
+starts (a branch made later needs a new subscription); each branch keeps its own sequence.
+
 Order matters: subscribe to the bus first, then read each branch's current sequence, then
 stream. A change committed between the two is either in the snapshot or arrives on the bus;
 events at or below the snapshot are dropped as already known.
@@ -18,7 +21,7 @@ import orjson
 from strawberry.types import Info
 
 from models import branches as branch_models
-from operations.kernel import Actor, Permission, fetch, transaction
+from operations.kernel import Actor, Permission, fetch, transaction, visible_branches
 from operations.stock import movements_after
 from schema import ids
 from schema.errors import BadRequest
@@ -57,6 +60,17 @@ async def _validated_branches(actor: Actor, branch_ids: list[str]) -> list[int]:
     missing = [pk for pk in pks if pk not in found]
     if missing:
         raise BadRequest(f"unknown branches: {missing}", code="NOT_FOUND", field="branchIds")
+    return pks
+
+
+async def _visible_branches(actor: Actor) -> list[int]:
+    """Every branch where the caller may see stock (operations/kernel `visible_branches`)."""
+    visible = visible_branches(actor)
+    branches = branch_models.Branch.all() if visible is None else branch_models.Branch.filter(id__in=visible)
+    found = await branches.order_by("id").values_list("id", flat=True)
+    pks = [pk for pk in found if actor.can(Permission.VIEW_STOCK, pk)]
+    if not pks:
+        raise BadRequest("you may not watch stock at any branch", code="FORBIDDEN", field="branchIds")
     return pks
 
 
@@ -139,9 +153,10 @@ class _Cursor:
 
 
 async def stock_changed(
-    info: Info, branch_ids: list[str], variant_ids: list[str] | None = None
+    info: Info, branch_ids: list[str] | None, variant_ids: list[str] | None = None
 ) -> AsyncGenerator[StockChange, None]:
-    branch_pks = await _validated_branches(info.context.actor, branch_ids)
+    actor = info.context.actor
+    branch_pks = await (_visible_branches(actor) if branch_ids is None else _validated_branches(actor, branch_ids))
     variants = set(_decode_all(variant_ids, "Variant", "variantIds", MAX_VARIANTS)) if variant_ids else None
     bus = live.current()
     if bus is None:

@@ -1,9 +1,11 @@
 """Registers and cash: open, cash in/out, close with a count, end a shift; X/Z reports."""
 
+from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
-from strawberry import UNSET
+from strawberry import UNSET, relay
 from strawberry.types import Info
 
 from models import registers as models
@@ -14,10 +16,12 @@ from operations.counter import end_shift as ops_end_shift
 from operations.counter import open_register as ops_open_register
 from operations.counter import record_cash
 from operations.counter import register_report as ops_register_report
-from operations.kernel import ErrorCode, OperationError, Permission, require
+from operations.kernel import Actor, ErrorCode, OperationError, Permission, require, visible_branches
+from resolvers.days import within_days
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
+from schema.pagination import decode_cursor, keyset_page
 from schema.registers import (
     CashMovement,
     CloseRegisterInput,
@@ -63,6 +67,52 @@ async def register_report(info: Info, register_id: strawberry.ID) -> RegisterRep
     except OperationError as error:
         raise BadRequest(str(error), code="NOT_FOUND", field="registerId") from None
     return RegisterReport.from_report(report)
+
+
+async def cash_movements(
+    info: Info,
+    first: int,
+    after: str | None = None,
+    register_id: strawberry.ID | None = None,
+    branch_id: strawberry.ID | None = None,
+    from_: Annotated[
+        date | None,
+        strawberry.argument(name="from", description="From this day on, as each branch's calendar has it."),
+    ] = None,
+    to: Annotated[
+        date | None, strawberry.argument(description="Up to and including this day, as each branch's calendar has it.")
+    ] = None,
+) -> relay.Connection[CashMovement]:
+    """Cash put into or taken out of drawers, oldest first: one register's, one branch's, or at every branch
+    where the caller may see registers (those who sell there or see its sales or reports)."""
+    actor = info.context.actor
+    visible = visible_branches(actor)
+    queryset = models.CashMovement.all()
+    branch_pks: list[int] | None = None if visible is None else [b for b in sorted(visible) if may_view(actor, b)]
+    if register_id is not None:
+        register = await models.Register.get_or_none(id=_query_id(register_id, "Register", "registerId"))
+        if register is None:
+            raise BadRequest(f"register {register_id} does not exist", code="NOT_FOUND", field="registerId")
+        _require_view(actor, register.branch_id)
+        queryset = queryset.filter(register_id=register.id)
+        branch_pks = [register.branch_id]
+    if branch_id is not None:
+        branch_pk = _query_id(branch_id, "Branch", "branchId")
+        _require_view(actor, branch_pk)
+        branch_pks = [pk for pk in branch_pks if pk == branch_pk] if register_id is not None else [branch_pk]
+    if register_id is None and branch_id is None:
+        _require_view(actor, None)  # someone who may see no register anywhere is refused, not shown nothing
+    if branch_pks is not None:
+        queryset = queryset.filter(register__branch_id__in=branch_pks)
+    queryset = await within_days(queryset, from_, to, branch_ids=branch_pks, at="at", branch="register__branch_id")
+    return await keyset_page(
+        queryset, first=first, after_key=decode_cursor(after), key="id", to_node=CashMovement.from_model
+    )
+
+
+def _require_view(actor: Actor, branch_id: int | None) -> None:
+    if not may_view(actor, branch_id):
+        require(actor, Permission.VIEW_SALES, branch_id)  # raises, with the right code
 
 
 async def open_register(info: Info, input: OpenRegisterInput) -> OpenRegisterPayload:

@@ -1,15 +1,22 @@
 """createReturn and createExchange: decode the input, call operations/counter/returns.py or exchanges.py,
 shape the payload."""
 
-from strawberry import UNSET
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from strawberry import UNSET, relay
 from strawberry.types import Info
 
 from models import sales as models
 from operations.counter import CheckoutLine, ExchangeRequest, Payment, ReturnItem, ReturnRequest
 from operations.counter import create_exchange as ops_create_exchange
 from operations.counter import create_return as ops_create_return
+from operations.kernel import Permission, require, visible_branches
+from resolvers.days import query_id, within_days
 from resolvers.mutations import payload
 from schema import ids
+from schema.pagination import decode_cursor, keyset_page
 from schema.returns import (
     CreateExchangeInput,
     CreateExchangePayload,
@@ -20,6 +27,40 @@ from schema.returns import (
     SaleReturn,
 )
 from schema.sales import CheckoutLineInput, Sale, TenderInput
+
+
+async def returns(
+    info: Info,
+    first: int,
+    after: str | None = None,
+    branch_id: Annotated[strawberry.ID | None, strawberry.argument(description="Where the goods came back.")] = None,
+    from_: Annotated[
+        date | None,
+        strawberry.argument(name="from", description="From this day on, as the returning branch's calendar has it."),
+    ] = None,
+    to: Annotated[
+        date | None,
+        strawberry.argument(description="Up to and including this day, as the returning branch's calendar has it."),
+    ] = None,
+    sale_id: Annotated[strawberry.ID | None, strawberry.argument(description="Against this original sale.")] = None,
+) -> relay.Connection[SaleReturn]:
+    """Returns and exchanges, oldest first: taken back at `branchId`, else at every branch where the caller may
+    see sales."""
+    actor = info.context.actor
+    visible = visible_branches(actor)
+    require(actor, Permission.VIEW_SALES)
+    branch_pks = None if visible is None else sorted(visible)
+    if branch_id is not None:
+        branch_pk = query_id(branch_id, "Branch", "branchId")
+        require(actor, Permission.VIEW_SALES, branch_pk)
+        branch_pks = [branch_pk]
+    queryset = models.SaleReturn.all() if branch_pks is None else models.SaleReturn.filter(branch_id__in=branch_pks)
+    if sale_id is not None:
+        queryset = queryset.filter(sale_id=query_id(sale_id, "Sale", "saleId"))
+    queryset = await within_days(queryset, from_, to, branch_ids=branch_pks, at="created_at")
+    return await keyset_page(
+        queryset, first=first, after_key=decode_cursor(after), key="id", to_node=SaleReturn.from_model
+    )
 
 
 async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPayload:

@@ -1,8 +1,12 @@
 """Checkout and sales queries."""
 
+from datetime import date
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
+from tortoise.expressions import Subquery
 
 from models import sales as models
 from operations.counter import Checkout, CheckoutLine, Draft, OfflineSale, Payment
@@ -12,9 +16,10 @@ from operations.counter import save_draft as ops_save_draft
 from operations.counter import sync_offline_sales as ops_sync_offline_sales
 from operations.counter import void_sale as ops_void_sale
 from operations.kernel import OperationError, Permission, require
+from resolvers.days import query_id, within_days
 from resolvers.mutations import payload
 from schema import ids
-from schema.errors import BadRequest, user_errors
+from schema.errors import user_errors
 from schema.pagination import decode_cursor, keyset_page
 from schema.sales import (
     CheckoutInput,
@@ -23,10 +28,12 @@ from schema.sales import (
     PlaceDraftInput,
     PlaceDraftPayload,
     Sale,
+    SaleStatus,
     SaveDraftInput,
     SaveDraftPayload,
     SyncOfflineSalesInput,
     SyncOfflineSalesPayload,
+    TenderType,
     VoidSaleInput,
     VoidSalePayload,
 )
@@ -71,15 +78,52 @@ async def checkout(info: Info, input: CheckoutInput) -> CheckoutPayload:
     return await payload(CheckoutPayload, run)
 
 
-async def sales(info: Info, branch_id: strawberry.ID, first: int, after: str | None = None) -> relay.Connection[Sale]:
-    """A branch's sales, oldest first (page on with `after`)."""
-    try:
-        branch_pk = ids.decode(branch_id, "Branch", "branchId")
-    except Exception:
-        raise BadRequest(f"not a valid Branch ID: {branch_id!r}", field="branchId") from None
+async def sales(
+    info: Info,
+    branch_id: strawberry.ID,
+    first: int,
+    after: str | None = None,
+    number: Annotated[str | None, strawberry.argument(description="As on the receipt, exactly.")] = None,
+    from_: Annotated[
+        date | None,
+        strawberry.argument(name="from", description="From this day on, as the branch's calendar has it."),
+    ] = None,
+    to: Annotated[
+        date | None, strawberry.argument(description="Up to and including this day, as the branch's calendar has it.")
+    ] = None,
+    counter_id: strawberry.ID | None = None,
+    cashier_id: Annotated[strawberry.ID | None, strawberry.argument(description="Who rang the sale up.")] = None,
+    salesperson_id: strawberry.ID | None = None,
+    customer_phone: Annotated[str | None, strawberry.argument(description="As written down at the counter.")] = None,
+    status: SaleStatus | None = None,  # type: ignore[valid-type]
+    tender_type: Annotated[
+        TenderType | None,  # type: ignore[valid-type]
+        strawberry.argument(description="Paid (at least partly) this way."),
+    ] = None,
+) -> relay.Connection[Sale]:
+    """A branch's sales, oldest first (page on with `after`); each filter given narrows the list. `from`/`to`
+    are the branch's local days: a sale at 23:30 in Karachi is on that Karachi day."""
+    branch_pk = query_id(branch_id, "Branch", "branchId")
     require(info.context.actor, Permission.VIEW_SALES, branch_pk)
+    queryset = models.Sale.filter(branch_id=branch_pk)
+    if number is not None:
+        queryset = queryset.filter(number=number)
+    if customer_phone is not None:
+        queryset = queryset.filter(customer_phone=customer_phone)
+    if counter_id is not None:
+        queryset = queryset.filter(counter_id=query_id(counter_id, "Counter", "counterId"))
+    if cashier_id is not None:
+        queryset = queryset.filter(cashier_id=query_id(cashier_id, "Staff", "cashierId"))
+    if salesperson_id is not None:
+        queryset = queryset.filter(salesperson_id=query_id(salesperson_id, "Staff", "salespersonId"))
+    if status is not None:
+        queryset = queryset.filter(status=models.SaleStatus(status.value))
+    if tender_type is not None:
+        paid_so = models.Tender.filter(sale_id__isnull=False, type=models.TenderType(tender_type.value))
+        queryset = queryset.filter(id__in=Subquery(paid_so.values("sale_id")))
+    queryset = await within_days(queryset, from_, to, branch_ids=[branch_pk], at="occurred_at")
     return await keyset_page(
-        models.Sale.filter(branch_id=branch_pk),
+        queryset,
         first=first,
         after_key=decode_cursor(after),
         key="id",

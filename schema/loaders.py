@@ -23,11 +23,11 @@ from models.counts import StockCount
 from models.customers import Customer
 from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, OrderHistory, OrderLine
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
-from models.registers import Register, Shift
+from models.registers import CashMovement, Register, Shift
 from models.sales import ReturnLine, Sale, SaleLine, SaleReturn, Tender
 from models.shopify import ImportJob
 from models.staff import AuditEntry, Staff, StaffBranch
-from models.stock import StockLevel, StockMovement
+from models.stock import StockLevel, StockMovement, StockPosting
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 from operations.counts import CountTotals, LineFigures, count_figures, totals_of
 from operations.directory import orders_of_customers, sales_of_customers
@@ -130,10 +130,12 @@ class Loaders:
         self.variant = loader(_by_id(Variant))
         self.stock_level = loader(_by_id(StockLevel))
         self.stock_movement = loader(_by_id(StockMovement))
+        self.stock_posting = loader(_by_id(StockPosting))
         self.stock_count = loader(_by_id(StockCount))
         self.staff = loader(_by_id(Staff))
         self.register = loader(_by_id(Register))
         self.shift = loader(_by_id(Shift))
+        self.cash_movement = loader(_by_id(CashMovement))
         self.sale = loader(_by_id(Sale))
         self.customer = loader(_by_id(Customer))
         self.sale_return = loader(_by_id(SaleReturn))
@@ -154,6 +156,7 @@ class Loaders:
         # to-many relations, each in the order its field shows
         self.counters_of_branch = loader(_children(Counter, "branch_id", "id"))
         self.variants_of_product = loader(_children(Variant, "product_id", "id"))
+        self.stock_of_variant = loader(_children(StockLevel, "variant_id", "branch_id"))
         self.branches_of_staff = loader(_branches_of_staff)
         self.movements_of_posting = loader(_children(StockMovement, "posting_id", "id"))
         self.lines_of_sale = loader(_children(SaleLine, "sale_id", "line_no"))

@@ -28,8 +28,9 @@ CashMovementKind = mirrored(
 )
 
 
-def may_view(actor: Actor, branch_id: int) -> bool:
-    """Who may see a register's figures: those who sell at the branch or see its sales/reports."""
+def may_view(actor: Actor, branch_id: int | None) -> bool:
+    """Who may see a register's figures: those who sell at the branch or see its sales/reports (branch None:
+    at some branch)."""
     return any(actor.can(p, branch_id) for p in (Permission.SELL, Permission.VIEW_SALES, Permission.VIEW_REPORTS))
 
 
@@ -233,26 +234,55 @@ class Shift:
 
 
 @strawberry.type(description="Cash put into or taken out of the drawer outside a sale.")
-class CashMovement:
+class CashMovement(relay.Node):
+    id: relay.NodeID[int]
     kind: CashMovementKind  # type: ignore[valid-type]
     amount: Money
     reason: str = strawberry.field(description="Free text, as the cashier wrote it down.")
     at: datetime
     staff_pk: strawberry.Private[int]
+    register_pk: strawberry.Private[int]
+    shift_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, m: models.CashMovement) -> Self:
         return cls(
+            id=m.id,
             kind=CashMovementKind(m.kind.value if hasattr(m.kind, "value") else m.kind),
             amount=Money(amount=m.amount),
             reason=m.reason,
             at=m.at,
             staff_pk=m.staff_id,
+            register_pk=m.register_id,
+            shift_pk=m.shift_id,
         )
 
     @strawberry.field(description="Who moved the cash; null when the caller may not see this member of staff.")
     async def staff(self, info: Info) -> Staff | None:
         return await staff_member(info, self.staff_pk)
+
+    @strawberry.field(description="The drawer the cash went into or came out of.")
+    async def register(self, info: Info) -> Register:
+        return Register.from_model(await info.context.loaders.register.load(self.register_pk))
+
+    @strawberry.field(description="The shift it was moved in.")
+    async def shift(self, info: Info) -> Shift | None:
+        return await shift_of(info, self.shift_pk)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        """Seen by those who may see the register's figures (`may_view` at its branch)."""
+        loaders = info.context.loaders
+        wanted = [int(i) if i.isdigit() else None for i in node_ids]
+        found = await loaders.cash_movement.load_many([i for i in wanted if i is not None])
+        rows = {m.id: m for m in found if m is not None}
+        registers = await loaders.register.load_many(sorted({m.register_id for m in rows.values()}))
+        branch_of = {r.id: r.branch_id for r in registers if r is not None}
+        actor = info.context.actor
+        return [
+            cls.from_model(rows[i]) if i in rows and may_view(actor, branch_of[rows[i].register_id]) else None
+            for i in wanted
+        ]
 
 
 async def register_of(info: Info, register_id: int | None) -> Register | None:

@@ -68,6 +68,7 @@ from schema.purchasing import (
     Supplier,
 )
 from schema.registers import (
+    CashMovement,
     CloseRegisterPayload,
     EndShiftPayload,
     OpenRegisterPayload,
@@ -76,7 +77,7 @@ from schema.registers import (
     RegisterReport,
 )
 from schema.reorder import LowStockAlert, ReorderSuggestion
-from schema.returns import CreateExchangePayload, CreateReturnPayload
+from schema.returns import CreateExchangePayload, CreateReturnPayload, SaleReturn
 from schema.sales import (
     CheckoutPayload,
     PlaceDraftPayload,
@@ -139,6 +140,8 @@ class Query:
     counters: relay.Connection[Counter] = strawberry.field(resolver=branch_resolvers.counters)
     sales: relay.Connection[Sale] = strawberry.field(resolver=sales.sales)
     customers: relay.Connection[Customer] = strawberry.field(resolver=customer_resolvers.customers)
+    returns: relay.Connection[SaleReturn] = strawberry.field(resolver=return_resolvers.returns)
+    cash_movements: relay.Connection[CashMovement] = strawberry.field(resolver=register_resolvers.cash_movements)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
@@ -287,12 +290,13 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Every committed stock change at these branches (optionally only these variants)."
+        description="Every committed stock change at these branches (optionally only these variants); without "
+        "branchIds, at every branch where the caller may see stock (as the subscription starts)."
     )
     async def stock_changed(
         self,
         info: strawberry.Info,
-        branch_ids: list[strawberry.ID],
+        branch_ids: list[strawberry.ID] | None = None,
         variant_ids: list[strawberry.ID] | None = None,
     ) -> AsyncGenerator[StockChange, None]:
         async for change in live.stock_changed(info, branch_ids, variant_ids):

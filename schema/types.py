@@ -4,7 +4,8 @@ request's DataLoaders (schema/loaders.py), never the ORM."""
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
@@ -15,8 +16,11 @@ from models import branches as branch_models
 from models import catalog as catalog_models
 from models import orders as order_models
 from models import stock as stock_models
-from operations.kernel import Permission, require_signed_in
+from operations.kernel import Permission, require_signed_in, visible_branches
 from schema.enums import mirrored
+
+if TYPE_CHECKING:
+    from schema.staff import Staff
 
 StockBucket = mirrored(
     stock_models.Bucket,
@@ -211,6 +215,22 @@ class Variant(relay.Node):
     async def product(self, info: Info) -> Product:
         return Product.from_model(await info.context.loaders.product.load(self.product_pk))
 
+    @strawberry.field(
+        description="Which branch has it: its level at each branch where the caller may see stock, by branch "
+        "(a branch where it was never stocked has no level). `inStock`: only where some are available."
+    )
+    async def stock(self, info: Info, in_stock: bool = False) -> list["StockLevel"]:
+        actor = info.context.actor
+        visible = visible_branches(actor)
+        rows = await info.context.loaders.stock_of_variant.load(self.id)
+        return [
+            StockLevel.from_model(row)
+            for row in rows
+            if (visible is None or row.branch_id in visible)
+            and actor.can(Permission.VIEW_STOCK, row.branch_id)
+            and (not in_stock or row.on_hand - row.reserved > 0)
+        ]
+
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         return await _by_ids(info.context.loaders.variant, "Variant", info, node_ids, required, cls.from_model)
@@ -268,6 +288,69 @@ class StockLevel(AtBranch, relay.Node):
         return await _by_ids(loader, "StockLevel", info, node_ids, required, cls.from_model, _sees_stock)
 
 
+StockReferenceType = strawberry.enum(
+    Enum(
+        "StockReferenceType",
+        [
+            "SALE",
+            "SALE_RETURN",
+            "ONLINE_ORDER",
+            "ORDER_FULFILLMENT",
+            "STOCK_COUNT",
+            "TRANSFER",
+            "GOODS_RECEIPT",
+            "ADJUSTMENT",
+            "SHOPIFY_REFUND",
+            "IMPORT_JOB",
+        ],
+    ),
+    description="What a stock movement was written for: a counter sale (or void, draft hold), a return or "
+    "exchange, an online order (intake, routing, cancelling, a return or exchange), a fulfillment, a stock count, "
+    "a transfer, goods received, a stock adjustment, a refund made in Shopify, the catalog import.",
+)
+
+# What the ledger records as a posting's reference (operations/stock/entries.py `Posting`) -> its type here and
+# the node type its id is the global ID of (None: the recorded key is shown as it is, e.g. a Shopify refund GID).
+REFERENCE_TYPES: dict[str, tuple[str, str | None]] = {
+    "sale": ("SALE", "Sale"),
+    "sale_return": ("SALE_RETURN", "SaleReturn"),
+    "online_order": ("ONLINE_ORDER", "Order"),
+    "order": ("ONLINE_ORDER", "Order"),
+    "fulfillment": ("ORDER_FULFILLMENT", "OrderFulfillment"),
+    "stock_count": ("STOCK_COUNT", "StockCount"),
+    "transfer": ("TRANSFER", "Transfer"),
+    "goods_receipt": ("GOODS_RECEIPT", "GoodsReceipt"),
+    "adjustment": ("ADJUSTMENT", None),
+    "refund": ("SHOPIFY_REFUND", None),
+    "import_job": ("IMPORT_JOB", "ImportJob"),
+}
+
+
+@strawberry.type(description="What a stock movement was written for.")
+class StockReference:
+    type: StockReferenceType  # type: ignore[valid-type]
+    id: strawberry.ID | None = strawberry.field(
+        description="Its global ID (node(id:) reads it; an import job's: importJob(id:)); a Shopify refund's "
+        "GID; null for an adjustment (it has no document of its own)."
+    )
+
+
+def stock_reference(reference_type: str | None, reference_id: str | None) -> StockReference | None:
+    """A posting's recorded reference as the schema shows it; None when there is none (the system's own
+    postings: an expired draft hold)."""
+    known = REFERENCE_TYPES.get(reference_type or "")
+    if known is None:
+        return None
+    type_name, node_type = known
+    if reference_id is None:
+        shown = None
+    elif node_type is not None and reference_id.isdigit():
+        shown = strawberry.ID(relay.to_base64(node_type, reference_id))
+    else:
+        shown = strawberry.ID(reference_id)
+    return StockReference(type=StockReferenceType[type_name], id=shown)
+
+
 @strawberry.type(description="One entry of the stock ledger; never changed once written.")
 class StockMovement(AtBranch, relay.Node):
     id: relay.NodeID[int]
@@ -281,6 +364,7 @@ class StockMovement(AtBranch, relay.Node):
     in_transit: int
     damaged: int
     occurred_at: datetime
+    posting_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, m: stock_models.StockMovement) -> Self:
@@ -298,6 +382,7 @@ class StockMovement(AtBranch, relay.Node):
             occurred_at=m.occurred_at,
             branch_pk=m.branch_id,
             variant_pk=m.variant_id,
+            posting_pk=m.posting_id,
         )
 
     @classmethod
@@ -317,7 +402,34 @@ class StockMovement(AtBranch, relay.Node):
             occurred_at=m.occurred_at,
             branch_pk=m.branch_id,
             variant_pk=m.variant_id,
+            posting_pk=None,  # read through the movement when asked for
         )
+
+    async def _posting(self, info: Info) -> stock_models.StockPosting:
+        """The posting this movement was written in (its actor, reference and note), through the loaders."""
+        loaders = info.context.loaders
+        posting_pk = self.posting_pk
+        if posting_pk is None:
+            posting_pk = (await loaders.stock_movement.load(self.id)).posting_id
+        return await loaders.stock_posting.load(posting_pk)
+
+    @strawberry.field(description="Who moved the stock; null when the system, Shopify or a worker did.")
+    async def actor(self, info: Info) -> Annotated["Staff", strawberry.lazy("schema.staff")] | None:
+        from schema.staff import actor_as_staff  # schema/staff.py builds on this module
+
+        return await actor_as_staff(info, (await self._posting(info)).actor)
+
+    @strawberry.field(
+        description="What it was written for: a sale, a transfer, a count...; null for the system's own "
+        "housekeeping (a draft's hold expiring)."
+    )
+    async def reference(self, info: Info) -> StockReference | None:
+        posting = await self._posting(info)
+        return stock_reference(posting.reference_type, posting.reference_id)
+
+    @strawberry.field(description="As written down with the change (an adjustment's, a count's, a receipt's note).")
+    async def note(self, info: Info) -> str | None:
+        return (await self._posting(info)).note
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

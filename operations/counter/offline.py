@@ -129,7 +129,11 @@ async def _apply(actor: Actor, counter: Counter, sale: OfflineSale) -> tuple[Sal
 
 
 async def _write(actor, counter, register, basket, priced, sale: OfflineSale, key, request_hash) -> Sale:
-    occurred_at = sale.occurred_at if sale.occurred_at.tzinfo else sale.occurred_at.replace(tzinfo=UTC)
+    # In UTC, as every time is kept: SQLite keeps times as text, and a sale kept as "23:30+05:00" would sort
+    # and compare (a day's sales, `sales(from:, to:)`) as if it were 23:30 UTC.
+    occurred_at = (sale.occurred_at if sale.occurred_at.tzinfo else sale.occurred_at.replace(tzinfo=UTC)).astimezone(
+        UTC
+    )
     async with transaction() as tx:
         placed = await write_sale(
             tx,

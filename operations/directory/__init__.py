@@ -3,12 +3,15 @@
 # The face: what other contexts and packages may use (docs/architecture.md, rule 1).
 from operations.directory.branches import (
     CounterChange,
+    LocalDays,
     NewBranch,
     NewCounter,
     OnlineSettings,
     create_branch,
     create_counter,
     deactivate_counter,
+    local_days,
+    local_days_at,
     set_online_settings,
     update_counter,
 )
@@ -59,6 +62,7 @@ __all__ = [
     "CounterChange",
     "CustomerChanges",
     "CustomerExists",
+    "LocalDays",
     "NewBranch",
     "NewCounter",
     "NewCustomer",
@@ -82,6 +86,8 @@ __all__ = [
     "customer_for_sale",
     "customers_query",
     "deactivate_counter",
+    "local_days",
+    "local_days_at",
     "login",
     "logout",
     "may_see_customers",

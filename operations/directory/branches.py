@@ -1,7 +1,9 @@
 """Branches and counters."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.exceptions import IntegrityError
@@ -68,6 +70,35 @@ def _is_time_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
+
+
+def local_days(timezone: str, first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """The UTC span of the local calendar days `first` to `last` (both included) in this time zone: from local
+    midnight starting `first` to local midnight ending `last`, the end excluded (a day at a Karachi branch
+    runs from 19:00 UTC the evening before). None for an end left open."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(first, time(), zone).astimezone(UTC) if first is not None else None
+    end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC) if last is not None else None
+    return start, end
+
+
+@dataclass(frozen=True)
+class LocalDays:
+    """Branches in one time zone and the UTC span of some local days there (`local_days`)."""
+
+    branch_ids: tuple[int, ...]
+    start: datetime | None
+    end: datetime | None
+
+
+async def local_days_at(branch_ids: Iterable[int] | None, first: date | None, last: date | None) -> list[LocalDays]:
+    """The local days `first` to `last` at each of these branches (None: every branch), one span per time
+    zone: what a list filtered by date asks for when it spans branches in more than one zone."""
+    rows = Branch.all() if branch_ids is None else Branch.filter(id__in=list(branch_ids))
+    zones: dict[str, list[int]] = defaultdict(list)
+    for pk, timezone in await rows.order_by("id").values_list("id", "timezone"):
+        zones[timezone].append(pk)
+    return [LocalDays(tuple(pks), *local_days(zone, first, last)) for zone, pks in sorted(zones.items())]
 
 
 async def create_branch(actor: Actor, new: NewBranch, idempotency_key: str | None = None) -> tuple[Branch, bool]:

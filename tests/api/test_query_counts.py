@@ -37,6 +37,7 @@ from operations.orders.intake import take_in
 from operations.orders.payloads import IncomingLine, IncomingOrder, Placement
 from operations.purchasing import orders as purchasing
 from operations.purchasing import receiving, suppliers
+from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
 from operations.transfers import movement as moves
 from operations.transfers import requests as transfers
 from schema.context import Context
@@ -451,3 +452,42 @@ async def test_a_page_of_customers_with_their_sales_costs_the_same_for_10_and_10
     assert [n["sales"]["pageInfo"]["hasNextPage"] for n in nodes[:3]] == [False, False, True]
     assert all(e["node"]["customer"]["phone"] == n["phone"] for n in nodes for e in n["sales"]["edges"])
     _assert_flat(costs, "customers")
+
+
+VARIANT_STOCK = """query($first: Int!) { variants(first: $first) { edges { node {
+  sku stock { onHand reserved available inTransit damaged branch { code } } } } } }"""
+
+
+async def test_a_page_of_variants_with_their_stock_costs_the_same_for_10_and_100_rows(anonymous, db):
+    """Which branch has it: each variant's levels at every branch the caller sees, one query for the page."""
+    branches = [await make_branch(code) for code in ("QTA", "HYD", "FSD")]
+    variants = await make_variants(ROWS, prefix="S")
+    for i, variant in enumerate(variants):  # at two or three branches each
+        for branch in branches[: 2 + i % 2]:
+            await stock(branch.id, variant.id, 1 + i)
+    cashier = await anonymous.as_staff(Role.CASHIER, [branches[1].id])
+    manager = await anonymous.as_staff(Role.BRANCH_MANAGER, [branches[0].id, branches[2].id])
+    costs, nodes = await _page_costs(cashier, VARIANT_STOCK, {}, "variants")
+    assert {tuple(level["branch"]["code"] for level in n["stock"]) for n in nodes} == {("HYD",)}
+    assert [n["stock"][0]["onHand"] for n in nodes] == list(range(1, ROWS + 1))
+    _assert_flat(costs, "variants with their stock")
+    costs, nodes = await _page_costs(manager, VARIANT_STOCK, {}, "variants")
+    assert {tuple(level["branch"]["code"] for level in n["stock"]) for n in nodes} == {("QTA",), ("QTA", "FSD")}
+    _assert_flat(costs, "variants with their stock at two branches")
+
+
+MOVEMENTS = """query($b: ID!, $first: Int!) { stockMovements(branchId: $b, first: $first) { edges { node {
+  sequence delta actor { name } reference { type id } note } } } }"""
+
+
+async def test_a_page_of_stock_movements_with_who_and_what_for_costs_the_same_for_10_and_100_rows(api, db):
+    branch = await make_branch("RWP")
+    variants = await make_variants(2, prefix="M")
+    clerk = await staff_actor(Role.INVENTORY, [branch.id], email="clerk@movements.pk")
+    for i in range(ROWS):  # each posting by the clerk, with its note
+        line = AdjustmentLine(variants[i % 2].id, 1)
+        await adjust_stock(Adjustment(branch.id, AdjustmentReason.FOUND, [line], f"found-{i}", f"shelf {i}", clerk))
+    costs, nodes = await _page_costs(api, MOVEMENTS, {"b": str(global_id("Branch", branch.id))}, "stockMovements")
+    assert [n["note"] for n in nodes] == [f"shelf {i}" for i in range(ROWS)]
+    assert {(n["actor"]["name"], n["reference"]["type"]) for n in nodes} == {("inventory person", "ADJUSTMENT")}
+    _assert_flat(costs, "stock movements with who and what for")
