@@ -43,14 +43,16 @@ from operations.directory.pins import Approval, vouch
 from operations.directory.staff import (
     NewStaff,
     SignedIn,
-    StaffChange,
     authenticate,
-    change_my_password,
     counter_login,
     create_first_owner,
     create_staff,
     login,
     logout,
+)
+from operations.directory.staff_admin import (
+    StaffChange,
+    change_my_password,
     reset_password,
     reset_pin,
     set_staff_active,

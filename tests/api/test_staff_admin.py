@@ -293,7 +293,7 @@ async def test_a_deactivated_counters_sessions_end(api, anonymous, shop):
 
 
 async def test_two_owners_deactivating_each_other_at_once_leave_one_owner(db, bus):
-    from operations.directory.staff import set_staff_active
+    from operations.directory.staff_admin import set_staff_active
     from operations.kernel import OperationError
 
     first, second = await member(Role.OWNER, [], email="o1@staff.pk"), await member(Role.OWNER, [], email="o2@staff.pk")
