@@ -95,6 +95,9 @@ async def sales(
     cashier_id: Annotated[strawberry.ID | None, strawberry.argument(description="Who rang the sale up.")] = None,
     salesperson_id: strawberry.ID | None = None,
     customer_phone: Annotated[str | None, strawberry.argument(description="As written down at the counter.")] = None,
+    customer_id: Annotated[
+        strawberry.ID | None, strawberry.argument(description="The customer named on the sale.")
+    ] = None,
     status: SaleStatus | None = None,  # type: ignore[valid-type]
     tender_type: Annotated[
         TenderType | None,  # type: ignore[valid-type]
@@ -110,6 +113,8 @@ async def sales(
         queryset = queryset.filter(number=number)
     if customer_phone is not None:
         queryset = queryset.filter(customer_phone=customer_phone)
+    if customer_id is not None:
+        queryset = queryset.filter(customer_id=query_id(customer_id, "Customer", "customerId"))
     if counter_id is not None:
         queryset = queryset.filter(counter_id=query_id(counter_id, "Counter", "counterId"))
     if cashier_id is not None:

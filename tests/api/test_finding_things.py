@@ -393,3 +393,17 @@ async def test_a_movement_says_who_moved_the_stock_for_what_and_the_note(shop, a
     doc = await _take_back(shop, shop.a, shop.c1, shop.cash, "r-ref")
     nodes = [e["node"] for e in (await api(MOVEMENTS, {"b": gid("Branch", shop.lahore.id)}))["stockMovements"]["edges"]]
     assert nodes[-1]["reference"] == {"type": "SALE_RETURN", "id": gid("SaleReturn", doc.id)}
+
+
+async def test_sales_found_by_the_customer_named_on_them(shop, api):
+    from operations.directory.customers import NewCustomer, create_customer
+
+    sana, _ = await create_customer(shop.a, NewCustomer("Sana", phone="0321-7654321"), "sana")
+    line = [checkouts.CheckoutLine(VariantRef(id=shop.kurta.id), 1)]
+    paid = [checkouts.Payment(TenderType.CASH, Decimal("1000.00"))]
+    hers, _ = await checkouts.checkout(shop.a, checkouts.Checkout(shop.c1.id, line, paid, "hers", customer_id=sana.id))
+    query = "query($b: ID!, $c: ID) { sales(branchId: $b, first: 100, customerId: $c) { edges { node { id } } } }"
+    found = await api(query, {"b": gid("Branch", shop.lahore.id), "c": gid("Customer", sana.id)})
+    assert [e["node"]["id"] for e in found["sales"]["edges"]] == [gid("Sale", hers.id)]
+    nobody = await api(query, {"b": gid("Branch", shop.lahore.id), "c": gid("Customer", sana.id + 99)})
+    assert nobody["sales"]["edges"] == []
