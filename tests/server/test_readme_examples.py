@@ -237,6 +237,23 @@ async def test_every_readme_example_runs_on_the_demo_as_written(demo):
                 ("LAWN-0101-TEAL", -1, "sale"),
             ]
 
+            # The back office: which branch has it, a customer made at the counter and found again, Lahore's staff.
+            where = await run(http, examples.take("query WhichBranch", "LAWN-0101-TEAL"), owner)
+            [teal] = [e["node"] for e in where["variants"]["edges"]]
+            codes = {level["branch"]["code"] for level in teal["stock"]}
+            assert codes == {"LHR-GUL", "KHI-DOL", "ISB-CEN"}, teal
+            assert all(lv["available"] == lv["onHand"] - lv["reserved"] for lv in teal["stock"])
+            made = await run(http, examples.take("mutation NewCustomer", "0333 777 1234"), cashier)
+            assert made["createCustomer"]["customer"]["phone"] == "+923337771234"
+            found = await run(http, examples.take("query FindCustomer", "0333-7771234"), cashier)
+            assert [e["node"] for e in found["customers"]["edges"]] == [
+                {"firstName": "Hina", "lastName": "Raza", "phone": "+923337771234"}
+            ]
+            team = await run(http, examples.take("query LahoreStaff", LAHORE), owner)
+            emails = {e["node"]["email"] for e in team["staffMembers"]["edges"]}
+            assert {"manager.lhr@zari.demo", "ayesha.lhr@zari.demo", "usman.lhr@zari.demo"} <= emails, emails
+            assert live.events.empty(), "the back office's requests moved no stock"
+
             # Shopify: connecting again to the demo's shop, a re-run import that changes no stock.
             connected = await run(http, examples.take("connectShopify(", "zari-demo.myshopify.com"), owner)
             assert connected["connectShopify"]["connection"]["shopName"] == "Zari & Co."
