@@ -70,11 +70,13 @@ async def _target(actor: Actor, staff_id: int) -> tuple[Staff, frozenset[int]]:
 
 
 async def _other_active_owners(tx, staff_id: int) -> int:
-    """Active owners besides this one, their rows locked (PostgreSQL) so that two owners demoting or
-    deactivating each other at once cannot both succeed; SQLite runs one writing transaction at a time."""
-    sql = "SELECT id FROM staff WHERE role = ? AND active = ? AND id <> ?"
-    rows = await fetch(tx.conn, sql if is_sqlite(tx.conn) else sql + " FOR UPDATE", [Role.OWNER.value, True, staff_id])
-    return len(rows)
+    """Active owners besides this one. On PostgreSQL every active owner's row is locked, this one's too and
+    in id order, so that two owners demoting or deactivating each other at once cannot both succeed and do not
+    deadlock (each locking the other's row first): the second waits, then sees the first's change. SQLite
+    runs one writing transaction at a time."""
+    sql = "SELECT id FROM staff WHERE role = ? AND active = ? ORDER BY id"
+    rows = await fetch(tx.conn, sql if is_sqlite(tx.conn) else sql + " FOR UPDATE", [Role.OWNER.value, True])
+    return sum(1 for row in rows if row["id"] != staff_id)
 
 
 async def _keep_an_owner(tx, staff: Staff, field: str) -> None:
