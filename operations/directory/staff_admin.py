@@ -260,10 +260,11 @@ async def reset_password(actor: Actor, staff_id: int, new_password: str, idempot
     problems.raise_if_any()
     request = {"staff": staff_id, "password": _secret_fingerprint(new_password)}
     revoked: list[int] = []
+    # argon2 takes a good part of a second: hashed before the transaction, which it would otherwise hold open.
+    hashed = await asyncio.to_thread(hash_password, new_password)
 
     async def apply() -> Staff:
         staff, _ = await _target(actor, staff_id)
-        hashed = await asyncio.to_thread(hash_password, new_password)
         await Staff.filter(id=staff.id).update(password_hash=hashed)
         revoked.extend(await _revoke_sessions(staff.id, actor.session_id))
         await record_audit(actor, "staff.password_reset", target=("staff", staff.id), sessions_ended=len(revoked))
