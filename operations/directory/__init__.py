@@ -23,6 +23,8 @@ from operations.directory.catalog import (
     resolve_distinct_variants,
     resolve_variant_refs,
 )
+from operations.directory.catalog_outbox import TOPIC as CATALOG_EDIT_TOPIC
+from operations.directory.catalog_outbox import queue_catalog_edit
 from operations.directory.customers import (
     CustomerChanges,
     CustomerExists,
@@ -60,6 +62,7 @@ from operations.directory.staff_admin import (
 )
 
 __all__ = [
+    "CATALOG_EDIT_TOPIC",
     "Approval",
     "CounterChange",
     "CustomerChanges",
@@ -96,6 +99,7 @@ __all__ = [
     "normalise_cnic",
     "normalise_phone",
     "orders_of_customers",
+    "queue_catalog_edit",
     "require_customer_access",
     "reset_password",
     "reset_pin",
