@@ -23,6 +23,13 @@ from resolvers import returns as return_resolvers
 from resolvers import shopify as shopify_resolvers
 from resolvers import sync as sync_resolvers
 from resolvers import transfers as transfer_resolvers
+from schema.catalog import (
+    ArchiveProductPayload,
+    CreateVariantPayload,
+    ImportCatalogUpdatesPayload,
+    UpdateProductPayload,
+    UpdateVariantPayload,
+)
 from schema.counts import (
     AbandonStockCountPayload,
     ApproveStockCountPayload,
@@ -200,6 +207,19 @@ class Mutation:
         description="A branch's fulfillment workflow, routing priority and walk-in safety stock.",
     )
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
+    update_product: UpdateProductPayload = strawberry.mutation(resolver=catalog.update_product)
+    create_variant: CreateVariantPayload = strawberry.mutation(resolver=catalog.create_variant)
+    update_variant: UpdateVariantPayload = strawberry.mutation(resolver=catalog.update_variant)
+    archive_product: ArchiveProductPayload = strawberry.mutation(
+        resolver=catalog.archive_product,
+        description="None of its variants can be sold (ARCHIVED at checkout and drafts); its history stays.",
+    )
+    unarchive_product: ArchiveProductPayload = strawberry.mutation(resolver=catalog.unarchive_product)
+    import_catalog_updates: ImportCatalogUpdatesPayload = strawberry.mutation(
+        resolver=catalog.import_catalog_updates,
+        description="Tax rates, PCT codes, prices and costs by SKU from a CSV or XLSX file: a dry run says what "
+        "would change; a real run applies every row or none (the rows at fault named).",
+    )
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
     create_customer: CreateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.create_customer)

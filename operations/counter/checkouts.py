@@ -118,12 +118,20 @@ async def _price(c: Checkout) -> _Priced:
     return priced
 
 
-async def price_basket(c: Checkout) -> _Priced:
+async def price_basket(c: Checkout, *, sell_archived: bool = False) -> _Priced:
     """Price the lines and note what needs approval, without settling: an exchange settles its
-    tenders against the difference after the return, which it only knows inside its transaction."""
+    tenders against the difference after the return, which it only knows inside its transaction.
+    An archived product's variant is refused (ARCHIVED) unless `sell_archived`: a sale made offline
+    already happened."""
     variant_ids = await resolve_variant_refs([line.variant for line in c.lines])
     by_id = {v.id: v for v in await Variant.filter(id__in=variant_ids).prefetch_related("product")}
     variants = [by_id[i] for i in variant_ids]
+    if not sell_archived:
+        archived = Problems()
+        for i, variant in enumerate(variants):
+            if variant.product.archived_at is not None:
+                archived.add(ErrorCode.ARCHIVED, f"{variant.sku} is archived: it cannot be sold", f"lines.{i}.variant")
+        archived.raise_if_any()
     policy = current_settings().policy
     price_lines, needs_approval = [], []
     for i, (line, variant) in enumerate(zip(c.lines, variants, strict=True)):

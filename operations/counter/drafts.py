@@ -30,6 +30,7 @@ from operations.kernel import (
     ErrorCode,
     OperationError,
     Permission,
+    Problems,
     current_settings,
     earlier_document,
     fingerprint,
@@ -182,6 +183,15 @@ async def place_draft(
     if earlier is not None:
         return earlier, True
     sale = await _open_draft(draft_id, counter)
+    # A product archived since the draft was saved is not sold (operations/directory/catalog_edits.py).
+    archived = await SaleLine.filter(sale_id=sale.id, variant__product__archived_at__isnull=False).values_list(
+        "line_no", "variant__sku"
+    )
+    if archived:
+        problems = Problems()
+        for line_no, sku in sorted(archived):
+            problems.add(ErrorCode.ARCHIVED, f"line {line_no}: {sku} is archived: it cannot be sold", "draftId")
+        problems.raise_if_any()
     tenders = [pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference) for p in payments]
     settlement = pricing.settle(sale.total, tenders)
     register = await current_register(counter.id)

@@ -110,7 +110,7 @@ async def _apply(actor: Actor, counter: Counter, sale: OfflineSale) -> tuple[Sal
         sale.customer_phone,
         note=sale.note,
     )
-    priced = await price_basket(basket)
+    priced = await price_basket(basket, sell_archived=True)
     tenders = [pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference) for p in sale.payments]
     priced.settlement = pricing.settle(priced.priced.total, tenders)
     register = await current_register(counter.id)

@@ -23,6 +23,25 @@ from operations.directory.catalog import (
     resolve_distinct_variants,
     resolve_variant_refs,
 )
+from operations.directory.catalog_edits import (
+    KEEP,
+    ProductChanges,
+    VariantChanges,
+    VariantTaken,
+    create_variant,
+    set_product_archived,
+    update_product,
+    update_variant,
+)
+from operations.directory.catalog_import import (
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    FileFormat,
+    ImportOutcome,
+    ImportRefused,
+    file_bytes,
+    import_catalog_updates,
+)
 from operations.directory.catalog_outbox import TOPIC as CATALOG_EDIT_TOPIC
 from operations.directory.catalog_outbox import queue_catalog_edit
 from operations.directory.customers import (
@@ -63,10 +82,16 @@ from operations.directory.staff_admin import (
 
 __all__ = [
     "CATALOG_EDIT_TOPIC",
+    "KEEP",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
     "Approval",
     "CounterChange",
     "CustomerChanges",
     "CustomerExists",
+    "FileFormat",
+    "ImportOutcome",
+    "ImportRefused",
     "LocalDays",
     "NewBranch",
     "NewCounter",
@@ -75,9 +100,12 @@ __all__ = [
     "NewStaff",
     "NewVariant",
     "OnlineSettings",
+    "ProductChanges",
     "SignedIn",
     "StaffChange",
+    "VariantChanges",
     "VariantRef",
+    "VariantTaken",
     "authenticate",
     "change_my_password",
     "counter_login",
@@ -87,10 +115,13 @@ __all__ = [
     "create_first_owner",
     "create_product",
     "create_staff",
+    "create_variant",
     "customer_for_order",
     "customer_for_sale",
     "customers_query",
     "deactivate_counter",
+    "file_bytes",
+    "import_catalog_updates",
     "local_days",
     "local_days_at",
     "login",
@@ -107,9 +138,12 @@ __all__ = [
     "resolve_variant_refs",
     "sales_of_customers",
     "set_online_settings",
+    "set_product_archived",
     "set_staff_active",
     "update_counter",
     "update_customer",
+    "update_product",
     "update_staff",
+    "update_variant",
     "vouch",
 ]
