@@ -1,7 +1,9 @@
 """Editing the catalog over GraphQL: the next sale follows an edit, uniqueness, archiving, who may,
 idempotent replays, the Shopify outbox, and a bulk update from a file."""
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import orjson
 
@@ -9,13 +11,14 @@ from models.catalog import Product, Variant
 from models.outbox import OutboxRow
 from models.staff import AuditEntry, Role
 from operations.counter.registers import open_register
-from operations.directory import CATALOG_EDIT_TOPIC
+from operations.directory import CATALOG_EDIT_TOPIC, NewProduct, NewVariant, create_product
 from operations.directory.branches import NewCounter, create_counter
 from operations.directory.staff import authenticate
 from operations.kernel.access import SYSTEM
 from schema.ids import global_id
 from tests.factories import make_branch, make_variants, stock
 
+DOCS = (Path(__file__).resolve().parents[2] / "docs" / "catalog.md").read_text()
 UPDATE_VARIANT = """mutation($input: UpdateVariantInput!) { updateVariant(input: $input) {
   variant { id sku barcode title price { amount } compareAtPrice { amount } taxRate pctCode size colour tracked }
   errors { field message code } } }"""
@@ -345,3 +348,25 @@ async def test_a_dry_run_writes_nothing_and_unknown_columns_are_refused(api, db)
         )
     )["importCatalogUpdates"]
     assert unknown["errors"][0]["code"] == "INVALID" and "'prce'" in unknown["errors"][0]["message"]
+
+
+async def test_the_docs_examples_run_as_written(api, db):
+    """docs/catalog.md's ```graphql blocks, in order, with the variant's ID filled in as a reader would."""
+    examples = re.findall(r"^```graphql\n(.*?)^```", DOCS, re.S | re.M)
+    assert len(examples) == 3
+    await create_product(
+        SYSTEM,
+        NewProduct("Lawn 3pc", [NewVariant("LAWN-0101-TEAL", Decimal("5990.00"), tax_rate=Decimal("18.00"))]),
+    )
+    found = await api(examples[0])
+    [edge] = found["variants"]["edges"]
+    variant_id = edge["node"]["id"]
+    edited = await api(examples[1].replace("<variant id>", variant_id))
+    assert edited["updateVariant"]["errors"] == []
+    assert edited["updateVariant"]["variant"]["compareAtPrice"]["amount"] == "6490.00"
+    dry = (await api(examples[2]))["importCatalogUpdates"]
+    assert dry["applied"] is False and dry["rowErrors"] == [] and dry["errors"] == []
+    assert {c["field"] for c in dry["changes"]} == {"pct_code", "price"}
+    real = (await api(examples[2].replace("dryRun: true", "dryRun: false")))["importCatalogUpdates"]
+    assert real["applied"] is True
+    assert (await Variant.get(sku="LAWN-0101-TEAL")).price == Decimal("5590.00")
