@@ -347,10 +347,10 @@ async def import_catalog_updates(
         # Lock the rows first (in id order, as every catalog edit does), then read "before" under the locks.
         sku_at = _columns(header).index("sku")
         skus = list({cells[sku_at] for _, cells in data_rows if len(cells) > sku_at and cells[sku_at]})
-        ids: list[int] = []
+        to_lock: list[int] = []
         for start in range(0, len(skus), 500):
-            ids += await Variant.filter(sku__in=skus[start : start + 500]).values_list("id", flat=True)
-        await lock_variants(tx, ids)
+            to_lock += await Variant.filter(sku__in=skus[start : start + 500]).values_list("id", flat=True)
+        await lock_variants(tx, to_lock)
         fresh = await _plan(tx.conn, header, data_rows)
         if fresh.outcome.row_errors:
             raise ImportRefused(fresh.outcome)

@@ -15,9 +15,11 @@ from models.outbox import OutboxRow
 from models.staff import Role
 from operations.directory import (
     CATALOG_EDIT_TOPIC,
+    MAX_ROWS,
     FileFormat,
     ImportRefused,
     VariantChanges,
+    VariantRef,
     VariantTaken,
     import_catalog_updates,
     update_variant,
@@ -118,8 +120,6 @@ async def test_not_an_xlsx_file_and_too_many_rows_are_refused(db):
     with pytest.raises(OperationError) as bad:
         await import_catalog_updates(SYSTEM, b"not a zip", FileFormat.XLSX, dry_run=True, idempotency_key="n")
     assert bad.value.problems[0].code is ErrorCode.MALFORMED_FILE
-    from operations.directory import MAX_ROWS
-
     big = "sku,price\n" + "".join(f"S{i},1\n" for i in range(MAX_ROWS + 1))
     with pytest.raises(OperationError) as many:
         await import_catalog_updates(SYSTEM, big.encode(), FileFormat.CSV, dry_run=True, idempotency_key="m")
@@ -132,8 +132,6 @@ async def test_cost_opens_the_average_only_until_goods_are_received(db):
     supplier, _ = await purchase_suppliers.create_supplier(
         SYSTEM, purchase_suppliers.NewSupplier("Faisalabad Textiles", "+92 41 1234567", "s@fbt.pk", "1234567-8")
     )
-    from operations.directory import VariantRef
-
     po, _ = await purchasing.create_purchase_order(
         SYSTEM,
         purchasing.NewPurchaseOrder(
