@@ -67,6 +67,7 @@ class TenderType(StrEnum):
     CASH = "cash"
     CARD = "card"
     BANK = "bank"  # bank transfer / mobile wallet
+    LOYALTY = "loyalty"  # loyalty points, at the retailer's point value
 
 
 @dataclass(frozen=True)
