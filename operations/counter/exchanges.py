@@ -125,7 +125,7 @@ async def _exchange(
             if x.tenders:
                 msg = f"nothing to pay: the customer gets {-difference} back" if difference else "nothing to pay"
                 raise OperationError.single(ErrorCode.INVALID, msg, "tenders")
-            cash_out = match_refunds(x.refunds, -difference, "refunds")
+            cash_out = match_refunds(x.refunds, -difference, "refunds", paid_back)
             priced.settlement = pricing.Settlement([], new_total, ZERO, ZERO)
         needs_pin = bool(priced.needs_approval) or -difference > current_settings().policy.refund_approval_amount
         approver = None

@@ -114,7 +114,8 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
         shift = await shift_for(register, actor.staff_id) if register else None
         taken = await take_back(tx, sale.id, counter.branch_id, r.lines, "lines")
         points, paid_back = await points_back(taken, f"return:{doc.id}", counter, doc)
-        cash_out = match_refunds(r.refunds, taken.total - paid_back.amount if paid_back else taken.total, "refunds")
+        due = taken.total - paid_back.amount if paid_back else taken.total
+        cash_out = match_refunds(r.refunds, due, "refunds", paid_back)
         approver = _approve_refund(approval, taken.total)
         refunds = [*r.refunds, paid_back] if paid_back else r.refunds
         doc = await finish(tx, doc, counter, register, shift, taken, refunds, cash_out, approver)
@@ -293,11 +294,15 @@ def _as_priced(line: SaleLine) -> pricing.PricedLine:
     )
 
 
-def match_refunds(refunds: list[Payment], due: Decimal, where: str) -> Decimal:
-    """Refund tenders must add up exactly to what is due; returns the cash part (out of the drawer)."""
+def match_refunds(refunds: list[Payment], due: Decimal, where: str, as_points: Payment | None = None) -> Decimal:
+    """Refund tenders must add up exactly to what is due; returns the cash part (out of the drawer).
+    `as_points`: the share of the goods paid with points, which goes back to the wallet, not in money."""
     given = sum((t.amount for t in refunds), ZERO)
     if given != due:
-        raise OperationError.single(ErrorCode.INVALID, f"refunds add up to {given}; the refund due is {due}", where)
+        points = f" ({as_points.amount} goes back to the wallet as points)" if as_points else ""
+        raise OperationError.single(
+            ErrorCode.INVALID, f"refunds add up to {given}; the refund due is {due}{points}", where
+        )
     return sum((t.amount for t in refunds if t.type is TenderType.CASH), ZERO)
 
 

@@ -124,7 +124,7 @@ async def test_returns_claw_back_in_proportion_and_give_back_points_paid(shop, c
     # Half the goods back: half the 360 points paid come back as points, so the money refunded is 1180 − 180.
     with pytest.raises(OperationError) as caught:
         await create_return(shop.cashier, ReturnRequest(sale.id, shop.counter.id, one, refund("1180"), "r1"))
-    assert "1000.00" in caught.value.problems[0].message
+    assert "due is 1000.00 (180.00 goes back to the wallet as points)" in caught.value.problems[0].message
     back, _ = await create_return(shop.cashier, ReturnRequest(sale.id, shop.counter.id, one, refund("1000"), "r1"))
     balance, entries = await wallet(customer)
     assert entries[-2:] == [("refund", 180), ("clawback", -10)] and balance == 330
