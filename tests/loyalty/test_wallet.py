@@ -1,5 +1,6 @@
 """The wallet at the counter: earn, redeem as a tender, refusals that change nothing, returns, exchanges, voids."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -8,8 +9,9 @@ from models.loyalty import LoyaltyEntry
 from models.sales import Sale, Tender, TenderType
 from models.stock import StockLevel
 from operations.counter import checkouts as sales
-from operations.counter.drafts import void_sale
+from operations.counter.drafts import Draft, place_draft, save_draft, void_sale
 from operations.counter.exchanges import ExchangeRequest, create_exchange
+from operations.counter.offline import OfflineSale, sync_offline_sales
 from operations.counter.returns import ReturnItem, ReturnRequest, create_return
 from operations.directory.catalog import VariantRef
 from operations.directory.loyalty import adjust_points, set_earn_rate
@@ -201,3 +203,25 @@ async def test_a_void_puts_every_point_back(shop, customer):
     await void_sale(shop.cashier, sale.id, "902715", "rang up twice", "v1")
     balance, entries = await wallet(customer)
     assert balance == 500 and entries[-2:] == [("refund", 180), ("clawback", -10)]
+
+
+async def test_a_draft_placed_with_points(shop, customer):
+    await give(shop, customer, 200)
+    draft = await save_draft(
+        shop.cashier,
+        Draft(shop.counter.id, [sales.CheckoutLine(VariantRef(id=shop.kurta.id), 1)], customer_id=customer.id),
+        idempotency_key="d1",
+    )
+    with pytest.raises(OperationError) as caught:
+        await place_draft(shop.cashier, draft.id, shop.counter.id, [points("300"), cash("880")], "p0")
+    assert caught.value.problems[0].code is ErrorCode.INSUFFICIENT_POINTS
+    await place_draft(shop.cashier, draft.id, shop.counter.id, [points("180"), cash("1000")], "p1")
+    assert await wallet(customer) == (30, [("adjust", 200), ("redeem", -180), ("earn", 10)])
+
+
+async def test_points_are_not_spent_offline(shop, customer):
+    offline = OfflineSale(
+        "o1", datetime.now(UTC), [sales.CheckoutLine(VariantRef(id=shop.kurta.id), 1)], [points("1180")]
+    )
+    [result] = await sync_offline_sales(shop.cashier, shop.counter.id, [offline])
+    assert [(p.code, p.field) for p in result.problems] == [(ErrorCode.INVALID, "sales.0.tenders.0.type")]
