@@ -41,23 +41,19 @@ from operations.directory.customers import (
     sales_of_customers,
     update_customer,
 )
-from operations.directory.loyalty import (
-    PointsEntry,
-    PointsPosted,
-    WalletDifference,
+from operations.directory.loyalty import PointsEntry, PointsPosted, WalletDifference, check_loyalty, post_points
+from operations.directory.loyalty import balance_of as loyalty_balance
+from operations.directory.loyalty import balances as loyalty_balances
+from operations.directory.loyalty import entries_query as loyalty_entries_query
+from operations.directory.loyalty_rules import (
     adjust_points,
-    check_loyalty,
     check_loyalty_tenders,
     expire_points,
-    post_points,
     post_sale_points,
     refund_points,
     sale_points,
 )
-from operations.directory.loyalty import balance_of as loyalty_balance
-from operations.directory.loyalty import balances as loyalty_balances
-from operations.directory.loyalty import entries_query as loyalty_entries_query
-from operations.directory.loyalty import set_earn_rate as set_loyalty_earn_rate
+from operations.directory.loyalty_rules import set_earn_rate as set_loyalty_earn_rate
 from operations.directory.pins import Approval, vouch
 from operations.directory.staff import (
     NewStaff,

@@ -9,7 +9,7 @@ from models.staff import Role
 from operations.counter import checkouts as sales
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, create_counter
-from operations.directory.loyalty import adjust_points
+from operations.directory.loyalty_rules import adjust_points
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import ErrorCode, OperationError
 from tests.loyalty.conftest import cash, points, sale_of, wallet

@@ -10,7 +10,7 @@ from models.customers import Customer
 from models.loyalty import LoyaltyEntry
 from operations.counter import checkouts as sales
 from operations.counter.returns import ReturnItem, ReturnRequest, create_return
-from operations.directory.loyalty import adjust_points, expire_points
+from operations.directory.loyalty_rules import adjust_points, expire_points
 from operations.kernel.errors import OperationError
 from tests.conftest import settings_changed
 from tests.loyalty.conftest import cash, points, sale_of, wallet

@@ -14,7 +14,7 @@ from operations.counter.exchanges import ExchangeRequest, create_exchange
 from operations.counter.offline import OfflineSale, sync_offline_sales
 from operations.counter.returns import ReturnItem, ReturnRequest, create_return
 from operations.directory.catalog import VariantRef
-from operations.directory.loyalty import adjust_points, set_earn_rate
+from operations.directory.loyalty_rules import adjust_points, set_earn_rate
 from operations.kernel.access import AccessDenied
 from operations.kernel.errors import ErrorCode, OperationError
 from tests.loyalty.conftest import cash, points, sale_of, wallet
