@@ -15,6 +15,7 @@ from resolvers import customers as customer_resolvers
 from resolvers import drift as drift_resolvers
 from resolvers import exchanges as exchange_resolvers
 from resolvers import fulfillment as fulfillment_resolvers
+from resolvers import loyalty as loyalty_resolvers
 from resolvers import orders as order_resolvers
 from resolvers import purchasing as purchasing_resolvers
 from resolvers import registers as register_resolvers
@@ -44,6 +45,7 @@ from schema.exchanges import ExchangeDeliveredItemsPayload, ExchangeOrderItemsPa
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload, RecordManualFulfillmentPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
+from schema.loyalty import AdjustLoyaltyPointsPayload, SetBranchLoyaltySettingsPayload
 from schema.orders import (
     AssignOrderBranchPayload,
     CancelOrderPayload,
@@ -224,6 +226,14 @@ class Mutation:
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
     create_customer: CreateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.create_customer)
     update_customer: UpdateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.update_customer)
+    adjust_loyalty_points: AdjustLoyaltyPointsPayload = strawberry.mutation(
+        resolver=loyalty_resolvers.adjust_loyalty_points,
+        description="A manager adds or takes a customer's loyalty points, with a reason (audited).",
+    )
+    set_branch_loyalty_settings: SetBranchLoyaltySettingsPayload = strawberry.mutation(
+        resolver=loyalty_resolvers.set_branch_loyalty_settings,
+        description="A branch's own loyalty earn rate (points per PKR 100 paid), or the retailer's default.",
+    )
     checkout: CheckoutPayload = strawberry.mutation(resolver=sales.checkout)
     save_draft: SaveDraftPayload = strawberry.mutation(resolver=sales.save_draft)
     place_draft: PlaceDraftPayload = strawberry.mutation(resolver=sales.place_draft)

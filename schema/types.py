@@ -115,6 +115,9 @@ class Branch(relay.Node):
     online_safety_stock: int = strawberry.field(description="Units per variant kept for walk-in customers.")
     shopify_location_id: str | None
     created_at: datetime
+    loyalty_points_per_100_pkr: Decimal | None = strawberry.field(
+        default=None, description="Loyalty points earned per PKR 100 paid here; null: the retailer's default."
+    )
 
     @classmethod
     def from_model(cls, m: branch_models.Branch) -> Self:
@@ -129,6 +132,7 @@ class Branch(relay.Node):
             online_safety_stock=m.online_safety_stock,
             shopify_location_id=m.shopify_location_id,
             created_at=m.created_at,
+            loyalty_points_per_100_pkr=m.loyalty_points_per_100_pkr,
         )
 
     @strawberry.field(description="The branch's counters (tills).")

@@ -19,7 +19,14 @@ from models.staff import Staff
 from operations.counter import pricing
 from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.counter.registers import current_register, shift_for
-from operations.directory import VariantRef, customer_for_sale, resolve_variant_refs, vouch
+from operations.directory import (
+    VariantRef,
+    check_loyalty_tenders,
+    customer_for_sale,
+    post_sale_points,
+    resolve_variant_refs,
+    vouch,
+)
 from operations.kernel import (
     Actor,
     ErrorCode,
@@ -166,6 +173,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     if not counter.active:
         raise OperationError.single(ErrorCode.WRONG_STATE, "this counter is out of use", "counterId")
     c = await with_customer(c)
+    check_loyalty_tenders(c.payments, c.customer_id)
     priced = await _price(c)
     approver = None
     if priced.needs_approval:
@@ -231,6 +239,8 @@ async def _place(actor, c: Checkout, counter, register, priced: _Priced, request
             request_hash=request_hash,
             approver=approver,
         )
+        # Points spent and earned, before the stock: the same lock order as returns (docs/loyalty.md).
+        await post_sale_points(tx, sale, c.payments, actor.label)
         await apply_to_ledger(
             tx,
             Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id), occurred_at=now),

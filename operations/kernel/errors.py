@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     MALFORMED_WEBHOOK = "MALFORMED_WEBHOOK"  # a webhook body missing what its topic must carry
     ALREADY_FULFILLED = "ALREADY_FULFILLED"  # more units than are left to fulfil
     ARCHIVED = "ARCHIVED"  # an archived product's variant cannot be sold
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"  # a loyalty wallet holds fewer points than asked for
 
 
 @dataclass(frozen=True)
