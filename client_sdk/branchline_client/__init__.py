@@ -8,11 +8,11 @@
 docs/partners.md has worked examples; docs/api.md explains the API itself.
 """
 
+from . import enums, input_types
 from . import generated as types
 from .client import BranchlineClient, change_of
 from .errors import AuthError, BranchlineError, ConnectionLost
 from .generated import UserErrorFields as UserError
-from .generated import enums, input_types
 
 __all__ = [
     "AuthError",

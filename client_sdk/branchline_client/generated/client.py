@@ -204,10 +204,13 @@ class GeneratedClient(GqlBaseClient):
         return Variants.model_validate(data)
 
     async def variant_stock(
-        self, variant_id: str, in_stock: bool, **kwargs: Any
+        self,
+        variant_id: str,
+        in_stock: Union[Optional[bool], UnsetType] = UNSET,
+        **kwargs: Any,
     ) -> VariantStock:
         query = gql("""
-            query VariantStock($variantId: ID!, $inStock: Boolean! = false) {
+            query VariantStock($variantId: ID!, $inStock: Boolean = false) {
               node(id: $variantId) {
                 __typename
                 ... on Variant {
@@ -757,13 +760,13 @@ class GeneratedClient(GqlBaseClient):
         self,
         branch_id: str,
         first: int,
-        low_stock: bool,
         after: Union[Optional[str], UnsetType] = UNSET,
         variant_ids: Union[Optional[list[str]], UnsetType] = UNSET,
+        low_stock: Union[Optional[bool], UnsetType] = UNSET,
         **kwargs: Any,
     ) -> StockLevels:
         query = gql("""
-            query StockLevels($branchId: ID!, $first: Int!, $after: String, $variantIds: [ID!], $lowStock: Boolean! = false) {
+            query StockLevels($branchId: ID!, $first: Int!, $after: String, $variantIds: [ID!], $lowStock: Boolean = false) {
               stockLevels(
                 branchId: $branchId
                 first: $first
