@@ -109,7 +109,8 @@ class GqlBaseClient:
         self.max_backoff = max_backoff
         self.timeout = timeout
         self.headers = dict(headers or {})
-        self._http: httpx.AsyncClient | None = None
+        self._http: Client | None = None
+        self._session: Any = None
 
     async def __aenter__(self: T) -> T:
         return self
@@ -118,9 +119,20 @@ class GqlBaseClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        """Closes the HTTP connections (`async with` does it for you)."""
+        http, self._http, self._session = self._http, None, None
+        if http is not None:
+            await http.close_async()
+
+    async def _http_session(self) -> Any:
+        # One connection pool for the client's life; the token goes per request, so sign_in takes effect at once.
+        if self._session is None:
+            self._http = Client(
+                transport=HTTPXAsyncTransport(url=self.url, headers=self.headers, timeout=self.timeout),
+                execute_timeout=self.timeout,
+            )
+            self._session = await self._http.connect_async()
+        return self._session
 
     def _http_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
@@ -149,10 +161,11 @@ class GqlBaseClient:
         request = GraphQLRequest(query, variable_values=to_variables(variables), operation_name=operation_name)
 
         async def attempt() -> dict[str, Any]:
-            # A transport per attempt: headers follow the current token, and a broken connection is not reused.
-            transport = HTTPXAsyncTransport(url=self.url, headers=self._http_headers(), timeout=self.timeout)
-            async with Client(transport=transport, execute_timeout=self.timeout) as session:
-                return await session.execute(request, **kwargs)
+            session = await self._http_session()
+            answer: dict[str, Any] = await session.execute(
+                request, extra_args={"headers": self._http_headers()}, **kwargs
+            )
+            return answer
 
         return await self._retrying(attempt)
 

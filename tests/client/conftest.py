@@ -44,8 +44,9 @@ class TcpProxy:
     """Between the client and the server: `cut()` drops every open connection at once, as a flaky
     network or a restarted load balancer would (new connections are accepted again right after)."""
 
-    def __init__(self, target_port: int):
+    def __init__(self, target_port: int, lose_answers: int = 0):
         self.target_port = target_port
+        self.lose_answers = lose_answers  # the first N connections: the request gets through, the answer is lost
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -73,15 +74,15 @@ class TcpProxy:
         self._writers.clear()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        async with self._arrived:
-            self.connections += 1
-            self._arrived.notify_all()
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
             writer.transport.abort()
             return
         self._writers |= {writer, up_writer}
+        async with self._arrived:  # counted once through: a cut() from now on drops it
+            self.connections += 1
+            self._arrived.notify_all()
 
         async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
@@ -93,7 +94,16 @@ class TcpProxy:
             finally:
                 dst.transport.abort()
 
-        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+
+            async def lose(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+                await src.read(1)  # the server has done the work and answers: the line breaks here
+                dst.transport.abort()
+
+            await asyncio.gather(copy(reader, up_writer), lose(up_reader, writer))
+        else:
+            await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
         self._writers -= {writer, up_writer}
 
 

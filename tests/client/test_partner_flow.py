@@ -9,7 +9,7 @@ from branchline_client import AuthError, BranchlineClient, BranchlineError
 from branchline_client.enums import AdjustmentReason, ErrorCode
 from branchline_client.input_types import AdjustStockInput, StockLineInput, VariantRefInput
 
-from tests.client.conftest import OWNER_EMAIL, shop
+from tests.client.conftest import OWNER_EMAIL, TcpProxy, shop
 from tests.e2e.shop import CREATE_BRANCH, request
 
 
@@ -107,3 +107,56 @@ async def test_a_bad_argument_raises_with_the_servers_code(partner):
     with pytest.raises(BranchlineError) as bad:
         await partner.stock_movements(branch_id="not-an-id", first=1)
     assert bad.value.code == "BAD_USER_INPUT" and bad.value.path == ["stockMovements"]
+
+
+async def test_a_lost_answer_is_retried_with_the_same_key_and_applied_once(server, owner_token, partner):
+    branch, ids = await shop(server, owner_token, ["A"], stock=5)
+    async with TcpProxy(server.port, lose_answers=1) as proxy:
+        flaky = BranchlineClient(f"http://127.0.0.1:{proxy.port}/graphql", token=partner.token, backoff=0.01)
+        result = await flaky.adjust_stock(
+            AdjustStockInput(
+                branchId=branch,
+                reason=AdjustmentReason.CORRECTION,
+                lines=[StockLineInput(variant=VariantRefInput(id=ids["A"]), quantity=-1)],
+            )
+        )
+    assert proxy.connections == 2  # the first answer was lost on the way back; the retry got the first result
+    assert result.adjust_stock.errors == []
+    movements = [(m.sequence, m.delta) for m in await partner.movements_after(branch, 0)]
+    assert movements == [(1, 5), (2, -1)]  # applied once
+
+
+COUNTER_AND_CASHIER = """mutation($counter: CreateCounterInput!, $cashier: CreateStaffInput!) {
+  createCounter(input: $counter) { counter { id } errors { code } }
+  createStaff(input: $cashier) { staff { id } errors { code } } }"""
+
+
+async def test_a_counter_signs_in_with_a_pin_and_acts_at_its_branch_only(server, owner_token):
+    branch, _ = await shop(server, owner_token, ["A"], stock=1)
+    elsewhere, _ = await shop(server, owner_token, ["A"], stock=1)
+    async with server.http_client(owner_token) as session:
+        made = await session.execute(
+            request(
+                COUNTER_AND_CASHIER,
+                counter={"branchId": branch, "code": "C1", "name": "Till 1", "idempotencyKey": f"c1-{branch}"},
+                cashier={
+                    "email": f"cashier-{branch[-4:]}@e2e.pk",
+                    "name": "Ayesha",
+                    "role": "CASHIER",
+                    "pin": "4826",
+                    "branchIds": [branch],
+                    "idempotencyKey": f"cashier-{branch}",
+                },
+            )
+        )
+    counter = made["createCounter"]["counter"]["id"]
+    async with BranchlineClient(f"{server.url}/graphql") as till:
+        with pytest.raises(AuthError) as wrong:
+            await till.counter_sign_in(counter, "0000")
+        assert wrong.value.code == "INVALID_CREDENTIALS"
+        cashier = await till.counter_sign_in(counter, "4826")
+        assert cashier.name == "Ayesha"
+        assert (await till.stock_levels(branch_id=branch, first=5)).stock_levels.edges
+        with pytest.raises(AuthError) as other_branch:
+            await till.stock_levels(branch_id=elsewhere, first=5)
+        assert other_branch.value.code == "FORBIDDEN"
