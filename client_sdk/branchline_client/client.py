@@ -128,7 +128,9 @@ class BranchlineClient(GeneratedClient):
         happens from now on. After any disconnect the iterator reconnects (with backoff), subscribes again
         and reads what it missed from the ledger before streaming on; a jump in a branch's sequence is
         filled from the ledger the same way, and when nothing arrives for `reconcile_after` seconds it
-        asks the ledger once. Auth failures (an expired or revoked session) and other GraphQL errors raise.
+        asks the ledger once (with `variant_ids`, sequences seen are not contiguous: holes are found by
+        reconnecting and by that idle check only). Auth failures (an expired or revoked session: AuthError)
+        and other GraphQL errors raise.
         """
         branches = list(dict.fromkeys(branch_ids))
         last: dict[str, int] = {b: since[b] for b in branches if since is not None and b in since}

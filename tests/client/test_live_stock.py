@@ -7,11 +7,12 @@ import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 
-from branchline_client import BranchlineClient
+import pytest
+from branchline_client import AuthError, BranchlineClient
 
 from tests.client.conftest import OWNER_EMAIL, OWNER_PASSWORD, OwnRedis, TcpProxy, shop
 from tests.e2e.conftest import Server, running_server
-from tests.e2e.shop import adjust, all_movements
+from tests.e2e.shop import adjust, all_movements, request
 
 _keys = itertools.count(1)
 
@@ -127,3 +128,26 @@ async def test_live_stock_through_a_dropped_socket_and_a_redis_restart(database_
         )
     assert_each_change_once_in_order(seen, ledgers, branches)
     assert connections >= 2
+
+
+async def test_live_stock_raises_the_auth_error_when_its_session_is_revoked(server, owner_token):
+    branch, ids = await shop(server, owner_token, ["A"], stock=10)
+    seen: list[int] = []
+    async with BranchlineClient(f"{server.url}/graphql") as client:
+        await client.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+
+        async def follow() -> None:
+            async for change in client.live_stock([branch], since={branch: 1}):
+                seen.append(change.sequence)
+
+        follower = asyncio.create_task(follow())
+        async with server.http_client(owner_token) as http:
+            await adjust(http, branch, [{"variant": {"id": ids["A"]}, "quantity": -1}], key=f"revoke-{branch}")
+        await wait_until(lambda: seen == [2], follower, "the change before the revocation")
+        async with server.http_client(client.token) as session:  # the session signs itself out
+            await session.execute(request("mutation { logout { ok } }"))
+        # The server closes the socket (4403); the client's catch-up is refused: it stops, with the code.
+        with pytest.raises(AuthError) as ended:
+            async with asyncio.timeout(60):
+                await follower
+        assert ended.value.code == "UNAUTHENTICATED"
