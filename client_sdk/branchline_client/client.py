@@ -117,6 +117,7 @@ class BranchlineClient(GeneratedClient):
         *,
         variant_ids: list[str] | None = None,
         reconcile_after: float = 30.0,
+        settle: float = 1.0,
         max_backoff: float = 10.0,
     ) -> AsyncIterator[StockChangeFields]:
         """Every stock change at these branches, each exactly once and in each branch's sequence order,
@@ -129,8 +130,13 @@ class BranchlineClient(GeneratedClient):
         and reads what it missed from the ledger before streaming on; a jump in a branch's sequence is
         filled from the ledger the same way, and when nothing arrives for `reconcile_after` seconds it
         asks the ledger once (with `variant_ids`, sequences seen are not contiguous: holes are found by
-        reconnecting and by that idle check only). Auth failures (an expired or revoked session: AuthError)
-        and other GraphQL errors raise.
+        reconnecting and by that idle check only).
+
+        Why `settle`: the server starts each subscription from the branch's sequence when *it* subscribes, and
+        a client cannot see that moment. A change committed between the client's catch-up read and the
+        server's start is in neither; the next change at that branch reveals the hole, and the ledger read
+        `settle` seconds after each (re)connect finds it in any case. Auth failures (an expired or
+        revoked session: AuthError) and other GraphQL errors raise.
         """
         branches = list(dict.fromkeys(branch_ids))
         last: dict[str, int] = {b: since[b] for b in branches if since is not None and b in since}
@@ -145,14 +151,24 @@ class BranchlineClient(GeneratedClient):
                     for change in await self._missed(branch, last[branch], variant_ids):
                         last[branch] = change.sequence
                         yield change
+                loop = asyncio.get_running_loop()
+                settle_at, settled = loop.time() + settle, False  # one more read soon after (re)connecting
                 while True:
-                    try:
-                        item = await asyncio.wait_for(queue.get(), timeout=reconcile_after)
-                    except TimeoutError:
+                    if not settled and loop.time() >= settle_at:
+                        settled = True
                         for branch in branches:
                             for change in await self._missed(branch, last[branch], variant_ids):
                                 last[branch] = change.sequence
                                 yield change
+                    wait = reconcile_after if settled else max(0.0, settle_at - loop.time())
+                    try:
+                        item = await asyncio.wait_for(queue.get(), timeout=wait)
+                    except TimeoutError:
+                        if settled:  # quiet for reconcile_after: ask the ledger
+                            for branch in branches:
+                                for change in await self._missed(branch, last[branch], variant_ids):
+                                    last[branch] = change.sequence
+                                    yield change
                         continue
                     if isinstance(item, _Lost):
                         if not isinstance(item.error, ConnectionLost):
