@@ -23,7 +23,7 @@ from models.database import apply_migrations
 from operations.kernel import current_settings, settings_installed
 from operations.sync import WEBHOOK_PATH, fail_interrupted_jobs
 from schema import build_schema
-from server import workers
+from server import graphiql, workers
 from server.graphql_view import graphql_app
 from server.health import health
 from server.limits import BodyLimit
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
         debug=False,  # never send tracebacks to clients, whatever the setting
         routes=[
             Route("/graphql", gql, methods=["GET", "POST"]),
+            *graphiql.routes(schema.as_str(), debug=settings.debug),
             WebSocketRoute("/graphql", gql),
             Route("/health", health),
             Route(WEBHOOK_PATH, shopify_webhook, methods=["POST"]),

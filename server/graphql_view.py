@@ -7,6 +7,7 @@ operation and socket limits) is in server/ws_handlers.py.
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.responses import HTMLResponse
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -15,6 +16,7 @@ from operations.directory import authenticate
 from operations.kernel import ANONYMOUS
 from schema.context import Context
 from server import subscription_executor
+from server.graphiql import graphiql_page
 from server.ws_handlers import ClosableWebSocketAdapter, LegacyWSHandler, SocketLimits, TransportWSHandler, bearer_token
 
 NOT_A_REQUEST = 'the body must be a JSON object, a GraphQL request such as {"query": "{ me { id } }"}'
@@ -44,6 +46,10 @@ class BranchlineGraphQL(GraphQL):
         if context.actor is ANONYMOUS:
             raise ConnectionRejectionError({"reason": "sign in first: send authToken in connection_init"})
         return {"server": "branchline", "staff": context.actor.name}
+
+    async def render_graphql_ide(self, request: Any) -> Any:
+        """Strawberry's page loads GraphiQL and React from a CDN; ours from this package (server/graphiql.py)."""
+        return HTMLResponse(graphiql_page())
 
     def parse_json(self, data: str | bytes) -> Any:
         """Strawberry reads a parsed body with `.get()`: a JSON scalar (`1`, `"x"`, `null`) answered
