@@ -46,6 +46,8 @@ class ErrorCode(str, Enum):
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION"
     MALFORMED_WEBHOOK = "MALFORMED_WEBHOOK"
     ALREADY_FULFILLED = "ALREADY_FULFILLED"
+    ARCHIVED = "ARCHIVED"
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
 
 
 class LowStockCrossing(str, Enum):
@@ -165,3 +167,4 @@ class TenderType(str, Enum):
     CASH = "CASH"
     CARD = "CARD"
     BANK = "BANK"
+    LOYALTY = "LOYALTY"
