@@ -19,6 +19,8 @@ class Branch(Model):
     routing_priority = fields.IntField(default=100, db_default=100)
     # Units per variant kept for walk-in customers: routing does not promise them online.
     online_safety_stock = fields.IntField(default=0, db_default=0)
+    # Who this branch reports its invoices to (models.fiscal.FiscalAuthority): fbr or pra.
+    fiscal_authority = fields.CharField(max_length=8, default="fbr", db_default="fbr")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     counters: fields.ReverseRelation["Counter"]
@@ -37,6 +39,9 @@ class Counter(Model):
     name = fields.CharField(max_length=120)
     # A deactivated counter takes no sign-in, register or sale (operations/directory/branches.py).
     active = fields.BooleanField(default=True, db_default=True)
+    # The authority's POS registration number for this counter; its sales are reported only while registered.
+    fiscal_pos_id = fields.CharField(max_length=20, null=True)
+    fiscal_registered = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from models.catalog import Variant
 from models.sales import Sale, SaleLine, SaleStatus, Tender, TenderType
 from models.staff import Staff
 from operations.counter import pricing
+from operations.counter.fiscal_outbox import check_buyer, queue_invoice
 from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.counter.registers import current_register, shift_for
 from operations.directory import VariantRef, customer_for_sale, resolve_variant_refs, vouch
@@ -163,6 +164,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     if priced.needs_approval:
         approver = approval.required("a price override or large discount")
     await _check_salesperson(c.salesperson_id, counter.branch_id)
+    await check_buyer(counter, priced.priced.total, c.customer_id)
     register = await current_register(counter.id)
     if register is None:
         raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
@@ -241,11 +243,22 @@ async def _place(actor, c: Checkout, counter, register, priced: _Priced, request
 
 
 async def write_sale(
-    tx, actor, c: Checkout, counter, register, priced: _Priced, *, now, idempotency_key, request_hash, approver
+    tx,
+    actor,
+    c: Checkout,
+    counter,
+    register,
+    priced: _Priced,
+    *,
+    now,
+    idempotency_key,
+    request_hash,
+    approver,
+    occurred_at: datetime | None = None,
 ) -> Sale:
-    """Write a placed sale's rows (sale, shift, number, lines, tenders) inside the caller's
-    transaction — everything but the stock, so an exchange can post its return and its new sale
-    in one ledger batch. `priced.settlement` must be set."""
+    """Write a placed sale's rows (sale, shift, number, lines, tenders, its fiscal invoice's outbox row) inside
+    the caller's transaction — everything but the stock, so an exchange can post its return and its new sale
+    in one ledger batch. `priced.settlement` must be set; `occurred_at` is an offline sale's own time."""
     p, settlement = priced.priced, priced.settlement
     async with in_transaction():  # savepoint: a duplicate key must not abort PostgreSQL's transaction
         sale = await Sale.create(
@@ -273,7 +286,7 @@ async def write_sale(
             request_hash=request_hash,
             approved_by_id=approver.id if approver else None,
             note=c.note,
-            occurred_at=now,
+            occurred_at=occurred_at or now,
             placed_at=now,
         )
     shift = await shift_for(register, actor.staff_id)
@@ -281,6 +294,7 @@ async def write_sale(
     sale.number = await next_sale_number(tx, counter)
     await sale.save(update_fields=["shift_id", "number"])
     await write_lines(sale, c, priced)
+    await queue_invoice(sale, counter)
     return sale
 
 

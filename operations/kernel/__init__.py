@@ -38,6 +38,9 @@ from operations.kernel.secrets import encrypt as encrypt_secret
 from operations.kernel.secrets import reencrypt as reencrypt_secret
 from operations.kernel.settings import (
     DEVELOPMENT_SECRET,
+    AboveThreshold,
+    FiscalSettings,
+    RepeatedUsin,
     DomainSettings,
     InboxSettings,
     OnlineOrders,
@@ -58,6 +61,9 @@ __all__ = [
     "ALL_BRANCH_ROLES",
     "ANONYMOUS",
     "DEVELOPMENT_SECRET",
+    "AboveThreshold",
+    "FiscalSettings",
+    "RepeatedUsin",
     "PASSWORD_FOR_ACCOUNT_FROM_ADDRESS",
     "PASSWORD_FROM_ADDRESS",
     "PIN_AT_BRANCH",

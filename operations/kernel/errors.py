@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION"  # a Shopify location with no branch
     MALFORMED_WEBHOOK = "MALFORMED_WEBHOOK"  # a webhook body missing what its topic must carry
     ALREADY_FULFILLED = "ALREADY_FULFILLED"  # more units than are left to fulfil
+    BUYER_DETAILS_REQUIRED = "BUYER_DETAILS_REQUIRED"  # a fiscal invoice above the threshold names its buyer
 
 
 @dataclass(frozen=True)
