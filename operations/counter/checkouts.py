@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models.branches import Branch, Counter
 from models.catalog import Variant
+from models.fiscal import FiscalDocument, FiscalKind, FiscalStatus
 from models.sales import Sale, SaleLine, SaleStatus, Tender, TenderType
 from models.staff import Staff
 from operations.counter import pricing
@@ -349,6 +350,7 @@ async def receipt_for(sale: Sale) -> ReceiptData:
         salesperson=sale.salesperson,
         lines=list(sale.lines),
         tenders=list(sale.tenders),
+        fiscal=await FiscalDocument.get_or_none(sale_id=sale.id, kind=FiscalKind.INVOICE),
     )
 
 
@@ -361,9 +363,11 @@ def receipt_of(
     salesperson: Staff | None,
     lines: list[SaleLine],
     tenders: list[Tender],
+    fiscal: FiscalDocument | None = None,
 ) -> ReceiptData:
     """The receipt from a sale's rows, read by whoever holds them (`receipt_for`, or a page of sales
-    through its loaders); no database."""
+    through its loaders); no database. `fiscal` is the sale's invoice document: its number and QR once back."""
+    reported = fiscal is not None and fiscal.status is not FiscalStatus.NOT_FISCALISED
     by_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
     for line in lines:
         net, tax = by_rate.get(line.tax_rate, (Decimal(0), Decimal(0)))
@@ -403,4 +407,9 @@ def receipt_of(
         customer=sale.customer_name,
         salesperson=salesperson.name if salesperson else None,
         title="QUOTE" if sale.is_quote else "SALE RECEIPT",
+        fiscal_authority=fiscal.authority.value if reported else None,
+        fiscal_pos_id=fiscal.pos_id if reported else None,
+        fiscal_invoice_number=fiscal.fiscal_number if reported else None,
+        fiscal_qr=fiscal.qr_content if reported else None,
+        fiscal_fee=current_settings().fiscal.pos_fee if reported else None,
     )

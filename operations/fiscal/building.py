@@ -22,7 +22,6 @@ from fbr.invoice import (
     ItemInvoiceType,
     PaymentMode,
 )
-
 from models.customers import Customer
 from models.fiscal import FiscalDocument, FiscalKind
 from models.sales import ReturnLine, Sale, SaleLine, Tender, TenderType

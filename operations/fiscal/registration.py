@@ -6,7 +6,6 @@ registered counter's sales are reported. Tokens are kept encrypted (operations/k
 """
 
 from fbr.invoice import pos_id_problem
-
 from models.branches import Branch, Counter
 from models.fiscal import FiscalAuthority, FiscalCredential
 from operations.kernel import (

@@ -26,11 +26,11 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fbr.client import FiscalClient, FiscalRefused, FiscalUnreachable
-from fbr.invoice import Rules, problems, to_post_data
-from fbr.qr import qr_content
 from tortoise import Tortoise
 
+from fbr.client import FiscalClient, FiscalDuplicate, FiscalRefused, FiscalUnreachable
+from fbr.invoice import Authority, Rules, problems, to_post_data
+from fbr.qr import qr_content
 from models.fiscal import FiscalAuthority, FiscalDocument, FiscalKind, FiscalStatus
 from operations.counter import FISCAL_CREDIT_NOTE_TOPIC, FISCAL_INVOICE_TOPIC
 from operations.fiscal.building import invoice_for
@@ -198,12 +198,9 @@ async def _run(row: Row, clients: dict) -> int:
         log.exception("fiscal document %s failed unexpectedly", doc.usin)
         await _back_off(row, doc, f"{type(error).__name__}: {error}")
         return 0
-    await _reported(row, doc, str(answer.invoice_number), _answer(answer))
+    answer_kept = {"code": answer.code, "response": answer.response, "status": answer.status}
+    await _reported(row, doc, answer.invoice_number, answer_kept)
     return 1
-
-
-def _answer(answer) -> dict:
-    return {k: v for k, v in vars(answer).items() if isinstance(v, str | int | float | type(None))}
 
 
 async def _original_reported(doc: FiscalDocument) -> None:
@@ -214,7 +211,7 @@ async def _original_reported(doc: FiscalDocument) -> None:
 
 def is_duplicate(refusal: FiscalRefused) -> bool:
     """The authority refused the USIN as one it holds already (the simulator's second behaviour)."""
-    return "duplicate" in f"{refusal.code} {refusal.message}".lower()
+    return isinstance(refusal, FiscalDuplicate)
 
 
 async def _reported(row: Row, doc: FiscalDocument, number: str, answer: dict) -> None:
@@ -223,7 +220,7 @@ async def _reported(row: Row, doc: FiscalDocument, number: str, answer: dict) ->
         await FiscalDocument.filter(id=doc.id).update(
             status=FiscalStatus.FISCALISED,
             fiscal_number=number,
-            qr_content=qr_content(number),
+            qr_content=qr_content(number, authority=Authority(doc.authority.value)),
             answer=answer,
             error=None,
             reported_at=now,
@@ -238,7 +235,7 @@ async def _reported(row: Row, doc: FiscalDocument, number: str, answer: dict) ->
 
 
 async def _refused(row: Row, doc: FiscalDocument, refusal: FiscalRefused) -> int:
-    message = f"{refusal.code}: {refusal.message}"[:2000]
+    message = f"{refusal.refusal_code}: {refusal.message}"[:2000]
     if is_duplicate(refusal) and current_settings().fiscal.repeated_usin is RepeatedUsin.RECORDED:
         # The authority holds this USIN (an earlier post of ours whose answer was lost): reported, exactly once.
         log.warning("fiscal document %s: the authority holds this USIN already (%s)", doc.usin, message)
