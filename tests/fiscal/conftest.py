@@ -16,6 +16,7 @@ from models.catalog import Variant
 from models.fiscal import FiscalAuthority
 from operations.fiscal.registration import set_counter_fiscal_registration, set_fiscal_token
 from operations.kernel.access import SYSTEM
+from tests.api.conftest import anonymous, api  # noqa: F401 (fixtures)
 from tests.operations.conftest import shop, staff_actor  # noqa: F401 (fixtures)
 
 POS_IDS = (100001, 100002, 100003)
