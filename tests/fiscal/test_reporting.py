@@ -1,6 +1,7 @@
 """Fiscal reporting against the FBR simulator over real HTTP: the sale never waits, each document gets exactly
 one fiscal number at the authority, credit notes name their original, and what a person must see is flagged."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -276,3 +277,11 @@ async def test_a_malformed_posid_is_refused(fshop):
         await set_counter_fiscal_registration(SYSTEM, fshop.counter.id, None, True, "none")
     assert caught.value.problems[0].code is ErrorCode.INVALID
     assert POS_IDS[0] == 100001
+
+
+async def test_two_workers_at_once_post_each_document_once(fshop):
+    sold = [await sell(fshop, 1, key=f"many-{i}") for i in range(6)]
+    await asyncio.gather(drain_fiscal(10), drain_fiscal(10), report_due(2))
+    for sale in sold:
+        [held] = fshop.sim.invoices(sale.number)
+        assert held.repeats == 0 and (await invoice_of(sale)).fiscal_number == held.invoice_number
