@@ -9,7 +9,7 @@ import pytest
 from fbr.simulator import DuplicateMode
 
 from models.customers import Customer
-from models.fiscal import FiscalCredential, FiscalDocument, FiscalKind, FiscalStatus
+from models.fiscal import FiscalAuthority, FiscalCredential, FiscalDocument, FiscalKind, FiscalStatus
 from models.outbox import OutboxRow
 from models.sales import Sale, TenderType
 from models.staff import AuditEntry
@@ -285,3 +285,16 @@ async def test_two_workers_at_once_post_each_document_once(fshop):
     for sale in sold:
         [held] = fshop.sim.invoices(sale.number)
         assert held.repeats == 0 and (await invoice_of(sale)).fiscal_number == held.invoice_number
+
+
+async def test_tokens_survive_a_secret_rotation(fshop, change_settings):
+    from operations.fiscal import reencrypt_fiscal_tokens
+    from operations.kernel import SecretKeys, current_settings
+
+    token = fshop.sim.authority.token("fbr", "sandbox")
+    old = current_settings().keys.secret
+    change_settings(keys=SecretKeys("a rotated server secret for the fiscal test", (old,)))
+    assert await token_for(FiscalAuthority.FBR) == token  # still read under the previous secret
+    assert await reencrypt_fiscal_tokens() == 1
+    change_settings(keys=SecretKeys("a rotated server secret for the fiscal test"))
+    assert await token_for(FiscalAuthority.FBR) == token
