@@ -72,10 +72,8 @@ class FiscalUnreachable(FiscalError):
 
 
 class FiscalRefused(FiscalError):
-    """A definite refusal. ``code`` is the IMS ``Code`` (e.g. "102"), the gateway fault code (e.g. "900901")
-    or ``HTTP_<status>`` when the answer carried neither."""
-
-    code = "FISCAL_REFUSED"
+    """A definite refusal. ``code`` (also ``refusal_code``) is the IMS ``Code`` (e.g. "102"), the gateway
+    fault code (e.g. "900901") or ``HTTP_<status>`` when the answer carried neither."""
 
     def __init__(
         self,
@@ -87,7 +85,7 @@ class FiscalRefused(FiscalError):
         raw: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.refusal_code = code
+        self.code = self.refusal_code = code
         self.status = status
         self.errors = errors
         self.raw = raw
@@ -98,8 +96,6 @@ class FiscalRefused(FiscalError):
 
 class FiscalDuplicate(FiscalRefused):
     """The authority already holds this USIN and said so instead of answering with its number."""
-
-    code = "FISCAL_DUPLICATE"
 
 
 @dataclass(frozen=True)

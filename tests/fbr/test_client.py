@@ -73,7 +73,7 @@ async def test_repeated_usin_refuse_mode_is_a_duplicate_refusal(sim, make_invoic
         first = await client.post_invoice(body)
         with pytest.raises(FiscalDuplicate) as caught:
             await client.post_invoice(body)
-    assert caught.value.refusal_code == "103" and "already received" in caught.value.message
+    assert caught.value.code == "103" and "already received" in caught.value.message
     assert isinstance(caught.value, FiscalRefused)
     [held] = await sim.invoices("S-000123")
     assert held["invoice_number"] == first.invoice_number and held["repeats"] == 1
