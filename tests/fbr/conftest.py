@@ -1,8 +1,9 @@
 """Fixtures for the FBR/PRA simulator over real HTTP (no database).
 
-- `authority`: a fresh SimAuthority with POSID 123456 registered for FBR and PRA sandboxes, short waits.
-- `sim`: it served by uvicorn on a free port; `.url`, `.authority`, `.client(...)` (a FiscalClient on the
-  FBR sandbox route with the right token), `.control` (httpx client for /_sim/), `await sim.faults({...})`.
+- `sim`: one simulator per module (uvicorn on a free port; test modules using it run on the module's event
+  loop), its state put back to a fresh one before each test: default settings, no faults, no invoices, POSID
+  123456 registered for the FBR and PRA sandboxes. `.url`, `.authority`, `.client(...)` (a FiscalClient on
+  the FBR sandbox route with the right token), `.control` (httpx client for /_sim/), `await sim.faults({...})`.
 - `make_invoice(...)`: a valid two-line FiscalInvoice (the reference's example numbers).
 """
 
@@ -14,6 +15,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from fbr.client import FiscalClient
 from fbr.invoice import Authority, FiscalInvoice, FiscalItem, InvoiceType, ItemInvoiceType, PaymentMode
@@ -79,12 +81,14 @@ def make_invoice():
     return make
 
 
-@pytest.fixture
-def authority():
-    sim = SimAuthority()
-    sim.register(POS_ID, "fbr", "sandbox")
-    sim.register(POS_ID, "pra", "sandbox")
-    return sim
+def fresh(authority: SimAuthority) -> SimAuthority:
+    """Back to a new simulator's state, in place (the served app holds this object)."""
+    blank = SimAuthority()
+    authority.reset()
+    authority.config, authority.tokens, authority.pos_ids = blank.config, blank.tokens, blank.pos_ids
+    authority.register(POS_ID, "fbr", "sandbox")
+    authority.register(POS_ID, "pra", "sandbox")
+    return authority
 
 
 @dataclass
@@ -120,7 +124,14 @@ class SimHandle:
         return resp.json()
 
 
-@pytest.fixture
-async def sim(authority):
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def served():
+    authority = SimAuthority()
     async with serve_simulator(authority) as url, httpx.AsyncClient(base_url=url, timeout=10) as control:
         yield SimHandle(authority, url, control)
+
+
+@pytest.fixture
+def sim(served):
+    fresh(served.authority)
+    return served

@@ -18,6 +18,8 @@ from fbr.simulator import SimAuthority, serve_simulator
 
 from .conftest import POS_ID, SHORT_TIMEOUT
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 NUMBER = re.compile(rf"{POS_ID}\d{{8}}\d{{6}}")
 
 
