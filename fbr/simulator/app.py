@@ -36,7 +36,8 @@ DROPPED_MARKER = "ASGI callable returned without completing response."
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body, default=str), status_code=status, media_type="application/json")
+    # The stdlib encoder: a legacy answer's fiscal number is a JSON integer that can exceed 64 bits.
+    return Response(json.dumps(body, default=str), status_code=status, media_type="application/json")
 
 
 def _html(status: int) -> Response:

@@ -30,6 +30,8 @@ class SimConfig:
     success_message: str = "Fiscal Invoice Number generated successfully."
     number_style: NumberStyle = NumberStyle.OBSERVED
     test_suffix: bool = False  # sandbox numbers have been seen ending in "*test*"
+    # Older components answered {"FBRInvoiceNumber": <a JSON number>, "Code": 100, ...}.
+    legacy_answers: bool = False
 
     # The real service appears to bind leniently (numbers as strings were accepted in the sandbox) and its
     # arithmetic checks are unknown. The simulator is strict by default so that our mistakes show; a

@@ -76,7 +76,7 @@ def _banner(authority: SimAuthority, url: str) -> str:
         for e in ("sandbox", "production"):
             lines.append(f"  {a.upper()} {e:<10} POST {authority.post_url(a, e)}  Bearer {authority.token(a, e)}")
     lines.append(f"  local component POST {authority.local_url} (no token)")
-    lines.append(f"  registered POSIDs: {sorted(p[2] for p in authority.pos_ids)}; controls: {url}/_sim/state")
+    lines.append(f"  registered POSIDs: {sorted({p[2] for p in authority.pos_ids})}; controls: {url}/_sim/state")
     return "\n".join(lines)
 
 

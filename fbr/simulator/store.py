@@ -249,6 +249,9 @@ class SimAuthority:
         return number[:30]
 
     def _success(self, number: str) -> dict:
+        if self.config.legacy_answers:
+            value: int | str = int(number) if number.isdigit() else number
+            return {"FBRInvoiceNumber": value, "Response": "Invoice received successfully", "Code": 100}
         return {"InvoiceNumber": number, "Code": "100", "Response": self.config.success_message, "Errors": None}
 
     def _refuse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import re
 import socket
@@ -56,6 +57,17 @@ async def test_numbers_differ_per_invoice_and_can_take_the_sro_1006_shape(sim, m
         c = await client.post_invoice(to_post_data(make_invoice("S-3")))
     assert a.invoice_number != b.invoice_number
     assert re.fullmatch(rf"{POS_ID}-\d{{12}}-0003\*test\*", c.invoice_number)
+
+
+async def test_the_older_answer_shape_with_numbers_is_read_without_loss(sim, make_invoice):
+    sim.authority.register(900005)  # its 20-digit numbers exceed 64 bits
+    await sim.configure(legacy_answers=True)
+    async with sim.client() as client:
+        answer = await client.post_invoice(to_post_data(make_invoice(pos_id=900005)))
+    raw = json.loads(answer.raw)
+    assert raw["Code"] == 100 and raw["FBRInvoiceNumber"] > 2**64
+    assert answer.code == "100" and answer.invoice_number == str(raw["FBRInvoiceNumber"])
+    assert answer.invoice_number == sim.authority.invoices_for("S-000123")[0].invoice_number
 
 
 async def test_repeated_usin_same_number_mode_answers_the_first_number_and_holds_one_invoice(sim, make_invoice):

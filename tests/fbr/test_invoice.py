@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fbr.invoice import (
     POS_SERVICE_FEE,
     Authority,
     Buyer,
+    FiscalInvoice,
     FiscalItem,
     InvoiceType,
     ItemInvoiceType,
@@ -22,10 +25,13 @@ from fbr.invoice import (
     normalise_ntn,
     normalise_pct,
     normalise_phone,
+    payment_mode,
     pos_id_problem,
     problems,
     to_post_data,
 )
+from fbr.simulator import SimConfig
+from fbr.simulator.validate import check
 
 from .conftest import POS_ID
 
@@ -132,6 +138,14 @@ def test_buyer_details_are_sent_normalised(make_invoice):
         "3520212345671",
         "923001234567",
     )
+
+
+def test_payment_mode_from_tenders():
+    assert payment_mode(["cash"]) == PaymentMode.CASH
+    assert payment_mode(["card", "card"]) == PaymentMode.CARD
+    assert payment_mode(["bank"]) == PaymentMode.CARD  # no code for transfers and wallets
+    assert payment_mode(["cash", "card"]) == PaymentMode.MIXED
+    assert payment_mode(["Cheque"]) == PaymentMode.CHEQUE and payment_mode([]) == PaymentMode.CASH
 
 
 def test_normalisers():
@@ -247,3 +261,40 @@ def test_buyer_identifiers_must_have_their_formats(make_invoice):
         "BuyerCNIC must be 13 digits",
         "BuyerPhoneNumber must be 1 to 20 digits",
     ]
+
+
+amounts = st.integers(min_value=0, max_value=50_000_000).map(lambda paisa: Decimal(paisa) / 100)
+rates = st.sampled_from([Decimal(0), Decimal(5), Decimal(16), Decimal("17.5"), Decimal(18), Decimal(25)])
+quantities = st.one_of(
+    st.integers(min_value=1, max_value=500).map(Decimal),
+    st.integers(min_value=1, max_value=99_999).map(lambda g: Decimal(g) / 1000),
+)
+lines = st.lists(st.tuples(amounts, amounts, rates, quantities, amounts), min_size=1, max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=lines, credit=st.booleans())
+def test_every_summed_invoice_passes_our_checks_and_the_simulators(lines, credit):
+    """Two independent readings of the rules (fbr/invoice.py on the model, the simulator on the JSON) agree
+    on every invoice built the ordinary way."""
+    kind = ItemInvoiceType.CREDIT if credit else ItemInvoiceType.NEW
+    ref = "S-1" if credit else None
+    items = [
+        FiscalItem.priced(
+            item_code=f"SKU-{i}", item_name="Item", pct_code="61091000", quantity=q, tax_rate=rate,
+            sale_value=sale, discount=discount, further_tax=further, invoice_type=kind, ref_usin=ref,
+        )
+        for i, (sale, discount, rate, q, further) in enumerate(lines)
+    ]  # fmt: skip
+    invoice = FiscalInvoice.summed(
+        usin="S-2" if credit else "S-1",
+        pos_id=POS_ID,
+        issued_at=datetime(2026, 1, 1, 9, 0),
+        items=items,
+        payment_mode=PaymentMode.MIXED,
+        invoice_type=InvoiceType.CREDIT if credit else InvoiceType.NEW,
+        ref_usin=ref,
+        buyer=Buyer(name="Sana Malik", cnic="3520212345671"),
+    )
+    assert problems(invoice) == []
+    assert check(to_post_data(invoice), SimConfig())[0] == []
