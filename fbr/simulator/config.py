@@ -45,6 +45,8 @@ class SimConfig:
     fee_in_bill: float = 1.0
     tolerance: float = 0.01  # rupees; line tax vs SaleValue × TaxRate / 100, header vs the sum of items
 
+    max_calls: int = 100_000  # the call log keeps this many, newest last
+
     # The local fiscal component (no token) fiscalises for this authority and environment.
     local_authority: str = "fbr"
     local_environment: str = "sandbox"

@@ -264,6 +264,8 @@ class SimAuthority:
         self, route: tuple[str, str], usin: str | None, pos_id: int | None, status: int, code: str | None, outcome: str
     ) -> None:
         self.calls.append(Call(time.time(), "/".join(route), usin, pos_id, status, code, outcome))
+        if len(self.calls) > self.config.max_calls:  # a long demo run keeps the latest
+            del self.calls[: len(self.calls) - self.config.max_calls]
 
     def note(self, route: tuple[str, str], status: int, outcome: str, usin: str | None = None) -> None:
         """A call that never reached `receive` (auth, injected fault)."""
