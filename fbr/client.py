@@ -42,6 +42,8 @@ NOT_AVAILABLE = "Not Available"  # the invoice number the IMS sends back when it
 # (invented) duplicate code; a caller that learns the real one passes it as ``duplicate_codes``.
 DUPLICATE_CODES = frozenset({"103"})
 # WSO2 gateway throttling ("Message throttled out"): a wait helps, so it counts as unreachable.
+# Request Timeout, Too Early, Too Many Requests: the same request can succeed later.
+RETRYABLE_4XX = frozenset({408, 425, 429})
 THROTTLED_FAULTS = frozenset({"900800", "900802", "900803", "900804", "900806", "900807"})
 
 
@@ -72,10 +74,8 @@ class FiscalUnreachable(FiscalError):
 
 
 class FiscalRefused(FiscalError):
-    """A definite refusal. ``code`` is the IMS ``Code`` (e.g. "102"), the gateway fault code (e.g. "900901")
-    or ``HTTP_<status>`` when the answer carried neither."""
-
-    code = "FISCAL_REFUSED"
+    """A definite refusal. ``code`` (also ``refusal_code``) is the IMS ``Code`` (e.g. "102"), the gateway
+    fault code (e.g. "900901") or ``HTTP_<status>`` when the answer carried neither."""
 
     def __init__(
         self,
@@ -87,7 +87,7 @@ class FiscalRefused(FiscalError):
         raw: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.refusal_code = code
+        self.code = self.refusal_code = code
         self.status = status
         self.errors = errors
         self.raw = raw
@@ -98,8 +98,6 @@ class FiscalRefused(FiscalError):
 
 class FiscalDuplicate(FiscalRefused):
     """The authority already holds this USIN and said so instead of answering with its number."""
-
-    code = "FISCAL_DUPLICATE"
 
 
 @dataclass(frozen=True)
@@ -229,11 +227,13 @@ class FiscalClient:
             message = " ".join(x for x in (_text(fault.get("message")), _text(fault.get("description"))) if x)
             if fault_code in THROTTLED_FAULTS or status == 429:
                 raise self._unreachable(usin, "THROTTLED", message or "throttled", status=status, raw=raw)
+            if status in RETRYABLE_4XX:
+                raise self._unreachable(usin, f"HTTP_{status}", message or f"HTTP {status}", status=status, raw=raw)
             if status >= 500:
                 raise self._unreachable(usin, f"HTTP_{status}", message or "gateway error", status=status, raw=raw)
             raise self._refused(usin, fault_code or f"HTTP_{status}", message or "gateway refused", status, (), raw)
 
-        if status >= 500 or status == 429:
+        if status >= 500 or status in RETRYABLE_4XX:
             reason = "THROTTLED" if status == 429 else f"HTTP_{status}"
             raise self._unreachable(usin, reason, f"HTTP {status}", status=status, raw=raw)
         if body is None:

@@ -13,6 +13,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -87,6 +88,30 @@ _PCT = re.compile(r"\d{8}")
 _POS_ID = re.compile(r"[1-9]\d*")
 _NTN = re.compile(r"(\d{7})-?(\d)?")
 _DIGITS = re.compile(r"\d+")
+
+
+_TENDER_MODES = {
+    "cash": PaymentMode.CASH,
+    "card": PaymentMode.CARD,
+    "gift_voucher": PaymentMode.GIFT_VOUCHER,
+    "voucher": PaymentMode.GIFT_VOUCHER,
+    "loyalty": PaymentMode.LOYALTY_CARD,
+    "loyalty_card": PaymentMode.LOYALTY_CARD,
+    "points": PaymentMode.LOYALTY_CARD,
+    "cheque": PaymentMode.CHEQUE,
+}
+
+
+def payment_mode(tender_kinds: Iterable[str]) -> PaymentMode:
+    """The PaymentMode for the kinds of tender a sale was paid with: Mixed (5) when more than one kind;
+    a kind the IMS has no code for (bank transfer, wallet, QR) counts as Card (2), as the public
+    implementations do (uncertain); a sale paid with nothing (a zero total) as Cash."""
+    kinds = {kind.strip().lower() for kind in tender_kinds}
+    if len(kinds) > 1:
+        return PaymentMode.MIXED
+    if not kinds:
+        return PaymentMode.CASH
+    return _TENDER_MODES.get(kinds.pop(), PaymentMode.CARD)
 
 
 def money(value: Decimal | int | str) -> Decimal:
