@@ -50,8 +50,8 @@ async def check_buyer(counter: Counter, total: Decimal, customer_id: int | None,
 
 
 async def _authority(branch_id: int) -> FiscalAuthority:
-    branch = await Branch.get(id=branch_id)
-    return FiscalAuthority(branch.fiscal_authority)
+    [authority] = await Branch.filter(id=branch_id).values_list("fiscal_authority", flat=True)
+    return FiscalAuthority(authority)
 
 
 async def _write(
@@ -62,10 +62,10 @@ async def _write(
         FiscalStatus.PENDING if counter.fiscal_registered and counter.fiscal_pos_id else FiscalStatus.NOT_FISCALISED
     )
     if kind is FiscalKind.INVOICE:
-        missing = await SaleLine.filter(sale_id=sale.id, pct_code__isnull=True).order_by("line_no")
-        missing += [line for line in await SaleLine.filter(sale_id=sale.id, pct_code="")]
+        lines = await SaleLine.filter(sale_id=sale.id).values_list("sku", "pct_code")
+        missing = sorted({sku for sku, pct in lines if not (pct or "").strip()})
         if missing:
-            flags.append("no PCT code: " + ", ".join(sorted({line.sku for line in missing})))
+            flags.append("no PCT code: " + ", ".join(missing))
         if above_threshold(sale.total):
             customer = await Customer.get_or_none(id=sale.customer_id) if sale.customer_id else None
             if not buyer_named(customer):
