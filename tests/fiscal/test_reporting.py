@@ -298,3 +298,22 @@ async def test_tokens_survive_a_secret_rotation(fshop, change_settings):
     assert await reencrypt_fiscal_tokens() == 1
     change_settings(keys=SecretKeys("a rotated server secret for the fiscal test"))
     assert await token_for(FiscalAuthority.FBR) == token
+
+
+async def test_an_exchange_above_the_threshold_without_a_buyer_is_refused(fshop, change_settings):
+    sale = await sell(fshop, 1)
+    change_settings(fiscal={"buyer_threshold": D("2000")})
+    with pytest.raises(OperationError) as caught:
+        await exchanges.create_exchange(
+            fshop.cashier,
+            exchanges.ExchangeRequest(
+                sale_id=sale.id,
+                counter_id=fshop.counter.id,
+                return_lines=[returns.ReturnItem(1, 1)],
+                new_lines=[sales.CheckoutLine(VariantRef(id=fshop.shawl.id), 1)],
+                tenders=[sales.Payment(TenderType.CARD, D("1320.00"))],
+                idempotency_key="ex-big",
+            ),
+        )
+    assert caught.value.problems[0].code is ErrorCode.BUYER_DETAILS_REQUIRED
+    assert await FiscalDocument.filter(kind=FiscalKind.CREDIT_NOTE).count() == 0
