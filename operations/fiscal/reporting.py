@@ -69,7 +69,8 @@ FISCAL_CHANNEL = "fiscal"  # one message after a round that changed something: f
 QUEUE = QueuedRows(
     "outbox", ("pending",), "pending", "batch", "topic IN (?, ?)", (FISCAL_INVOICE_TOPIC, FISCAL_CREDIT_NOTE_TOPIC)
 )
-WAIT_FOR_ORIGINAL_SECONDS = 1.0
+WAIT_FOR_ORIGINAL_SECONDS = 1.0  # a credit note looks again this soon for its original's number
+NO_TOKEN_WAIT_SECONDS = 60.0  # ... and this late when only a person can help (no token, original refused)
 
 
 @dataclass
@@ -82,7 +83,12 @@ class Row:
 
 
 class _Wait(Exception):
-    """Not yet: the row comes back later without using up an attempt (its original is not reported yet)."""
+    """Not yet: the row comes back after `seconds` without using up an attempt (its original is not reported
+    yet, or no token is stored: nothing was sent)."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
 
 
 # -- claiming -------------------------------------------------------------------------------------
@@ -149,7 +155,8 @@ async def _client(authority: FiscalAuthority, clients: dict) -> FiscalClient:
     if client is None:
         token = await token_for(authority)
         if token is None:
-            raise _Wait(f"no {authority.value.upper()} token yet: set it with setFiscalToken")
+            # Nothing heals this but a person: look again rarely, not every round.
+            raise _Wait(f"no {authority.value.upper()} token yet: set it with setFiscalToken", NO_TOKEN_WAIT_SECONDS)
         fiscal = current_settings().fiscal
         url = fiscal.pra_url if authority is FiscalAuthority.PRA else fiscal.fbr_url
         client = clients[authority] = FiscalClient(url, token, timeout=fiscal.timeout)
@@ -184,7 +191,7 @@ async def _run(row: Row, clients: dict) -> int:
         body = await _payload(doc)
         answer = await (await _client(doc.authority, clients)).post_invoice(body)
     except _Wait as wait:
-        await _wait(row, str(wait))
+        await _wait(row, str(wait), wait.seconds)
         return 0
     except SecretUnreadable as error:
         await _back_off(row, doc, str(error))
@@ -206,7 +213,12 @@ async def _run(row: Row, clients: dict) -> int:
 async def _original_reported(doc: FiscalDocument) -> None:
     original = await FiscalDocument.get_or_none(sale_id=doc.sale_id, kind=FiscalKind.INVOICE)
     if original is None or original.status not in (FiscalStatus.FISCALISED, FiscalStatus.RECORDED):
-        raise _Wait(f"waiting for {doc.ref_usin} to be reported first")
+        # An original still being tried is looked for again soon; one refused or parked waits for a person.
+        waiting = original is not None and original.status is FiscalStatus.PENDING
+        raise _Wait(
+            f"waiting for {doc.ref_usin} to be reported first",
+            WAIT_FOR_ORIGINAL_SECONDS if waiting else NO_TOKEN_WAIT_SECONDS,
+        )
 
 
 def is_duplicate(refusal: FiscalRefused) -> bool:
@@ -272,9 +284,9 @@ def _with_flag(flag: str | None, more: str) -> str:
     return "; ".join(x for x in (flag, more) if x)[:300]
 
 
-async def _wait(row: Row, why: str) -> None:
+async def _wait(row: Row, why: str, seconds: float) -> None:
     async with transaction() as tx:
-        when = datetime.now(UTC) + timedelta(seconds=WAIT_FOR_ORIGINAL_SECONDS)
+        when = datetime.now(UTC) + timedelta(seconds=seconds)
         await record_queued(
             tx.conn, QUEUE, {"next_attempt_at": when, "last_error": why[:2000]}, token=row.token, ids=[row.id]
         )

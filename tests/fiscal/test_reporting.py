@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from fbr.simulator import DuplicateMode
 
+from fbr.simulator import DuplicateMode
 from models.customers import Customer
 from models.fiscal import FiscalAuthority, FiscalCredential, FiscalDocument, FiscalKind, FiscalStatus
 from models.outbox import OutboxRow
@@ -317,3 +317,13 @@ async def test_an_exchange_above_the_threshold_without_a_buyer_is_refused(fshop,
         )
     assert caught.value.problems[0].code is ErrorCode.BUYER_DETAILS_REQUIRED
     assert await FiscalDocument.filter(kind=FiscalKind.CREDIT_NOTE).count() == 0
+
+
+async def test_without_a_token_nothing_is_sent_and_no_attempt_is_used_up(fshop):
+    await FiscalCredential.all().delete()
+    sale = await sell(fshop)
+    await report_due()
+    row = await OutboxRow.get(key=f"fbr:{sale.number}")
+    assert (row.status, row.attempts) == ("pending", 0) and "setFiscalToken" in row.last_error
+    assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=30)  # looked at again rarely
+    assert fshop.sim.all_invoices() == []
