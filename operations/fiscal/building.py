@@ -21,24 +21,19 @@ from fbr.invoice import (
     InvoiceType,
     ItemInvoiceType,
     PaymentMode,
+    payment_mode,
 )
 from models.customers import Customer
 from models.fiscal import FiscalDocument, FiscalKind
-from models.sales import ReturnLine, Sale, SaleLine, Tender, TenderType
+from models.sales import ReturnLine, Sale, SaleLine, Tender
 from operations.kernel import current_settings
 
 ZERO = Decimal(0)
 
-# Cash and card as they are; a bank transfer, Raast or wallet has no code of its own: Card, as public
-# implementations do (an assumption, docs/fbr.md). More than one kind of tender is Mixed.
-_MODES = {TenderType.CASH: PaymentMode.CASH, TenderType.CARD: PaymentMode.CARD, TenderType.BANK: PaymentMode.CARD}
 
-
-def payment_mode(tenders: list[Tender]) -> PaymentMode:
-    modes = {_MODES[t.type] for t in tenders}
-    if len({t.type for t in tenders}) > 1:
-        return PaymentMode.MIXED
-    return modes.pop() if modes else PaymentMode.CASH  # an exchange paid wholly by the goods returned
+def tender_mode(tenders: list[Tender]) -> PaymentMode:
+    """Cash 1, card 2, a bank transfer or wallet (no code of its own) 2, more than one kind 5 (fbr/invoice.py)."""
+    return payment_mode(t.type.value for t in tenders)
 
 
 def pct_code(line: SaleLine) -> str:
@@ -120,7 +115,7 @@ async def invoice_for(doc: FiscalDocument) -> FiscalInvoice:
         pos_id=int(doc.pos_id or 0),
         issued_at=doc.issued_at,
         items=items,
-        payment_mode=payment_mode(list(tenders)),
+        payment_mode=tender_mode(list(tenders)),
         invoice_type=kind,
         ref_usin=ref,
         buyer=await _buyer(sale) if kind is InvoiceType.NEW else Buyer(),
