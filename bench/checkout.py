@@ -1,6 +1,9 @@
 """Benchmark: concurrent counters checking out 3-line sales over real HTTP against the same transaction as raw SQL.
 
-    python bench/checkout.py [--seconds 5] [--counters 8] [--database-url postgres://...]
+    python bench/checkout.py [--seconds 5] [--counters 8] [--database-url postgres://...] [--fiscal]
+
+With `--fiscal` a third side runs in the same rounds: the same counters, registered with the tax authority
+(each sale also writes its fiscal document and outbox row), and `fiscal_ratio` compares it with `http`.
 
 It starts the server (`python -m server.cli serve`) as a subprocess on PostgreSQL and drives the `checkout`
 mutation from one keep-alive httpx client per counter; beside it, in the same run, an asyncpg pool performs the
@@ -170,6 +173,14 @@ async def seed(counter_count: int, variant_count: int) -> Seeded:
     return Seeded(branch.id, counters, variant_ids, gids)
 
 
+async def registered(pool: asyncpg.Pool, on: bool) -> None:
+    """Every counter reports its sales to the tax authority (a POSID each) or none does, for the next segment:
+    checkout reads the counter's row per sale."""
+    await pool.execute(
+        "UPDATE counter SET fiscal_registered = $1, fiscal_pos_id = CASE WHEN $1 THEN (100000 + id)::text END", on
+    )
+
+
 # --- the server -------------------------------------------------------------------------------
 
 
@@ -190,6 +201,8 @@ def launch_server(database_url: str, port: int, profile: str | None = None) -> s
         "BRANCHLINE_DATABASE_URL": database_url,
         "BRANCHLINE_BROADCAST_URL": "memory://",
         "BRANCHLINE_SECRET_KEY": SECRET_KEY,
+        # The fiscal side measures the sale, not the reporting: the worker's one round at start finds nothing.
+        "BRANCHLINE_FBR_INTERVAL": "3600",
     }
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--log-level", "warning"]
     if profile:  # cProfile writes the server's profile when it exits (see stop_server)
@@ -594,19 +607,23 @@ async def bench(args: argparse.Namespace) -> dict:
             raw_pool = await target.create_pool(min_size=args.counters, max_size=args.counters)
             meter = CpuMeter(server.pid)
             impls = {"raw_sql": raw_op(raw_pool, seeded), "http": http_op(clients, seeded)}
+            if args.fiscal:
+                impls["http_fiscal"] = impls["http"]  # the same requests; the counters registered while it runs
             results = {impl: Result() for impl in impls}
             committed = 0  # every successful sale, warm-up and drain included
             if args.warmup > 0:
                 log(f"warm-up {args.warmup}s per side")
                 for impl, op in impls.items():
                     warm = Result()
+                    await registered(raw_pool, impl == "http_fiscal")
                     committed += await run_load(op, f"warmup-{impl}", seeded, args.warmup, 0, meter, warm)
                     results[impl].errors += warm.errors
                     results[impl].first_error = results[impl].first_error or warm.first_error
             segment = args.seconds / args.rounds
             for r in range(args.rounds):
-                for impl in alternating(r, ["raw_sql", "http"]):
+                for impl in alternating(r, list(impls)):
                     into = results[impl]
+                    await registered(raw_pool, impl == "http_fiscal")
                     committed += await run_load(impls[impl], impl, seeded, segment, r + 1, meter, into)
                     log(f"round {r + 1}/{args.rounds} {impl:<7} {into.segments[-1]:8.1f} sales/s")
         finally:
@@ -620,6 +637,15 @@ async def bench(args: argparse.Namespace) -> dict:
 
     http, raw = results["http"].summary(with_server=True), results["raw_sql"].summary(with_server=False)
     errors = http["errors"] + raw["errors"]
+    fiscal = {}
+    if args.fiscal:
+        on = results["http_fiscal"].summary(with_server=True)
+        errors += on["errors"]
+        fiscal = {
+            "http_fiscal": on,
+            "fiscal_ratio": round(ratio(on["sales_per_s"], http["sales_per_s"]), 3),
+            "fiscal_paired_ratio_median": paired_ratio_median(on["segments_sales_per_s"], http["segments_sales_per_s"]),
+        }
     return {
         "bench": "checkout",
         "database": "postgresql",
@@ -629,6 +655,7 @@ async def bench(args: argparse.Namespace) -> dict:
         "raw_sql": raw,
         "ratio": round(ratio(http["sales_per_s"], raw["sales_per_s"]), 3),
         "paired_ratio_median": paired_ratio_median(http["segments_sales_per_s"], raw["segments_sales_per_s"]),
+        **fiscal,
         **checks,
         "ok": errors == 0
         and checks["ledger_check"] == "ok"
@@ -654,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per side (default 1)")
     parser.add_argument("--variants", type=int, default=50, help="variants the sales pick from (default 50)")
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    parser.add_argument(
+        "--fiscal", action="store_true", help="also run the counters registered with the tax authority (fiscal_ratio)"
+    )
     parser.add_argument(
         "--server-profile", metavar="FILE", help="run the server under cProfile and write its stats to FILE"
     )

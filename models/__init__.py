@@ -24,4 +24,5 @@ MODEL_MODULES = [
     "models.inbox",
     "models.drift",
     "models.loyalty",
+    "models.fiscal",
 ]

@@ -22,6 +22,8 @@ class Branch(Model):
     # Loyalty points earned per PKR 100 paid at this branch; None: the retailer's default
     # (BRANCHLINE_LOYALTY_POINTS_PER_100_PKR), 0: no points earned here.
     loyalty_points_per_100_pkr = fields.DecimalField(max_digits=8, decimal_places=2, null=True)
+    # Who this branch reports its invoices to (models.fiscal.FiscalAuthority): fbr or pra.
+    fiscal_authority = fields.CharField(max_length=8, default="fbr", db_default="fbr")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     counters: fields.ReverseRelation["Counter"]
@@ -40,6 +42,9 @@ class Counter(Model):
     name = fields.CharField(max_length=120)
     # A deactivated counter takes no sign-in, register or sale (operations/directory/branches.py).
     active = fields.BooleanField(default=True, db_default=True)
+    # The authority's POS registration number for this counter; its sales are reported only while registered.
+    fiscal_pos_id = fields.CharField(max_length=20, null=True)
+    fiscal_registered = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -21,6 +21,7 @@ from models.branches import Branch, Counter
 from models.catalog import Product, Variant
 from models.counts import StockCount
 from models.customers import Customer
+from models.fiscal import FiscalDocument
 from models.orders import Fulfillment, FulfillmentLine, Order, OrderExchange, OrderHistory, OrderLine
 from models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier
 from models.registers import CashMovement, Register, Shift
@@ -166,6 +167,7 @@ class Loaders:
         self.movements_of_posting = loader(_children(StockMovement, "posting_id", "id"))
         self.lines_of_sale = loader(_children(SaleLine, "sale_id", "line_no"))
         self.tenders_of_sale = loader(_children(Tender, "sale_id", "id"))
+        self.fiscal_of_sale = loader(_children(FiscalDocument, "sale_id", "id"))
         self.lines_of_return = loader(_children(ReturnLine, "sale_return_id", "id", related=("sale_line",)))
         self.tenders_of_return = loader(_children(Tender, "sale_return_id", "id"))
         self.lines_of_order = loader(_children(OrderLine, "order_id", "id"))

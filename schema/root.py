@@ -14,6 +14,7 @@ from resolvers import counts as count_resolvers
 from resolvers import customers as customer_resolvers
 from resolvers import drift as drift_resolvers
 from resolvers import exchanges as exchange_resolvers
+from resolvers import fiscal as fiscal_resolvers
 from resolvers import fulfillment as fulfillment_resolvers
 from resolvers import loyalty as loyalty_resolvers
 from resolvers import orders as order_resolvers
@@ -42,6 +43,13 @@ from schema.counts import (
 from schema.customers import CreateCustomerPayload, Customer, UpdateCustomerPayload
 from schema.drift import CheckDriftPayload, DriftCheck, RepairDriftPayload
 from schema.exchanges import ExchangeDeliveredItemsPayload, ExchangeOrderItemsPayload
+from schema.fiscal import (
+    FiscalStatus,
+    RequeueFiscalPayload,
+    SetBranchFiscalAuthorityPayload,
+    SetCounterFiscalRegistrationPayload,
+    SetFiscalTokenPayload,
+)
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload, RecordManualFulfillmentPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
@@ -154,6 +162,10 @@ class Query:
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
+    fiscal_status: FiscalStatus = strawberry.field(
+        resolver=fiscal_resolvers.fiscal_status,
+        description="FBR/PRA reporting: pending, ageing past the window, parked, flagged; per branch.",
+    )
     shopify_locations: list[ShopifyLocation] = strawberry.field(resolver=shopify_resolvers.shopify_locations_list)
     import_job: ImportJob = strawberry.field(resolver=shopify_resolvers.import_job)
     reorder_suggestions: list[ReorderSuggestion] = strawberry.field(
@@ -295,6 +307,22 @@ class Mutation:
         description="Put every parked Shopify stock change and order action back in the queue (owner/admin).",
     )
     retry_webhooks: RetryWebhooksPayload = strawberry.mutation(resolver=sync_resolvers.retry_webhooks)
+    set_counter_fiscal_registration: SetCounterFiscalRegistrationPayload = strawberry.mutation(
+        resolver=fiscal_resolvers.set_counter_fiscal_registration,
+        description="A counter's POSID and whether its sales are reported to the tax authority (owner/admin).",
+    )
+    set_branch_fiscal_authority: SetBranchFiscalAuthorityPayload = strawberry.mutation(
+        resolver=fiscal_resolvers.set_branch_fiscal_authority,
+        description="Which authority a branch reports to: FBR or PRA (owner/admin).",
+    )
+    set_fiscal_token: SetFiscalTokenPayload = strawberry.mutation(
+        resolver=fiscal_resolvers.set_fiscal_token,
+        description="The authority's Bearer token, stored encrypted (owner/admin).",
+    )
+    requeue_fiscal: RequeueFiscalPayload = strawberry.mutation(
+        resolver=fiscal_resolvers.requeue_fiscal,
+        description="Put parked and refused fiscal invoices back in the queue, with the same USINs (owner/admin).",
+    )
     assign_order_branch: AssignOrderBranchPayload = strawberry.mutation(resolver=order_resolvers.assign_order_branch)
     confirm_order: ConfirmOrderPayload = strawberry.mutation(resolver=order_resolvers.confirm_order)
     cancel_order: CancelOrderPayload = strawberry.mutation(resolver=order_resolvers.cancel_order)
@@ -354,6 +382,13 @@ class Subscription:
     @strawberry.subscription(description="The sync status now, then after every push to Shopify that changed it.")
     async def sync_status_changed(self, info: strawberry.Info) -> AsyncGenerator[SyncStatus, None]:
         async for status in sync_resolvers.sync_status_changed(info):
+            yield status
+
+    @strawberry.subscription(description="The fiscal status now, then whenever it changes or an invoice ages.")
+    async def fiscal_alerts(
+        self, info: strawberry.Info, branch_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[FiscalStatus, None]:
+        async for status in fiscal_resolvers.fiscal_alerts(info, branch_id):
             yield status
 
     @strawberry.subscription(description="New online orders and each step of them at these branches.")

@@ -11,11 +11,13 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
+from models.fiscal import FiscalKind
 from operations.counter import receipt_of, render_thermal
 from operations.kernel import Permission
 from schema.customers import Customer, CustomerRefInput, customer_of
 from schema.enums import mirrored
 from schema.errors import BadRequest, UserError
+from schema.fiscal import FiscalDocument
 from schema.inputs import KEY_DESCRIPTION, VariantRefInput
 from schema.registers import Register, Shift, register_of, shift_of
 from schema.staff import Staff, staff_member
@@ -188,13 +190,14 @@ class Sale(relay.Node):
             raise BadRequest("widthMm is 58 or 80", field="widthMm")
         m, loaders = self.model, info.context.loaders
         # Asked for together, so a page of sales reads each relation in one query, not one per sale.
-        branch, counter, cashier, salesperson, lines, tenders = await asyncio.gather(
+        branch, counter, cashier, salesperson, lines, tenders, fiscal = await asyncio.gather(
             loaders.branch.load(m.branch_id),
             loaders.counter.load(m.counter_id),
             loaders.staff.load(m.cashier_id),
             loaders.staff.load(m.salesperson_id) if m.salesperson_id else _nobody(),
             loaders.lines_of_sale.load(m.id),
             loaders.tenders_of_sale.load(m.id),
+            loaders.fiscal_of_sale.load(m.id),
         )
         receipt = receipt_of(
             m,
@@ -204,8 +207,23 @@ class Sale(relay.Node):
             salesperson=salesperson,
             lines=lines,
             tenders=tenders,
+            fiscal=next((f for f in fiscal if f.kind is FiscalKind.INVOICE), None),
         )
         return render_thermal(receipt, width_mm)
+
+    @strawberry.field(
+        description="The sale's fiscal invoice (FBR/PRA): its status, number and QR once back; NOT_FISCALISED when "
+        "the counter is not registered; null for a draft or a sale made before fiscal reporting."
+    )
+    async def fiscal(self, info: Info) -> FiscalDocument | None:
+        docs = await info.context.loaders.fiscal_of_sale.load(self.id)
+        invoice = next((f for f in docs if f.kind is FiscalKind.INVOICE), None)
+        return FiscalDocument.from_model(invoice) if invoice else None
+
+    @strawberry.field(description="The credit notes reported against this sale (its returns and a void).")
+    async def fiscal_credit_notes(self, info: Info) -> list[FiscalDocument]:
+        docs = await info.context.loaders.fiscal_of_sale.load(self.id)
+        return [FiscalDocument.from_model(f) for f in docs if f.kind is FiscalKind.CREDIT_NOTE]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

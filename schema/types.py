@@ -151,11 +151,23 @@ class Counter(relay.Node):
     code: str
     name: str
     active: bool = strawberry.field(description="False once deactivated: no sign-in, register or sale here.")
+    fiscal_pos_id: str | None = strawberry.field(description="The tax authority's POS registration number.")
+    fiscal_registered: bool = strawberry.field(
+        description="Its sales are reported to the authority; when false they are made and marked not fiscalised."
+    )
     branch_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: branch_models.Counter) -> Self:
-        return cls(id=m.id, code=m.code, name=m.name, active=m.active, branch_pk=m.branch_id)
+        return cls(
+            id=m.id,
+            code=m.code,
+            name=m.name,
+            active=m.active,
+            fiscal_pos_id=m.fiscal_pos_id,
+            fiscal_registered=m.fiscal_registered,
+            branch_pk=m.branch_id,
+        )
 
     @strawberry.field
     async def branch(self, info: Info) -> Branch:

@@ -9,7 +9,7 @@ lifespan's state, the WebSocket protocol uvicorn builds).
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,38 @@ async def _demo_shop() -> AsyncIterator[None]:
                 shop.close()
 
 
+# The demo's tax authority between runs (the invoices the FBR simulator issued), beside the others.
+DEMO_FBR_FILE = "branchline-demo-fbr.json"
+
+
+@asynccontextmanager
+async def _demo_authority() -> AsyncIterator[None]:
+    """The demo's FBR and PRA: the fiscal simulator (fbr/simulator/) on a free port of this process, every demo
+    counter registered with it and its sandbox token stored; fiscal reports go there while the demo runs."""
+    from fbr.simulator import SimAuthority, serve_simulator
+    from server.demo import register_demo_counters
+
+    saved = Path(DEMO_FBR_FILE)
+    authority = SimAuthority()
+    with suppress(FileNotFoundError):
+        authority.load(str(saved))
+    async with serve_simulator(authority) as url:
+        reach = current_settings().changed(
+            fiscal={"fbr_url": authority.post_url("fbr", "sandbox"), "pra_url": authority.post_url("pra", "sandbox")}
+        )
+        with settings_installed(reach):
+            log.info("demo FBR/PRA (simulator) at %s", url)
+            for pos_id in await register_demo_counters(
+                authority.token("fbr", "sandbox"), authority.token("pra", "sandbox")
+            ):
+                for name in ("fbr", "pra"):
+                    authority.register(pos_id, name, "sandbox")
+            try:
+                yield
+            finally:
+                authority.dump(str(saved))
+
+
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starlette:
     settings = settings or get_settings()
     schema = build_schema(
@@ -118,6 +150,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
                 try:
                     if demo:
                         await stack.enter_async_context(_demo_shop())
+                        await stack.enter_async_context(_demo_authority())
                     if settings.run_workers:  # entered last, so stopped first: before the demo's Shopify goes
                         await stack.enter_async_context(workers.running(settings))
                     yield {LIMITS_STATE_KEY: outbound}

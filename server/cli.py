@@ -54,19 +54,23 @@ def _generate_secret(args: argparse.Namespace) -> int:
 
 def _reencrypt_secrets(args: argparse.Namespace) -> int:
     from models.database import open_database
+    from operations.fiscal import reencrypt_fiscal_tokens
     from operations.kernel import SecretUnreadable
     from operations.sync import reencrypt_stored_secrets
 
     async def run():
         async with open_database(get_settings().database_url):
-            return await reencrypt_stored_secrets()
+            return await reencrypt_stored_secrets(), await reencrypt_fiscal_tokens()
 
     try:
-        rewritten = asyncio.run(run())
+        rewritten, tokens = asyncio.run(run())
     except SecretUnreadable as error:
         print(f"not re-encrypted: {error}", file=sys.stderr)
         return 1
-    print(f"{rewritten} Shopify connection(s) re-encrypted; previous secret keys are no longer needed for them")
+    print(
+        f"{rewritten} Shopify connection(s) and {tokens} FBR/PRA token(s) re-encrypted; "
+        "previous secret keys are no longer needed for them"
+    )
     return 0
 
 
@@ -262,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--seed", help="a shop saved as JSON to start from (default: the demo shop)")
     sim.set_defaults(run=_shopify_sim)
 
-    worker_help = "run the background workers (Shopify pushes and order actions, webhooks, orders poll, drift checks)"
+    worker_help = (
+        "run the background workers (Shopify pushes and order actions, webhooks, orders poll, drift checks, "
+        "FBR/PRA fiscal reporting)"
+    )
     commands.add_parser("worker", help=worker_help).set_defaults(run=_worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
     commands.add_parser("generate-secret", help="print a new random BRANCHLINE_SECRET_KEY").set_defaults(

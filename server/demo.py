@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from models.branches import Branch, Counter
 from models.catalog import Variant
+from models.fiscal import FiscalAuthority
 from models.shopify import ImportJob, ImportStatus, ShopifyLocation
 from models.staff import Role, Staff
 from operations.directory import (
@@ -29,6 +30,7 @@ from operations.directory import (
     create_staff,
     import_catalog_updates,
 )
+from operations.fiscal import set_counter_fiscal_registration, set_fiscal_token
 from operations.kernel import SYSTEM
 from operations.stock import set_reorder_points
 from operations.sync import connect_shopify, current_connection, run_job, start_import
@@ -269,6 +271,23 @@ async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
             new = NewCounter(branch_id=branches[code].id, code=f"C{n}", name=f"Counter {n}")
             await create_counter(SYSTEM, new, f"demo:counter:{code}:C{n}")
     return True
+
+
+# The demo's counters' POSIDs: 6 digits, the counter's id after 1000 (a real one comes from the authority).
+DEMO_POS_BASE = 100_000
+
+
+async def register_demo_counters(fbr_token: str, pra_token: str) -> list[int]:
+    """Register every demo counter with the demo's tax authority (the simulator) and store its tokens; returns
+    the POSIDs. Keyed, so a restarted demo changes nothing it made before."""
+    registered = []
+    for counter in await Counter.all().order_by("id"):
+        pos_id = DEMO_POS_BASE + counter.id
+        await set_counter_fiscal_registration(SYSTEM, counter.id, str(pos_id), True, f"demo:fiscal:{counter.id}")
+        registered.append(pos_id)
+    for authority, token in ((FiscalAuthority.FBR, fbr_token), (FiscalAuthority.PRA, pra_token)):
+        await set_fiscal_token(SYSTEM, authority, token, f"demo:fiscal-token:{authority.value}")
+    return registered
 
 
 async def _place_branches(shop: "SimShop") -> None:

@@ -14,13 +14,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from operations.kernel import (
     DEVELOPMENT_SECRET,
     PRODUCTION_HASHING,
+    AboveThreshold,
     DomainSettings,
+    FiscalSettings,
     InboxSettings,
     LoyaltySettings,
     OnlineOrders,
     PasswordHashing,
     PinRules,
     PushSettings,
+    RepeatedUsin,
     SalesPolicy,
     SecretKeys,
     ShopifySettings,
@@ -82,6 +85,22 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = 60.0  # a claimed webhook is another worker's to take after this long
     order_poll_interval: float = 300.0  # seconds between polls for orders updated in Shopify; 0 = never
     drift_check_interval: float = 3600.0  # seconds between drift checks against Shopify; 0 = never
+    # FBR / PRA fiscal reporting (operations/fiscal/, docs/fbr.md).
+    fbr_url: str = (
+        FiscalSettings.fbr_url
+    )  # FBR IMS PostData (the sandbox: https://esp.fbr.gov.pk:8244/FBR/v1/api/Live/PostData)
+    fbr_pra_url: str = FiscalSettings.pra_url  # PRA EIMS PostData
+    fbr_timeout: float = FiscalSettings.timeout
+    fbr_interval: float = 0.5  # seconds between the fiscal worker's rounds
+    fbr_max_attempts: int = FiscalSettings.max_attempts
+    fbr_lease_seconds: float = FiscalSettings.lease_seconds
+    fbr_backoff_base: float = FiscalSettings.backoff_base
+    fbr_backoff_cap: float = FiscalSettings.backoff_cap
+    fbr_ageing_hours: float = FiscalSettings.ageing_hours
+    fbr_buyer_threshold: Decimal = FiscalSettings.buyer_threshold
+    fbr_above_threshold: AboveThreshold = FiscalSettings.above_threshold
+    fbr_repeated_usin: RepeatedUsin = FiscalSettings.repeated_usin
+    fbr_pos_fee: Decimal = FiscalSettings.pos_fee
     # Payment gateway names (comma-separated, case-insensitive) that make an online order cash on delivery.
     cod_gateways: str = "Cash on Delivery (COD),cash_on_delivery,COD"
     max_query_depth: int = 12
@@ -139,6 +158,20 @@ def domain_settings(settings: Settings) -> DomainSettings:
         orders=OnlineOrders(cod_gateways=frozenset(settings.cod_gateways.split(","))),
         shopify=ShopifySettings(public_url=settings.public_url, base_url=settings.shopify_base_url),
         push=PushSettings(max_attempts=settings.sync_max_attempts, lease_seconds=settings.sync_lease_seconds),
+        fiscal=FiscalSettings(
+            fbr_url=settings.fbr_url,
+            pra_url=settings.fbr_pra_url,
+            timeout=settings.fbr_timeout,
+            max_attempts=settings.fbr_max_attempts,
+            lease_seconds=settings.fbr_lease_seconds,
+            backoff_base=settings.fbr_backoff_base,
+            backoff_cap=settings.fbr_backoff_cap,
+            ageing_hours=settings.fbr_ageing_hours,
+            buyer_threshold=settings.fbr_buyer_threshold,
+            above_threshold=settings.fbr_above_threshold,
+            repeated_usin=settings.fbr_repeated_usin,
+            pos_fee=settings.fbr_pos_fee,
+        ),
         inbox=InboxSettings(
             max_attempts=settings.webhook_max_attempts,
             lease_seconds=settings.webhook_lease_seconds,

@@ -6,6 +6,8 @@ reports.
 from operations.counter.checkouts import Checkout, CheckoutLine, Payment, checkout, receipt_of
 from operations.counter.drafts import Draft, place_draft, release_expired_holds, save_draft, void_sale
 from operations.counter.exchanges import ExchangeRequest, create_exchange
+from operations.counter.fiscal_outbox import CREDIT_NOTE_TOPIC as FISCAL_CREDIT_NOTE_TOPIC
+from operations.counter.fiscal_outbox import INVOICE_TOPIC as FISCAL_INVOICE_TOPIC
 from operations.counter.offline import OfflineSale, sync_offline_sales
 from operations.counter.pricing import PriceLine, TenderType, price_sale
 from operations.counter.pricing import Tender as PricedTender
@@ -16,6 +18,8 @@ from operations.counter.registers import close_register, current_register, end_s
 from operations.counter.returns import ReturnItem, ReturnRequest, create_return
 
 __all__ = [
+    "FISCAL_CREDIT_NOTE_TOPIC",
+    "FISCAL_INVOICE_TOPIC",
     "Checkout",
     "CheckoutLine",
     "Draft",

@@ -14,9 +14,11 @@ from tortoise.transactions import in_transaction
 
 from models.branches import Branch, Counter
 from models.catalog import Variant
+from models.fiscal import FiscalDocument, FiscalKind, FiscalStatus
 from models.sales import Sale, SaleLine, SaleStatus, Tender, TenderType
 from models.staff import Staff
 from operations.counter import pricing
+from operations.counter.fiscal_outbox import check_buyer, queue_invoice
 from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.counter.registers import current_register, shift_for
 from operations.directory import (
@@ -179,6 +181,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     if priced.needs_approval:
         approver = approval.required("a price override or large discount")
     await _check_salesperson(c.salesperson_id, counter.branch_id)
+    await check_buyer(counter, priced.priced.total, c.customer_id)
     register = await current_register(counter.id)
     if register is None:
         raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
@@ -259,11 +262,22 @@ async def _place(actor, c: Checkout, counter, register, priced: _Priced, request
 
 
 async def write_sale(
-    tx, actor, c: Checkout, counter, register, priced: _Priced, *, now, idempotency_key, request_hash, approver
+    tx,
+    actor,
+    c: Checkout,
+    counter,
+    register,
+    priced: _Priced,
+    *,
+    now,
+    idempotency_key,
+    request_hash,
+    approver,
+    occurred_at: datetime | None = None,
 ) -> Sale:
-    """Write a placed sale's rows (sale, shift, number, lines, tenders) inside the caller's
-    transaction — everything but the stock, so an exchange can post its return and its new sale
-    in one ledger batch. `priced.settlement` must be set."""
+    """Write a placed sale's rows (sale, shift, number, lines, tenders, its fiscal invoice's outbox row) inside
+    the caller's transaction — everything but the stock, so an exchange can post its return and its new sale
+    in one ledger batch. `priced.settlement` must be set; `occurred_at` is an offline sale's own time."""
     p, settlement = priced.priced, priced.settlement
     async with in_transaction():  # savepoint: a duplicate key must not abort PostgreSQL's transaction
         sale = await Sale.create(
@@ -291,7 +305,7 @@ async def write_sale(
             request_hash=request_hash,
             approved_by_id=approver.id if approver else None,
             note=c.note,
-            occurred_at=now,
+            occurred_at=occurred_at or now,
             placed_at=now,
         )
     shift = await shift_for(register, actor.staff_id)
@@ -299,6 +313,7 @@ async def write_sale(
     sale.number = await next_sale_number(tx, counter)
     await sale.save(update_fields=["shift_id", "number"])
     await write_lines(sale, c, priced)
+    await queue_invoice(sale, counter)
     return sale
 
 
@@ -353,6 +368,7 @@ async def receipt_for(sale: Sale) -> ReceiptData:
         salesperson=sale.salesperson,
         lines=list(sale.lines),
         tenders=list(sale.tenders),
+        fiscal=await FiscalDocument.get_or_none(sale_id=sale.id, kind=FiscalKind.INVOICE),
     )
 
 
@@ -365,9 +381,11 @@ def receipt_of(
     salesperson: Staff | None,
     lines: list[SaleLine],
     tenders: list[Tender],
+    fiscal: FiscalDocument | None = None,
 ) -> ReceiptData:
     """The receipt from a sale's rows, read by whoever holds them (`receipt_for`, or a page of sales
-    through its loaders); no database."""
+    through its loaders); no database. `fiscal` is the sale's invoice document: its number and QR once back."""
+    reported = fiscal is not None and fiscal.status is not FiscalStatus.NOT_FISCALISED
     by_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
     for line in lines:
         net, tax = by_rate.get(line.tax_rate, (Decimal(0), Decimal(0)))
@@ -407,4 +425,9 @@ def receipt_of(
         customer=sale.customer_name,
         salesperson=salesperson.name if salesperson else None,
         title="QUOTE" if sale.is_quote else "SALE RECEIPT",
+        fiscal_authority=fiscal.authority.value if reported else None,
+        fiscal_pos_id=fiscal.pos_id if reported else None,
+        fiscal_invoice_number=fiscal.fiscal_number if reported else None,
+        fiscal_qr=fiscal.qr_content if reported else None,
+        fiscal_fee=current_settings().fiscal.pos_fee if reported else None,
     )

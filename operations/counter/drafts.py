@@ -23,6 +23,7 @@ from operations.counter.checkouts import (
     with_customer,
     write_lines,
 )
+from operations.counter.fiscal_outbox import check_buyer, queue_invoice, queue_void_credit
 from operations.counter.registers import current_register, shift_for
 from operations.directory import check_loyalty_tenders, post_points, post_sale_points, refund_points, vouch
 from operations.kernel import (
@@ -195,6 +196,7 @@ async def place_draft(
     check_loyalty_tenders(payments, sale.customer_id)
     tenders = [pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference) for p in payments]
     settlement = pricing.settle(sale.total, tenders)
+    await check_buyer(counter, sale.total, sale.customer_id)
     register = await current_register(counter.id)
     if register is None:
         raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
@@ -225,6 +227,7 @@ async def place_draft(
         shift = await shift_for(register, actor.staff_id)
         number = await next_sale_number(tx, counter)
         await Sale.filter(id=sale.id).update(shift_id=shift.id, number=number)
+        await queue_invoice(await Sale.get(id=sale.id), counter)
         await Tender.bulk_create(
             [
                 Tender(sale_id=sale.id, type=p.type, amount=p.amount, reference=p.reference, account=p.account)
@@ -288,14 +291,16 @@ async def void_sale(
                 ErrorCode.WRONG_STATE, "only a sale of the register still open can be voided: make a return", "saleId"
             )
         approver = approval.required("voiding a sale")
+        voided_at = datetime.now(UTC)
         if not await Sale.filter(id=sale.id, status=SaleStatus.PLACED).update(
-            status=SaleStatus.VOIDED, voided_at=datetime.now(UTC), approved_by_id=approver.id
+            status=SaleStatus.VOIDED, voided_at=voided_at, approved_by_id=approver.id
         ):
             raise OperationError.single(ErrorCode.WRONG_STATE, "this sale was just changed", "saleId")
         # Every point back as it was: those the sale spent return, those it earned are taken back.
         entries, _ = await refund_points(sale, Decimal(0), sale.total, f"void:{sale.id}", sale.branch_id)
         if entries:
             await post_points(tx, sale.customer_id, entries, actor.label)
+        await queue_void_credit(sale, await Counter.get(id=sale.counter_id), voided_at)
         movements = [
             Movement(sale.branch_id, line.variant_id, line.quantity)
             for line in await SaleLine.filter(sale_id=sale.id).order_by("line_no")

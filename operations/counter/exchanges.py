@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from models.sales import SaleReturn, TenderType
 from operations.counter import pricing
 from operations.counter.checkouts import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
+from operations.counter.fiscal_outbox import check_buyer
 from operations.counter.registers import current_register, shift_for
 from operations.counter.returns import (
     MAX_LINES,
@@ -93,6 +94,8 @@ async def create_exchange(actor: Actor, x: ExchangeRequest) -> tuple[SaleReturn,
         )
         with _fields_renamed("lines", "newLines"):
             priced = await price_basket(basket)
+        # The new sale is an invoice of its own: above the threshold it names its buyer (the original's customer).
+        await check_buyer(counter, priced.priced.total, sale.customer_id)
         return await _exchange(actor, x, counter, sale, basket, priced, request_hash, approval)
 
     return await once(x.idempotency_key, request_hash, run)

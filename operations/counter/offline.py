@@ -151,6 +151,7 @@ async def _write(actor, counter, register, basket, priced, sale: OfflineSale, ke
             idempotency_key=key,
             request_hash=request_hash,
             approver=None,
+            occurred_at=occurred_at,
         )
         posting = Posting(
             f"sale:{placed.id}",

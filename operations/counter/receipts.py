@@ -96,6 +96,11 @@ class ReceiptData:
     salesperson: str | None = None
     fiscal_invoice_number: str | None = None  # FBR, filled later by the fiscal module
     fiscal_qr: str | None = None  # text to print (or "[QR]" placeholder line) when present
+    # The fiscal block (docs/fbr.md): "fbr" or "pra" when the counter reports the sale, None when it does not;
+    # a pending number prints "fiscal number pending", a reprint once it is back prints the number and QR.
+    fiscal_authority: str | None = None
+    fiscal_pos_id: str | None = None
+    fiscal_fee: Decimal | None = None  # the POS service fee (SRO 1279), printed in the fiscal block
     footer: str = "Thank you for shopping with us"
     title: str = "SALE RECEIPT"  # e.g. "RETURN RECEIPT", "EXCHANGE RECEIPT", "QUOTE"
 
@@ -209,10 +214,20 @@ def _totals(r: ReceiptData, width: int) -> list[str]:
 
 def _fiscal(r: ReceiptData, width: int) -> list[str]:
     out: list[str] = []
+    name = (r.fiscal_authority or "fbr").upper()
+    if r.fiscal_authority and r.fiscal_pos_id:
+        out += _centre(f"{name} POS {r.fiscal_pos_id}", width)
+    if r.fiscal_fee:
+        out += _pair("POS service fee:", _money(r.fiscal_fee), width)
     if r.fiscal_invoice_number:
-        out += _centre(f"FBR Invoice: {r.fiscal_invoice_number}", width)
-    if r.fiscal_qr:
-        out += _centre(r.fiscal_qr, width)
+        out += _centre(f"{name} Invoice: {r.fiscal_invoice_number}", width)
+        if r.fiscal_qr:
+            # The printer draws the QR from this content (ESC/POS QR command); clients get the SVG (Sale.fiscal).
+            out += _centre(f"QR: {r.fiscal_qr}", width)
+        if name == "FBR":
+            out += _centre("Verify on the Tax Asaan app or SMS the number to 9966", width)
+    elif r.fiscal_authority:
+        out += _centre(f"{name} fiscal number pending", width)
     return out
 
 

@@ -28,6 +28,7 @@ from models.sales import Restock, ReturnLine, Sale, SaleLine, SaleReturn, SaleSt
 from models.stock import Bucket
 from operations.counter import pricing
 from operations.counter.checkouts import Payment, next_return_number
+from operations.counter.fiscal_outbox import queue_return_credit
 from operations.counter.registers import current_register, shift_for
 from operations.directory import Approval, post_points, refund_points, vouch
 from operations.kernel import (
@@ -334,6 +335,7 @@ async def finish(tx, doc: SaleReturn, counter, register, shift, taken: _TakenBac
             ]
         )
     sale = taken.sale  # read after the lock in take_back: safe to write back
+    await queue_return_credit(doc, sale, counter)
     await Sale.filter(id=sale.id).update(
         refunded_total=sale.refunded_total + taken.total,
         status=SaleStatus.REFUNDED if taken.fully_returned else SaleStatus.UPDATED,

@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     ALREADY_FULFILLED = "ALREADY_FULFILLED"  # more units than are left to fulfil
     ARCHIVED = "ARCHIVED"  # an archived product's variant cannot be sold
     INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"  # a loyalty wallet holds fewer points than asked for
+    BUYER_DETAILS_REQUIRED = "BUYER_DETAILS_REQUIRED"  # a fiscal invoice above the threshold names its buyer
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 DEVELOPMENT_SECRET = "dev-only-change-me"
@@ -130,6 +131,45 @@ class DriftSettings:
     bulk_poll_interval: float = 1.0  # seconds between looks at Shopify's bulk export of levels (first one)
 
 
+class AboveThreshold(StrEnum):
+    """A sale above the buyer threshold whose customer gives no CNIC or NTN (docs/fbr.md)."""
+
+    REFUSE = "refuse"  # checkout refuses it (BUYER_DETAILS_REQUIRED): the cashier names the customer
+    FLAG = "flag"  # it goes through and its invoice is reported with a flag for a person
+
+
+class RepeatedUsin(StrEnum):
+    """What to do when the authority refuses a USIN it already holds (its behaviour is undocumented)."""
+
+    RECORDED = "recorded"  # it holds it: mark the document recorded, waiting for a person to fill in the number
+    PARK = "park"  # treat it as any refusal: parked for a person
+
+
+@dataclass(frozen=True)
+class FiscalSettings:
+    """FBR / PRA fiscal reporting (operations/fiscal/, docs/fbr.md); the uncertain facts are settings."""
+
+    # The authorities' PostData endpoints (FBR IMS production; PRA's EIMS production): tests and the demo
+    # point them at the simulator.
+    fbr_url: str = "https://gw.fbr.gov.pk/imsp/v1/api/Live/PostData"
+    pra_url: str = "https://ims.pral.com.pk/ims/production/api/Live/PostData"
+    timeout: float = 10.0  # seconds per post; a post that takes longer is resent with the same USIN
+    lease_seconds: float = 60.0  # a claimed invoice is another worker's to send after this long
+    max_attempts: int = 20  # failed sends before an invoice is parked for a person to requeue
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    batch: int = 20  # invoices one claim takes
+    ageing_hours: float = 24.0  # not reported after this long: an ageing alert (rule 150XC, 24 hours)
+    buyer_threshold: Decimal = Decimal("100000")  # SRO 1006(I)/2021: buyer named above Rs 100,000
+    above_threshold: AboveThreshold = AboveThreshold.REFUSE
+    repeated_usin: RepeatedUsin = RepeatedUsin.RECORDED
+    pos_fee: Decimal = Decimal("1.00")  # SRO 1279(I)/2021: printed on the receipt, kept out of the tax fields
+    # The PCT code a line without one is sent with (PRA's spec default); the invoice is flagged either way.
+    default_pct_code: str = "00000000"
+    # Karachi time: the authority reads DateTime as local time.
+    timezone: str = "Asia/Karachi"
+
+
 @dataclass(frozen=True)
 class LoyaltySettings:
     """The points wallet (directory/loyalty.py). A branch may set its own earn rate (its
@@ -152,6 +192,7 @@ class DomainSettings:
     inbox: InboxSettings = InboxSettings()
     drift: DriftSettings = DriftSettings()
     loyalty: LoyaltySettings = LoyaltySettings()
+    fiscal: FiscalSettings = FiscalSettings()
 
     def changed(self, **groups: Any) -> "DomainSettings":
         """A copy with some groups changed: each value is a whole group, or a mapping of the fields of

@@ -34,6 +34,19 @@ from operations.sync.orders_poll import poll_orders
 from operations.sync.push import SYNC_CHANNEL, close_clients, push_due
 from operations.sync.push_claim import TOPIC as PUSH_TOPIC
 from operations.sync.push_status import parked_rows, push_figures
+
+# The queues' machinery, for the fiscal worker (operations/fiscal/reporting.py), which drains outbox rows of its
+# own topics the same way: claims, leases, backoff and parking written once.
+from operations.sync.queue import Queue as QueuedRows
+from operations.sync.queue import claim_lock as lock_for_claim
+from operations.sync.queue import due_rows as due_queued_rows
+from operations.sync.queue import is_last_attempt, lease_until, retry_at
+from operations.sync.queue import new_token as new_claim_token
+from operations.sync.queue import next_due as next_queued_due
+from operations.sync.queue import record as record_queued
+from operations.sync.queue import renew as renew_lease
+from operations.sync.queue import requeue as requeue_rows
+from operations.sync.queue import take as take_queued
 from operations.sync.stuck import StuckWebhook, retry_parked, retry_stuck_webhooks, stuck_webhooks
 
 __all__ = [
@@ -45,6 +58,7 @@ __all__ = [
     "ImportKind",
     "ImportOutcome",
     "ImportPhase",
+    "QueuedRows",
     "StuckWebhook",
     "changed_since",
     "clear_signals",
@@ -53,11 +67,17 @@ __all__ = [
     "connect_shopify",
     "current_connection",
     "disconnect_shopify",
+    "due_queued_rows",
     "fail_interrupted_jobs",
     "import_channel",
     "inbox_figures",
+    "is_last_attempt",
     "launch_import",
+    "lease_until",
+    "lock_for_claim",
     "map_location",
+    "new_claim_token",
+    "next_queued_due",
     "on_inventory_level_webhook",
     "order_action_figures",
     "parked_order_actions",
@@ -68,7 +88,11 @@ __all__ = [
     "push_due",
     "push_figures",
     "push_order_actions",
+    "record_queued",
     "reencrypt_stored_secrets",
+    "renew_lease",
+    "requeue_rows",
+    "retry_at",
     "retry_parked",
     "retry_stuck_webhooks",
     "run_job",
@@ -76,5 +100,6 @@ __all__ = [
     "start_import",
     "store_webhook",
     "stuck_webhooks",
+    "take_queued",
     "webhook_secrets",
 ]

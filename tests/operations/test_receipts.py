@@ -207,7 +207,19 @@ def test_fiscal_fields_only_when_set():
     fiscal = render_thermal(small_receipt(fiscal_invoice_number="123456ABCD789012345", fiscal_qr="[QR]"), 58)
     assert_printable(fiscal, 32)
     assert "FBR Invoice: 123456ABCD789012345" in fiscal
-    assert "[QR]" in fiscal.split("\n")[-4]  # just above the closing rule and the footer
+    assert "QR: [QR]" in fiscal and "9966" in fiscal.split("\n")[-4]  # the QR, then how to verify it
+
+
+def test_the_fiscal_block_says_pending_until_the_number_is_back():
+    for width, columns in ((58, 32), (80, 48)):
+        pending = render_thermal(
+            small_receipt(fiscal_authority="fbr", fiscal_pos_id="100001", fiscal_fee=D("1.00")), width
+        )
+        assert_printable(pending, columns)
+        assert "FBR fiscal number pending" in pending and "FBR POS 100001" in pending
+        assert "POS service fee:" in pending and "FBR Invoice" not in pending
+        pra = render_thermal(small_receipt(fiscal_authority="pra", fiscal_invoice_number="N1", fiscal_qr="u"), width)
+        assert "PRA Invoice: N1" in pra and "9966" not in pra
 
 
 def test_exclusive_tax_has_no_incl_note_and_title_is_printed():
