@@ -19,6 +19,7 @@ from resolvers import orders as order_resolvers
 from resolvers import purchasing as purchasing_resolvers
 from resolvers import registers as register_resolvers
 from resolvers import reorder as reorder_resolvers
+from resolvers import reports as report_resolvers
 from resolvers import returns as return_resolvers
 from resolvers import shopify as shopify_resolvers
 from resolvers import sync as sync_resolvers
@@ -77,6 +78,7 @@ from schema.registers import (
     RegisterReport,
 )
 from schema.reorder import LowStockAlert, ReorderSuggestion
+from schema.reports import SalesReport
 from schema.returns import CreateExchangePayload, CreateReturnPayload, SaleReturn
 from schema.sales import (
     CheckoutPayload,
@@ -144,6 +146,10 @@ class Query:
     cash_movements: relay.Connection[CashMovement] = strawberry.field(resolver=register_resolvers.cash_movements)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
+    sales_report: SalesReport = strawberry.field(
+        resolver=report_resolvers.sales_report_query,
+        description="Sales and returns over some local days at the branches the caller reports on, grouped as asked.",
+    )
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
     shopify_locations: list[ShopifyLocation] = strawberry.field(resolver=shopify_resolvers.shopify_locations_list)
     import_job: ImportJob = strawberry.field(resolver=shopify_resolvers.import_job)

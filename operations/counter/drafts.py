@@ -32,6 +32,7 @@ from operations.kernel import (
     Permission,
     current_settings,
     earlier_document,
+    fetch,
     fingerprint,
     record_audit,
     require,
@@ -214,6 +215,13 @@ async def place_draft(
         shift = await shift_for(register, actor.staff_id)
         number = await next_sale_number(tx, counter)
         await Sale.filter(id=sale.id).update(shift_id=shift.id, number=number)
+        # Cost of goods as the sale is placed, not as the draft was saved (sales reports' margin).
+        await fetch(
+            tx.conn,
+            "UPDATE sale_line SET unit_cost = (SELECT v.average_cost FROM variant v WHERE v.id = sale_line.variant_id)"
+            " WHERE sale_id = ?",
+            [sale.id],
+        )
         await Tender.bulk_create(
             [
                 Tender(sale_id=sale.id, type=p.type, amount=p.amount, reference=p.reference, account=p.account)
