@@ -24,8 +24,6 @@ class CommissionRate(Model):
     percent = fields.DecimalField(max_digits=5, decimal_places=2)
     effective_from = fields.DatetimeField()
     set_by = fields.CharField(max_length=120)
-    idempotency_key = fields.CharField(max_length=200, null=True, unique=True)
-    request_hash = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -60,8 +58,6 @@ class ReportExport(Model):
     requested_by = fields.ForeignKeyField("models.Staff", related_name="exports", null=True, on_delete=fields.RESTRICT)
     branch_ids = fields.JSONField(null=True)  # the branches it covers (null: every branch), for who may download
     error = fields.TextField(null=True)
-    idempotency_key = fields.CharField(max_length=200, null=True, unique=True)
-    request_hash = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -20,6 +20,7 @@ from operations.kernel import (
     PasswordHashing,
     PinRules,
     PushSettings,
+    ReportSettings,
     SalesPolicy,
     SecretKeys,
     ShopifySettings,
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = 60.0  # a claimed webhook is another worker's to take after this long
     order_poll_interval: float = 300.0  # seconds between polls for orders updated in Shopify; 0 = never
     drift_check_interval: float = 3600.0  # seconds between drift checks against Shopify; 0 = never
+    export_dir: str = ""  # where report exports are written; empty: the system's temporary directory
+    export_ttl_seconds: float = 3600.0  # an export's file is deleted this long after it was made
+    export_link_seconds: float = 300.0  # a download link works this long
+    export_sweep_interval: float = 300.0  # seconds between sweeps of expired export files
     # Payment gateway names (comma-separated, case-insensitive) that make an online order cash on delivery.
     cod_gateways: str = "Cash on Delivery (COD),cash_on_delivery,COD"
     max_query_depth: int = 12
@@ -132,5 +137,10 @@ def domain_settings(settings: Settings) -> DomainSettings:
             max_attempts=settings.webhook_max_attempts,
             lease_seconds=settings.webhook_lease_seconds,
             handler_timeout=max(1.0, settings.webhook_lease_seconds / 2),
+        ),
+        reports=ReportSettings(
+            export_dir=settings.export_dir,
+            export_ttl_seconds=settings.export_ttl_seconds,
+            link_seconds=settings.export_link_seconds,
         ),
     )

@@ -51,8 +51,6 @@ class Migration(migrations.Migration):
                 ("percent", fields.DecimalField(max_digits=5, decimal_places=2)),
                 ("effective_from", fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ("set_by", fields.CharField(max_length=120)),
-                ("idempotency_key", fields.CharField(null=True, unique=True, max_length=200)),
-                ("request_hash", fields.CharField(null=True, max_length=64)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={
@@ -88,8 +86,6 @@ class Migration(migrations.Migration):
                 ),
                 ("branch_ids", fields.JSONField(null=True)),
                 ("error", fields.TextField(null=True)),
-                ("idempotency_key", fields.CharField(null=True, unique=True, max_length=200)),
-                ("request_hash", fields.CharField(null=True, max_length=64)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ("finished_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],

@@ -131,6 +131,16 @@ class DriftSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Report exports (reports/exports.py): where files are written (empty: the system's temporary directory),
+    how long a file is kept, and how long a download link works."""
+
+    export_dir: str = ""
+    export_ttl_seconds: float = 3600.0
+    link_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class DomainSettings:
     policy: SalesPolicy = SalesPolicy()
     pins: PinRules = PinRules()
@@ -141,6 +151,7 @@ class DomainSettings:
     push: PushSettings = PushSettings()
     inbox: InboxSettings = InboxSettings()
     drift: DriftSettings = DriftSettings()
+    reports: ReportSettings = ReportSettings()
 
     def changed(self, **groups: Any) -> "DomainSettings":
         """A copy with some groups changed: each value is a whole group, or a mapping of the fields of

@@ -62,17 +62,32 @@ async def scope_for(
         raise OperationError.single(ErrorCode.INVALID, "from is after to", "to")
     if (last - first).days + 1 > MAX_DAYS:
         raise OperationError.single(ErrorCode.INVALID, f"a report spans at most {MAX_DAYS} days", "to")
+    zones: dict[str, list[int]] = defaultdict(list)
+    rows = _branches(actor, branch_ids, permission, visible).order_by("id")
+    for pk, zone in await rows.values_list("id", "timezone"):
+        zones[zone].append(pk)
+    return Scope(first, last, {zone: tuple(ids) for zone, ids in zones.items()})
+
+
+def _branches(actor: Actor, branch_ids: Iterable[int] | None, permission: Permission, visible):
     if branch_ids is not None:
         wanted = sorted(set(branch_ids))
         for branch_id in wanted:
             require(actor, permission, branch_id)
-        rows = Branch.filter(id__in=wanted)
-    else:
-        rows = Branch.all() if visible is None else Branch.filter(id__in=list(visible))
-    zones: dict[str, list[int]] = defaultdict(list)
-    for pk, zone in await rows.order_by("id").values_list("id", "timezone"):
-        zones[zone].append(pk)
-    return Scope(first, last, {zone: tuple(ids) for zone, ids in zones.items()})
+        return Branch.filter(id__in=wanted)
+    return Branch.all() if visible is None else Branch.filter(id__in=list(visible))
+
+
+async def branches_for(actor: Actor, branch_ids: Iterable[int] | None, permission: Permission) -> list[int]:
+    """The branches a report without dates covers (as `scope_for`), in id order."""
+    visible = visible_branches(actor)
+    require(actor, permission)
+    return list(await _branches(actor, branch_ids, permission, visible).order_by("id").values_list("id", flat=True))
+
+
+def among(column: str, branch_ids: list[int]) -> str:
+    """SQL keeping rows of these branches (ids are integers from the database, written in)."""
+    return f"{column} IN ({', '.join(str(int(b)) for b in branch_ids)})" if branch_ids else "1 = 0"
 
 
 def _quoted(text: str) -> str:

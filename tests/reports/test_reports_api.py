@@ -24,7 +24,7 @@ def gid(branch) -> str:
 
 
 async def test_an_owner_sees_sales_by_branch_and_day(world, api):  # noqa: F811
-    khi, lhr = world.branches
+    _, lhr = world.branches
     await sell(world, 0, [(world.variants[0], 2)], key="a")
     await sell(world, 2, [(world.variants[1], 1)], key="b", card=True)
     day = karachi_today().isoformat()
