@@ -135,45 +135,77 @@ def _keys(groups: Iterable[SalesGroup], scope: Scope, conn, side: str) -> list[s
 
 
 def _lines_sql(scope: Scope, conn, groups: tuple[SalesGroup, ...]) -> tuple[str, list]:
+    """Each side (sale lines, return lines) grouped on its own, as a hand-written GROUP BY would be, then the two
+    sides' groups added together: a group holds its sales' distinct count from the one side and its returns' from
+    the other, so the outer sums are exact."""
     product = any(g in (SalesGroup.PRODUCT, SalesGroup.PRODUCT_TYPE) for g in groups)
-    joins = " JOIN variant v ON v.id = l.variant_id" + (" JOIN product p ON p.id = v.product_id" if product else "")
+    joins = " JOIN variant v ON v.id = l.variant_id JOIN product p ON p.id = v.product_id" if product else ""
     sale_where, sale_values = in_scope(scope, conn, "s.occurred_at", "s.branch_id")
     return_where, return_values = in_scope(scope, conn, "r.created_at", "r.branch_id")
     names = [f"k{i}" for i in range(len(groups))]
-    sale_keys = ", ".join(f"{sql} AS {n}" for sql, n in zip(_keys(groups, scope, conn, "sale"), names, strict=True))
-    return_keys = ", ".join(f"{sql} AS {n}" for sql, n in zip(_keys(groups, scope, conn, "return"), names, strict=True))
-    lead = lambda keys: keys + ", " if keys else ""  # noqa: E731
-    zero = "0" if is_sqlite(conn) else "CAST(0 AS NUMERIC)"
+    sale_keys = _keys(groups, scope, conn, "sale")
+    return_keys = _keys(groups, scope, conn, "return")
+
+    def select(keys: list[str]) -> str:
+        return "".join(f"{sql} AS {n}, " for sql, n in zip(keys, names, strict=True))
+
+    def grouped(keys: list[str]) -> str:
+        return f" GROUP BY {', '.join(keys)}" if keys else ""
+
+    total, zero = _sum(conn), "0"
     sql = (
-        f"SELECT {lead(sale_keys)}s.id AS sale_id, {NO_ID} AS return_id, l.quantity AS units, 0 AS returned_units,"
-        f" {_money(conn, 'l.unit_price * l.quantity')} AS gross,"
-        f" {_money(conn, 'l.line_discount + l.order_discount')} AS discounts,"
-        f" {_money(conn, 'l.net')} AS net, {_money(conn, 'l.tax')} AS tax, {_money(conn, 'l.total')} AS total,"
+        f"SELECT {select(sale_keys)}COUNT(DISTINCT s.id) AS sales_count, 0 AS returns_count,"
+        " SUM(l.quantity) AS units, 0 AS returned_units,"
+        f" {total('l.unit_price * l.quantity')} AS gross, {total('l.line_discount + l.order_discount')} AS discounts,"
+        f" {total('l.net')} AS net, {total('l.tax')} AS tax, {total('l.total')} AS total,"
         f" {zero} AS refunds, {zero} AS refunded_net,"
-        f" COALESCE({_money(conn, 'l.unit_cost * l.quantity')}, {zero}) AS cost,"
-        " CASE WHEN l.unit_cost IS NULL THEN l.quantity ELSE 0 END AS uncosted"
+        f" COALESCE({total('l.unit_cost * l.quantity', cost=True)}, 0) AS cost,"
+        " SUM(CASE WHEN l.unit_cost IS NULL THEN l.quantity ELSE 0 END) AS uncosted"
         f" FROM sale_line l JOIN sale s ON s.id = l.sale_id{joins}"
-        f" WHERE s.status IN {SOLD} AND {sale_where}"
+        f" WHERE s.status IN {SOLD} AND {sale_where}{grouped(sale_keys)}"
         " UNION ALL"
-        f" SELECT {lead(return_keys)}{NO_ID} AS sale_id, r.id AS return_id, 0 AS units,"
-        " rl.quantity AS returned_units,"
-        f" {zero}, {zero}, {zero}, {zero}, {zero},"
-        f" {_money(conn, 'rl.total')}, {_money(conn, 'rl.net')},"
-        f" -COALESCE({_money(conn, 'l.unit_cost * rl.quantity')}, {zero}),"
-        " CASE WHEN l.unit_cost IS NULL THEN -rl.quantity ELSE 0 END"
+        f" SELECT {select(return_keys)}0, COUNT(DISTINCT r.id), 0, SUM(rl.quantity), {zero}, {zero}, {zero}, {zero},"
+        f" {zero}, {total('rl.total')}, {total('rl.net')},"
+        f" -COALESCE({total('l.unit_cost * rl.quantity', cost=True)}, 0),"
+        " -SUM(CASE WHEN l.unit_cost IS NULL THEN rl.quantity ELSE 0 END)"
         " FROM return_line rl JOIN sale_return r ON r.id = rl.sale_return_id"
         f" JOIN sale_line l ON l.id = rl.sale_line_id JOIN sale s ON s.id = l.sale_id{joins}"
-        f" WHERE {return_where}"
+        f" WHERE {return_where}{grouped(return_keys)}"
     )
     key_list = ", ".join(names)
-    outer = (
-        f"SELECT {lead(key_list)}COUNT(DISTINCT sale_id) AS sales_count, COUNT(DISTINCT return_id) AS returns_count,"
-        " SUM(units) AS units, SUM(returned_units) AS returned_units, SUM(gross) AS gross,"
-        " SUM(discounts) AS discounts, SUM(net) AS net, SUM(tax) AS tax, SUM(total) AS total,"
-        " SUM(refunds) AS refunds, SUM(refunded_net) AS refunded_net, SUM(cost) AS cost,"
-        f" SUM(uncosted) AS uncosted FROM ({sql}) x" + (f" GROUP BY {key_list} ORDER BY {key_list}" if names else "")
+    lead = key_list + ", " if names else ""
+    figures = ", ".join(
+        f"SUM({f}) AS {f}"
+        for f in (
+            "sales_count",
+            "returns_count",
+            "units",
+            "returned_units",
+            "gross",
+            "discounts",
+            "net",
+            "tax",
+            "total",
+            "refunds",
+            "refunded_net",
+            "cost",
+            "uncosted",
+        )
     )
+    outer = f"SELECT {lead}{figures} FROM ({sql}) x" + (f" GROUP BY {key_list} ORDER BY {key_list}" if names else "")
     return outer, sale_values + return_values
+
+
+def _sum(conn):
+    """SQL summing a money expression exactly: whole paisa on SQLite (which keeps decimals as text), numeric on
+    PostgreSQL; a cost (4 decimals × units) is rounded to the paisa per line on both."""
+
+    def total(expr: str, cost: bool = False) -> str:
+        if is_sqlite(conn):
+            return f"SUM(CAST(ROUND(({expr}) * 100) AS INTEGER))"
+        return f"SUM(ROUND({expr}, 2))" if cost else f"SUM({expr})"
+
+    return total
 
 
 def _tenders_sql(scope: Scope, conn, groups: tuple[SalesGroup, ...]) -> tuple[str, list]:
