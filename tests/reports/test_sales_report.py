@@ -9,7 +9,7 @@ from models.sales import Restock, ReturnLine, Sale, SaleReturn, SaleStatus, Tend
 from models.stock import StockMovement
 from operations.counter import close_register, register_report
 from operations.kernel import SYSTEM, AccessDenied, OperationError
-from operations.reports import SalesFilter, SalesGroup, sales_report
+from operations.reports import SalesFilter, SalesGroup, day_close, returns_report, sales_report
 from tests.reports.conftest import KARACHI, karachi_today, seeded_day, sell
 
 D = Decimal
@@ -49,6 +49,18 @@ async def test_a_random_day_adds_up_to_the_receipts_the_z_reports_and_the_ledger
         assert (row.total if row else D("0.00")) == z.sales_total
         assert (row.refunds if row else D("0.00")) == z.refunded_total
         assert (row.sales_count if row else 0) == z.sales_count
+
+    # The day close: the same registers' Z reports side by side, and the returns report's refunds.
+    day = karachi_today()
+    closed = await day_close(SYSTEM, day, day)
+    assert len(closed.registers) == len(world.counters) and all(z.final for z in closed.registers)
+    assert (closed.sales_total, closed.refunded_total) == (totals.total, totals.refunds)
+    back = await returns_report(SYSTEM, day, day)
+    assert sum(r.refunds for r in back) == totals.refunds
+    assert sum(r.units for r in back) == totals.returned_units
+    assert sum(r.units for r in back if r.exchange) == sum(
+        line.quantity for line in await ReturnLine.filter(sale_return__exchange_sale_id__not_isnull=True)
+    )
 
     # By tender: what the tenders took adds up to what was charged; refunds to what was paid back.
     tenders = await report([SalesGroup.TENDER_TYPE])
