@@ -138,8 +138,11 @@ def _lines_sql(scope: Scope, conn, groups: tuple[SalesGroup, ...]) -> tuple[str,
     """Each side (sale lines, return lines) grouped on its own, as a hand-written GROUP BY would be, then the two
     sides' groups added together: a group holds its sales' distinct count from the one side and its returns' from
     the other, so the outer sums are exact."""
-    product = any(g in (SalesGroup.PRODUCT, SalesGroup.PRODUCT_TYPE) for g in groups)
-    joins = " JOIN variant v ON v.id = l.variant_id JOIN product p ON p.id = v.product_id" if product else ""
+    joins = ""
+    if SalesGroup.PRODUCT in groups or SalesGroup.PRODUCT_TYPE in groups:
+        joins += " JOIN variant v ON v.id = l.variant_id"
+    if SalesGroup.PRODUCT_TYPE in groups:
+        joins += " JOIN product p ON p.id = v.product_id"
     sale_where, sale_values = in_scope(scope, conn, "s.occurred_at", "s.branch_id")
     return_where, return_values = in_scope(scope, conn, "r.created_at", "r.branch_id")
     names = [f"k{i}" for i in range(len(groups))]
