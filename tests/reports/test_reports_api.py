@@ -1,5 +1,6 @@
 """The reports over GraphQL: what a caller may see, and the figures as the API shows them."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from models.sales import Sale
@@ -59,3 +60,29 @@ async def test_a_cashier_and_another_branchs_manager_are_forbidden(world, api): 
 async def test_a_bad_range_is_a_readable_error(world, api):  # noqa: F811
     body = await api.raw(SALES_REPORT, {"filter": {"from": "2026-02-02", "to": "2026-01-01"}})
     assert body["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+MOVEMENTS = """
+query($branch: ID!, $reasons: [String!], $type: String, $ref: String, $from: Date, $to: Date) {
+  stockMovements(branchId: $branch, first: 50, reasons: $reasons, referenceType: $type, referenceId: $ref,
+                 from: $from, to: $to) { edges { node { delta reason } } }
+}
+"""
+
+
+async def test_movement_history_by_reason_document_and_day(world, api):  # noqa: F811
+    khi = world.branches[0]
+    sale = await sell(world, 0, [(world.variants[0], 2), (world.variants[1], 1)], key="m1")
+    await sell(world, 1, [(world.variants[0], 1)], key="m2")
+    today = karachi_today()
+
+    async def deltas(**filters) -> list[int]:
+        data = await api(MOVEMENTS, {"branch": gid(khi), **filters})
+        return sorted(e["node"]["delta"] for e in data["stockMovements"]["edges"])
+
+    assert await deltas(reasons=["sale"]) == [-2, -1, -1]
+    assert await deltas(type="sale", ref=str(sale.id)) == [-2, -1]
+    assert len(await deltas(reasons=["opening_stock"])) == len(world.variants)
+    assert await deltas(reasons=["sale"], **{"from": today.isoformat(), "to": today.isoformat()}) == [-2, -1, -1]
+    yesterday = (today - timedelta(days=1)).isoformat()
+    assert await deltas(**{"from": yesterday, "to": yesterday}) == []
