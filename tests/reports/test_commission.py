@@ -1,5 +1,6 @@
 """Salesperson commission: the most specific rate in effect when sold, earned on what was paid, less refunds."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -68,3 +69,13 @@ async def test_who_may_set_a_rate(world):
     with pytest.raises(OperationError) as bad:
         await set_commission_rate(own, NewRate(D("120"), staff_id=ali), "m4")
     assert bad.value.problems[0].code == "INVALID"
+
+
+async def test_racing_callers_with_one_key_set_one_rate(world):
+    ali = world.salespeople[0]
+    same = await asyncio.gather(
+        *(set_commission_rate(SYSTEM, NewRate(D("4.00"), staff_id=ali), "race") for _ in range(4))
+    )
+    assert len({rate.id for rate, _ in same}) == 1 and sum(not replayed for _, replayed in same) == 1
+    await asyncio.gather(*(set_commission_rate(SYSTEM, NewRate(D("4.00"), staff_id=ali), f"k{i}") for i in range(3)))
+    assert await CommissionRate.filter(staff_id=ali).count() == 4
