@@ -25,4 +25,5 @@ MODEL_MODULES = [
     "models.drift",
     "models.loyalty",
     "models.fiscal",
+    "models.reports",
 ]

@@ -89,6 +89,9 @@ class SaleLine(Model):
     tax = fields.DecimalField(max_digits=14, decimal_places=2)
     total = fields.DecimalField(max_digits=14, decimal_places=2)
     returned_quantity = fields.IntField(default=0)
+    # The variant's weighted average cost when the sale was placed (PKR, 4 decimals): a sales report's cost of
+    # goods and margin. NULL when the variant had no cost yet.
+    unit_cost = fields.DecimalField(max_digits=14, decimal_places=4, null=True)
 
     class Meta:
         table = "sale_line"

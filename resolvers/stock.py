@@ -1,5 +1,8 @@
 """Stock levels, the movement ledger, and stock adjustments."""
 
+from datetime import date
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
@@ -11,6 +14,7 @@ from operations.directory import resolve_variant_refs
 from operations.kernel import ErrorCode, OperationError, Permission, require
 from operations.stock import Adjustment, AdjustmentLine, AdjustmentReason, ReorderLevel, set_reorder_levels
 from operations.stock import adjust_stock as ops_adjust_stock
+from resolvers.days import within_days
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -74,13 +78,38 @@ async def stock_movements(
     first: int,
     after: str | None = None,
     variant_ids: list[strawberry.ID] | None = None,
+    reasons: Annotated[
+        list[str] | None, strawberry.argument(description="Only movements written for these reasons (e.g. sale).")
+    ] = None,
+    reference_type: Annotated[
+        str | None, strawberry.argument(description="Only movements of this kind of document (sale, transfer…).")
+    ] = None,
+    reference_id: Annotated[str | None, strawberry.argument(description="With referenceType: one document.")] = None,
+    actor: Annotated[
+        str | None, strawberry.argument(description='Who moved the stock, as `actor` shows it ("staff:12 (…)").')
+    ] = None,
+    from_: Annotated[
+        date | None, strawberry.argument(name="from", description="From this day on, in the branch's calendar.")
+    ] = None,
+    to: Annotated[date | None, strawberry.argument(description="Up to this day, included.")] = None,
 ) -> relay.Connection[StockMovement]:
     """The branch's ledger in sequence order; `after` is a page's `endCursor`, which is the last sequence
-    the client saw (a client resuming a live stream passes that sequence as a string)."""
-    queryset = models.StockMovement.filter(branch_id=await _branch_pk(info, branch_id))
+    the client saw (a client resuming a live stream passes that sequence as a string). The filters narrow the
+    movement history: reasons, the document it was written for, who moved it, and the days it happened on."""
+    branch_pk = await _branch_pk(info, branch_id)
+    queryset = models.StockMovement.filter(branch_id=branch_pk)
     variant_pks = _decode_variant_filter(variant_ids)
     if variant_pks is not None:
         queryset = queryset.filter(variant_id__in=variant_pks)
+    if reasons is not None:
+        queryset = queryset.filter(reason__in=reasons[:50])
+    if reference_type is not None:
+        queryset = queryset.filter(posting__reference_type=reference_type)
+    if reference_id is not None:
+        queryset = queryset.filter(posting__reference_id=reference_id)
+    if actor is not None:
+        queryset = queryset.filter(posting__actor=actor)
+    queryset = await within_days(queryset, from_, to, branch_ids=[branch_pk], at="occurred_at")
     if after is not None and not (after.isdigit() and len(after) <= 18):
         raise BadRequest("after is an endCursor: the last sequence seen (0 or more)", field="after")
     return await keyset_page(

@@ -21,6 +21,7 @@ from resolvers import orders as order_resolvers
 from resolvers import purchasing as purchasing_resolvers
 from resolvers import registers as register_resolvers
 from resolvers import reorder as reorder_resolvers
+from resolvers import reports as report_resolvers
 from resolvers import returns as return_resolvers
 from resolvers import shopify as shopify_resolvers
 from resolvers import sync as sync_resolvers
@@ -94,6 +95,20 @@ from schema.registers import (
     RegisterReport,
 )
 from schema.reorder import LowStockAlert, ReorderSuggestion
+from schema.report_views import (
+    CommissionReportRow,
+    DayClose,
+    ExportReportPayload,
+    OrdersReport,
+    ReportExport,
+    ReturnsReportRow,
+    SetCommissionRatePayload,
+    StockReportLine,
+    SyncSummary,
+    TransferAgeing,
+    ValuationReportRow,
+)
+from schema.reports import SalesReport
 from schema.returns import CreateExchangePayload, CreateReturnPayload, SaleReturn
 from schema.sales import (
     CheckoutPayload,
@@ -161,6 +176,20 @@ class Query:
     cash_movements: relay.Connection[CashMovement] = strawberry.field(resolver=register_resolvers.cash_movements)
     current_register: Register | None = strawberry.field(resolver=register_resolvers.current_register)
     register_report: RegisterReport = strawberry.field(resolver=register_resolvers.register_report)
+    sales_report: SalesReport = strawberry.field(
+        resolver=report_resolvers.sales_report_query,
+        description="Sales and returns over some local days at the branches the caller reports on, grouped as asked.",
+    )
+    day_close: DayClose = strawberry.field(resolver=report_resolvers.day_close_query)
+    returns_report: list[ReturnsReportRow] = strawberry.field(resolver=report_resolvers.returns_report_query)
+    orders_report: OrdersReport = strawberry.field(resolver=report_resolvers.orders_report_query)
+    stock_value_report: list[ValuationReportRow] = strawberry.field(resolver=report_resolvers.stock_value_report)
+    dead_stock: list[StockReportLine] = strawberry.field(resolver=report_resolvers.dead_stock_query)
+    low_stock_report: list[StockReportLine] = strawberry.field(resolver=report_resolvers.low_stock_query)
+    transfer_ageing: list[TransferAgeing] = strawberry.field(resolver=report_resolvers.transfer_ageing_query)
+    sync_report: SyncSummary = strawberry.field(resolver=report_resolvers.sync_summary_query)
+    commission_report: list[CommissionReportRow] = strawberry.field(resolver=report_resolvers.commission_report_query)
+    export_progress: ReportExport = strawberry.field(resolver=report_resolvers.export_progress_query)
     sync_status: SyncStatus = strawberry.field(resolver=shopify_resolvers.sync_status)
     fiscal_status: FiscalStatus = strawberry.field(
         resolver=fiscal_resolvers.fiscal_status,
@@ -237,6 +266,11 @@ class Mutation:
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
     create_customer: CreateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.create_customer)
+    set_commission_rate: SetCommissionRatePayload = strawberry.mutation(
+        resolver=report_resolvers.set_commission_rate_mutation,
+        description="A salesperson's or product type's commission percent from a moment on (the past keeps its rate).",
+    )
+    export_report: ExportReportPayload = strawberry.mutation(resolver=report_resolvers.export_report_mutation)
     update_customer: UpdateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.update_customer)
     adjust_loyalty_points: AdjustLoyaltyPointsPayload = strawberry.mutation(
         resolver=loyalty_resolvers.adjust_loyalty_points,

@@ -24,6 +24,7 @@ from operations.kernel import current_settings, settings_installed
 from operations.sync import WEBHOOK_PATH, fail_interrupted_jobs
 from schema import build_schema
 from server import graphiql, workers
+from server.exports import EXPORT_PATH, export_download
 from server.graphql_view import graphql_app
 from server.health import health
 from server.limits import BodyLimit
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             WebSocketRoute("/graphql", gql),
             Route("/health", health),
             Route(WEBHOOK_PATH, shopify_webhook, methods=["POST"]),
+            Route(EXPORT_PATH, export_download, methods=["GET"]),
         ],
         middleware=[
             Middleware(

@@ -24,6 +24,7 @@ from operations.kernel import (
     PinRules,
     PushSettings,
     RepeatedUsin,
+    ReportSettings,
     SalesPolicy,
     SecretKeys,
     ShopifySettings,
@@ -101,6 +102,10 @@ class Settings(BaseSettings):
     fbr_above_threshold: AboveThreshold = FiscalSettings.above_threshold
     fbr_repeated_usin: RepeatedUsin = FiscalSettings.repeated_usin
     fbr_pos_fee: Decimal = FiscalSettings.pos_fee
+    export_dir: str = ""  # where report exports are written; empty: the system's temporary directory
+    export_ttl_seconds: float = 3600.0  # an export's file is deleted this long after it was made
+    export_link_seconds: float = 300.0  # a download link works this long
+    export_sweep_interval: float = 300.0  # seconds between sweeps of expired export files
     # Payment gateway names (comma-separated, case-insensitive) that make an online order cash on delivery.
     cod_gateways: str = "Cash on Delivery (COD),cash_on_delivery,COD"
     max_query_depth: int = 12
@@ -176,5 +181,10 @@ def domain_settings(settings: Settings) -> DomainSettings:
             max_attempts=settings.webhook_max_attempts,
             lease_seconds=settings.webhook_lease_seconds,
             handler_timeout=max(1.0, settings.webhook_lease_seconds / 2),
+        ),
+        reports=ReportSettings(
+            export_dir=settings.export_dir,
+            export_ttl_seconds=settings.export_ttl_seconds,
+            link_seconds=settings.export_link_seconds,
         ),
     )

@@ -10,6 +10,7 @@
   webhook Shopify never delivered is still taken in.
 - drift check (`operations/drift/check.py`): Shopify's levels against the ledger, on a schedule.
 - fiscal reporting (`operations/fiscal/reporting.py`): sales, returns and voids reported to FBR or PRA.
+- export sweep (`operations/reports/exports.py`): deletes report export files past their expiry.
 
 A round that took a full claim (more rows waiting) is followed at once by the next. Several
 processes may run the loops side by side: claims (SKIP LOCKED + lease) and `@idempotent` keys keep
@@ -26,6 +27,7 @@ from contextlib import asynccontextmanager
 
 from operations.drift import check_loop
 from operations.fiscal import report_due
+from operations.reports import sweep_exports
 from operations.sync import close_clients, poll_orders, process_inbox, push_due, push_order_actions
 from server.settings import Settings
 
@@ -111,6 +113,8 @@ def _loops(settings: Settings, stop: asyncio.Event) -> dict[str, Awaitable[None]
         ),
     }
     loops["fiscal-reporting"] = every("fiscal reporting", settings.fbr_interval, report_due, full=1, stop=stop)
+    if settings.export_sweep_interval > 0:
+        loops["report-export-sweep"] = every("export sweep", settings.export_sweep_interval, sweep_exports, stop=stop)
     if settings.order_poll_interval > 0:
         loops["shopify-orders-poll"] = every("orders poll", settings.order_poll_interval, poll_orders, stop=stop)
     return loops

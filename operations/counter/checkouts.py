@@ -345,6 +345,7 @@ async def write_lines(sale: Sale, c: Checkout, priced: _Priced) -> None:
                 net=p.net,
                 tax=p.tax,
                 total=p.total,
+                unit_cost=v.average_cost,
             )
             for i, (line, v, p) in enumerate(zip(c.lines, priced.variants, priced.priced.lines, strict=True))
         ]

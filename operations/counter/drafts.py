@@ -34,6 +34,7 @@ from operations.kernel import (
     Problems,
     current_settings,
     earlier_document,
+    fetch,
     fingerprint,
     record_audit,
     require,
@@ -228,6 +229,13 @@ async def place_draft(
         number = await next_sale_number(tx, counter)
         await Sale.filter(id=sale.id).update(shift_id=shift.id, number=number)
         await queue_invoice(await Sale.get(id=sale.id), counter)
+        # Cost of goods as the sale is placed, not as the draft was saved (sales reports' margin).
+        await fetch(
+            tx.conn,
+            "UPDATE sale_line SET unit_cost = (SELECT v.average_cost FROM variant v WHERE v.id = sale_line.variant_id)"
+            " WHERE sale_id = ?",
+            [sale.id],
+        )
         await Tender.bulk_create(
             [
                 Tender(sale_id=sale.id, type=p.type, amount=p.amount, reference=p.reference, account=p.account)

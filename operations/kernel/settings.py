@@ -181,6 +181,16 @@ class LoyaltySettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Report exports (reports/exports.py): where files are written (empty: the system's temporary directory),
+    how long a file is kept, and how long a download link works."""
+
+    export_dir: str = ""
+    export_ttl_seconds: float = 3600.0
+    link_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class DomainSettings:
     policy: SalesPolicy = SalesPolicy()
     pins: PinRules = PinRules()
@@ -193,6 +203,7 @@ class DomainSettings:
     drift: DriftSettings = DriftSettings()
     loyalty: LoyaltySettings = LoyaltySettings()
     fiscal: FiscalSettings = FiscalSettings()
+    reports: ReportSettings = ReportSettings()
 
     def changed(self, **groups: Any) -> "DomainSettings":
         """A copy with some groups changed: each value is a whole group, or a mapping of the fields of

@@ -3,14 +3,15 @@ fresh `branchline serve --demo` over real HTTP (subscriptions over a real graphq
 WebSocket), each checked for errors and for doing what the text around it says.
 
 What a reader fills in is filled in here, and only that: the token from `login` / `counterLogin` in
-the Authorization header (or `{"authToken": ...}` in connection_init), `<job id>` from the answer
-before, and `<simulator>` from the demo's log. Each example is taken by `take()` with the words
-that identify it, so an example added, dropped or moved in the README fails this test until it is
-run here too.
+the Authorization header (or `{"authToken": ...}` in connection_init), `<job id>` and `<export id>` from
+the answer before, `<today>` (the demo branches' calendar day), and `<simulator>` from the demo's
+log. Each example is taken by `take()` with the words that identify it, so an example added, dropped
+or moved in the README fails this test until it is run here too.
 """
 
 import asyncio
 import base64
+import io
 import json
 import os
 import re
@@ -18,9 +19,12 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
+import openpyxl
 import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
@@ -253,6 +257,30 @@ async def test_every_readme_example_runs_on_the_demo_as_written(demo):
             emails = {e["node"]["email"] for e in team["staffMembers"]["edges"]}
             assert {"manager.lhr@zari.demo", "ayesha.lhr@zari.demo", "usman.lhr@zari.demo"} <= emails, emails
             assert live.events.empty(), "the back office's requests moved no stock"
+
+            # Reports: today's takings by branch and tender, Lahore's stock value, and an export downloaded.
+            today = datetime.now(ZoneInfo("Asia/Karachi")).date().isoformat()  # the demo's branches' calendar
+            takings = await run(http, examples.take("query SalesToday", "<today>").replace("<today>", today), owner)
+            report = takings["salesReport"]
+            assert {(r["branch"]["code"], r["tenderType"], r["total"]["amount"]) for r in report["rows"]} == {
+                ("LHR-GUL", "CARD", "5000.00"),
+                ("LHR-GUL", "CASH", "4480.00"),
+            }
+            assert (report["totals"]["total"]["amount"], report["totals"]["salesCount"]) == ("9480.00", 1)
+            worth = await run(http, examples.take("query StockValue", LAHORE), owner)
+            assert sum(row["units"] for row in worth["stockValueReport"]) > 0
+            export_example = examples.take("mutation ExportSales", "<today>").replace("<today>", today)
+            export_id = (await run(http, export_example, owner))["exportReport"]["export"]["id"]
+            progress_query = examples.take("query ExportProgress", "<export id>").replace("<export id>", export_id)
+            for _ in range(200):
+                export = (await run(http, progress_query, owner))["exportProgress"]
+                if export["status"] != "RUNNING":
+                    break
+                await asyncio.sleep(0.05)
+            assert (export["status"], export["rowsWritten"]) == ("DONE", 1), export
+            sheet = openpyxl.load_workbook(io.BytesIO((await http.get(export["downloadUrl"])).content)).active
+            header, row = list(sheet.iter_rows(values_only=True))
+            assert dict(zip(header, row, strict=True))["Total"] == 9480
 
             # Shopify: connecting again to the demo's shop, a re-run import that changes no stock.
             connected = await run(http, examples.take("connectShopify(", "zari-demo.myshopify.com"), owner)
