@@ -12,6 +12,9 @@ class Product(Model):
     vendor = fields.CharField(max_length=120, default="")
     product_type = fields.CharField(max_length=120, default="")
     shopify_product_id = fields.CharField(max_length=80, null=True, unique=True)
+    # Shopify's `updatedAt` of the product as Branchline last knew it (our edit's answer, or a webhook taken
+    # in): an older or equal `products/update` is an echo or stale (operations/sync/webhook_handlers.py).
+    shopify_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     variants: fields.ReverseRelation["Variant"]
@@ -33,6 +36,8 @@ class Variant(Model):
     size = fields.CharField(max_length=40, null=True)
     colour = fields.CharField(max_length=40, null=True)
     price = fields.DecimalField(max_digits=14, decimal_places=2)
+    # Shopify's "compare at" price (the struck-through one); NULL when the variant is not on sale.
+    compare_at_price = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
     # Percent, e.g. 18.00 for Pakistan's standard sales tax.
     tax_rate = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
     # Pakistan Customs Tariff code: FBR wants it on each fiscal invoice line.
@@ -40,8 +45,11 @@ class Variant(Model):
     shopify_variant_id = fields.CharField(max_length=80, null=True, unique=True)
     shopify_inventory_item_id = fields.CharField(max_length=80, null=True, unique=True)
     # Weighted average unit cost (PKR, 4 decimals) from goods received: what stock is valued at.
-    # NULL until the first receipt. Written only by operations/purchasing/orders.py.
+    # NULL until the first receipt, or the Shopify import's unit cost (its opening value, operations/sync/
+    # catalog_upsert.py); then moved only by goods received (operations/purchasing/receiving.py).
     average_cost = fields.DecimalField(max_digits=14, decimal_places=4, null=True)
+    # As on Product: Shopify's `updatedAt` of this variant as Branchline last knew it.
+    shopify_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

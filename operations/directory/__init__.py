@@ -23,8 +23,9 @@ from operations.directory.catalog import (
     resolve_distinct_variants,
     resolve_variant_refs,
 )
+from operations.directory.catalog_outbox import CUSTOMER_TOPIC as CUSTOMER_CREATE_TOPIC
 from operations.directory.catalog_outbox import TOPIC as CATALOG_EDIT_TOPIC
-from operations.directory.catalog_outbox import queue_catalog_edit
+from operations.directory.catalog_outbox import queue_catalog_edit, queue_customer_create
 from operations.directory.customers import (
     CustomerChanges,
     CustomerExists,
@@ -63,6 +64,7 @@ from operations.directory.staff_admin import (
 
 __all__ = [
     "CATALOG_EDIT_TOPIC",
+    "CUSTOMER_CREATE_TOPIC",
     "Approval",
     "CounterChange",
     "CustomerChanges",
@@ -100,6 +102,7 @@ __all__ = [
     "normalise_phone",
     "orders_of_customers",
     "queue_catalog_edit",
+    "queue_customer_create",
     "require_customer_access",
     "reset_password",
     "reset_pin",

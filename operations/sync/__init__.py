@@ -1,7 +1,7 @@
 """Everything that talks to Shopify: the connection, locations, the catalog import, the webhook inbox and its
-handlers, the inventory push, order actions and their calls, the claiming, leases, backoff and parking their
-queues share (queue.py), order edits, the orders poll, recovery of what webhooks missed, and what waits for a
-person.
+handlers, the inventory push, order actions and their calls, catalog edits and customers made here
+(shop_writes.py), the claiming, leases, backoff and parking their queues share (queue.py), order edits, the
+orders poll, recovery of what webhooks missed, and what waits for a person.
 """
 
 # The face: what other contexts and packages may use (docs/architecture.md, rule 1).
@@ -34,6 +34,7 @@ from operations.sync.orders_poll import poll_orders
 from operations.sync.push import SYNC_CHANNEL, close_clients, push_due
 from operations.sync.push_claim import TOPIC as PUSH_TOPIC
 from operations.sync.push_status import parked_rows, push_figures
+from operations.sync.shop_writes import parked_shop_writes, push_shop_writes, shop_write_figures
 from operations.sync.stuck import StuckWebhook, retry_parked, retry_stuck_webhooks, stuck_webhooks
 
 __all__ = [
@@ -62,16 +63,19 @@ __all__ = [
     "order_action_figures",
     "parked_order_actions",
     "parked_rows",
+    "parked_shop_writes",
     "poll_orders",
     "process_inbox",
     "progress_event",
     "push_due",
     "push_figures",
     "push_order_actions",
+    "push_shop_writes",
     "reencrypt_stored_secrets",
     "retry_parked",
     "retry_stuck_webhooks",
     "run_job",
+    "shop_write_figures",
     "shopify_locations",
     "start_import",
     "store_webhook",

@@ -1,0 +1,23 @@
+"""Catalog edits both ways with Shopify: a variant's compare-at price, and when Shopify last had each
+product and variant as Branchline knows it (`shopify_updated_at`: Shopify's own `updatedAt`, from the
+answer to our last edit or from the last `products/update` taken in), so an older webhook, or the
+echo of our own edit, is told from a newer edit made in Shopify (operations/sync/webhook_handlers.py)."""
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0019_customers")]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name="Variant",
+            name="compare_at_price",
+            field=fields.DecimalField(max_digits=14, decimal_places=2, null=True),
+        ),
+        ops.AddField(model_name="Variant", name="shopify_updated_at", field=fields.DatetimeField(null=True)),
+        ops.AddField(model_name="Product", name="shopify_updated_at", field=fields.DatetimeField(null=True)),
+    ]
