@@ -231,3 +231,16 @@ async def test_without_a_connected_shop_no_customer_is_queued(db, api):  # noqa:
     made = await api(CREATE_CUSTOMER, {"input": {"firstName": "Zara", "phone": "03009876543", "idempotencyKey": key()}})
     assert made["createCustomer"]["errors"] == []
     assert not await OutboxRow.filter(topic=CUSTOMER_CREATE_TOPIC).exists()
+
+
+async def test_two_workers_at_once_send_each_edit_once(connected):  # noqa: F811
+    shop = connected.shop
+    products = await Product.filter(shopify_product_id__isnull=False).order_by("id").limit(4)
+    variants = [await Variant.filter(product_id=p.id).order_by("id").first() for p in products]
+    for n, variant in enumerate(variants):
+        await edit_price(variant, f"{1000 + n}.00")
+    claimed = await asyncio.gather(shop_writes.push_shop_writes(), shop_writes.push_shop_writes())
+    assert sum(claimed) == len(variants)
+    for variant in variants:
+        assert len(applied(shop, "productVariantsBulkUpdate", variant.shopify_variant_id)) == 1
+    assert set(await OutboxRow.filter(topic=CATALOG_EDIT_TOPIC).values_list("status", flat=True)) == {OutboxStatus.DONE}

@@ -87,3 +87,32 @@ async def test_the_echo_of_our_edit_never_clobbers_a_newer_local_one_nor_loops(i
     assert (await Variant.get(id=variant.id)).price == Decimal("1200.00")
     sent = [a["changes"]["price"] for a in sim_shop.applied if a["id"] == variant.shopify_variant_id]
     assert sent == ["1000.00", "1200.00"]
+
+
+async def test_the_server_workers_send_an_edit_and_take_its_echo_in(imported, sim_shop, db):
+    """server/workers.py runs the shop writes beside the push and the inbox: an edit reaches Shopify alone,
+    and its echo is taken in without changing anything or queueing anything again."""
+    import asyncio
+
+    from server import workers
+    from server.settings import Settings
+
+    settings = Settings(
+        database_url=db,
+        sync_push_interval=0.05,
+        webhook_inbox_interval=0.05,
+        drift_check_interval=0,
+        order_poll_interval=0,
+    )
+    variant = await Variant.filter(shopify_variant_id__isnull=False).order_by("id").first()
+    async with workers.running(settings):
+        await edit_price(variant, "3333.00")
+        for _ in range(250):
+            echoes = await rows(topic="products/update", status=InboxStatus.DONE)
+            if sim_variant(sim_shop, variant).price == "3333.00" and echoes:
+                break
+            await asyncio.sleep(0.02)
+    assert sim_variant(sim_shop, variant).price == "3333.00"
+    assert await rows(topic="products/update", status=InboxStatus.DONE)
+    assert (await Variant.get(id=variant.id)).price == Decimal("3333.00")
+    assert len([a for a in sim_shop.applied if a["id"] == variant.shopify_variant_id]) == 1
