@@ -10,8 +10,6 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from tortoise import Tortoise
-
 from models.branches import Branch
 from models.catalog import Product, Variant
 from models.shopify import ConnectionStatus, ImportJob, ImportStatus, ShopifyConnection, ShopifyLocation
@@ -127,15 +125,11 @@ def _newer(sent_at: datetime | None, known: datetime | None) -> bool:
     return sent_at is None or known is None or sent_at > known.astimezone(UTC)
 
 
-async def _pending_edits(product_id: int) -> tuple[set[str], dict[int, set[str]]]:
+async def _pending_edits(conn, product_id: int) -> tuple[set[str], dict[int, set[str]]]:
     """The fields of this product and its variants edited here and not yet on Shopify (pending catalog
     edits): Branchline's value there is the newer one and is on its way, so a webhook does not take
     them back (the edit's worker then sends the local value, which wins)."""
-    rows = await fetch(
-        Tortoise.get_connection("default"),
-        "SELECT payload FROM outbox WHERE topic = ? AND status = 'pending'",
-        [CATALOG_EDIT_TOPIC],
-    )
+    rows = await fetch(conn, "SELECT payload FROM outbox WHERE topic = ? AND status = 'pending'", [CATALOG_EDIT_TOPIC])
     product_fields: set[str] = set()
     variant_fields: dict[int, set[str]] = {}
     for r in rows:
@@ -163,9 +157,16 @@ async def on_product_webhook(topic: str, payload: dict, *, webhook_id: str | Non
         raise _malformed(f"{topic} without a variants list", "variants")
     product_gid = _gid("Product", payload)
     title = (payload.get("title") or "").strip()[:255]
-    async with transaction():
+    async with transaction() as tx:
         product = await Product.get_or_none(shopify_product_id=product_gid) if product_gid else None
-        product_pending, variant_pending = await _pending_edits(product.id) if product else (set(), {})
+        if product is not None:
+            # Lock the product's rows before looking for pending edits: an edit here updates them in the
+            # transaction that queues its outbox row, so it either committed before this (its row is seen
+            # below) or waits for this to commit and then writes its own value over Shopify's (and sends it).
+            # On SQLite this first write takes the database's write lock, to the same effect.
+            await fetch(tx.conn, "UPDATE product SET id = id WHERE id = ?", [product.id])
+            await fetch(tx.conn, "UPDATE variant SET id = id WHERE product_id = ?", [product.id])
+        product_pending, variant_pending = await _pending_edits(tx.conn, product.id) if product else (set(), {})
         if product is not None:
             at = _time(payload.get("updated_at"))
             if _newer(at, product.shopify_updated_at):

@@ -244,3 +244,24 @@ async def test_two_workers_at_once_send_each_edit_once(connected):  # noqa: F811
     for variant in variants:
         assert len(applied(shop, "productVariantsBulkUpdate", variant.shopify_variant_id)) == 1
     assert set(await OutboxRow.filter(topic=CATALOG_EDIT_TOPIC).values_list("status", flat=True)) == {OutboxStatus.DONE}
+
+
+async def test_a_local_edit_and_a_shopify_webhook_at_once_leave_the_local_edit_everywhere(connected):  # noqa: F811
+    """Whichever commits first, the edit made here wins: the webhook either sees it pending and leaves the
+    price alone, or is overwritten by it; then the edit reaches Shopify."""
+    from operations.sync.webhook_handlers import on_product_webhook
+
+    variant = await Variant.filter(shopify_variant_id__isnull=False).order_by("id").first()
+    product = await Product.get(id=variant.product_id)
+    for n in range(4):
+        ours, theirs = f"{2000 + n}.00", f"{9000 + n}.00"
+        body = {
+            "admin_graphql_api_id": product.shopify_product_id,
+            "title": product.title,
+            "updated_at": f"2099-01-01T00:00:0{n}+05:00",  # newer than anything Branchline knows
+            "variants": [{"admin_graphql_api_id": variant.shopify_variant_id, "price": theirs, "sku": variant.sku}],
+        }
+        await asyncio.gather(edit_price(variant, ours), on_product_webhook("products/update", body))
+        assert (await Variant.get(id=variant.id)).price == Decimal(ours)
+        assert await shop_writes.push_shop_writes() == 1
+        assert connected.shop.variants[int(variant.shopify_variant_id.rsplit("/", 1)[1])].price == ours
