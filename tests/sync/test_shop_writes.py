@@ -265,3 +265,18 @@ async def test_a_local_edit_and_a_shopify_webhook_at_once_leave_the_local_edit_e
         assert (await Variant.get(id=variant.id)).price == Decimal(ours)
         assert await shop_writes.push_shop_writes() == 1
         assert connected.shop.variants[int(variant.shopify_variant_id.rsplit("/", 1)[1])].price == ours
+
+
+async def test_a_variant_title_travels_as_its_option_values(connected):  # noqa: F811
+    shop = connected.shop
+    variant = await Variant.filter(shopify_variant_id__isnull=False, title__contains=" / ").order_by("id").first()
+    theirs = shop.variants[int(variant.shopify_variant_id.rsplit("/", 1)[1])]
+    _, size = variant.title.split(" / ")
+    for title in (f"Teal / {size}", "Teal"):  # the second cannot be said in Shopify's two options: left alone
+        async with transaction() as tx:
+            await Variant.filter(id=variant.id).update(title=title)
+            await queue_catalog_edit(tx, variant.product_id, variant_ids=[variant.id], variant_fields={"title"})
+        assert await shop_writes.push_shop_writes() == 1
+        assert theirs.title == f"Teal / {size}" and list(theirs.options.values()) == ["Teal", size]
+    outcomes = await OutboxRow.filter(topic=CATALOG_EDIT_TOPIC).order_by("id").values_list("outcome", flat=True)
+    assert outcomes == ["updated", "already_there"]
