@@ -23,4 +23,5 @@ MODEL_MODULES = [
     "models.orders",
     "models.inbox",
     "models.drift",
+    "models.loyalty",
 ]

@@ -19,6 +19,9 @@ class Branch(Model):
     routing_priority = fields.IntField(default=100, db_default=100)
     # Units per variant kept for walk-in customers: routing does not promise them online.
     online_safety_stock = fields.IntField(default=0, db_default=0)
+    # Loyalty points earned per PKR 100 paid at this branch; None: the retailer's default
+    # (BRANCHLINE_LOYALTY_POINTS_PER_100_PKR), 0: no points earned here.
+    loyalty_points_per_100_pkr = fields.DecimalField(max_digits=8, decimal_places=2, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     counters: fields.ReverseRelation["Counter"]

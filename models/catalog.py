@@ -12,6 +12,9 @@ class Product(Model):
     vendor = fields.CharField(max_length=120, default="")
     product_type = fields.CharField(max_length=120, default="")
     shopify_product_id = fields.CharField(max_length=80, null=True, unique=True)
+    # Set while the product is archived: none of it can be sold, its history stays
+    # (operations/directory/catalog_edits.py).
+    archived_at = fields.DatetimeField(null=True)
     # Shopify's `updatedAt` of the product as Branchline last knew it (our edit's answer, or a webhook taken
     # in): an older or equal `products/update` is an echo or stale (operations/sync/webhook_handlers.py).
     shopify_updated_at = fields.DatetimeField(null=True)
@@ -36,8 +39,10 @@ class Variant(Model):
     size = fields.CharField(max_length=40, null=True)
     colour = fields.CharField(max_length=40, null=True)
     price = fields.DecimalField(max_digits=14, decimal_places=2)
-    # Shopify's "compare at" price (the struck-through one); NULL when the variant is not on sale.
+    # The "was" price a shop shows struck through; NULL when there is none.
     compare_at_price = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    # Whether stock is counted for it (Shopify's inventory tracking); kept as the catalog says.
+    tracked = fields.BooleanField(default=True)
     # Percent, e.g. 18.00 for Pakistan's standard sales tax.
     tax_rate = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
     # Pakistan Customs Tariff code: FBR wants it on each fiscal invoice line.
@@ -45,8 +50,9 @@ class Variant(Model):
     shopify_variant_id = fields.CharField(max_length=80, null=True, unique=True)
     shopify_inventory_item_id = fields.CharField(max_length=80, null=True, unique=True)
     # Weighted average unit cost (PKR, 4 decimals) from goods received: what stock is valued at.
-    # NULL until the first receipt, or the Shopify import's unit cost (its opening value, operations/sync/
-    # catalog_upsert.py); then moved only by goods received (operations/purchasing/receiving.py).
+    # NULL until the first receipt. Written by operations/purchasing/receiving.py, and as an opening cost
+    # before any receipt by operations/directory/catalog_import.py and by the Shopify import's unit cost
+    # (operations/sync/catalog_upsert.py).
     average_cost = fields.DecimalField(max_digits=14, decimal_places=4, null=True)
     # As on Product: Shopify's `updatedAt` of this variant as Branchline last knew it.
     shopify_updated_at = fields.DatetimeField(null=True)

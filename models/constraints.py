@@ -16,6 +16,15 @@ CHECKS: list[tuple[str, str, str]] = [
     ("Variant", "variant_tax_rate_percent", "CAST(tax_rate AS NUMERIC) >= 0 AND CAST(tax_rate AS NUMERIC) <= 100"),
 ]
 
+# Added by migration 0020 with the columns they check (0002 adds CHECKS above, before those existed).
+CATALOG_EDIT_CHECKS: list[tuple[str, str, str]] = [
+    (
+        "Variant",
+        "variant_compare_at_price_not_negative",
+        "compare_at_price IS NULL OR CAST(compare_at_price AS NUMERIC) >= 0",
+    ),
+]
+
 
 def checks_for(model: str) -> list[CheckConstraint]:
-    return [CheckConstraint(check=check, name=name) for m, name, check in CHECKS if m == model]
+    return [CheckConstraint(check=check, name=name) for m, name, check in CHECKS + CATALOG_EDIT_CHECKS if m == model]

@@ -18,6 +18,7 @@ class TenderType(StrEnum):
     CASH = "cash"
     CARD = "card"
     BANK = "bank"  # bank transfer, Raast, mobile wallets (JazzCash, Easypaisa)
+    LOYALTY = "loyalty"  # the customer's loyalty points (operations/directory/loyalty.py)
 
 
 class Sale(Model):

@@ -17,6 +17,7 @@ from schema.inputs import KEY_DESCRIPTION
 from schema.pagination import check_first, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
+    from schema.loyalty import LoyaltyWallet
     from schema.orders import Order
     from schema.sales import Sale
 
@@ -72,6 +73,12 @@ class Customer(relay.Node):
         from schema.orders import Order
 
         return await _history(info, info.context.loaders.orders_of_customer, self.id, first, after, Order.from_model)
+
+    @strawberry.field(description="The customer's loyalty points and their entries.")
+    def loyalty(self) -> Annotated["LoyaltyWallet", strawberry.lazy("schema.loyalty")]:
+        from schema.loyalty import LoyaltyWallet
+
+        return LoyaltyWallet(customer_pk=self.id)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

@@ -30,7 +30,7 @@ from models.staff import AuditEntry, Staff, StaffBranch
 from models.stock import StockLevel, StockMovement, StockPosting
 from models.transfers import Transfer, TransferDiscrepancy, TransferLine
 from operations.counts import CountTotals, LineFigures, count_figures, totals_of
-from operations.directory import orders_of_customers, sales_of_customers
+from operations.directory import loyalty_balances, orders_of_customers, sales_of_customers
 
 
 def _by_id(model: Any) -> Callable:
@@ -118,6 +118,11 @@ async def _totals_of_count(keys: list[int]) -> list[CountTotals]:
     return [found[k] for k in keys]
 
 
+async def _loyalty_balances(keys: list[int]) -> list[int]:
+    found = await loyalty_balances(list(dict.fromkeys(keys)))
+    return [found[k] for k in keys]
+
+
 class Loaders:
     def __init__(self, *, cache: bool = True) -> None:
         def loader(load: Callable) -> DataLoader:
@@ -178,3 +183,4 @@ class Loaders:
         self.totals_of_count = loader(_totals_of_count)
         self.sales_of_customer = loader(_of_customers(sales_of_customers))
         self.orders_of_customer = loader(_of_customers(orders_of_customers))
+        self.loyalty_balance = loader(_loyalty_balances)

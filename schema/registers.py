@@ -43,6 +43,7 @@ class TenderTotals:
     cash: Money
     card: Money
     bank: Money = strawberry.field(description="Bank transfer, Raast, JazzCash, Easypaisa.")
+    loyalty: Money = strawberry.field(description="Loyalty points, at the value they were paid or given back at.")
 
     @classmethod
     def from_totals(cls, totals: dict[TenderType, Decimal]) -> Self:

@@ -146,7 +146,9 @@ class CreateReturnInput:
     lines: list[ReturnLineInput]
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
     refunds: list[TenderInput] = strawberry.field(
-        default_factory=list, description="Must add up exactly to the refund; cash needs the counter's register open."
+        default_factory=list,
+        description="Must add up exactly to the refund, less the share paid with loyalty points (it goes back to "
+        "the wallet as points: never a LOYALTY refund here); cash needs the counter's register open.",
     )
     reason: str | None = None
     manager_pin: str | None = strawberry.field(default=None, description="Approves a refund above the limit.")

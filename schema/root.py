@@ -15,6 +15,7 @@ from resolvers import customers as customer_resolvers
 from resolvers import drift as drift_resolvers
 from resolvers import exchanges as exchange_resolvers
 from resolvers import fulfillment as fulfillment_resolvers
+from resolvers import loyalty as loyalty_resolvers
 from resolvers import orders as order_resolvers
 from resolvers import purchasing as purchasing_resolvers
 from resolvers import registers as register_resolvers
@@ -23,6 +24,13 @@ from resolvers import returns as return_resolvers
 from resolvers import shopify as shopify_resolvers
 from resolvers import sync as sync_resolvers
 from resolvers import transfers as transfer_resolvers
+from schema.catalog import (
+    ArchiveProductPayload,
+    CreateVariantPayload,
+    ImportCatalogUpdatesPayload,
+    UpdateProductPayload,
+    UpdateVariantPayload,
+)
 from schema.counts import (
     AbandonStockCountPayload,
     ApproveStockCountPayload,
@@ -37,6 +45,7 @@ from schema.exchanges import ExchangeDeliveredItemsPayload, ExchangeOrderItemsPa
 from schema.fulfillment import FulfillOrderPayload, ReceiveReturnedOrderPayload, RecordManualFulfillmentPayload
 from schema.ids import resolve_node
 from schema.live import StockChange
+from schema.loyalty import AdjustLoyaltyPointsPayload, SetBranchLoyaltySettingsPayload
 from schema.orders import (
     AssignOrderBranchPayload,
     CancelOrderPayload,
@@ -200,10 +209,31 @@ class Mutation:
         description="A branch's fulfillment workflow, routing priority and walk-in safety stock.",
     )
     create_product: CreateProductPayload = strawberry.mutation(resolver=catalog.create_product)
+    update_product: UpdateProductPayload = strawberry.mutation(resolver=catalog.update_product)
+    create_variant: CreateVariantPayload = strawberry.mutation(resolver=catalog.create_variant)
+    update_variant: UpdateVariantPayload = strawberry.mutation(resolver=catalog.update_variant)
+    archive_product: ArchiveProductPayload = strawberry.mutation(
+        resolver=catalog.archive_product,
+        description="None of its variants can be sold (ARCHIVED at checkout and drafts); its history stays.",
+    )
+    unarchive_product: ArchiveProductPayload = strawberry.mutation(resolver=catalog.unarchive_product)
+    import_catalog_updates: ImportCatalogUpdatesPayload = strawberry.mutation(
+        resolver=catalog.import_catalog_updates,
+        description="Tax rates, PCT codes, prices and costs by SKU from a CSV or XLSX file: a dry run says what "
+        "would change; a real run applies every row or none (the rows at fault named).",
+    )
     adjust_stock: AdjustStockPayload = strawberry.mutation(resolver=stock.adjust_stock)
     set_reorder_points: SetReorderPointsPayload = strawberry.mutation(resolver=stock.set_reorder_points)
     create_customer: CreateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.create_customer)
     update_customer: UpdateCustomerPayload = strawberry.mutation(resolver=customer_resolvers.update_customer)
+    adjust_loyalty_points: AdjustLoyaltyPointsPayload = strawberry.mutation(
+        resolver=loyalty_resolvers.adjust_loyalty_points,
+        description="A manager adds or takes a customer's loyalty points, with a reason (audited).",
+    )
+    set_branch_loyalty_settings: SetBranchLoyaltySettingsPayload = strawberry.mutation(
+        resolver=loyalty_resolvers.set_branch_loyalty_settings,
+        description="A branch's own loyalty earn rate (points per PKR 100 paid), or the retailer's default.",
+    )
     checkout: CheckoutPayload = strawberry.mutation(resolver=sales.checkout)
     save_draft: SaveDraftPayload = strawberry.mutation(resolver=sales.save_draft)
     place_draft: PlaceDraftPayload = strawberry.mutation(resolver=sales.place_draft)

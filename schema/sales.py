@@ -23,7 +23,10 @@ from schema.types import Branch, Counter, Money, Variant
 
 SaleStatus = mirrored(models.SaleStatus, "SaleStatus")
 TenderType = mirrored(
-    models.TenderType, "TenderType", "CASH, CARD, or BANK (bank transfer, Raast, JazzCash/Easypaisa wallets)."
+    models.TenderType,
+    "TenderType",
+    "CASH, CARD, BANK (bank transfer, Raast, JazzCash/Easypaisa wallets), or LOYALTY (the customer's points: "
+    "whole points at the retailer's point value, on a sale that names its customer).",
 )
 
 

@@ -115,6 +115,9 @@ class Branch(relay.Node):
     online_safety_stock: int = strawberry.field(description="Units per variant kept for walk-in customers.")
     shopify_location_id: str | None
     created_at: datetime
+    loyalty_points_per_100_pkr: Decimal | None = strawberry.field(
+        default=None, description="Loyalty points earned per PKR 100 paid here; null: the retailer's default."
+    )
 
     @classmethod
     def from_model(cls, m: branch_models.Branch) -> Self:
@@ -129,6 +132,7 @@ class Branch(relay.Node):
             online_safety_stock=m.online_safety_stock,
             shopify_location_id=m.shopify_location_id,
             created_at=m.created_at,
+            loyalty_points_per_100_pkr=m.loyalty_points_per_100_pkr,
         )
 
     @strawberry.field(description="The branch's counters (tills).")
@@ -169,10 +173,25 @@ class Product(relay.Node):
     title: str
     vendor: str
     product_type: str
+    archived_at: datetime | None = strawberry.field(
+        description="When it was archived: none of its variants can be sold (ARCHIVED); its history stays."
+    )
+    shopify_product_id: str | None = strawberry.field(description="The Shopify product's GID, when linked.")
 
     @classmethod
     def from_model(cls, m: catalog_models.Product) -> Self:
-        return cls(id=m.id, title=m.title, vendor=m.vendor, product_type=m.product_type)
+        return cls(
+            id=m.id,
+            title=m.title,
+            vendor=m.vendor,
+            product_type=m.product_type,
+            archived_at=m.archived_at,
+            shopify_product_id=m.shopify_product_id,
+        )
+
+    @strawberry.field(description="Archived products cannot be sold.")
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @strawberry.field
     async def variants(self, info: Info) -> list["Variant"]:
@@ -192,8 +211,10 @@ class Variant(relay.Node):
     size: str | None
     colour: str | None
     price: Money
+    compare_at_price: Money | None = strawberry.field(description='The "was" price shown struck through.')
     tax_rate: Decimal = strawberry.field(description="Percent, e.g. 18.00")
     pct_code: str | None = strawberry.field(description="Pakistan Customs Tariff code for FBR invoices")
+    tracked: bool = strawberry.field(description="Whether stock is counted for it (Shopify's inventory tracking).")
     product_pk: strawberry.Private[int]
 
     @classmethod
@@ -206,8 +227,10 @@ class Variant(relay.Node):
             size=m.size,
             colour=m.colour,
             price=Money(amount=m.price),
+            compare_at_price=Money(amount=m.compare_at_price) if m.compare_at_price is not None else None,
             tax_rate=m.tax_rate,
             pct_code=m.pct_code,
+            tracked=m.tracked,
             product_pk=m.product_id,
         )
 

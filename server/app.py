@@ -38,8 +38,10 @@ log = logging.getLogger("branchline")
 
 
 async def _sweep_expired_holds(every: float = 60) -> None:
-    """Drafts that held stock past their expiry give it back (in-process; a worker later)."""
+    """Drafts that held stock past their expiry give it back, and loyalty points past theirs expire
+    (in-process; a worker later)."""
     from operations.counter import release_expired_holds
+    from operations.directory import expire_points
 
     while True:
         await asyncio.sleep(every)
@@ -49,6 +51,12 @@ async def _sweep_expired_holds(every: float = 60) -> None:
                 log.info("released the stock held by %d expired drafts", released)
         except Exception:  # keep sweeping; the next round retries
             log.exception("releasing expired draft holds failed")
+        try:
+            expired = await expire_points()
+            if expired:
+                log.info("expired the unused loyalty points of %d earns", expired)
+        except Exception:
+            log.exception("expiring loyalty points failed")
 
 
 # The demo's Shopify state between runs, beside the demo's SQLite file (both in the working directory).

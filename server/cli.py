@@ -80,13 +80,14 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from models.database import open_database
+    from operations.directory import check_loyalty
     from operations.stock import check_ledger
 
     async def run():
         async with open_database(get_settings().database_url):
-            return await check_ledger()
+            return await check_ledger(), await check_loyalty()
 
-    differences, sequence_problems = asyncio.run(run())
+    (differences, sequence_problems), wallets = asyncio.run(run())
     for d in differences:
         print(f"branch {d.branch_id} variant {d.variant_id} {d.bucket}: level {d.level}, ledger says {d.ledger}")
     for s in sequence_problems:
@@ -94,10 +95,18 @@ def _check(args: argparse.Namespace) -> int:
             f"branch {s.branch_id}: sequence counter {s.last_sequence}, {s.movements} movements,"
             f" highest sequence {s.highest_sequence}"
         )
-    if differences or sequence_problems:
-        print(f"ledger check FAILED: {len(differences)} level differences, {len(sequence_problems)} sequence problems")
+    for w in wallets:
+        print(f"customer {w.customer_id}: loyalty balance {w.balance}, entries add up to {w.ledger}")
+    if differences or sequence_problems or wallets:
+        print(
+            f"ledger check FAILED: {len(differences)} level differences, {len(sequence_problems)} sequence problems,"
+            f" {len(wallets)} loyalty wallet differences"
+        )
         return 1
-    print("ledger check passed: every level equals the sum of its movements; sequences are gap-free")
+    print(
+        "ledger check passed: every level equals the sum of its movements; sequences are gap-free;"
+        " every loyalty balance equals the sum of its entries"
+    )
     return 0
 
 
@@ -261,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     reencrypt_help = "after a secret key rotation: rewrite stored secrets under the current BRANCHLINE_SECRET_KEY"
     commands.add_parser("reencrypt-secrets", help=reencrypt_help).set_defaults(run=_reencrypt_secrets)
-    commands.add_parser("check", help="recompute every stock level from the ledger").set_defaults(run=_check)
+    commands.add_parser("check", help="recompute every stock level and loyalty balance from its ledger").set_defaults(
+        run=_check
+    )
 
     args = parser.parse_args(argv)
     if args.run is not _serve:  # commands without an app; `serve`'s app installs its own (server/app.py)

@@ -18,6 +18,7 @@ from models.catalog import Variant
 from models.shopify import ImportJob, ImportStatus, ShopifyLocation
 from models.staff import Role, Staff
 from operations.directory import (
+    FileFormat,
     NewBranch,
     NewCounter,
     NewProduct,
@@ -26,6 +27,7 @@ from operations.directory import (
     create_branch,
     create_counter,
     create_staff,
+    import_catalog_updates,
 )
 from operations.kernel import SYSTEM
 from operations.stock import set_reorder_points
@@ -241,9 +243,14 @@ async def seed_demo(shop_url: str, shop: "SimShop | None" = None) -> bool:
 
     branches = await _name_branches()
     products = catalog()
-    for product in products:
-        for v in product.variants:  # Shopify holds neither Pakistan's sales tax nor the PCT code
-            await Variant.filter(sku=v.sku).update(tax_rate=v.tax_rate, pct_code=v.pct_code)
+    # Shopify holds neither Pakistan's sales tax nor the PCT code: the shop sends them as a sheet, as a
+    # retailer would (importCatalogUpdates; a re-run is a replay of the first import).
+    sheet = ["sku,tax_rate,pct_code"] + [
+        f"{v.sku},{v.tax_rate},{v.pct_code or ''}" for p in products for v in p.variants
+    ]
+    await import_catalog_updates(
+        SYSTEM, "\n".join(sheet).encode(), FileFormat.CSV, dry_run=False, idempotency_key="demo-tax-and-pct-codes"
+    )
 
     skus = [v.sku for p in products for v in p.variants]
     ids = dict(await Variant.filter(sku__in=skus).values_list("sku", "id"))

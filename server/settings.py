@@ -16,6 +16,7 @@ from operations.kernel import (
     PRODUCTION_HASHING,
     DomainSettings,
     InboxSettings,
+    LoyaltySettings,
     OnlineOrders,
     PasswordHashing,
     PinRules,
@@ -60,6 +61,11 @@ class Settings(BaseSettings):
     refund_approval_amount: Decimal = Decimal("20000")
     # Stock adjustments moving more units than this need a manager's approval (PIN or APPROVE).
     adjustment_approval_units: int = 20
+    # Loyalty (operations/kernel/settings.py `LoyaltySettings`): points per PKR 100 paid (a branch may set its
+    # own), what a point pays for, and days until an earn's unused points expire (0: never).
+    loyalty_points_per_100_pkr: Decimal = Decimal("1")
+    loyalty_point_value: Decimal = Decimal("1.00")
+    loyalty_expiry_days: int = 0
     # Where Shopify sends webhooks: this server's address as Shopify's servers see it.
     public_url: str = "http://127.0.0.1:8000"
     # Development and tests only: reach the shop here instead of https://{shop domain} (the simulator).
@@ -124,6 +130,11 @@ def domain_settings(settings: Settings) -> DomainSettings:
         ),
         keys=SecretKeys(
             settings.secret_key, tuple(k.strip() for k in settings.previous_secret_keys.split(",") if k.strip())
+        ),
+        loyalty=LoyaltySettings(
+            points_per_100_pkr=settings.loyalty_points_per_100_pkr,
+            point_value=settings.loyalty_point_value,
+            expiry_days=settings.loyalty_expiry_days,
         ),
         orders=OnlineOrders(cod_gateways=frozenset(settings.cod_gateways.split(","))),
         shopify=ShopifySettings(public_url=settings.public_url, base_url=settings.shopify_base_url),

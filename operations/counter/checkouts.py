@@ -19,7 +19,14 @@ from models.staff import Staff
 from operations.counter import pricing
 from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
 from operations.counter.registers import current_register, shift_for
-from operations.directory import VariantRef, customer_for_sale, resolve_variant_refs, vouch
+from operations.directory import (
+    VariantRef,
+    check_loyalty_tenders,
+    customer_for_sale,
+    post_sale_points,
+    resolve_variant_refs,
+    vouch,
+)
 from operations.kernel import (
     Actor,
     ErrorCode,
@@ -118,12 +125,20 @@ async def _price(c: Checkout) -> _Priced:
     return priced
 
 
-async def price_basket(c: Checkout) -> _Priced:
+async def price_basket(c: Checkout, *, sell_archived: bool = False) -> _Priced:
     """Price the lines and note what needs approval, without settling: an exchange settles its
-    tenders against the difference after the return, which it only knows inside its transaction."""
+    tenders against the difference after the return, which it only knows inside its transaction.
+    An archived product's variant is refused (ARCHIVED) unless `sell_archived`: a sale made offline
+    already happened."""
     variant_ids = await resolve_variant_refs([line.variant for line in c.lines])
     by_id = {v.id: v for v in await Variant.filter(id__in=variant_ids).prefetch_related("product")}
     variants = [by_id[i] for i in variant_ids]
+    if not sell_archived:
+        archived = Problems()
+        for i, variant in enumerate(variants):
+            if variant.product.archived_at is not None:
+                archived.add(ErrorCode.ARCHIVED, f"{variant.sku} is archived: it cannot be sold", f"lines.{i}.variant")
+        archived.raise_if_any()
     policy = current_settings().policy
     price_lines, needs_approval = [], []
     for i, (line, variant) in enumerate(zip(c.lines, variants, strict=True)):
@@ -158,6 +173,7 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     if not counter.active:
         raise OperationError.single(ErrorCode.WRONG_STATE, "this counter is out of use", "counterId")
     c = await with_customer(c)
+    check_loyalty_tenders(c.payments, c.customer_id)
     priced = await _price(c)
     approver = None
     if priced.needs_approval:
@@ -223,6 +239,8 @@ async def _place(actor, c: Checkout, counter, register, priced: _Priced, request
             request_hash=request_hash,
             approver=approver,
         )
+        # Points spent and earned, before the stock: the same lock order as returns (docs/loyalty.md).
+        await post_sale_points(tx, sale, c.payments, actor.label)
         await apply_to_ledger(
             tx,
             Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id), occurred_at=now),

@@ -24,12 +24,13 @@ from operations.counter.checkouts import (
     write_lines,
 )
 from operations.counter.registers import current_register, shift_for
-from operations.directory import vouch
+from operations.directory import check_loyalty_tenders, post_points, post_sale_points, refund_points, vouch
 from operations.kernel import (
     Actor,
     ErrorCode,
     OperationError,
     Permission,
+    Problems,
     current_settings,
     earlier_document,
     fingerprint,
@@ -182,6 +183,16 @@ async def place_draft(
     if earlier is not None:
         return earlier, True
     sale = await _open_draft(draft_id, counter)
+    # A product archived since the draft was saved is not sold (operations/directory/catalog_edits.py).
+    archived = await SaleLine.filter(sale_id=sale.id, variant__product__archived_at__isnull=False).values_list(
+        "line_no", "variant__sku"
+    )
+    if archived:
+        problems = Problems()
+        for line_no, sku in sorted(archived):
+            problems.add(ErrorCode.ARCHIVED, f"line {line_no}: {sku} is archived: it cannot be sold", "draftId")
+        problems.raise_if_any()
+    check_loyalty_tenders(payments, sale.customer_id)
     tenders = [pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference) for p in payments]
     settlement = pricing.settle(sale.total, tenders)
     register = await current_register(counter.id)
@@ -220,6 +231,7 @@ async def place_draft(
                 for p in payments
             ]
         )
+        await post_sale_points(tx, sale, payments, actor.label)
         movements = []
         for line in await SaleLine.filter(sale_id=sale.id).order_by("line_no"):
             movements.append(Movement(counter.branch_id, line.variant_id, -line.quantity))
@@ -280,6 +292,10 @@ async def void_sale(
             status=SaleStatus.VOIDED, voided_at=datetime.now(UTC), approved_by_id=approver.id
         ):
             raise OperationError.single(ErrorCode.WRONG_STATE, "this sale was just changed", "saleId")
+        # Every point back as it was: those the sale spent return, those it earned are taken back.
+        entries, _ = await refund_points(sale, Decimal(0), sale.total, f"void:{sale.id}", sale.branch_id)
+        if entries:
+            await post_points(tx, sale.customer_id, entries, actor.label)
         movements = [
             Movement(sale.branch_id, line.variant_id, line.quantity)
             for line in await SaleLine.filter(sale_id=sale.id).order_by("line_no")

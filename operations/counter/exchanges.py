@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
-from models.sales import SaleReturn
+from models.sales import SaleReturn, TenderType
 from operations.counter import pricing
 from operations.counter.checkouts import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
 from operations.counter.registers import current_register, shift_for
@@ -29,11 +29,12 @@ from operations.counter.returns import (
     match_refunds,
     once,
     original,
+    points_back,
     posting,
     start,
     take_back,
 )
-from operations.directory import Approval
+from operations.directory import Approval, check_loyalty_tenders, post_points, sale_points
 from operations.kernel import (
     Actor,
     ErrorCode,
@@ -74,11 +75,12 @@ async def create_exchange(actor: Actor, x: ExchangeRequest) -> tuple[SaleReturn,
         problems.add(ErrorCode.TOO_MANY, f"at most {MAX_LINES} new lines", "newLines")
     problems.raise_if_any()
     check_tenders(x.tenders, "tenders")
-    check_tenders(x.refunds, "refunds")
+    check_tenders(x.refunds, "refunds", points=False)
     request_hash = fingerprint({"kind": "exchange"} | asdict(x) | {"manager_pin": None})
 
     async def run() -> SaleReturn:
         sale = await original(x.sale_id, x.sale_number)
+        check_loyalty_tenders(x.tenders, sale.customer_id)
         basket = Checkout(
             counter_id=counter.id,
             lines=x.new_lines,
@@ -107,20 +109,23 @@ async def _exchange(
         doc = await claim(actor, counter, sale, x.idempotency_key, request_hash, x.reason)
         shift = await shift_for(register, actor.staff_id)
         taken = await take_back(tx, sale.id, counter.branch_id, x.return_lines, "returnLines")
+        points, paid_back = await points_back(taken, f"exchange:{doc.id}", counter, doc)
+        # What was paid with points goes back as points; the rest of the goods' value pays for the new ones.
+        credit = taken.total - (paid_back.amount if paid_back else ZERO)
         new_total = priced.priced.total
-        difference = new_total - taken.total
+        difference = new_total - credit
         if difference > 0:  # the customer pays the rest; change only from cash, as at checkout
             if x.refunds:
                 raise OperationError.single(ErrorCode.INVALID, f"the customer owes {difference}: no refunds", "refunds")
             paid = pricing.settle(difference, [_pricing_tender(t) for t in x.tenders])
             # The sale is paid by the goods taken back plus the tenders: paid − change = total.
-            priced.settlement = replace(paid, paid=paid.paid + taken.total)
+            priced.settlement = replace(paid, paid=paid.paid + credit)
             cash_out = ZERO
         else:
             if x.tenders:
                 msg = f"nothing to pay: the customer gets {-difference} back" if difference else "nothing to pay"
                 raise OperationError.single(ErrorCode.INVALID, msg, "tenders")
-            cash_out = match_refunds(x.refunds, -difference, "refunds")
+            cash_out = match_refunds(x.refunds, -difference, "refunds", paid_back)
             priced.settlement = pricing.Settlement([], new_total, ZERO, ZERO)
         needs_pin = bool(priced.needs_approval) or -difference > current_settings().policy.refund_approval_amount
         approver = None
@@ -139,7 +144,8 @@ async def _exchange(
             approver=approver if priced.needs_approval else None,
         )
         doc.exchange_sale_id = new_sale.id
-        doc = await finish(tx, doc, counter, register, shift, taken, x.refunds, cash_out, approver)
+        refunds = [*x.refunds, paid_back] if paid_back else x.refunds
+        doc = await finish(tx, doc, counter, register, shift, taken, refunds, cash_out, approver)
         await record_audit(
             actor,
             "sale.exchanged",
@@ -150,6 +156,12 @@ async def _exchange(
             exchange_sale_id=new_sale.id,
             difference=difference,
         )
+        # One posting for the wallet: points back and clawed back, then the new sale's spent and earned.
+        points += await sale_points(new_sale, x.tenders)
+        if points:
+            spent = [i for i, t in enumerate(x.tenders) if t.type is TenderType.LOYALTY]
+            field = f"tenders.{spent[0]}.amount" if spent else None
+            await post_points(tx, sale.customer_id, points, actor.label, field)
         # New lines first: the ledger names a short line by its index in the batch.
         movements = sale_movements(counter, priced) + taken.movements
         with _fields_renamed("lines", "newLines"):

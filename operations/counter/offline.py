@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from models.branches import Counter
-from models.sales import Sale
+from models.sales import Sale, TenderType
 from operations.counter import pricing
 from operations.counter.checkouts import Checkout, CheckoutLine, Payment, price_basket, sale_movements, write_sale
 from operations.counter.registers import current_register
@@ -83,6 +83,11 @@ def _key(counter: Counter, offline_id: str) -> str:
 
 
 def _check(sale: OfflineSale) -> None:
+    for i, p in enumerate(sale.payments):
+        if p.type is TenderType.LOYALTY:  # the wallet is checked when the points are spent, online
+            raise OperationError.single(
+                ErrorCode.INVALID, "points cannot be spent offline: take another tender", f"tenders.{i}.type"
+            )
     if not sale.offline_id.strip() or len(sale.offline_id) > 100:
         raise OperationError.single(ErrorCode.INVALID, "offlineId must be 1–100 characters", "offlineId")
     now = datetime.now(UTC)
@@ -110,7 +115,7 @@ async def _apply(actor: Actor, counter: Counter, sale: OfflineSale) -> tuple[Sal
         sale.customer_phone,
         note=sale.note,
     )
-    priced = await price_basket(basket)
+    priced = await price_basket(basket, sell_archived=True)
     tenders = [pricing.Tender(pricing.TenderType(p.type.value), p.amount, p.reference) for p in sale.payments]
     priced.settlement = pricing.settle(priced.priced.total, tenders)
     register = await current_register(counter.id)

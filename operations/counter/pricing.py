@@ -67,6 +67,7 @@ class TenderType(StrEnum):
     CASH = "cash"
     CARD = "card"
     BANK = "bank"  # bank transfer / mobile wallet
+    LOYALTY = "loyalty"  # loyalty points, at the retailer's point value
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def settle(total: Decimal, tenders: list[Tender], *, unit: Decimal = PKR) -> Set
     # Change comes out of the drawer, so it can only be owed against cash. Card and bank amounts
     # are charged as entered and never overpaid. With other <= total, change <= cash follows.
     if other > total_u:
-        msg = f"card and bank tenders ({_money(other, unit)}) exceed the total {_money(total_u, unit)}"
+        msg = f"card, bank and loyalty tenders ({_money(other, unit)}) exceed the total {_money(total_u, unit)}"
         raise OperationError.single(ErrorCode.INVALID, msg + "; only cash can be overpaid", "tenders")
     change = paid - total_u
     return Settlement(

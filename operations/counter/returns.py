@@ -29,7 +29,7 @@ from models.stock import Bucket
 from operations.counter import pricing
 from operations.counter.checkouts import Payment, next_return_number
 from operations.counter.registers import current_register, shift_for
-from operations.directory import Approval, vouch
+from operations.directory import Approval, post_points, refund_points, vouch
 from operations.kernel import (
     Actor,
     ErrorCode,
@@ -93,7 +93,7 @@ class _TakenBack:
 async def create_return(actor: Actor, r: ReturnRequest) -> tuple[SaleReturn, bool]:
     """Returns (return, replayed). Business failures raise OperationError and write nothing."""
     counter, approval = await start(actor, r.counter_id, r.idempotency_key, r.reason, r.lines, "lines", r.manager_pin)
-    check_tenders(r.refunds, "refunds")
+    check_tenders(r.refunds, "refunds", points=False)
     request_hash = fingerprint({"kind": "return"} | asdict(r) | {"manager_pin": None})
 
     async def run() -> SaleReturn:
@@ -113,9 +113,12 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
         doc = await claim(actor, counter, sale, r.idempotency_key, request_hash, r.reason)
         shift = await shift_for(register, actor.staff_id) if register else None
         taken = await take_back(tx, sale.id, counter.branch_id, r.lines, "lines")
-        cash_out = match_refunds(r.refunds, taken.total, "refunds")
+        points, paid_back = await points_back(taken, f"return:{doc.id}", counter, doc)
+        due = taken.total - paid_back.amount if paid_back else taken.total
+        cash_out = match_refunds(r.refunds, due, "refunds", paid_back)
         approver = _approve_refund(approval, taken.total)
-        doc = await finish(tx, doc, counter, register, shift, taken, r.refunds, cash_out, approver)
+        refunds = [*r.refunds, paid_back] if paid_back else r.refunds
+        doc = await finish(tx, doc, counter, register, shift, taken, refunds, cash_out, approver)
         await record_audit(
             actor,
             "sale.returned",
@@ -125,6 +128,8 @@ async def _return(actor, r: ReturnRequest, counter, sale: Sale, request_hash: st
             sale_id=sale.id,
             total=taken.total,
         )
+        if points:
+            await post_points(tx, sale.customer_id, points, actor.label)
         if taken.movements:
             await apply_to_ledger(tx, posting(f"return:{doc.id}", "return", actor, doc, now), taken.movements)
     return doc
@@ -167,11 +172,15 @@ async def start(
     return counter
 
 
-def check_tenders(tenders: list[Payment], where: str) -> None:
+def check_tenders(tenders: list[Payment], where: str, *, points: bool = True) -> None:
+    """`points=False` for refunds: what was paid with points goes back to the wallet by itself."""
     problems = Problems()
     if len(tenders) > MAX_TENDERS:
         problems.add(ErrorCode.TOO_MANY, f"at most {MAX_TENDERS} {where}", where)
     for i, t in enumerate(tenders):
+        if not points and t.type is TenderType.LOYALTY:
+            msg = "points paid for the goods go back to the wallet by themselves: refund only the money"
+            problems.add(ErrorCode.INVALID, msg, f"{where}.{i}.type")
         a = t.amount
         if not (isinstance(a, Decimal) and a.is_finite() and a > 0 and a == a.quantize(PKR)):
             problems.add(ErrorCode.INVALID, f"amount must be more than 0, in steps of {PKR}", f"{where}.{i}.amount")
@@ -263,6 +272,14 @@ async def take_back(tx: Transaction, sale_id: int, branch_id: int, items: list[R
     return taken
 
 
+async def points_back(taken: _TakenBack, key: str, counter, doc: SaleReturn) -> tuple[list, Payment | None]:
+    """The wallet entries of this refund (docs/loyalty.md) and, when the sale was paid partly with points, a
+    LOYALTY refund tender for the share that goes back as points (the money refunded is the rest)."""
+    before = taken.sale.refunded_total  # read under the sale's lock (take_back)
+    entries, paid_back = await refund_points(taken.sale, before, before + taken.total, key, counter.branch_id, doc.id)
+    return entries, Payment(TenderType.LOYALTY, paid_back) if paid_back else None
+
+
 def _as_priced(line: SaleLine) -> pricing.PricedLine:
     """The line as it was charged, from the stored values (a reprice could differ)."""
     return pricing.PricedLine(
@@ -277,11 +294,15 @@ def _as_priced(line: SaleLine) -> pricing.PricedLine:
     )
 
 
-def match_refunds(refunds: list[Payment], due: Decimal, where: str) -> Decimal:
-    """Refund tenders must add up exactly to what is due; returns the cash part (out of the drawer)."""
+def match_refunds(refunds: list[Payment], due: Decimal, where: str, as_points: Payment | None = None) -> Decimal:
+    """Refund tenders must add up exactly to what is due; returns the cash part (out of the drawer).
+    `as_points`: the share of the goods paid with points, which goes back to the wallet, not in money."""
     given = sum((t.amount for t in refunds), ZERO)
     if given != due:
-        raise OperationError.single(ErrorCode.INVALID, f"refunds add up to {given}; the refund due is {due}", where)
+        points = f" ({as_points.amount} goes back to the wallet as points)" if as_points else ""
+        raise OperationError.single(
+            ErrorCode.INVALID, f"refunds add up to {given}; the refund due is {due}{points}", where
+        )
     return sum((t.amount for t in refunds if t.type is TenderType.CASH), ZERO)
 
 

@@ -54,6 +54,42 @@ def _money_problem(value: Decimal) -> str | None:
     return None
 
 
+def money_problem(value: Decimal, name: str = "price") -> str | None:
+    problem = _money_problem(value)
+    return None if problem is None else problem.replace("price", name, 1)
+
+
+def tax_rate_problem(value: Decimal) -> str | None:
+    try:
+        if Decimal(0) <= value <= Decimal(100) and value == value.quantize(Decimal("0.01")):
+            return None
+    except InvalidOperation:
+        pass
+    return "taxRate is a percentage between 0 and 100, 2 decimals"
+
+
+def variant_problems(problems: Problems, v: NewVariant, where: str) -> None:
+    """What is wrong with one new variant on its own (uniqueness is checked against the others apart);
+    `where` is its place in the input (`variants.2`), "" for a variant given alone."""
+    where = f"{where}." if where else ""
+    sku = v.sku.strip()
+    if not sku or len(sku) > 64:
+        problems.add(ErrorCode.INVALID, "sku must be 1–64 characters", f"{where}sku")
+    if v.barcode is not None and (not v.barcode.strip() or len(v.barcode) > 64):
+        problems.add(ErrorCode.INVALID, "barcode must be 1–64 characters", f"{where}barcode")
+    if (message := _money_problem(v.price)) is not None:
+        problems.add(ErrorCode.INVALID, message, f"{where}price")
+    if (message := tax_rate_problem(v.tax_rate)) is not None:
+        problems.add(ErrorCode.INVALID, message, f"{where}taxRate")
+    if v.pct_code is not None and len(v.pct_code) > 16:
+        problems.add(ErrorCode.INVALID, "pctCode must be at most 16 characters", f"{where}pctCode")
+    if len(v.title) > 255:
+        problems.add(ErrorCode.INVALID, "title must be at most 255 characters", f"{where}title")
+    for name, value in (("size", v.size), ("colour", v.colour)):
+        if value is not None and len(value) > 40:
+            problems.add(ErrorCode.INVALID, f"{name} must be at most 40 characters", f"{where}{name}")
+
+
 def _validate(new: NewProduct) -> None:
     problems = Problems()
     if not new.title.strip() or len(new.title) > 255:
@@ -67,23 +103,14 @@ def _validate(new: NewProduct) -> None:
     for i, v in enumerate(new.variants):
         where = f"variants.{i}"
         sku = v.sku.strip()
-        if not sku or len(sku) > 64:
-            problems.add(ErrorCode.INVALID, "sku must be 1–64 characters", f"{where}.sku")
-        elif sku in seen_skus:
+        if sku and sku in seen_skus:
             problems.add(ErrorCode.DUPLICATE, f"sku {sku!r} appears twice", f"{where}.sku")
         seen_skus.add(sku)
+        if v.barcode is not None and v.barcode.strip() and v.barcode in seen_barcodes:
+            problems.add(ErrorCode.DUPLICATE, f"barcode {v.barcode!r} appears twice", f"{where}.barcode")
         if v.barcode is not None:
-            if not v.barcode.strip() or len(v.barcode) > 64:
-                problems.add(ErrorCode.INVALID, "barcode must be 1–64 characters", f"{where}.barcode")
-            elif v.barcode in seen_barcodes:
-                problems.add(ErrorCode.DUPLICATE, f"barcode {v.barcode!r} appears twice", f"{where}.barcode")
             seen_barcodes.add(v.barcode)
-        if (message := _money_problem(v.price)) is not None:
-            problems.add(ErrorCode.INVALID, message, f"{where}.price")
-        if not (Decimal(0) <= v.tax_rate <= Decimal(100)) or v.tax_rate != v.tax_rate.quantize(Decimal("0.01")):
-            problems.add(ErrorCode.INVALID, "taxRate is a percentage between 0 and 100, 2 decimals", f"{where}.taxRate")
-        if v.pct_code is not None and len(v.pct_code) > 16:
-            problems.add(ErrorCode.INVALID, "pctCode must be at most 16 characters", f"{where}.pctCode")
+        variant_problems(problems, v, where)
     problems.raise_if_any()
 
 

@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION"  # a Shopify location with no branch
     MALFORMED_WEBHOOK = "MALFORMED_WEBHOOK"  # a webhook body missing what its topic must carry
     ALREADY_FULFILLED = "ALREADY_FULFILLED"  # more units than are left to fulfil
+    ARCHIVED = "ARCHIVED"  # an archived product's variant cannot be sold
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"  # a loyalty wallet holds fewer points than asked for
 
 
 @dataclass(frozen=True)

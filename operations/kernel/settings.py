@@ -132,6 +132,16 @@ class DriftSettings:
 
 
 @dataclass(frozen=True)
+class LoyaltySettings:
+    """The points wallet (directory/loyalty.py). A branch may set its own earn rate (its
+    `loyalty_points_per_100_pkr`); this is the rate of a branch that has not."""
+
+    points_per_100_pkr: Decimal = Decimal("1")  # points earned per PKR 100 paid (not with points), rounded down
+    point_value: Decimal = Decimal("1.00")  # PKR a point pays for as a LOYALTY tender
+    expiry_days: int = 0  # an earn's unused points expire this many days later; 0: never
+
+
+@dataclass(frozen=True)
 class DomainSettings:
     policy: SalesPolicy = SalesPolicy()
     pins: PinRules = PinRules()
@@ -142,6 +152,7 @@ class DomainSettings:
     push: PushSettings = PushSettings()
     inbox: InboxSettings = InboxSettings()
     drift: DriftSettings = DriftSettings()
+    loyalty: LoyaltySettings = LoyaltySettings()
 
     def changed(self, **groups: Any) -> "DomainSettings":
         """A copy with some groups changed: each value is a whole group, or a mapping of the fields of

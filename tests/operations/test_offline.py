@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from models.catalog import Product
 from models.sales import Sale, TenderType
 from models.staff import AuditEntry
 from models.stock import StockLevel
@@ -59,3 +60,9 @@ async def test_bad_uploads_are_reported_per_sale_and_the_rest_applied(shop):
     assert [(p.code.value, p.field) for p in results[1].problems] == [("INVALID", "sales.1.tenders")]
     assert results[2].problems == [] and results[2].sale is not None
     assert await Sale.all().count() == 1
+
+
+async def test_a_sale_made_offline_before_its_product_was_archived_still_syncs(shop):
+    await Product.filter(id=shop.kurta.product_id).update(archived_at=datetime.now(UTC))
+    [result] = await offline.sync_offline_sales(shop.cashier, shop.counter.id, [upload(shop, "tab-a", 1)])
+    assert result.problems == [] and result.sale is not None

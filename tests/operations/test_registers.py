@@ -227,7 +227,12 @@ async def test_expected_cash_over_short_and_reports_match_the_hand_count(till):
         1,
         Decimal("700.25"),
     )
-    tendered = {TenderType.CASH: Decimal("5299.50"), TenderType.CARD: Decimal("9000.00"), TenderType.BANK: 0}
+    tendered = {
+        TenderType.CASH: Decimal("5299.50"),
+        TenderType.CARD: Decimal("9000.00"),
+        TenderType.BANK: 0,
+        TenderType.LOYALTY: 0,
+    }
     assert x.sales_by_tender == tendered
     assert x.refunds_by_tender[TenderType.CASH] == Decimal("700.25")
     assert (x.cash_sales, x.cash_refunds, x.cash_in, x.cash_out) == (

@@ -16,6 +16,7 @@ from operations.sync import catalog_import as shopify_import
 from operations.sync import push as shopify_push
 from operations.sync import shop_writes
 from operations.sync.push_claim import TOPIC as PUSH_TOPIC
+from schema.ids import global_id
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.factories import key
 from tests.sync.conftest import adjust, connected, mapped_levels  # noqa: F401  (fixtures)
@@ -36,11 +37,20 @@ mutation($key: String!) {
   }
 }
 """
+UPDATE_VARIANT = """
+mutation($input: UpdateVariantInput!) {
+  updateVariant(input: $input) { variant { id } errors { code field message } }
+}
+"""
 CREATE_CUSTOMER = """
 mutation($input: CreateCustomerInput!) {
   createCustomer(input: $input) { customer { id phone } errors { code field message } }
 }
 """
+
+
+def gid(kind: str, pk: int) -> str:
+    return str(global_id(kind, pk))
 
 
 async def edit_price(variant: Variant, price: str) -> None:
@@ -69,6 +79,7 @@ async def until(condition, seconds: float = 5.0) -> None:
 
 async def test_a_price_edit_reaches_shopify_exactly_once_through_an_outage_and_a_lost_answer(
     connected,  # noqa: F811
+    api,  # noqa: F811
     change_settings,
 ):
     change_settings(push={"client_attempts": 1})
@@ -76,7 +87,12 @@ async def test_a_price_edit_reaches_shopify_exactly_once_through_an_outage_and_a
     variant = await Variant.filter(shopify_variant_id__isnull=False).order_by("id").first()
     branch, stocked, _ = (await mapped_levels())[0]
     await adjust(branch.id, stocked.id, +2)  # an inventory delta waits beside the edit
-    await edit_price(variant, "4321.00")
+
+    async def edit(price: str) -> None:  # through the API: updateVariant writes the outbox row
+        variables = {"input": {"variantId": gid("Variant", variant.id), "price": price, "idempotencyKey": key()}}
+        assert (await api(UPDATE_VARIANT, variables))["updateVariant"]["errors"] == []
+
+    await edit("4321.00")
 
     # Each worker claims only its own topic.
     assert (await shopify_push.push_due()).pushed == 1
@@ -85,7 +101,7 @@ async def test_a_price_edit_reaches_shopify_exactly_once_through_an_outage_and_a
     assert await OutboxRow.filter(topic=PUSH_TOPIC).values_list("status", flat=True) == [OutboxStatus.DONE]
     shop.faults.reset()
 
-    await edit_price(variant, "4500.00")
+    await edit("4500.00")
     shop.faults.fail_next(2, status=503)  # Shopify down for two attempts
     for _ in range(2):
         assert await shop_writes.push_shop_writes() == 1
