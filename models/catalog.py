@@ -15,6 +15,9 @@ class Product(Model):
     # Set while the product is archived: none of it can be sold, its history stays
     # (operations/directory/catalog_edits.py).
     archived_at = fields.DatetimeField(null=True)
+    # Shopify's `updatedAt` of the product as Branchline last knew it (our edit's answer, or a webhook taken
+    # in): an older or equal `products/update` is an echo or stale (operations/sync/webhook_handlers.py).
+    shopify_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     variants: fields.ReverseRelation["Variant"]
@@ -48,8 +51,11 @@ class Variant(Model):
     shopify_inventory_item_id = fields.CharField(max_length=80, null=True, unique=True)
     # Weighted average unit cost (PKR, 4 decimals) from goods received: what stock is valued at.
     # NULL until the first receipt. Written by operations/purchasing/receiving.py, and as an opening cost
-    # before any receipt by operations/directory/catalog_import.py.
+    # before any receipt by operations/directory/catalog_import.py and by the Shopify import's unit cost
+    # (operations/sync/catalog_upsert.py).
     average_cost = fields.DecimalField(max_digits=14, decimal_places=4, null=True)
+    # As on Product: Shopify's `updatedAt` of this variant as Branchline last knew it.
+    shopify_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

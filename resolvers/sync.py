@@ -1,4 +1,5 @@
-"""syncStatus: everything waiting on Shopify or stuck (stock pushes, order actions, webhooks); retrying
+"""syncStatus: everything waiting on Shopify or stuck (stock pushes, order actions, catalog edits, customers,
+webhooks); retrying
 what is parked; the webhooks waiting for a person; and watching the status change."""
 
 from collections.abc import AsyncGenerator
@@ -8,6 +9,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from models.shopify import ImportJob as ImportJobRow
+from operations.directory import CATALOG_EDIT_TOPIC, CUSTOMER_CREATE_TOPIC
 from operations.kernel import ErrorCode, OperationError, Permission, require
 from operations.sync import (
     SYNC_CHANNEL,
@@ -17,6 +19,7 @@ from operations.sync import (
     push_figures,
     retry_parked,
     retry_stuck_webhooks,
+    shop_write_figures,
     stuck_webhooks,
 )
 from resolvers.mutations import payload
@@ -30,6 +33,7 @@ from schema.sync import (
     RetryParkedSyncPayload,
     RetryWebhooksInput,
     RetryWebhooksPayload,
+    ShopWriteStatus,
     SyncStatus,
     WebhookException,
     WebhookInboxStatus,
@@ -49,6 +53,8 @@ async def current_status() -> SyncStatus:
     figures = await push_figures()
     actions = await order_action_figures()
     inbox = await inbox_figures()
+    edits = await shop_write_figures(CATALOG_EDIT_TOPIC)
+    customers = await shop_write_figures(CUSTOMER_CREATE_TOPIC)
     inbox_lag = (datetime.now(UTC) - inbox.oldest_pending_at).total_seconds() if inbox.oldest_pending_at else 0.0
     return SyncStatus(
         connection=ShopifyConnection.from_model(connection) if connection else None,
@@ -67,15 +73,35 @@ async def current_status() -> SyncStatus:
             oldest_pending_at=inbox.oldest_pending_at,
             lag_seconds=round(max(0.0, inbox_lag), 3),
         ),
-        needs_attention=figures.parked + actions.parked + inbox.exceptions + inbox.parked,
+        catalog_edits=ShopWriteStatus(
+            topic=CATALOG_EDIT_TOPIC, pending=edits.pending, parked=edits.parked, last_done_at=edits.last_done_at
+        ),
+        customers=ShopWriteStatus(
+            topic=CUSTOMER_CREATE_TOPIC,
+            pending=customers.pending,
+            parked=customers.parked,
+            last_done_at=customers.last_done_at,
+        ),
+        needs_attention=figures.parked
+        + actions.parked
+        + edits.parked
+        + customers.parked
+        + inbox.exceptions
+        + inbox.parked,
     )
 
 
 async def retry_parked_sync(info: Info, input: RetryParkedSyncInput) -> RetryParkedSyncPayload:
     async def run():
         retried, _ = await retry_parked(info.context.actor, input.idempotency_key)
-        total = retried.stock_changes + retried.order_actions
-        return {"retried": total, "retried_order_actions": retried.order_actions, "status": await current_status()}
+        total = retried.stock_changes + retried.order_actions + retried.catalog_edits + retried.customers
+        return {
+            "retried": total,
+            "retried_order_actions": retried.order_actions,
+            "retried_catalog_edits": retried.catalog_edits,
+            "retried_customers": retried.customers,
+            "status": await current_status(),
+        }
 
     return await payload(RetryParkedSyncPayload, run)
 
@@ -108,7 +134,7 @@ async def retry_webhooks(info: Info, input: RetryWebhooksInput) -> RetryWebhooks
 
 def _signature(status: SyncStatus) -> tuple:
     """What a subscriber cares about; the lag grows by itself and alone is no change."""
-    w, a = status.webhooks, status.order_actions
+    w, a, e, c = status.webhooks, status.order_actions, status.catalog_edits, status.customers
     return (
         status.connection.connected if status.connection else None,
         (status.last_import.status, status.last_import.phase) if status.last_import else None,
@@ -116,6 +142,8 @@ def _signature(status: SyncStatus) -> tuple:
         status.parked,
         status.last_pushed_at,
         (a.pending, a.parked, a.last_done_at),
+        (e.pending, e.parked, e.last_done_at),
+        (c.pending, c.parked, c.last_done_at),
         (w.pending, w.exceptions, w.parked),
     )
 

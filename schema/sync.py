@@ -62,6 +62,35 @@ class OrderActionStatus:
         )
 
 
+@strawberry.type(description="A catalog edit or a customer made here that Shopify kept refusing, kept until retried.")
+class ParkedShopWrite:
+    key: str = strawberry.field(description="What it is: catalog-edit:<uuid> or customer-create:<customer>.")
+    last_error: str | None = strawberry.field(description="Why the last try failed, in Shopify's words.")
+    attempts: int
+
+
+@strawberry.type(description="Catalog edits or customers made in Branchline that Shopify must be told.")
+class ShopWriteStatus:
+    topic: strawberry.Private[str]
+    pending: int = strawberry.field(default=0, description="Waiting to be sent (due, backing off, or being sent).")
+    parked: int = strawberry.field(default=0, description="Kept failing or refused by Shopify: see parkedRows.")
+    last_done_at: datetime | None = strawberry.field(default=None, description="When Shopify last took one.")
+
+    @strawberry.field(description="The oldest parked ones first.")
+    async def parked_rows(self, first: int, after: str | None = None) -> relay.Connection[ParkedShopWrite]:
+        from operations.sync import parked_shop_writes
+
+        check_first(first)
+        after_id = decode_cursor(after)
+        return page_of(
+            await parked_shop_writes(self.topic, first + 1, after_id),
+            first=first,
+            after_key=after_id,
+            to_node=lambda r: ParkedShopWrite(key=r["key"], last_error=r["last_error"], attempts=r["attempts"]),
+            cursor=lambda r: encode_cursor(r["id"]),
+        )
+
+
 @strawberry.type(description="Webhooks from Shopify: stored on arrival, then handled in the order received.")
 class WebhookInboxStatus:
     pending: int = strawberry.field(default=0, description="Stored, not handled yet (due, being handled, retrying).")
@@ -122,10 +151,19 @@ class SyncStatus:
     webhooks: WebhookInboxStatus = strawberry.field(
         default_factory=WebhookInboxStatus, description="Webhooks from Shopify waiting to be handled, or stuck."
     )
+    catalog_edits: ShopWriteStatus = strawberry.field(
+        default_factory=lambda: ShopWriteStatus(topic=""),
+        description="Price, title, SKU and barcode edits of Shopify products (productVariantsBulkUpdate, "
+        "productUpdate).",
+    )
+    customers: ShopWriteStatus = strawberry.field(
+        default_factory=lambda: ShopWriteStatus(topic=""),
+        description="Customers made at the counter, for Shopify (customerCreate, or linked to Shopify's own).",
+    )
     needs_attention: int = strawberry.field(
         default=0,
-        description="What waits for a person: parked stock changes and order actions (retryParkedSync), webhook "
-        "exceptions and parked webhooks (webhookExceptions, retryWebhooks).",
+        description="What waits for a person: parked stock changes, order actions, catalog edits and customers "
+        "(retryParkedSync), webhook exceptions and parked webhooks (webhookExceptions, retryWebhooks).",
     )
 
     @strawberry.field(description="The oldest parked changes first.")
@@ -147,8 +185,12 @@ class SyncStatus:
 
 @strawberry.type
 class RetryParkedSyncPayload:
-    retried: int = strawberry.field(default=0, description="Parked stock changes and order actions put back in queue.")
+    retried: int = strawberry.field(
+        default=0, description="Parked stock changes, order actions, catalog edits and customers put back in queue."
+    )
     retried_order_actions: int = strawberry.field(default=0, description="Of them, order actions.")
+    retried_catalog_edits: int = strawberry.field(default=0, description="Of them, catalog edits.")
+    retried_customers: int = strawberry.field(default=0, description="Of them, customers.")
     status: SyncStatus | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -168,6 +210,6 @@ class RetryWebhooksInput:
     )
 
 
-@strawberry.input(description="Every parked stock change and order action back in the queue.")
+@strawberry.input(description="Every parked stock change, order action, catalog edit and customer back in the queue.")
 class RetryParkedSyncInput:
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)

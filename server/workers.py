@@ -5,6 +5,8 @@
   and location travels as one coalesced change.
 - order actions (`operations/sync/order_actions.py`): fulfillmentCreate, fulfillmentOrderMove and
   orderCancel written by fulfilment, routing and cancelling.
+- shop writes (`operations/sync/shop_writes.py`): catalog edits (productVariantsBulkUpdate, productUpdate)
+  and customers made at the counter (customerCreate).
 - webhook inbox (`operations/sync/inbox.py`): stored webhooks handed to the domain.
 - orders poll (`operations/sync/orders_poll.py`): orders updated in Shopify since the watermark, so a
   webhook Shopify never delivered is still taken in.
@@ -28,7 +30,7 @@ from contextlib import asynccontextmanager
 from operations.drift import check_loop
 from operations.fiscal import report_due
 from operations.reports import sweep_exports
-from operations.sync import close_clients, poll_orders, process_inbox, push_due, push_order_actions
+from operations.sync import close_clients, poll_orders, process_inbox, push_due, push_order_actions, push_shop_writes
 from server.settings import Settings
 
 log = logging.getLogger("branchline.workers")
@@ -101,6 +103,13 @@ def _loops(settings: Settings, stop: asyncio.Event) -> dict[str, Awaitable[None]
             "order actions",
             settings.sync_push_interval,
             lambda: push_order_actions(ORDER_ACTIONS_ROUND),
+            full=ORDER_ACTIONS_ROUND,
+            stop=stop,
+        ),
+        "shopify-shop-writes": every(
+            "shop writes",
+            settings.sync_push_interval,
+            lambda: push_shop_writes(ORDER_ACTIONS_ROUND),
             full=ORDER_ACTIONS_ROUND,
             stop=stop,
         ),

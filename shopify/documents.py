@@ -23,7 +23,7 @@ VARIANTS_EXPORT = """
       selectedOptions { name value }
       product { id title status vendor productType }
       inventoryItem {
-        id tracked
+        id tracked unitCost { amount currencyCode }
         inventoryLevels {
           edges { node {
             __typename id
@@ -314,6 +314,54 @@ mutation RepairDamagedDrift($input: InventoryAdjustQuantitiesInput!) {
   inventoryAdjustQuantities(input: $input) {
     inventoryAdjustmentGroup { id }
     userErrors { field message code }
+  }
+}
+"""
+
+
+# --- Catalog edits and customers made in Branchline (operations/sync/shop_writes.py). Neither mutation takes
+# @idempotent, so each send first reads what Shopify holds and sends only what still differs.
+
+CATALOG_STATE = """
+query CatalogState($product: ID!, $variants: [ID!]!) {
+  product(id: $product) { id title updatedAt options { name position } }
+  nodes(ids: $variants) {
+    ... on ProductVariant {
+      id price compareAtPrice sku barcode updatedAt selectedOptions { name value } product { id }
+    }
+  }
+}
+"""
+
+UPDATE_VARIANTS = """
+mutation UpdateVariants($product: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $product, variants: $variants) {
+    productVariants { id updatedAt }
+    userErrors { field message code }
+  }
+}
+"""
+
+UPDATE_PRODUCT = """
+mutation UpdateProduct($product: ProductUpdateInput!) {
+  productUpdate(product: $product) {
+    product { id updatedAt }
+    userErrors { field message }
+  }
+}
+"""
+
+FIND_CUSTOMERS = """
+query FindCustomers($query: String!) {
+  customers(first: 5, query: $query) { nodes { id email phone firstName lastName } }
+}
+"""
+
+CREATE_CUSTOMER = """
+mutation CreateCustomer($input: CustomerInput!) {
+  customerCreate(input: $input) {
+    customer { id }
+    userErrors { field message }
   }
 }
 """

@@ -55,7 +55,11 @@ def lines(
                 "title": size,
                 "selectedOptions": [{"name": "Size", "value": size}],
                 "product": {"id": _gid("Product", product), "title": f"Lawn Suit {product}", "status": "ACTIVE"},
-                "inventoryItem": {"id": _gid("InventoryItem", v), "tracked": True},
+                "inventoryItem": {
+                    "id": _gid("InventoryItem", v),
+                    "tracked": True,
+                    "unitCost": {"amount": f"{700 + (product % 40) * 45}.00", "currencyCode": "PKR"},
+                },
             },
         )
         for loc in range(1, locations + 1):

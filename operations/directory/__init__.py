@@ -42,8 +42,9 @@ from operations.directory.catalog_import import (
     file_bytes,
     import_catalog_updates,
 )
+from operations.directory.catalog_outbox import CUSTOMER_TOPIC as CUSTOMER_CREATE_TOPIC
 from operations.directory.catalog_outbox import TOPIC as CATALOG_EDIT_TOPIC
-from operations.directory.catalog_outbox import queue_catalog_edit
+from operations.directory.catalog_outbox import queue_catalog_edit, queue_customer_create
 from operations.directory.customers import (
     CustomerChanges,
     CustomerExists,
@@ -95,6 +96,7 @@ from operations.directory.staff_admin import (
 
 __all__ = [
     "CATALOG_EDIT_TOPIC",
+    "CUSTOMER_CREATE_TOPIC",
     "KEEP",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
@@ -156,6 +158,7 @@ __all__ = [
     "post_points",
     "post_sale_points",
     "queue_catalog_edit",
+    "queue_customer_create",
     "refund_points",
     "require_customer_access",
     "reset_password",

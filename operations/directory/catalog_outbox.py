@@ -1,4 +1,4 @@
-"""What Shopify must learn of a catalog edit made here, written in the edit's own transaction.
+"""What Shopify must learn of a catalog edit or a customer made here, written in the change's own transaction.
 
 One outbox row per edit of a Shopify-linked product (topic `shopify.catalog_edit`). It names what
 changed, not the new values: the sync reads the product's current values when it sends, so a retry
@@ -15,6 +15,7 @@ import orjson
 from operations.kernel import Transaction, db_time, fetch
 
 TOPIC = "shopify.catalog_edit"
+CUSTOMER_TOPIC = "shopify.customer_create"
 PRODUCT_FIELDS = frozenset({"title"})
 VARIANT_FIELDS = frozenset({"title", "price", "compare_at_price", "sku", "barcode"})
 
@@ -43,5 +44,27 @@ async def queue_catalog_edit(
         tx.conn,
         "INSERT INTO outbox (topic, key, payload, status, attempts, created_at) VALUES (?, ?, ?, 'pending', 0, ?)",
         [TOPIC, f"catalog-edit:{uuid4().hex}", orjson.dumps(payload).decode(), db_time(tx.conn, datetime.now(UTC))],
+    )
+    return True
+
+
+async def queue_customer_create(tx: Transaction, customer_id: int) -> bool:
+    """A customer made at the counter, for Shopify (`customerCreate`, operations/sync/shop_writes.py), when a
+    shop is connected; otherwise nothing is queued (False) and a later import links the customer by phone.
+    The worker looks the customer up on Shopify first and links one that has the phone or email already,
+    so a customer is never made twice there; an imported customer already has its Shopify id and is
+    never queued."""
+    connected = await fetch(tx.conn, "SELECT 1 AS one FROM shopify_connection WHERE status = 'connected' LIMIT 1")
+    if not connected:
+        return False
+    await fetch(
+        tx.conn,
+        "INSERT INTO outbox (topic, key, payload, status, attempts, created_at) VALUES (?, ?, ?, 'pending', 0, ?)",
+        [
+            CUSTOMER_TOPIC,
+            f"customer-create:{customer_id}",
+            orjson.dumps({"customerId": customer_id}).decode(),
+            db_time(tx.conn, datetime.now(UTC)),
+        ],
     )
     return True

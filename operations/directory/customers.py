@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from models.customers import Customer
 from models.orders import Order
 from models.sales import Sale
+from operations.directory.catalog_outbox import queue_customer_create
 from operations.kernel import (
     AccessDenied,
     Actor,
@@ -198,6 +199,7 @@ async def create_customer(actor: Actor, new: NewCustomer, idempotency_key: str) 
 
     async def create() -> Customer:
         customer = await _write(lambda: Customer.create(**values), values.get("phone"))
+        await queue_customer_create(tx, customer.id)  # Shopify hears of it once this commits
         await record_audit(
             actor,
             "customer.created",

@@ -104,7 +104,8 @@ class ShopifySettings:
 
 @dataclass(frozen=True)
 class PushSettings:
-    """The inventory push and the order actions (sync/push.py, sync/order_actions.py)."""
+    """The inventory push, the order actions and the shop writes (sync/push.py, sync/order_actions.py,
+    sync/shop_writes.py)."""
 
     lease_seconds: float = 60.0  # a claimed batch is someone else's to retry after this long
     max_attempts: int = 10  # failed sends before a batch is parked

@@ -1,7 +1,7 @@
 """Everything that talks to Shopify: the connection, locations, the catalog import, the webhook inbox and its
-handlers, the inventory push, order actions and their calls, the claiming, leases, backoff and parking their
-queues share (queue.py), order edits, the orders poll, recovery of what webhooks missed, and what waits for a
-person.
+handlers, the inventory push, order actions and their calls, catalog edits and customers made here
+(shop_writes.py), the claiming, leases, backoff and parking their queues share (queue.py), order edits, the
+orders poll, recovery of what webhooks missed, and what waits for a person.
 """
 
 # The face: what other contexts and packages may use (docs/architecture.md, rule 1).
@@ -47,6 +47,7 @@ from operations.sync.queue import record as record_queued
 from operations.sync.queue import renew as renew_lease
 from operations.sync.queue import requeue as requeue_rows
 from operations.sync.queue import take as take_queued
+from operations.sync.shop_writes import parked_shop_writes, push_shop_writes, shop_write_figures
 from operations.sync.stuck import StuckWebhook, retry_parked, retry_stuck_webhooks, stuck_webhooks
 
 __all__ = [
@@ -82,12 +83,14 @@ __all__ = [
     "order_action_figures",
     "parked_order_actions",
     "parked_rows",
+    "parked_shop_writes",
     "poll_orders",
     "process_inbox",
     "progress_event",
     "push_due",
     "push_figures",
     "push_order_actions",
+    "push_shop_writes",
     "record_queued",
     "reencrypt_stored_secrets",
     "renew_lease",
@@ -96,6 +99,7 @@ __all__ = [
     "retry_parked",
     "retry_stuck_webhooks",
     "run_job",
+    "shop_write_figures",
     "shopify_locations",
     "start_import",
     "store_webhook",

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -92,11 +92,13 @@ async def _upsert(
     kind: str,
     tally: Tally,
     on_insert: dict[str, Any],
+    insert_only: tuple[str, ...] = (),
 ) -> dict[str, int]:
     """Insert new rows and update changed ones, keyed by a Shopify GID; returns GID -> id.
 
     `on_insert` holds the columns only a new row gets (timestamps, defaults the table has no
-    database default for)."""
+    database default for); `insert_only` names columns of `rows` a new row gets and an existing
+    one keeps as it is (a variant's opening cost)."""
     conn = tx.conn
     keys = list(rows)
     existing = await fetch(
@@ -117,7 +119,7 @@ async def _upsert(
         tally.count(kind, "updated")
     new = [k for k in keys if k not in ids]
     if new:
-        insert_columns = [key_column, *columns, *on_insert]
+        insert_columns = [key_column, *columns, *insert_only, *on_insert]
         placeholders = "(" + ", ".join("?" for _ in insert_columns) + ")"
         for start in range(0, len(new), ROWS_PER_STATEMENT):
             chunk = new[start : start + ROWS_PER_STATEMENT]
@@ -125,7 +127,7 @@ async def _upsert(
                 conn,
                 f"INSERT INTO {table} ({', '.join(insert_columns)}) VALUES {', '.join(placeholders for _ in chunk)}"
                 f" RETURNING id, {key_column}",
-                [v for k in chunk for v in (k, *(rows[k][c] for c in columns), *on_insert.values())],
+                [v for k in chunk for v in (k, *(rows[k][c] for c in (*columns, *insert_only)), *on_insert.values())],
             )
             ids.update({r[key_column]: r["id"] for r in inserted})
         tally.count(kind, "created", len(new))
@@ -253,6 +255,17 @@ async def product_ids(tx: Transaction, gids: set[str]) -> dict[str, int]:
     return {r["shopify_product_id"]: r["id"] for r in rows}
 
 
+def _money(value, places: str) -> Decimal | None:
+    """A Money string (Shopify's decimal text) rounded to `places`; None when missing or not a number."""
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(Decimal(places))
+    except InvalidOperation:
+        return None
+    return amount if amount >= 0 else None
+
+
 def _option(options, *names: str) -> str | None:
     for o in options or []:
         if isinstance(o, dict) and str(o.get("name", "")).strip().lower() in names:
@@ -276,11 +289,53 @@ async def upsert_variants(tx: Transaction, lines: list[dict], tally: Tally) -> d
     if not wanted:
         return {}
     await _settle_skus_and_barcodes(tx, wanted, tally)
+    costs = {gid: w["average_cost"] for gid, w in wanted.items()}
     for w in wanted.values():
         w["price"] = db_decimal(tx.conn, w["price"])
-    columns = ["product_id", "sku", "barcode", "title", "size", "colour", "price", "shopify_inventory_item_id"]
+        if w["average_cost"] is not None:
+            w["average_cost"] = db_decimal(tx.conn, w["average_cost"])
+        if w["compare_at_price"] is not None:
+            w["compare_at_price"] = db_decimal(tx.conn, w["compare_at_price"])
+    columns = [
+        "product_id",
+        "sku",
+        "barcode",
+        "title",
+        "size",
+        "colour",
+        "price",
+        "compare_at_price",
+        "shopify_inventory_item_id",
+    ]
     on_insert = {"tax_rate": db_decimal(tx.conn, Decimal(0)), "created_at": db_time(tx.conn, datetime.now(UTC))}
-    return await _upsert(tx, "variant", "shopify_variant_id", columns, wanted, "variants", tally, on_insert)
+    ids = await _upsert(
+        tx, "variant", "shopify_variant_id", columns, wanted, "variants", tally, on_insert, ("average_cost",)
+    )
+    # New variants got theirs with the INSERT; this is for those that were there already without one.
+    await _opening_costs(tx, {ids[gid]: cost for gid, cost in costs.items() if cost is not None and gid in ids})
+    return ids
+
+
+async def _opening_costs(tx: Transaction, costs: dict[int, Decimal]) -> None:
+    """Shopify's unit cost (`inventoryItem.unitCost`) becomes the average cost of a variant that has none
+    yet, so imported stock is valued from day one (operations/purchasing/valuation.py). A variant that
+    already has one keeps it: from its first goods received on, Branchline's weighted average is the
+    truth (operations/purchasing/receiving.py), and a re-import must not reset it."""
+    ids = sorted(costs)
+    without = set()
+    for start in range(0, len(ids), ROWS_PER_STATEMENT):
+        chunk = ids[start : start + ROWS_PER_STATEMENT]
+        rows = await fetch(
+            tx.conn, f"SELECT id FROM variant WHERE id IN ({_in(chunk)}) AND average_cost IS NULL", chunk
+        )
+        without |= {r["id"] for r in rows}
+    for variant_id in sorted(without):  # the first import only: a re-import finds none without a cost
+        cost = costs[variant_id]
+        await fetch(
+            tx.conn,
+            "UPDATE variant SET average_cost = ? WHERE id = ? AND average_cost IS NULL",
+            [db_decimal(tx.conn, cost), variant_id],
+        )
 
 
 def _wanted_variants(lines: list[dict], products: dict[str, int], tally: Tally) -> dict[str, dict]:
@@ -302,6 +357,8 @@ def _wanted_variants(lines: list[dict], products: dict[str, int], tally: Tally) 
             "size": _option(obj.get("selectedOptions"), "size"),
             "colour": _option(obj.get("selectedOptions"), "color", "colour"),
             "price": Decimal(str(obj["price"])).quantize(Decimal("0.01")),
+            "compare_at_price": _money(obj.get("compareAtPrice"), "0.01"),
+            "average_cost": _money((item.get("unitCost") or {}).get("amount"), "0.0001"),
             "shopify_inventory_item_id": item.get("id") if gid_type(item.get("id")) == "InventoryItem" else None,
         }
     return wanted

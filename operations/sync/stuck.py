@@ -6,7 +6,8 @@ input: an unknown variant, an unmapped location — retried only when a person s
 cause) or `parked` (kept failing for a passing reason). The owner lists them with `webhookExceptions`
 and puts them back with `retryWebhooks`; named rows are checked first, so a wrong id is a typed error
 and nothing is retried, rather than a silent partial retry. `retryParkedSync` puts the parked stock
-changes (operations/sync/push.py) and order actions (operations/sync/order_actions.py) back in their queues.
+changes (operations/sync/push.py), order actions (operations/sync/order_actions.py), catalog edits and
+customers for Shopify (operations/sync/shop_writes.py) back in their queues.
 
 A retry answers a repeated request (the same idempotency key) with what the first one did: it writes one
 audit entry saying how many rows it put back, and that entry is the result the key keeps.
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from tortoise import Tortoise
 
 from models.staff import AuditEntry
+from operations.directory import CATALOG_EDIT_TOPIC, CUSTOMER_CREATE_TOPIC
 from operations.kernel import (
     Actor,
     ErrorCode,
@@ -111,20 +113,31 @@ async def retry_stuck_webhooks(
 class RetriedParked:
     stock_changes: int
     order_actions: int
+    catalog_edits: int = 0
+    customers: int = 0
 
 
 async def retry_parked(actor: Actor, idempotency_key: str | None = None) -> tuple[RetriedParked, bool]:
-    """Every parked stock change and order action back in its queue, due now; (how many, replayed)."""
+    """Every parked stock change, order action, catalog edit and customer for Shopify back in its queue, due
+    now; (how many, replayed)."""
     require(actor, Permission.MANAGE_INTEGRATIONS)
 
     async def retry() -> AuditEntry:
-        pushes = await shopify_push.requeue_parked(tx, PUSH_TOPIC)
-        actions = await shopify_push.requeue_parked(tx, ORDER_ACTION_TOPIC)
-        return await record_audit(actor, "shopify.sync_retried", stock_changes=pushes, order_actions=actions)
+        counts = {
+            "stock_changes": await shopify_push.requeue_parked(tx, PUSH_TOPIC),
+            "order_actions": await shopify_push.requeue_parked(tx, ORDER_ACTION_TOPIC),
+            "catalog_edits": await shopify_push.requeue_parked(tx, CATALOG_EDIT_TOPIC),
+            "customers": await shopify_push.requeue_parked(tx, CUSTOMER_CREATE_TOPIC),
+        }
+        return await record_audit(actor, "shopify.sync_retried", **counts)
 
     async with transaction() as tx:
         entry, replayed = await run_once(tx, "retryParkedSync", idempotency_key, {}, retry, _entry)
-    return RetriedParked(entry.detail["stock_changes"], entry.detail["order_actions"]), replayed
+    d = entry.detail
+    return (
+        RetriedParked(d["stock_changes"], d["order_actions"], d.get("catalog_edits", 0), d.get("customers", 0)),
+        replayed,
+    )
 
 
 async def _entry(pk: int) -> AuditEntry:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .ids import rest_time
-from .models import BulkOperation, Fulfillment, InventoryLevel, LineItem, Order, Refund
+from .models import BulkOperation, Fulfillment, InventoryLevel, LineItem, Order, Product, Refund
 
 if TYPE_CHECKING:
     from .store import SimShop
@@ -176,4 +176,47 @@ def bulk_finish_payload(op: BulkOperation) -> dict:
         "error_code": op.error_code.lower() if op.error_code else None,
         "status": op.status.lower(),
         "type": op.type.lower(),
+    }
+
+
+def product_payload(shop: SimShop, product: Product) -> dict:
+    """`products/create|update`: the product with every variant (reference 5.5, 2026-07 sample)."""
+    variants = [shop.variants[v] for v in product.variant_ids]
+    body = []
+    for v in variants:
+        item = shop.items[v.inventory_item_id]
+        entry = {
+            "id": v.id,
+            "admin_graphql_api_id": v.gid,
+            "product_id": product.id,
+            "title": v.title,
+            "price": v.price,
+            "compare_at_price": v.compare_at_price,
+            "sku": v.sku or "",
+            "barcode": v.barcode,
+            "position": v.position,
+            "inventory_policy": v.inventory_policy.lower(),
+            "inventory_item_id": item.id,
+            "inventory_quantity": sum(
+                lvl.get("available") for (item_id, _), lvl in shop.levels.items() if item_id == item.id
+            ),
+            "created_at": rest_time(v.created_at),
+            "updated_at": rest_time(v.updated_at),
+        }
+        for n, value in enumerate(v.options.values(), start=1):
+            entry[f"option{n}"] = value
+        body.append(entry)
+    return {
+        "id": product.id,
+        "admin_graphql_api_id": product.gid,
+        "title": product.title,
+        "handle": product.handle,
+        "vendor": product.vendor,
+        "product_type": product.product_type,
+        "status": product.status.lower(),
+        "created_at": rest_time(product.created_at),
+        "updated_at": rest_time(product.updated_at),
+        "variants": body,
+        "options": [{"name": name, "position": n} for n, name in enumerate(product.option_names, start=1)],
+        "variant_gids": [{"admin_graphql_api_id": v.gid, "updated_at": rest_time(v.updated_at)} for v in variants],
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema, build_schema
 
-from . import mutations, order_edits, resolve_catalog, resolve_orders
+from . import catalog_edits, mutations, order_edits, resolve_catalog, resolve_orders
 from .ids import iso
 from .schema_sdl import sdl_for
 
@@ -56,6 +56,7 @@ def schema_for(version: tuple[int, int]) -> GraphQLSchema:
         resolve_orders.TYPE_RESOLVERS,
         mutations.TYPE_RESOLVERS,
         order_edits.TYPE_RESOLVERS,
+        catalog_edits.TYPE_RESOLVERS,
     ):
         for type_name, fields in group.items():
             gql_type = schema.type_map[type_name]

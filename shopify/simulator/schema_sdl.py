@@ -7,7 +7,7 @@ Version differences that change the schema (reference 3.2, 3.5, 1.1): `changeFro
 
 from __future__ import annotations
 
-from . import order_edits
+from . import catalog_edits, order_edits
 
 CONN = "first: Int, after: String, last: Int, before: String, reverse: Boolean = false"
 
@@ -407,8 +407,8 @@ def sdl_for(version: tuple[int, int]) -> str:
         .replace("OLD_COMPARE", "compareQuantity: Int" if old_compare else "")
         .replace("OLD_IGNORE", "ignoreCompareQuantity: Boolean = false" if old_compare else "")
         .replace("GROUP_DEFAULT", "false" if version >= (2026, 1) else "true")
-        .replace("ORDER_EDITS", order_edits.MUTATIONS)
+        .replace("ORDER_EDITS", order_edits.MUTATIONS + catalog_edits.MUTATIONS)
     )
     directive = "directive @idempotent(key: String!) on FIELD\n" if version >= (2026, 1) else ""
-    text = directive + _ENUMS + _TYPES + order_edits.SDL + _connections() + _QUERY + mutation
+    text = directive + _ENUMS + _TYPES + order_edits.SDL + catalog_edits.SDL + _connections() + _QUERY + mutation
     return text.replace("(CONN,", f"({CONN},").replace("(CONN)", f"({CONN})")

@@ -127,6 +127,7 @@ def seed_demo(shop: SimShop, products: int = 50, locations: int = 3, customers: 
                         "sku": sku,
                         "barcode": _ean13(rng),
                         "price": price,
+                        "unit_cost": price * 45 // 100,  # what the shop paid: valued stock from the import on
                         "options": {"Colour": colour, "Size": size},
                         "tracked": tracked,
                     }

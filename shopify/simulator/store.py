@@ -28,7 +28,7 @@ from .models import (
     Refund,
     WebhookSubscription,
 )
-from .payloads import level_payload
+from .payloads import level_payload, product_payload
 from .webhooks import WebhookDispatcher
 
 
@@ -82,6 +82,7 @@ class SimShop:
         self.calls: list[dict] = []
         self.throttled_calls = 0
         self.inventory_log: list[dict] = []
+        self.applied: list[dict] = []  # catalog and customer writes Shopify took (catalog_edits.py)
         self._next_big = BIG_ID_START
         self._next_small = SMALL_ID_START
         self._next_order_number = 1001
@@ -170,7 +171,11 @@ class SimShop:
             if opt not in product.option_names:
                 product.option_names.append(opt)
         item = InventoryItem(
-            id=self.next_big_id(), variant_id=0, sku=spec.get("sku"), tracked=spec.get("tracked", True)
+            id=self.next_big_id(),
+            variant_id=0,
+            sku=spec.get("sku"),
+            tracked=spec.get("tracked", True),
+            unit_cost=f"{float(spec['unit_cost']):.2f}" if spec.get("unit_cost") is not None else None,
         )
         variant = ProductVariant(
             id=self.next_small_id(),
@@ -190,6 +195,23 @@ class SimShop:
         self.variants[variant.id] = variant
         product.variant_ids.append(variant.id)
         return variant
+
+    def edit_variant(self, variant: Any, *, title: str | None = None, **changes: Any) -> ProductVariant:
+        """The merchant editing a variant (price, compare_at_price, sku, barcode) and optionally its product's
+        title in the admin: `updatedAt` moves on and products/update fires, as for any edit in Shopify."""
+        found = self.variants[self._id_of(variant, "ProductVariant")]
+        for attribute, value in changes.items():
+            if attribute not in {"price", "compare_at_price", "sku", "barcode"}:
+                raise ValueError(f"not an editable variant field: {attribute!r}")
+            setattr(found, attribute, value)
+            if attribute == "sku":
+                self.items[found.inventory_item_id].sku = value
+        product = self.products[found.product_id]
+        if title is not None:
+            product.title = title
+        found.updated_at = product.updated_at = now()
+        self.emit("products/update", product_payload(self, product))
+        return found
 
     def add_customer(
         self, first_name: str, last_name: str, email: str | None = None, phone: str | None = None
