@@ -1,6 +1,8 @@
 """requeueFiscal runs once per idempotency key: a repeat answers the first count and requeues nothing again, the
 same key for another request is refused, and a branch's requeue leaves the other branches' parked rows alone."""
 
+import asyncio
+
 import pytest
 
 from fbr.simulator import DuplicateMode
@@ -74,4 +76,11 @@ async def test_requeue_fiscal_over_graphql_replays_and_refuses_a_reused_key(api,
     assert reused["requeueFiscal"]["errors"] == [{"field": "idempotencyKey", "code": "IDEMPOTENCY_KEY_REUSED"}]
     missing = await api(REQUEUE, {"input": {"idempotencyKey": ""}})
     assert missing["requeueFiscal"]["errors"][0]["field"] == "idempotencyKey"
+    assert await AuditEntry.filter(action="fiscal.requeued").count() == 1
+
+
+async def test_two_requeues_at_once_under_one_key_apply_once(fshop, change_settings):
+    await park_one(fshop, change_settings)
+    results = await asyncio.gather(requeue_fiscal(SYSTEM, "rq-x"), requeue_fiscal(SYSTEM, "rq-x"))
+    assert sorted(results) == [(1, False), (1, True)]
     assert await AuditEntry.filter(action="fiscal.requeued").count() == 1
