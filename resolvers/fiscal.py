@@ -157,6 +157,8 @@ async def requeue_fiscal(info: Info, input: RequeueFiscalInput) -> RequeueFiscal
         problems = Problems()
         problems.check_key(input.idempotency_key, required=True)
         problems.raise_if_any()
-        return {"requeued": await ops_requeue_fiscal(info.context.actor)}
+        branch_pk = ids.decode(input.branch_id, "Branch", "branchId") if input.branch_id else None
+        rows, _ = await ops_requeue_fiscal(info.context.actor, input.idempotency_key, branch_pk)
+        return {"requeued": rows}
 
     return await payload(RequeueFiscalPayload, run)

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
-from strawberry import UNSET, relay
+from strawberry import relay
 from strawberry.types import Info
 
 from models import sales as models
@@ -15,6 +15,7 @@ from operations.counter import create_return as ops_create_return
 from operations.kernel import Permission, require, visible_branches
 from resolvers.days import query_id, within_days
 from resolvers.mutations import payload
+from resolvers.sales import sale_ref
 from schema import ids
 from schema.pagination import decode_cursor, keyset_page
 from schema.returns import (
@@ -23,7 +24,6 @@ from schema.returns import (
     CreateReturnInput,
     CreateReturnPayload,
     ReturnLineInput,
-    SaleRefInput,
     SaleReturn,
 )
 from schema.sales import CheckoutLineInput, Sale, TenderInput
@@ -65,7 +65,7 @@ async def returns(
 
 async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPayload:
     async def run():
-        sale_id, sale_number = _sale(input.sale)
+        sale_id, sale_number = sale_ref(input.sale)
         request = ReturnRequest(
             sale_id=sale_id,
             sale_number=sale_number,
@@ -84,7 +84,7 @@ async def create_return(info: Info, input: CreateReturnInput) -> CreateReturnPay
 
 async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExchangePayload:
     async def run():
-        sale_id, sale_number = _sale(input.sale)
+        sale_id, sale_number = sale_ref(input.sale)
         request = ExchangeRequest(
             sale_id=sale_id,
             sale_number=sale_number,
@@ -102,13 +102,6 @@ async def create_exchange(info: Info, input: CreateExchangeInput) -> CreateExcha
         return {"sale_return": SaleReturn.from_model(doc), "sale": Sale.from_model(new_sale)}
 
     return await payload(CreateExchangePayload, run)
-
-
-def _sale(sale: SaleRefInput) -> tuple[int | None, str | None]:
-    """(id, number): the one given (SaleRefInput is @oneOf)."""
-    if sale.id is not UNSET and sale.id is not None:
-        return ids.decode(sale.id, "Sale", "sale.id"), None
-    return None, None if sale.number is UNSET else sale.number
 
 
 def _items(lines: list[ReturnLineInput]) -> list[ReturnItem]:

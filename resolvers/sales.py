@@ -12,6 +12,7 @@ from models import sales as models
 from operations.counter import Checkout, CheckoutLine, Draft, OfflineSale, Payment
 from operations.counter import checkout as ops_checkout
 from operations.counter import place_draft as ops_place_draft
+from operations.counter import reprint_receipt as ops_reprint_receipt
 from operations.counter import save_draft as ops_save_draft
 from operations.counter import sync_offline_sales as ops_sync_offline_sales
 from operations.counter import void_sale as ops_void_sale
@@ -27,7 +28,10 @@ from schema.sales import (
     OfflineSaleResult,
     PlaceDraftInput,
     PlaceDraftPayload,
+    ReprintReceiptInput,
+    ReprintReceiptPayload,
     Sale,
+    SaleRefInput,
     SaleStatus,
     SaveDraftInput,
     SaveDraftPayload,
@@ -181,6 +185,24 @@ async def void_sale(info: Info, input: VoidSaleInput) -> VoidSalePayload:
         return {"sale": Sale.from_model(voided)}
 
     return await payload(VoidSalePayload, run)
+
+
+def sale_ref(sale: SaleRefInput) -> tuple[int | None, str | None]:
+    """(id, number): the one given (SaleRefInput is @oneOf)."""
+    if sale.id is not strawberry.UNSET and sale.id is not None:
+        return ids.decode(sale.id, "Sale", "sale.id"), None
+    return None, None if sale.number is strawberry.UNSET else sale.number
+
+
+async def reprint_receipt(info: Info, input: ReprintReceiptInput) -> ReprintReceiptPayload:
+    async def run():
+        sale_id, sale_number = sale_ref(input.sale)
+        sale, text, _ = await ops_reprint_receipt(
+            info.context.actor, sale_id, sale_number, input.width_mm, input.idempotency_key
+        )
+        return {"sale": Sale.from_model(sale), "receipt_text": text}
+
+    return await payload(ReprintReceiptPayload, run)
 
 
 async def sync_offline_sales(info: Info, input: SyncOfflineSalesInput) -> SyncOfflineSalesPayload:

@@ -150,6 +150,9 @@ class SetFiscalTokenPayload:
 @strawberry.input
 class RequeueFiscalInput:
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+    branch_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this branch's parked invoices; every branch's when left out."
+    )
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ from schema.enums import mirrored
 from schema.errors import UserError
 from schema.inputs import KEY_DESCRIPTION
 from schema.registers import Register, Shift, register_of, shift_of
-from schema.sales import CheckoutLineInput, Sale, SaleTender, TenderInput, money, tenders
+from schema.sales import CheckoutLineInput, Sale, SaleRefInput, SaleTender, TenderInput, money, tenders
 from schema.types import Branch, Money
 
 Restock = mirrored(
@@ -131,12 +131,6 @@ class ReturnLineInput:
     line_no: int = strawberry.field(description="The original sale's line number.")
     quantity: int
     restock: Restock  # type: ignore[valid-type]
-
-
-@strawberry.input(one_of=True, description="A sale by exactly one of: its ID, its number (as on the receipt).")
-class SaleRefInput:
-    id: strawberry.ID | None = strawberry.UNSET
-    number: str | None = strawberry.UNSET
 
 
 @strawberry.input

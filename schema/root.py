@@ -113,6 +113,7 @@ from schema.returns import CreateExchangePayload, CreateReturnPayload, SaleRetur
 from schema.sales import (
     CheckoutPayload,
     PlaceDraftPayload,
+    ReprintReceiptPayload,
     Sale,
     SaveDraftPayload,
     SyncOfflineSalesPayload,
@@ -284,6 +285,10 @@ class Mutation:
     save_draft: SaveDraftPayload = strawberry.mutation(resolver=sales.save_draft)
     place_draft: PlaceDraftPayload = strawberry.mutation(resolver=sales.place_draft)
     void_sale: VoidSalePayload = strawberry.mutation(resolver=sales.void_sale)
+    reprint_receipt: ReprintReceiptPayload = strawberry.mutation(
+        resolver=sales.reprint_receipt,
+        description="A sale's receipt again, as it stands now, marked as a duplicate and audited.",
+    )
     sync_offline_sales: SyncOfflineSalesPayload = strawberry.mutation(resolver=sales.sync_offline_sales)
     create_return: CreateReturnPayload = strawberry.mutation(resolver=return_resolvers.create_return)
     create_exchange: CreateExchangePayload = strawberry.mutation(resolver=return_resolvers.create_exchange)

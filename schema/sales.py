@@ -333,6 +333,30 @@ class PlaceDraftInput:
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
+@strawberry.input(one_of=True, description="A sale by exactly one of: its ID, its number (as on the receipt).")
+class SaleRefInput:
+    id: strawberry.ID | None = strawberry.UNSET
+    number: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class ReprintReceiptInput:
+    sale: SaleRefInput
+    width_mm: int = strawberry.field(default=80, description="The paper: 58 or 80 mm.")
+    idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class ReprintReceiptPayload:
+    sale: Sale | None = None
+    receipt_text: str | None = strawberry.field(
+        default=None,
+        description="The receipt as the sale stands now (its fiscal number and QR once back, 'fiscal number "
+        "pending' before), marked as a duplicate with when it was reprinted.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.input
 class VoidSaleInput:
     sale_id: strawberry.ID

@@ -15,6 +15,7 @@ from operations.counter.pricing import settle as settle_tenders
 from operations.counter.receipts import render_thermal
 from operations.counter.register_reports import RegisterReport, register_report
 from operations.counter.registers import close_register, current_register, end_shift, open_register, record_cash
+from operations.counter.reprints import reprint_receipt
 from operations.counter.returns import ReturnItem, ReturnRequest, create_return
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "register_report",
     "release_expired_holds",
     "render_thermal",
+    "reprint_receipt",
     "save_draft",
     "settle_tenders",
     "sync_offline_sales",

@@ -103,6 +103,10 @@ class ReceiptData:
     fiscal_fee: Decimal | None = None  # the POS service fee (SRO 1279), printed in the fiscal block
     footer: str = "Thank you for shopping with us"
     title: str = "SALE RECEIPT"  # e.g. "RETURN RECEIPT", "EXCHANGE RECEIPT", "QUOTE"
+    # A reprint (reprintReceipt) says so under the title, with when it was reprinted: a shop must never hand out
+    # a second original of a fiscal invoice.
+    reprinted_at: datetime | None = None
+    voided: bool = False  # the sale was voided since: a reprint says so
 
 
 def _ascii(text: str) -> str:
@@ -165,6 +169,9 @@ def _header(r: ReceiptData, width: int) -> list[str]:
         r.branch_name,
         f"Branch {r.branch_code} - Counter {r.counter_code}",
         r.title,
+        *(("DUPLICATE COPY - NOT ORIGINAL",) if r.reprinted_at else ()),
+        *((f"Reprinted {_local_time(r.reprinted_at, r.timezone)}",) if r.reprinted_at else ()),
+        *(("SALE VOIDED",) if r.voided else ()),
         r.sale_number,
         _local_time(r.issued_at, r.timezone),
         f"Cashier: {r.cashier}",

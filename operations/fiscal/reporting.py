@@ -31,20 +31,27 @@ from tortoise import Tortoise
 from fbr.client import FiscalClient, FiscalDuplicate, FiscalRefused, FiscalUnreachable
 from fbr.invoice import Authority, Rules, problems, to_post_data
 from fbr.qr import qr_content
+from models.branches import Branch
 from models.fiscal import FiscalAuthority, FiscalDocument, FiscalKind, FiscalStatus
+from models.outbox import OutboxRow
+from models.staff import AuditEntry
 from operations.counter import FISCAL_CREDIT_NOTE_TOPIC, FISCAL_INVOICE_TOPIC
 from operations.fiscal.building import invoice_for
 from operations.fiscal.registration import token_for
 from operations.kernel import (
     SYSTEM,
     Actor,
+    ErrorCode,
+    OperationError,
     Permission,
     RepeatedUsin,
     SecretUnreadable,
+    Transaction,
     current_settings,
     json_value,
     record_audit,
     require,
+    run_once,
     transaction,
 )
 from operations.sync import (
@@ -307,14 +314,39 @@ async def _back_off(row: Row, doc: FiscalDocument, error: str) -> None:
         await FiscalDocument.filter(id=doc.id).update(error=error[:2000])
 
 
-async def requeue_fiscal(actor: Actor = SYSTEM) -> int:
-    """Parked fiscal rows due again now with a fresh attempt count (after fixing a token, a PCT code...). A
-    refused document is rebuilt from the stored sale, with the same USIN."""
-    require(actor, Permission.MANAGE_INTEGRATIONS)
-    async with transaction() as tx:
-        ids = await requeue_rows(tx.conn, QUEUE, ["parked"])
+async def requeue_fiscal(
+    actor: Actor = SYSTEM, idempotency_key: str | None = None, branch_id: int | None = None
+) -> tuple[int, bool]:
+    """Parked fiscal rows (of one branch, or all) due again now with a fresh attempt count (after fixing a token, a
+    PCT code...); a refused document among them is rebuilt from the stored sale, with the same USIN. Once per
+    idempotency key: a repeat answers the first count and requeues nothing again. Returns (rows, replayed)."""
+    require(actor, Permission.MANAGE_INTEGRATIONS, branch_id)
+    if branch_id is not None and not await Branch.exists(id=branch_id):
+        raise OperationError.single(ErrorCode.NOT_FOUND, "branch does not exist", "branchId")
+
+    async def requeue(tx: Transaction) -> AuditEntry:
+        # The row's key names its document's USIN (operations/counter/fiscal_outbox.py): narrowed to a branch there.
+        mine = " AND key IN (SELECT 'fbr:' || usin FROM fiscal_document WHERE branch_id = ?)"
+        ids = await requeue_rows(
+            tx.conn,
+            QUEUE,
+            ["parked"],
+            also=mine if branch_id is not None else "",
+            values=[branch_id] * (branch_id is not None),
+        )
         if ids:
-            await FiscalDocument.filter(status=FiscalStatus.REFUSED).update(status=FiscalStatus.PENDING, payload=None)
-            await record_audit(actor, "fiscal.requeued", target=("outbox", "fbr"), rows=len(ids))
+            keys = await OutboxRow.filter(id__in=ids).values_list("key", flat=True)
+            await FiscalDocument.filter(
+                usin__in=[k.removeprefix("fbr:") for k in keys], status=FiscalStatus.REFUSED
+            ).update(status=FiscalStatus.PENDING, payload=None)
             tx.publish_after_commit(FISCAL_CHANNEL, {"at": datetime.now(UTC).isoformat(), "rows": len(ids)})
-    return len(ids)
+        return await record_audit(
+            actor, "fiscal.requeued", branch_id=branch_id, target=("outbox", "fbr"), rows=len(ids)
+        )
+
+    async with transaction() as tx:
+        request = {"branch": branch_id}
+        entry, replayed = await run_once(
+            tx, "requeueFiscal", idempotency_key, request, lambda: requeue(tx), lambda pk: AuditEntry.get(id=pk)
+        )
+    return entry.detail["rows"], replayed

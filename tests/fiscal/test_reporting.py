@@ -179,6 +179,22 @@ async def test_a_voided_sale_is_credited(fshop):
     assert (body["InvoiceType"], body["RefUSIN"], body["TotalBillAmount"]) == (3, sale.number, 1180.0)
 
 
+async def test_a_sale_voided_before_its_invoice_went_out_is_still_reported_then_credited(fshop):
+    """The rule (docs/fbr.md, "What is reported"): the receipt was printed and handed over at checkout, so the
+    invoice was issued; the authority has no cancelling, so it is reported and then credited, never withheld."""
+    sale = await sell(fshop, 1)
+    assert "FBR fiscal number pending" in await receipt(sale)  # the original receipt, as handed over
+    await drafts.void_sale(fshop.manager, sale.id, "902715", "rang up twice", "void-1")
+    assert (await invoice_of(sale)).status is FiscalStatus.PENDING  # nothing was sent yet
+    await drain_fiscal(10)
+    invoice = await invoice_of(sale)
+    credit = await FiscalDocument.get(sale_id=sale.id, kind=FiscalKind.CREDIT_NOTE)
+    assert (invoice.status, credit.status) == (FiscalStatus.FISCALISED, FiscalStatus.FISCALISED)
+    assert credit.reported_at >= invoice.reported_at  # the credit note names an invoice the authority holds
+    assert len(fshop.sim.invoices(sale.number)) == 1 and len(fshop.sim.invoices(f"V-{sale.number}")) == 1
+    assert fshop.sim.invoices(credit.usin)[0].payload["RefUSIN"] == sale.number
+
+
 async def test_an_unregistered_counter_sells_and_its_sale_is_not_fiscalised(fshop):
     counter, _ = await create_counter(SYSTEM, NewCounter(fshop.branch.id, "C2", "Counter 2"))
     from operations.counter.registers import open_register
