@@ -316,5 +316,6 @@ def test_all_returns_refund_exactly_the_line(sale, data):
     assert sum(s.tax for s in shares) == sold.tax
     assert sum(s.total for s in shares) == sold.total
     assert sum(s.discount for s in shares) == sold.line_discount + sold.order_discount
-    with pytest.raises(OperationError):
+    with pytest.raises(OperationError) as over:
         refund_for(sold, 1, already_returned=done)
+    assert fields(over.value) == ["quantity"]

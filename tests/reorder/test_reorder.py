@@ -8,7 +8,7 @@ import pytest
 import schema  # the schema first: it wires the resolvers, which import it back
 from models.staff import Role
 from operations.kernel.access import SYSTEM
-from operations.kernel.errors import OperationError
+from operations.kernel.errors import ErrorCode, OperationError
 from operations.stock.reorder import Crossing, ReorderLevel, crossing, reorder_suggestions, set_reorder_levels
 from resolvers.reorder import low_stock
 from schema.context import Context
@@ -58,7 +58,10 @@ async def test_bad_reorder_levels_write_nothing(db):
     [v] = await make_variants()
     with pytest.raises(OperationError) as bad:
         await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(v.id, 5, -1), ReorderLevel(v.id, 3)])
-    assert {p.field for p in bad.value.problems} == {"lines.0.reorderQuantity", "lines.1.variant"}
+    assert {(p.code, p.field) for p in bad.value.problems} == {
+        (ErrorCode.INVALID, "lines.0.reorderQuantity"),
+        (ErrorCode.DUPLICATE, "lines.1.variant"),
+    }
     assert await reorder_suggestions(SYSTEM, branch.id) == []
 
 
