@@ -1,6 +1,7 @@
 """syncStatus's push figures, retryParkedSync and syncStatusChanged, and the background worker."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from models.outbox import OutboxRow, OutboxStatus
 from models.staff import Role
@@ -35,11 +36,16 @@ async def _park_one(connected, change_settings) -> OutboxRow:
 async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them(connected, api, change_settings):  # noqa: F811
     branch, variant, _ = (await mapped_levels())[0]
     await adjust(branch.id, variant.id, +1)
-    await asyncio.sleep(0.05)
+    row = await OutboxRow.get(status=OutboxStatus.PENDING)
 
+    asked = datetime.now(UTC)
     waiting = (await api(STATUS))["syncStatus"]
+    answered = datetime.now(UTC)
     assert (waiting["pending"], waiting["parked"], waiting["lastPushedAt"]) == (1, 0, None)
-    assert waiting["lagSeconds"] > 0
+    # The lag is the pending row's age when the status was read: between its age before and after.
+    assert (
+        (asked - row.created_at).total_seconds() <= waiting["lagSeconds"] <= (answered - row.created_at).total_seconds()
+    )
 
     await shopify_push.push_due()
     parked_row = await _park_one(connected, change_settings)
