@@ -17,7 +17,7 @@ from tortoise import Tortoise
 from models.config import dialect, tortoise_config
 from models.database import apply_migrations
 from operations.kernel import settings
-from operations.kernel.settings import DomainSettings, PasswordHashing, SecretKeys
+from operations.kernel.settings import DomainSettings, PasswordHashing, SecretKeys, ShopifySettings
 from subscriptions import live
 from subscriptions.bus import Bus
 
@@ -33,12 +33,23 @@ CHEAP_ARGON2 = {
     "BRANCHLINE_ARGON2_MEMORY_KIB": "64",
     "BRANCHLINE_ARGON2_PARALLELISM": "1",
 }
-for _name, _value in CHEAP_ARGON2.items():
+# The Shopify client's retries, short under test: a test that makes Shopify fail every try would
+# otherwise wait out 8 real, jittered backoffs (up to a minute). Tests of the retry schedule itself build
+# their ShopifyClient with the production defaults (tests/shopify/test_client_retry.py).
+FAST_SHOPIFY_RETRIES = {
+    "BRANCHLINE_SHOPIFY_ATTEMPTS": "3",
+    "BRANCHLINE_SHOPIFY_BACKOFF_BASE": "0.01",
+    "BRANCHLINE_SHOPIFY_BACKOFF_CAP": "0.05",
+}
+for _name, _value in {**CHEAP_ARGON2, **FAST_SHOPIFY_RETRIES}.items():
     os.environ.setdefault(_name, _value)
 # The test process's settings, installed as an app's lifespan or a command would: the defaults, with the
-# test secret and cheap hashing. (Servers started in-process skip their lifespan, so they use these.)
+# test secret, cheap hashing and short Shopify retries (a fixture pointing at the simulator changes
+# only the fields it names: `settings_changed(shopify={"base_url": ...})`). Servers started in-process
+# skip their lifespan, so they use these.
 CHEAP_HASHING = PasswordHashing(time_cost=1, memory_cost=64, parallelism=1)
-settings.install(DomainSettings(keys=SecretKeys(TEST_SECRET_KEY), passwords=CHEAP_HASHING))
+FAST_RETRIES = ShopifySettings(attempts=3, backoff_base=0.01, backoff_cap=0.05)
+settings.install(DomainSettings(keys=SecretKeys(TEST_SECRET_KEY), passwords=CHEAP_HASHING, shopify=FAST_RETRIES))
 
 # Property tests take their example counts from a profile. "ci" is the default, so the README's one
 # test command is CI's: enough examples for the stock and money properties to find rare states (a

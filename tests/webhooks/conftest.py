@@ -16,7 +16,6 @@ import pytest
 from models.inbox import WebhookInbox
 from operations.kernel import settings
 from operations.kernel.access import SYSTEM
-from operations.kernel.settings import ShopifySettings
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from operations.sync import push as shopify_push
@@ -87,7 +86,7 @@ async def branchline(db, bus, sim, fast_inbox):  # noqa: F811
     """The real app on a real port, connected to the simulator, whose webhooks come to that port."""
     app = create_app(Settings(database_url=db, debug=False))
     async with serve_app(without_lifespan(app)) as url:
-        with settings_changed(shopify=ShopifySettings(public_url=url, base_url=sim.url, timeout=2.0)):
+        with settings_changed(shopify={"public_url": url, "base_url": sim.url, "timeout": 2.0}):
             await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
             async with httpx.AsyncClient(timeout=10) as client:
                 try:
