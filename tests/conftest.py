@@ -161,3 +161,17 @@ async def bus(db, broadcast_url):
     finally:
         live.install(None)
         await bus.disconnect()
+
+
+# Tests that use neither the database nor the bus (the simulator, the Shopify client, HMAC, pricing...)
+# give the same answer on both backends: CI's PostgreSQL + Redis pass leaves them out
+# (`-m "not db_independent"`, README.md and .ci/run), so they run once. Found by what a test asks for,
+# so a new test is placed right without a marker; a test that reads the backends' URLs from the
+# environment itself says so with `@pytest.mark.backends`.
+BACKEND_FIXTURES = frozenset({"database_url", "broadcast_url"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BACKEND_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())) and not item.get_closest_marker("backends"):
+            item.add_marker(pytest.mark.db_independent)

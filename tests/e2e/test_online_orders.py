@@ -29,7 +29,8 @@ from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.e2e.conftest import ROOT, Server
 from tests.e2e.shop import request
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# Its servers get their own database from BRANCHLINE_TEST_DATABASE_URL: both backends, not db_independent.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backends]
 
 OWNER = ("owner@orders-e2e.pk", "orders-e2e-password-1")
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { token errors { code message } } }"
