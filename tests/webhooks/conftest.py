@@ -5,9 +5,11 @@ lifespan is skipped because the `db` and `bus` fixtures already provide the ORM 
 same way tests/api serves it through ASGITransport), so requests and the test share one database.
 """
 
+import asyncio
 import itertools
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -121,6 +123,15 @@ def next_id() -> int:
 
 async def rows(**filters) -> list[WebhookInbox]:
     return await WebhookInbox.filter(**filters).order_by("id")
+
+
+async def lease_ran_out(webhook_id: str) -> None:
+    """Waits until the row's lease (next_attempt_at while PROCESSING) is over, by the database's rows."""
+    while True:
+        [row] = await rows(webhook_id=webhook_id)
+        if row.next_attempt_at is not None and row.next_attempt_at <= datetime.now(UTC):
+            return
+        await asyncio.sleep(0.02)
 
 
 class Recorder:
