@@ -105,14 +105,15 @@ class InProcessServer:
 
 
 @asynccontextmanager
-async def in_process_server(database_url: str) -> AsyncIterator[InProcessServer]:
-    """Serves the app with the bus the test installed (the `bus` fixture): no lifespan, so no second bus."""
+async def in_process_server(database_url: str, **settings) -> AsyncIterator[InProcessServer]:
+    """Serves the app with the bus the test installed (the `bus` fixture): no lifespan, so no second bus.
+    `settings` are server/settings.py Settings fields (e.g. ws_send_timeout)."""
     from server.app import create_app
     from server.settings import Settings
     from shopify.simulator import serve_app
     from tests.webhooks.conftest import without_lifespan
 
-    app = create_app(Settings(database_url=database_url, debug=False))
+    app = create_app(Settings(database_url=database_url, debug=False, **settings))
     async with serve_app(without_lifespan(app)) as url:
         yield InProcessServer(url)
 
