@@ -71,7 +71,8 @@ async def test_import_from_shopify_brings_everything_once(connected):
     assert await StockMovement.all().count() == len(wanted)  # opening stock is taken once
 
 
-async def test_throttling_and_server_faults_are_ridden_out(connected):
+async def test_throttling_and_server_faults_are_ridden_out(connected, change_settings):
+    change_settings(shopify={"attempts": 8})  # the production count: five failures in a row are ridden out
     faults = connected.shop.faults
     faults.throttle_next(2)
     faults.fail_next(2, status=503)
