@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Development and tests only: reach the shop here instead of https://{shop domain} (the simulator).
     shopify_base_url: str | None = None
+    # The Shopify client's tries per call and its backoff (exponential, full jitter) between them.
+    shopify_attempts: int = Field(default=8, ge=1)
+    shopify_backoff_base: float = Field(default=0.5, gt=0)
+    shopify_backoff_cap: float = Field(default=30.0, gt=0)
     # The Shopify inventory push (operations/sync/push.py). `run_workers=false` on servers when
     # `branchline worker` processes do the pushing.
     run_workers: bool = True
@@ -161,7 +165,13 @@ def domain_settings(settings: Settings) -> DomainSettings:
             expiry_days=settings.loyalty_expiry_days,
         ),
         orders=OnlineOrders(cod_gateways=frozenset(settings.cod_gateways.split(","))),
-        shopify=ShopifySettings(public_url=settings.public_url, base_url=settings.shopify_base_url),
+        shopify=ShopifySettings(
+            public_url=settings.public_url,
+            base_url=settings.shopify_base_url,
+            attempts=settings.shopify_attempts,
+            backoff_base=settings.shopify_backoff_base,
+            backoff_cap=settings.shopify_backoff_cap,
+        ),
         push=PushSettings(max_attempts=settings.sync_max_attempts, lease_seconds=settings.sync_lease_seconds),
         fiscal=FiscalSettings(
             fbr_url=settings.fbr_url,

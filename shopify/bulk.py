@@ -27,7 +27,7 @@ from shopify.errors import (
     ShopifyNotFound,
     ShopifyUnavailable,
 )
-from shopify.throttle import backoff_delay, parse_retry_after
+from shopify.throttle import parse_retry_after
 
 if TYPE_CHECKING:
     from shopify.client import ShopifyClient
@@ -197,7 +197,7 @@ async def download(client: ShopifyClient, url: str | None, dest: Path) -> int:
             reason = type(exc).__name__
             status = None
         if attempt < client.max_attempts:
-            await client.sleep(wait if wait is not None else backoff_delay(attempt, client.rng))
+            await client.sleep(wait if wait is not None else client.backoff(attempt))
     raise ShopifyUnavailable(
         f"bulk result download failed after {client.max_attempts} attempts; last failure: {reason}",
         attempts=client.max_attempts,

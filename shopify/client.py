@@ -43,7 +43,16 @@ from shopify.errors import (
     ShopifyUserErrors,
     UserError,
 )
-from shopify.throttle import DEFAULT_COST, CostBucket, ThrottleStatus, backoff_delay, parse_retry_after, requested_cost
+from shopify.throttle import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    DEFAULT_COST,
+    CostBucket,
+    ThrottleStatus,
+    backoff_delay,
+    parse_retry_after,
+    requested_cost,
+)
 
 if TYPE_CHECKING:
     from shopify.bulk import BulkOperation
@@ -208,6 +217,10 @@ class ShopifyClient:
     shop and reuse it rather than one per call, or the pacing cannot work.
     """
 
+    def backoff(self, attempt: int) -> float:
+        """The wait before retry `attempt` + 1 when Shopify gave none (Retry-After)."""
+        return backoff_delay(attempt, self.rng, base=self.backoff_base, cap=self.backoff_cap)
+
     def __init__(
         self,
         shop_domain: str,
@@ -217,6 +230,8 @@ class ShopifyClient:
         api_version: str = API_VERSION,
         timeout: float = 10.0,
         max_attempts: int = 8,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_cap: float = BACKOFF_CAP,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -231,6 +246,8 @@ class ShopifyClient:
         self.api_version = api_version
         self.timeout = float(timeout)
         self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
         self.sleep = sleep
         self.rng = rng
         root = base_url.rstrip("/") if base_url else f"https://{self.shop_domain}"
@@ -453,7 +470,7 @@ class ShopifyClient:
                 log.debug("shopify call %s throttled; waiting for the bucket", name)
             else:
                 # Retry-After when given, else backoff (also for a THROTTLED answer without a reading).
-                delay = failure.wait if failure.wait is not None else backoff_delay(attempt, self.rng)
+                delay = failure.wait if failure.wait is not None else self.backoff(attempt)
                 log.debug("shopify %s attempt=%d failed (%s); retry in %.2fs", name, attempt, failure.reason, delay)
                 if failure.ambiguous and unkeyed_mutation:
                     log.warning("shopify mutation %s has no idempotency key and may have run; resending it", name)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -196,6 +196,8 @@ class Bus:
         self._queue_size = queue_size
         self._broadcast = _Broadcast(url, backend)
         self._connected = False
+        # Subscriptions whose channel subscription is in place, per channel: `subscribed()`.
+        self._attached: Counter[str] = Counter()
 
     async def connect(self) -> None:
         if self._connected:
@@ -236,14 +238,24 @@ class Bus:
             for channel in names:
                 await self._broadcast.attach(channel, subscription)
                 attached.append(channel)
+                self._attached[channel] += 1
             yield subscription
         finally:
             # Shielded: a websocket closing cancels this task, and a half-done detach would leave
             # the channel counted but unsubscribed.
             await asyncio.shield(self._detach(attached, subscription))
 
+    def subscribed(self, channel: str) -> int:
+        """How many subscriptions on this bus listen to `channel` now, each subscribed with the backend:
+        a readiness signal (a test waits for its WebSocket's subscription to be in place before it makes
+        the change the subscription should see, instead of sleeping a while)."""
+        return self._attached[channel]
+
     async def _detach(self, channels: list[str], subscription: Subscription) -> None:
         for channel in channels:
+            self._attached[channel] -= 1
+            if not self._attached[channel]:
+                del self._attached[channel]
             try:
                 await self._broadcast.detach(channel, subscription)
             except Exception:

@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from tortoise import Tortoise
 
 from models.config import dialect, tortoise_config
 from models.database import apply_migrations
 from operations.kernel import settings
-from operations.kernel.settings import DomainSettings, PasswordHashing, SecretKeys
+from operations.kernel.settings import DomainSettings, PasswordHashing, SecretKeys, ShopifySettings
 from subscriptions import live
 from subscriptions.bus import Bus
 
@@ -31,12 +33,33 @@ CHEAP_ARGON2 = {
     "BRANCHLINE_ARGON2_MEMORY_KIB": "64",
     "BRANCHLINE_ARGON2_PARALLELISM": "1",
 }
-for _name, _value in CHEAP_ARGON2.items():
+# The Shopify client's retries, short under test: a test that makes Shopify fail every try would
+# otherwise wait out 8 real, jittered backoffs (up to a minute). Tests of the retry schedule itself build
+# their ShopifyClient with the production defaults (tests/shopify/test_client_retry.py).
+FAST_SHOPIFY_RETRIES = {
+    "BRANCHLINE_SHOPIFY_ATTEMPTS": "3",
+    "BRANCHLINE_SHOPIFY_BACKOFF_BASE": "0.01",
+    "BRANCHLINE_SHOPIFY_BACKOFF_CAP": "0.05",
+}
+for _name, _value in {**CHEAP_ARGON2, **FAST_SHOPIFY_RETRIES}.items():
     os.environ.setdefault(_name, _value)
 # The test process's settings, installed as an app's lifespan or a command would: the defaults, with the
-# test secret and cheap hashing. (Servers started in-process skip their lifespan, so they use these.)
+# test secret, cheap hashing and short Shopify retries (a fixture pointing at the simulator changes
+# only the fields it names: `settings_changed(shopify={"base_url": ...})`). Servers started in-process
+# skip their lifespan, so they use these.
 CHEAP_HASHING = PasswordHashing(time_cost=1, memory_cost=64, parallelism=1)
-settings.install(DomainSettings(keys=SecretKeys(TEST_SECRET_KEY), passwords=CHEAP_HASHING))
+FAST_RETRIES = ShopifySettings(attempts=3, backoff_base=0.01, backoff_cap=0.05)
+settings.install(DomainSettings(keys=SecretKeys(TEST_SECRET_KEY), passwords=CHEAP_HASHING, shopify=FAST_RETRIES))
+
+# Property tests take their example counts from a profile. "ci" is the default, so the README's one
+# test command is CI's: enough examples for the stock and money properties to find rare states (a
+# ledger guard ignoring `reserved` needed hundreds of random batches). Fixed seed: a CI failure
+# repeats on the next run and on a laptop. `--hypothesis-profile=quick` while iterating on one test.
+hypothesis_settings.register_profile(
+    "ci", max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("quick", max_examples=30, deadline=None)
+hypothesis_settings.load_profile("ci")
 
 
 @contextmanager
@@ -138,3 +161,17 @@ async def bus(db, broadcast_url):
     finally:
         live.install(None)
         await bus.disconnect()
+
+
+# Tests that use neither the database nor the bus (the simulator, the Shopify client, HMAC, pricing...)
+# give the same answer on both backends: CI's PostgreSQL + Redis pass leaves them out
+# (`-m "not db_independent"`, README.md and .ci/run), so they run once. Found by what a test asks for,
+# so a new test is placed right without a marker; a test that reads the backends' URLs from the
+# environment itself says so with `@pytest.mark.backends`.
+BACKEND_FIXTURES = frozenset({"database_url", "broadcast_url"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BACKEND_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())) and not item.get_closest_marker("backends"):
+            item.add_marker(pytest.mark.db_independent)

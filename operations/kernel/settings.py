@@ -96,6 +96,11 @@ class ShopifySettings:
     public_url: str = "http://127.0.0.1:8000"  # where Shopify sends webhooks: this server as Shopify sees it
     base_url: str | None = None  # the simulator, in development and tests
     timeout: float = 10.0  # seconds per Shopify request; a request that takes longer is retried
+    # The client's tries per call (and per bulk download), and its backoff between them: exponential
+    # from `backoff_base` seconds, capped at `backoff_cap`, full jitter (shopify/throttle.py).
+    attempts: int = 8
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))

@@ -70,6 +70,9 @@ async def client_for(connection: ShopifyConnection) -> ShopifyClient:
         base_url=reach.base_url or connection.base_url,
         api_version=connection.api_version,
         timeout=reach.timeout,
+        max_attempts=reach.attempts,
+        backoff_base=reach.backoff_base,
+        backoff_cap=reach.backoff_cap,
     )
 
 
@@ -130,7 +133,15 @@ async def connect_shopify(
         )
 
     reach = current_settings().shopify
-    client = ShopifyClient(domain, access_token.strip(), base_url=reach.base_url, timeout=reach.timeout)
+    client = ShopifyClient(
+        domain,
+        access_token.strip(),
+        base_url=reach.base_url,
+        timeout=reach.timeout,
+        max_attempts=reach.attempts,
+        backoff_base=reach.backoff_base,
+        backoff_cap=reach.backoff_cap,
+    )
     async with client:
         shop = await _verify(client)
         subscriptions = await _subscribe(client)

@@ -182,6 +182,11 @@ def bulk_download(shop: SimShop):
         op = find_by_token(shop, request.path_params["token"])
         if op is None or op.path is None:
             return _xml_error(404, "NoSuchKey", "The specified key does not exist.", "")
+        failure = shop.faults.take_download_failure()
+        if failure == 410:
+            return _xml_error(410, "Gone", "The object is gone.", "")
+        if failure is not None:
+            return _xml_error(failure, "InternalError", "We encountered an internal error. Please try again.", "")
         if op.expires_at is not None and time.time() > op.expires_at:
             current_status(shop, op)
             expired = datetime.fromtimestamp(op.expires_at, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")

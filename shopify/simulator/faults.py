@@ -26,6 +26,7 @@ class Faults:
     # client unsure whether the write happened: the case @idempotent retries exist for.
     delay_applies_first: bool = True
     bulk_failures: list[tuple[str, bool]] = field(default_factory=list)
+    download_failures: list[int] = field(default_factory=list)  # statuses for the next result downloads
     webhook_duplicates: int = 0
     webhook_duplicate_probability: float = 0.0
     webhook_delay: float = 0.0
@@ -68,6 +69,15 @@ class Faults:
     def expire_bulk_results(self) -> int:
         """Make every bulk result URL expired now (downloads get 403, COMPLETED ops read as EXPIRED)."""
         return self.expire_hook() if self.expire_hook else 0
+
+    def fail_downloads(self, n: int = 1, status: int = 503) -> None:
+        """The next n result downloads answer `status`: 500/502/503 as storage hiccups, 410 as a URL gone."""
+        if status not in (500, 502, 503, 410):
+            raise ValueError("status must be one of 500, 502, 503, 410")
+        self.download_failures.extend([status] * n)
+
+    def take_download_failure(self) -> int | None:
+        return self.download_failures.pop(0) if self.download_failures else None
 
     def take_bulk_failure(self) -> tuple[str, bool] | None:
         return self.bulk_failures.pop(0) if self.bulk_failures else None

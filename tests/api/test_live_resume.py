@@ -47,6 +47,8 @@ async def test_a_subscriber_that_falls_behind_is_closed_with_the_documented_code
     from schema.ids import global_id
     from subscriptions import live
     from subscriptions.bus import SLOW_CONSUMER_CLOSE_CODE, Bus
+    from subscriptions.channels import stock_channel
+    from tests.security.live_sockets import until_subscribed
 
     bus = Bus(broadcast_url, queue_size=3)
     await bus.connect()
@@ -58,7 +60,7 @@ async def test_a_subscriber_that_falls_behind_is_closed_with_the_documented_code
         info = SimpleNamespace(context=SimpleNamespace(response=socket, actor=SYSTEM))
         stream = stock_changed(info, [str(global_id("Branch", branch.id))])
         first = asyncio.create_task(anext(stream))
-        await asyncio.sleep(0.3)  # subscribed
+        await until_subscribed(bus, stock_channel(branch.id))
         for _ in range(10):  # the client stops reading after the first change
             await stock(branch.id, v.id, 1)
         assert (await asyncio.wait_for(first, 5)).sequence == 1

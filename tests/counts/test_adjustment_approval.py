@@ -84,8 +84,9 @@ async def test_a_counted_quantity_is_judged_by_the_change_it_makes(store):
 async def test_the_approval_size_is_configurable(store, change_settings):
     s = store
     change_settings(policy={"adjustment_approval_units": 2})
-    with pytest.raises(OperationError):
+    with pytest.raises(OperationError) as error:
         await adjust_stock(adjustment(s, s.clerk, [AdjustmentLine(s.kurta.id, 3)]))
+    assert codes(error.value) == [("APPROVAL_REQUIRED", "managerPin")]
     await adjust_stock(adjustment(s, s.clerk, [AdjustmentLine(s.kurta.id, 2)]))
     assert await on_hand(s, s.kurta) == 12
 

@@ -171,8 +171,9 @@ async def test_abandoning_leaves_stock_untouched(store):
     with pytest.raises(OperationError) as error:
         await count_review.approve_stock_count(s.manager, count.id)
     assert codes(error.value) == [("WRONG_STATE", "countId")]
-    with pytest.raises(OperationError):
+    with pytest.raises(OperationError) as error:
         await record(s, count, [(s.kurta.id, 1)], "scan-late")
+    assert codes(error.value) == [("WRONG_STATE", "countId")]
     assert await on_hand(s.branch.id, s.kurta.id) == 10
     assert not await StockMovement.filter(reason="count").exists()
 

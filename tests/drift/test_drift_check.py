@@ -1,6 +1,7 @@
 """Drift checks and repairs against the simulated Shopify over real HTTP, after a real import."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -238,17 +239,19 @@ async def test_the_worker_checks_on_schedule_and_not_when_switched_off(connected
     # (cancelling it mid-transaction can leave SQLite's connection stuck: reported to the lead).
     quiet = {"sync_push_interval": 60.0}
     async with workers.running(Settings(**quiet, drift_check_interval=0)):
-        await asyncio.sleep(0.3)
+        assert "shopify-drift-check" not in {task.get_name() for task in asyncio.all_tasks()}  # switched off
     assert await DriftCheck.all().count() == 0
+    started = datetime.now(UTC)
     async with workers.running(Settings(**quiet, drift_check_interval=0.5)):
-        await asyncio.sleep(0.2)
-        assert await DriftCheck.all().count() == 0  # the first waits a full interval
         for _ in range(200):
             latest = await DriftCheck.all().first()
             if latest is not None and latest.status is not DriftCheckStatus.RUNNING:
                 break
             await asyncio.sleep(0.05)
     assert (latest.status, latest.unexplained) == (DriftCheckStatus.COMPLETED, 1)
+    assert await DriftCheck.all().count() == 1
+    # The first waits a full interval (less asyncio's clock resolution: a timer may fire a hair early).
+    assert latest.created_at >= started + timedelta(seconds=0.49)
 
 
 async def test_a_shopify_fulfillment_whose_webhook_is_not_processed_yet_is_explained(connected):

@@ -49,7 +49,9 @@ class Server:
         )
         self._wait_healthy()
 
-    def _wait_healthy(self, timeout: float = 30) -> None:
+    # A deadline, not a speed check: a server migrating a fresh PostgreSQL database while both CI
+    # passes share the machine took more than 30 s.
+    def _wait_healthy(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

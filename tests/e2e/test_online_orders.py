@@ -29,7 +29,8 @@ from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.e2e.conftest import ROOT, Server
 from tests.e2e.shop import request
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# Its servers get their own database from BRANCHLINE_TEST_DATABASE_URL: both backends, not db_independent.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.backends]
 
 OWNER = ("owner@orders-e2e.pk", "orders-e2e-password-1")
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { token errors { code message } } }"
@@ -223,11 +224,11 @@ async def stack(tmp_path_factory):
                 server = s.server if s is not None else server  # a test may have restarted it
                 # In a thread: the server's workers may be mid-call to the simulator, which runs on
                 # this loop and must keep answering while the server stops.
-                started = time.monotonic()
                 await asyncio.to_thread(server.stop)
                 # Workers finish their round and the server stops within the grace period instead of being
-                # killed (uvicorn re-raises the SIGTERM it handled: -15 is a clean stop, -9 the kill).
-                assert server.process.returncode in (0, -15) and time.monotonic() - started < 10
+                # killed: Server.stop kills only after its grace (uvicorn re-raises the SIGTERM it handled:
+                # -15 is a clean stop, -9 the kill), so the exit status says which it was.
+                assert server.process.returncode in (0, -15), server.process.returncode
     finally:
         shop.close()
         await database.drop()

@@ -110,7 +110,9 @@ async def test_a_malformed_body_is_refused_and_writes_nothing(shop, spoil):
 
 
 async def test_a_body_that_is_not_an_object_is_refused(shop):
-    with pytest.raises(OperationError):
+    with pytest.raises(OperationError) as not_an_object:
         await orders_in.on_order_webhook("orders/create", ["not", "an", "order"])
-    with pytest.raises(OperationError):
+    assert [p.code for p in not_an_object.value.problems] == [ErrorCode.MALFORMED_WEBHOOK]
+    with pytest.raises(OperationError) as not_an_order_topic:
         await orders_in.on_order_webhook("products/update", {})
+    assert [p.code for p in not_an_order_topic.value.problems] == [ErrorCode.MALFORMED_WEBHOOK]

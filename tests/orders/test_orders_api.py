@@ -11,9 +11,12 @@ from models.staff import Role
 from models.stock import StockMovement
 from operations.kernel.access import SYSTEM
 from schema.ids import global_id
+from subscriptions import live
+from subscriptions.channels import orders_channel
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.factories import key, stock
 from tests.orders.conftest import stocked
+from tests.security.live_sockets import until_subscribed
 
 ORDERS = """
 query($branches: [ID!], $cod: CodStatus) {
@@ -78,7 +81,7 @@ async def test_order_events_announce_new_orders_and_steps_at_the_branch(shop):
     info = SimpleNamespace(context=SimpleNamespace(response=None, actor=SYSTEM))
     stream = order_events(info, [str(global_id("Branch", branch.id))])
     first = asyncio.create_task(anext(stream))
-    await asyncio.sleep(0.2)  # subscribed before the order arrives
+    await until_subscribed(live.current(), orders_channel(branch.id))  # subscribed before the order arrives
     shop.shop.place_order([(variant.shopify_variant_id, 1)], location=branch.shopify_location_id)
     await shop.hooks.deliver()
     created = await asyncio.wait_for(first, 5)

@@ -8,8 +8,10 @@ from models.branches import Branch
 from models.orders import CodStatus, Order, OrderLine, OrderStatus
 from models.outbox import OutboxRow
 from models.staff import Role
+from operations.directory import OnlineSettings, set_online_settings
 from operations.kernel.access import SYSTEM, AccessDenied, Actor
 from operations.kernel.errors import ErrorCode, OperationError
+from operations.orders import Shipment, fulfill_order
 from operations.orders import steps as order_steps
 from operations.orders.routing import assign_order_branch
 from operations.sync import orders_in
@@ -48,11 +50,16 @@ async def test_the_cod_lifecycle_and_its_wrong_steps(shop):
     assert order.cod_status is CodStatus.CONFIRMED
     retried = await order_steps.confirm_order(SYSTEM, order.id, key("confirm"))  # a retry, under another key
     assert retried.cod_status is CodStatus.CONFIRMED
-    await Order.filter(id=order.id).update(cod_status=CodStatus.DISPATCHED)  # C's fulfilment step
+    # Dispatch is the fulfilment step (a Smart branch ships here), not a status written by hand.
+    await set_online_settings(SYSTEM, branch.id, OnlineSettings(fulfillment_workflow="smart"), key("smart"))
+    await fulfill_order(SYSTEM, Shipment(order.id, key("ship"), courier="TCS", tracking_number="TCS-1"))
+    order = await Order.get(id=order.id)
+    assert order.cod_status is CodStatus.DISPATCHED
     order = await order_steps.mark_refused(SYSTEM, order.id, key("refused"))
     assert order.cod_status is CodStatus.RETURNING
-    with pytest.raises(OperationError):
+    with pytest.raises(OperationError) as shipped:
         await order_steps.cancel_order(SYSTEM, order.id, key("cancel"))
+    assert [p.code for p in shipped.value.problems] == [ErrorCode.WRONG_STATE]
 
 
 async def test_cancelling_in_branchline_releases_and_asks_shopify_once(shop):

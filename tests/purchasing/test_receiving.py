@@ -137,8 +137,10 @@ async def test_close_short_and_cancel(shop):
     with pytest.raises(OperationError) as not_placed:
         await receiving.receive_goods(s.buyer, goods(draft, [(s.kurta, 1)]))
     assert not_placed.value.problems[0].code is ErrorCode.WRONG_STATE
-    with pytest.raises(OperationError):  # nothing received yet: closing is refused, cancelling is the way
+    # Nothing received yet: closing is refused, cancelling is the way.
+    with pytest.raises(OperationError) as not_closable:
         await purchasing.close_purchase_order(s.buyer, draft.id)
+    assert [p.code for p in not_closable.value.problems] == [ErrorCode.WRONG_STATE]
     placed_po, _ = await purchasing.place_purchase_order(s.buyer, draft.id, "place-1")
     assert placed_po.status is PurchaseOrderStatus.ORDERED and placed_po.ordered_at is not None
     cancelled, _ = await purchasing.cancel_purchase_order(s.buyer, draft.id, "cancel-1", "ordered twice")
@@ -197,7 +199,7 @@ async def test_bad_receipts_get_typed_errors_and_write_nothing(shop):
     await purchasing.close_purchase_order(s.buyer, po.id)
     with pytest.raises(OperationError) as shut:
         await receiving.receive_goods(s.buyer, goods(po, [(s.kurta, 1)]))
-    assert "CLOSED" in shut.value.problems[0].message
+    assert shut.value.problems[0].code is ErrorCode.WRONG_STATE and "CLOSED" in shut.value.problems[0].message
     assert await on_hand(s.lahore, s.kurta) == 12
     assert await GoodsReceipt.all().count() == 1
     assert await check_ledger() == ([], [])
@@ -234,7 +236,10 @@ async def test_bad_orders_get_typed_errors_and_write_nothing(shop):
         await purchase_suppliers.create_supplier(
             SYSTEM, purchase_suppliers.NewSupplier("X", ntn="NTN please", email="nope")
         )
-    assert {p.field for p in bad_ntn.value.problems} == {"ntn", "email"}
+    assert {(p.code, p.field) for p in bad_ntn.value.problems} == {
+        (ErrorCode.INVALID, "ntn"),
+        (ErrorCode.INVALID, "email"),
+    }
     assert await Supplier.all().count() == 2
 
 

@@ -1,21 +1,28 @@
 """Reorder levels, low-stock crossings (lowStock) and reorder suggestions."""
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
 
 import schema  # the schema first: it wires the resolvers, which import it back
 from models.staff import Role
 from operations.kernel.access import SYSTEM
-from operations.kernel.errors import OperationError
+from operations.kernel.errors import ErrorCode, OperationError
 from operations.stock.reorder import Crossing, ReorderLevel, crossing, reorder_suggestions, set_reorder_levels
-from resolvers.reorder import low_stock
 from schema.context import Context
 from schema.ids import global_id
+from subscriptions.channels import stock_channel
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
 from tests.factories import deduct, make_branch, make_variants, stock
 from tests.operations.conftest import staff_actor
+from tests.security.live_sockets import (
+    in_process_server,
+    next_data,
+    signed_in_owner,
+    signed_in_socket,
+    subscribe,
+    until_subscribed,
+)
 
 
 def test_a_crossing_is_reported_once_each_way():
@@ -58,37 +65,36 @@ async def test_bad_reorder_levels_write_nothing(db):
     [v] = await make_variants()
     with pytest.raises(OperationError) as bad:
         await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(v.id, 5, -1), ReorderLevel(v.id, 3)])
-    assert {p.field for p in bad.value.problems} == {"lines.0.reorderQuantity", "lines.1.variant"}
+    assert {(p.code, p.field) for p in bad.value.problems} == {
+        (ErrorCode.INVALID, "lines.0.reorderQuantity"),
+        (ErrorCode.DUPLICATE, "lines.1.variant"),
+    }
     assert await reorder_suggestions(SYSTEM, branch.id) == []
 
 
-async def test_low_stock_fires_on_the_crossing_and_on_recovery(bus):
+async def test_low_stock_fires_on_the_crossing_and_on_recovery(db, bus):
+    """Over a real WebSocket to a real server: the subscription a back office would hold open."""
     branch = await make_branch()
     [v] = await make_variants()
     await stock(branch.id, v.id, 7)
     await set_reorder_levels(SYSTEM, branch.id, [ReorderLevel(v.id, 5, 12)])
-    info = SimpleNamespace(context=SimpleNamespace(response=None, actor=SYSTEM))
-    alerts = low_stock(info, [str(global_id("Branch", branch.id))])
-    received = []
+    token = await signed_in_owner()
+    async with in_process_server(db) as server:
+        ws = await signed_in_socket(server, token)
+        await subscribe(ws, "low", LOW_STOCK, b=[str(global_id("Branch", branch.id))])
+        await until_subscribed(bus, stock_channel(branch.id))
+        for _ in range(4):  # 7 -> 6 -> 5 (LOW) -> 4 -> 3
+            await deduct([(branch.id, v.id, 1)])
+        await stock(branch.id, v.id, 3)  # 6: back above the point
+        await deduct([(branch.id, v.id, 6)])  # 0: OUT
+        received = [(await next_data(ws, "low"))["lowStock"] for _ in range(3)]
+        await ws.close()
+    assert [(a["crossing"], a["available"]) for a in received] == [("LOW", 5), ("RECOVERED", 6), ("OUT", 0)]
+    assert (received[0]["reorderQuantity"], received[0]["variant"]["sku"]) == (12, v.sku)
 
-    async def listen():
-        async for alert in alerts:
-            received.append(alert)
 
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0.2)
-    for _ in range(4):  # 7 -> 6 -> 5 (LOW) -> 4 -> 3
-        await deduct([(branch.id, v.id, 1)])
-    await stock(branch.id, v.id, 3)  # 6: back above the point
-    await deduct([(branch.id, v.id, 6)])  # 0: OUT
-    for _ in range(50):
-        if len(received) >= 3:
-            break
-        await asyncio.sleep(0.05)
-    listener.cancel()
-
-    assert [(a.crossing.value, a.available) for a in received] == [("low", 5), ("recovered", 6), ("out", 0)]
-    assert received[0].reorder_quantity == 12 and received[0].sku == v.sku
+LOW_STOCK = """subscription($b: [ID!]!) { lowStock(branchIds: $b) {
+  crossing available reorderQuantity variant { sku } } }"""
 
 
 SUGGESTIONS = """query($b: ID!) { reorderSuggestions(branchId: $b) {
@@ -125,7 +131,7 @@ async def test_a_low_stock_alert_over_graphql_links_its_branch_and_variant(bus):
         context_value=Context(actor=SYSTEM),
     )
     first = asyncio.create_task(anext(alerts))
-    await asyncio.sleep(0.2)
+    await until_subscribed(bus, stock_channel(branch.id))
     await deduct([(branch.id, v.id, 1)])  # 6 -> 5: LOW
     result = await asyncio.wait_for(first, 5)
     await alerts.aclose()

@@ -5,7 +5,9 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -88,3 +90,55 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+@dataclass
+class InProcessServer:
+    """The real app on uvicorn in this process, on a real port: a WebSocket client reaches it as it
+    would `branchline serve`, and the test can see the process's bus (`subscribed()`) for readiness."""
+
+    url: str
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+
+@asynccontextmanager
+async def in_process_server(database_url: str, **settings) -> AsyncIterator[InProcessServer]:
+    """Serves the app with the bus the test installed (the `bus` fixture): no lifespan, so no second bus.
+    `settings` are server/settings.py Settings fields (e.g. ws_send_timeout)."""
+    from server.app import create_app
+    from server.settings import Settings
+    from shopify.simulator import serve_app
+    from tests.webhooks.conftest import without_lifespan
+
+    app = create_app(Settings(database_url=database_url, debug=False, **settings))
+    async with serve_app(without_lifespan(app)) as url:
+        yield InProcessServer(url)
+
+
+async def until_subscribed(bus, channel: str, subscriptions: int = 1) -> None:
+    """Waits until `subscriptions` subscriptions listen to `channel` on `bus` (the server's own)."""
+    await wait_for(lambda: bus.subscribed(channel) >= subscriptions, 10, f"{subscriptions} subscribed to {channel}")
+
+
+async def signed_in_owner() -> str:
+    """A token for an owner made in the test's (empty) database: for sockets to an in-process server."""
+    from models.staff import Role
+    from operations.directory.staff import NewStaff, create_staff, login
+    from operations.kernel.access import SYSTEM
+
+    await create_staff(SYSTEM, NewStaff("owner@live.pk", "Live Owner", Role.OWNER, "live-password-1"))
+    return (await login("owner@live.pk", "live-password-1")).token
+
+
+async def next_data(ws: ClientConnection, op_id: str, within: float = 10) -> dict:
+    """The next `next` message's data for operation `op_id` (fails on an error for it)."""
+    while True:
+        message = await receive(ws, within)
+        if message.get("id") != op_id:
+            continue
+        assert message["type"] == "next", message
+        assert "errors" not in message["payload"], message["payload"]
+        return message["payload"]["data"]

@@ -7,7 +7,6 @@ import server.demo as demo
 from models.branches import Branch, Counter
 from models.catalog import Product, Variant
 from models.stock import StockLevel, StockMovement
-from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import check_ledger
 from server.demo_shop import build_demo_shop
 from shopify.simulator import serve_simulator
@@ -27,7 +26,7 @@ async def shop():
     """The demo's Shopify shop, served by the simulator; Branchline's Shopify calls go there."""
     shop = build_demo_shop()
     async with serve_simulator(shop) as url:
-        with settings_changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=url)):
+        with settings_changed(shopify={"public_url": "http://127.0.0.1:9", "base_url": url}):
             shop.url = url
             yield shop
     shop.close()

@@ -1,9 +1,9 @@
 """Bulk queries through ShopifyClient: start, wait, stream the JSONL to disk; failures are never success."""
 
 import json
+import os
 import tracemalloc
 
-import httpx
 import pytest
 
 import shopify.bulk as bulk_module
@@ -115,73 +115,79 @@ async def test_wait_for_bulk_times_out(catalogue, monkeypatch):
     assert sum(shopify.sleep.waits) == pytest.approx(20.0)
 
 
-# -- download() against an in-process storage stand-in (no simulator needed) --------------------------
+# -- download() from the simulator's real, expiring result URL ----------------------------------------
 
 
-def storage_client_for(handler) -> ShopifyClient:
-    shopify = ShopifyClient("zari-demo.myshopify.com", "shpat_secret_token", sleep=Waits(), rng=lambda: 0.5)
-    shopify._storage = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return shopify
+async def completed(sim, shopify: ShopifyClient) -> BulkOperation:
+    started = await shopify.run_bulk_query(INNER)
+    return await shopify.wait_for_bulk(started.id, poll_interval=0.05, timeout=30)
 
 
-async def test_download_streams_without_buffering_the_file(tmp_path):
-    size = 32 * 1024 * 1024
+def grow(path: str, size: int) -> int:
     block = b'{"id":"gid://shopify/Product/1"}\n' * 2048  # ~66 KB
+    with open(path, "ab") as fh:
+        while fh.tell() < size:
+            fh.write(block)
+    return os.path.getsize(path)
 
-    async def body():
-        sent = 0
-        while sent < size:
-            yield block
-            sent += len(block)
 
-    seen_headers = {}
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen_headers.update(request.headers)
-        return httpx.Response(200, content=body())
-
-    shopify = storage_client_for(handler)
-    tracemalloc.start()
-    try:
-        written = await shopify.download("https://storage.example/result.jsonl?sig=abc", tmp_path / "big.jsonl")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-        await shopify.aclose()
-    assert written == (tmp_path / "big.jsonl").stat().st_size >= size
+async def test_download_streams_without_buffering_the_file(catalogue, tmp_path):
+    sim = catalogue
+    async with client_for(sim, sleep=ShortRealWaits()) as shopify:
+        done = await completed(sim, shopify)
+        # A big result: the simulator's own result file, grown to 32 MB (a catalogue that size would take
+        # minutes to run through the bulk runner), served by its real signed URL.
+        op = sim.shop.bulk_operations[int(done.id.rsplit("/", 1)[1])]
+        size = grow(op.path, 32 * 1024 * 1024)
+        tracemalloc.start()
+        try:
+            written = await shopify.download(done.url, tmp_path / "big.jsonl")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert written == (tmp_path / "big.jsonl").stat().st_size == size >= 32 * 1024 * 1024
     assert peak < 8 * 1024 * 1024, f"peak {peak} bytes: the download is buffering"
-    assert "x-shopify-access-token" not in {k.lower() for k in seen_headers}
 
 
-async def test_download_retries_server_errors(tmp_path):
-    answers = iter([httpx.Response(503), httpx.Response(500), httpx.Response(200, content=b'{"a":1}\n')])
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return next(answers)
-
-    shopify = storage_client_for(handler)
-    async with shopify:
-        assert await shopify.download("https://storage.example/r.jsonl", tmp_path / "r.jsonl") == 8
+async def test_download_retries_server_errors(catalogue, tmp_path):
+    sim = catalogue
+    async with client_for(sim, sleep=ShortRealWaits()) as shopify:
+        done = await completed(sim, shopify)
+        shopify.sleep.waits.clear()
+        sim.shop.faults.fail_downloads(1, 503)
+        sim.shop.faults.fail_downloads(1, 500)
+        written = await shopify.download(done.url, tmp_path / "r.jsonl")
+    assert written == (tmp_path / "r.jsonl").stat().st_size > 0
     assert shopify.sleep.waits == [0.25, 0.5]
+    assert sim.shop.faults.download_failures == []
 
 
-async def test_download_gives_up_after_max_attempts(tmp_path):
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
-
-    shopify = storage_client_for(handler)
-    shopify.max_attempts = 3
-    async with shopify:
-        with pytest.raises(ShopifyUnavailable):
-            await shopify.download("https://storage.example/r.jsonl", tmp_path / "r.jsonl")
+async def test_download_gives_up_after_max_attempts(catalogue, tmp_path):
+    sim = catalogue
+    async with client_for(sim, sleep=ShortRealWaits()) as shopify:
+        done = await completed(sim, shopify)
+        shopify.max_attempts = 3
+        sim.shop.faults.fail_downloads(4, 503)
+        with pytest.raises(ShopifyUnavailable) as info:
+            await shopify.download(done.url, tmp_path / "r.jsonl")
+    assert info.value.code == "SHOPIFY_UNAVAILABLE"
+    assert sim.shop.faults.download_failures == [503]  # three attempts, then it gave up
     assert not (tmp_path / "r.jsonl").exists()
 
 
 @pytest.mark.parametrize("status", [403, 410])
-async def test_download_of_an_expired_url(tmp_path, status):
-    shopify = storage_client_for(lambda request: httpx.Response(status, text="<Error>AccessDenied</Error>"))
-    async with shopify:
+async def test_download_of_an_expired_url(catalogue, tmp_path, status):
+    sim = catalogue
+    async with client_for(sim, sleep=ShortRealWaits()) as shopify:
+        done = await completed(sim, shopify)
+        shopify.sleep.waits.clear()
+        if status == 403:
+            sim.shop.expire_bulk_results()  # the signed URL's time is up: storage answers 403
+        else:
+            sim.shop.faults.fail_downloads(1, 410)
         with pytest.raises(BulkResultExpired) as info:
-            await shopify.download("https://storage.example/r.jsonl", tmp_path / "r.jsonl")
+            await shopify.download(done.url, tmp_path / "r.jsonl")
+        assert "x-shopify-access-token" not in shopify.storage_client().headers
     assert info.value.code == "BULK_RESULT_EXPIRED"
     assert shopify.sleep.waits == []
+    assert not (tmp_path / "r.jsonl").exists()

@@ -14,7 +14,6 @@ from models.shopify import ImportStatus, ShopifyConnection
 from models.stock import StockLevel, StockMovement
 from operations.kernel.access import SYSTEM
 from operations.kernel.errors import OperationError
-from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import check_ledger
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
@@ -25,7 +24,7 @@ from tests.conftest import settings_changed
 @pytest.fixture
 async def connected(db, sim):
     # A short timeout, so a test can make Shopify answer too late without waiting long.
-    with settings_changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=1.0)):
+    with settings_changed(shopify={"public_url": "http://127.0.0.1:9", "base_url": sim.url, "timeout": 1.0}):
         await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
         yield sim
 
@@ -72,7 +71,8 @@ async def test_import_from_shopify_brings_everything_once(connected):
     assert await StockMovement.all().count() == len(wanted)  # opening stock is taken once
 
 
-async def test_throttling_and_server_faults_are_ridden_out(connected):
+async def test_throttling_and_server_faults_are_ridden_out(connected, change_settings):
+    change_settings(shopify={"attempts": 8})  # the production count: five failures in a row are ridden out
     faults = connected.shop.faults
     faults.throttle_next(2)
     faults.fail_next(2, status=503)
@@ -107,7 +107,7 @@ async def test_an_expired_result_is_reported_as_failed(connected):
 
 
 async def test_bad_connection_details_are_refused_with_a_clear_error(db, sim, change_settings):
-    change_settings(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url))
+    change_settings(shopify={"public_url": "http://127.0.0.1:9", "base_url": sim.url})
     cases = [
         ("not a shop", sim.token, "INVALID", "shopDomain"),
         ("someone-else.myshopify.com", sim.token, "NOT_FOUND", "shopDomain"),
@@ -140,7 +140,7 @@ async def test_secrets_are_not_readable_in_the_database_or_the_logs(connected, d
 async def test_connecting_registers_webhooks_whose_hmac_verifies_with_the_stored_secret(
     db, sim, webhook_receiver, change_settings
 ):
-    change_settings(shopify=ShopifySettings(public_url=webhook_receiver.url, base_url=sim.url))
+    change_settings(shopify={"public_url": webhook_receiver.url, "base_url": sim.url})
     connection = await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
     assert set(connection.webhook_subscriptions) == set(shopify_connection.WEBHOOK_TOPICS)
 

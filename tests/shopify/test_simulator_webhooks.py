@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -144,9 +147,23 @@ async def test_reorder_fault_shuffles_a_burst(sim, webhook_receiver, variant):
 async def test_delay_fault_and_triggered_at(sim, webhook_receiver, variant):
     sim.shop.subscribe("orders/create", webhook_receiver.url)
     sim.shop.faults.delay_webhooks(0.2)
+    before = datetime.now(UTC)
     order = sim.shop.place_order([(variant.gid, 1)])
+    after = datetime.now(UTC)
+    dispatcher = sim.shop.webhooks
+    while not dispatcher._busy:  # noqa: ASYNC110 -- the dispatcher has taken the delivery...
+        await asyncio.sleep(0)
+    for _ in range(100):  # ...and holds it back while this loop turns (an undelayed one lands in ~20 turns)
+        await asyncio.sleep(0)
+        assert (webhook_receiver.received, dispatcher.log, dispatcher.pending()) == ([], [], 1)
     [hook] = await webhook_receiver.wait_for(1)
-    assert hook.at - order.created_at.timestamp() >= 0.2
+    # Triggered-at is when the event happened, not when it was (late) delivered: Shopify's format,
+    # between the moments before and after the order was placed.
+    triggered = hook.headers["x-shopify-triggered-at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", triggered)
+    assert before <= datetime.fromisoformat(triggered) <= after
+    assert before <= order.created_at <= after
+    assert json.loads(hook.body)["admin_graphql_api_id"] == order.gid
 
 
 async def test_delete_subscription(sim, webhook_receiver):

@@ -9,7 +9,6 @@ from models.stock import StockLevel
 from models.transfers import DiscrepancyKind, TransferDiscrepancy
 from operations.directory.catalog import VariantRef
 from operations.kernel.access import SYSTEM
-from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
@@ -24,7 +23,7 @@ from tests.factories import key
 async def imported(db, bus, sim):
     """Branchline connected to the simulator and imported from it: its locations are branches."""
     with settings_changed(
-        shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=5.0),
+        shopify={"public_url": "http://127.0.0.1:9", "base_url": sim.url, "timeout": 5.0},
         push={"backoff_base": 0.01, "backoff_cap": 0.05},
     ):
         await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)

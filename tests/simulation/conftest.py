@@ -17,7 +17,6 @@ from models.staff import Role
 from operations.counter.registers import open_register
 from operations.directory.branches import NewCounter, create_counter
 from operations.kernel.access import SYSTEM
-from operations.kernel.settings import ShopifySettings
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from operations.sync import push as shopify_push
@@ -50,7 +49,7 @@ async def world(db, bus, sim, webhook_receiver):  # noqa: F811
     with quick:
         try:
             async with serve_app(without_lifespan(app)) as url, httpx.AsyncClient(timeout=10) as client:
-                with settings_changed(shopify=ShopifySettings(public_url=url, base_url=sim.url, timeout=1.0)):
+                with settings_changed(shopify={"public_url": url, "base_url": sim.url, "timeout": 1.0}):
                     yield await _set_up(sim, webhook_receiver, url, client)
         finally:
             await shopify_push.close_clients()

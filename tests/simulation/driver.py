@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from models.branches import Branch
 from models.catalog import Variant
-from models.orders import Fulfillment, FulfillmentLine, Order, OrderLine
+from models.orders import Fulfillment, Order, OrderLine
 from models.outbox import OutboxRow
 from models.sales import SaleLine, TenderType
 from models.stock import StockLevel
@@ -214,20 +214,26 @@ class Driver:
                 await order_steps.confirm_order(SYSTEM, order.id, self.key("confirm"))
             except OperationError:
                 pass
+        self._learn_lines(sim_order)
+        # What the clerk hands over, as the world sees it: every unit still to go, or one unit of a line.
+        # The model takes it from here, never from Branchline's FulfillmentLine rows (which could agree
+        # with a Branchline bug).
+        to_go = {g: n - sim_order.shipped.get(g, 0) for g, n in sim_order.lines.items()}
+        handed = {g: n for g, n in to_go.items() if n > 0}
         lines = None
         open_lines = [ln for ln in await OrderLine.filter(order_id=order.id) if ln.quantity - ln.fulfilled > 0]
         if branch.fulfillment_workflow == "smart" and open_lines and self.rng.random() < 0.3:
             lines = [ShipLine(open_lines[0].id, 1)]  # part of the order
+            handed = {open_lines[0].shopify_line_item_id: 1}
         shipment = Shipment(order.id, self.key("ship"), lines=lines, courier="TCS", tracking_number=self.key("t"))
         ship = fulfill_order if branch.fulfillment_workflow == "smart" else record_manual_fulfillment
         try:
-            fulfillment, _ = await ship(SYSTEM, shipment)
+            await ship(SYSTEM, shipment)
         except OperationError as refused:
             self.note("  fulfilment refused", refused.problems[0].code, refused.problems[0].message)
             return
-        self._learn_lines(sim_order)
-        for fl in await FulfillmentLine.filter(fulfillment_id=fulfillment.id).prefetch_related("order_line"):
-            self.model.ship(sim_order, branch.id, fl.order_line.shopify_line_item_id, fl.quantity)
+        for line, units in handed.items():
+            self.model.ship(sim_order, branch.id, line, units)
         sim_order.manual_waiting = branch.fulfillment_workflow == "manual"
         self.note("  fulfilled", branch.fulfillment_workflow, sim_order.gid, "at", branch.id)
 

@@ -1,7 +1,9 @@
 """The event bus: fan-out, bounded queues, and surviving Redis going away (GAP, health).
 
-Redis tests use BRANCHLINE_TEST_REDIS_URL, else redis://127.0.0.1:6379/0 (skipped only when that
-default is unreachable). The shared server is never stopped: tests that need a Redis to die start
+Redis tests use BRANCHLINE_TEST_REDIS_URL, else BRANCHLINE_TEST_BUS_REDIS_URL (a Redis for these tests
+alone, in a pass whose bus is the in-memory one), else redis://127.0.0.1:6379/0 (skipped only when that
+default is unreachable). They drop every client on that Redis: never point them at a shared one. The
+shared server is never stopped: tests that need a Redis to die start
 their own redis-server on a free port. Channel names are random so concurrent runs don't mix.
 """
 
@@ -30,7 +32,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from subscriptions.bus import GAP, Bus, BusClosed, SlowConsumer, Subscription
 from subscriptions.redis_backend import RedisPubSubBackend
 
-REDIS_URL = os.environ.get("BRANCHLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = (
+    os.environ.get("BRANCHLINE_TEST_REDIS_URL")
+    or os.environ.get("BRANCHLINE_TEST_BUS_REDIS_URL")
+    or "redis://127.0.0.1:6379/0"
+)
 
 
 def new_channel() -> str:
@@ -47,8 +53,8 @@ async def shared_redis_url() -> str:
     try:
         await client.ping()
     except (RedisConnectionError, OSError) as exc:
-        if "BRANCHLINE_TEST_REDIS_URL" in os.environ:
-            pytest.fail(f"BRANCHLINE_TEST_REDIS_URL={REDIS_URL} is unreachable: {exc}")
+        if {"BRANCHLINE_TEST_REDIS_URL", "BRANCHLINE_TEST_BUS_REDIS_URL"} & set(os.environ):
+            pytest.fail(f"the test Redis {REDIS_URL} is unreachable: {exc}")
         pytest.skip(f"no Redis at {REDIS_URL}")
     finally:
         await client.aclose()

@@ -6,7 +6,6 @@ from models.branches import Branch
 from models.catalog import Variant
 from models.stock import StockLevel
 from operations.kernel.access import SYSTEM
-from operations.kernel.settings import ShopifySettings
 from operations.stock.adjustments import Adjustment, AdjustmentLine, AdjustmentReason, adjust_stock
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
@@ -21,7 +20,7 @@ async def connected(db, bus, sim):  # noqa: F811
     """Connected and imported: every simulated location is a branch, every variant is mapped."""
     # A short client timeout, so a test can make Shopify answer too late without waiting long.
     with settings_changed(
-        shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=1.0),
+        shopify={"public_url": "http://127.0.0.1:9", "base_url": sim.url, "timeout": 1.0},
         push={"lease_seconds": 30.0, "max_attempts": 10, "backoff_base": 0.01, "backoff_cap": 0.05},
     ):
         await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)

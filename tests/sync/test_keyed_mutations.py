@@ -13,7 +13,6 @@ from models.shopify import ImportJob, ShopifyLocation
 from models.staff import AuditEntry
 from operations.kernel import decrypt_secret
 from operations.kernel.access import SYSTEM
-from operations.kernel.settings import ShopifySettings
 from operations.sync import connection as shopify_connection
 from operations.sync import inbox as shopify_inbox
 from operations.sync import push as shopify_push
@@ -65,7 +64,7 @@ async def _audited(action: str) -> int:
 
 @pytest.fixture
 def shopify_at_sim(sim):  # noqa: F811
-    with settings_changed(shopify=ShopifySettings(public_url="http://127.0.0.1:9", base_url=sim.url, timeout=2.0)):
+    with settings_changed(shopify={"public_url": "http://127.0.0.1:9", "base_url": sim.url, "timeout": 2.0}):
         yield sim
 
 

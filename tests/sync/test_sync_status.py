@@ -1,15 +1,15 @@
 """syncStatus's push figures, retryParkedSync and syncStatusChanged, and the background worker."""
 
 import asyncio
-from types import SimpleNamespace
+from datetime import UTC, datetime
 
 from models.outbox import OutboxRow, OutboxStatus
 from models.staff import Role
-from operations.kernel.access import SYSTEM
 from operations.sync import push as shopify_push
 from server import workers
 from server.settings import Settings
 from tests.api.conftest import anonymous, api  # noqa: F401  (fixtures)
+from tests.security.live_sockets import in_process_server, next_data, signed_in_owner, signed_in_socket, subscribe
 from tests.sync.conftest import adjust, assert_shopify_agrees, mapped_levels
 
 STATUS = """
@@ -36,11 +36,16 @@ async def _park_one(connected, change_settings) -> OutboxRow:
 async def test_sync_status_shows_pending_and_parked_rows_and_a_retry_clears_them(connected, api, change_settings):  # noqa: F811
     branch, variant, _ = (await mapped_levels())[0]
     await adjust(branch.id, variant.id, +1)
-    await asyncio.sleep(0.05)
+    row = await OutboxRow.get(status=OutboxStatus.PENDING)
 
+    asked = datetime.now(UTC)
     waiting = (await api(STATUS))["syncStatus"]
+    answered = datetime.now(UTC)
     assert (waiting["pending"], waiting["parked"], waiting["lastPushedAt"]) == (1, 0, None)
-    assert waiting["lagSeconds"] > 0
+    # The lag is the pending row's age when the status was read: between its age before and after.
+    assert (
+        (asked - row.created_at).total_seconds() <= waiting["lagSeconds"] <= (answered - row.created_at).total_seconds()
+    )
 
     await shopify_push.push_due()
     parked_row = await _park_one(connected, change_settings)
@@ -69,19 +74,21 @@ async def test_only_owners_and_admins_may_see_or_retry_the_sync(connected, api, 
     assert await OutboxRow.filter(status=OutboxStatus.PARKED).count() == 1
 
 
-async def test_sync_status_changed_follows_each_push_round(connected):
-    from resolvers.sync import sync_status_changed  # after the schema: resolvers and schema import each other
-
+async def test_sync_status_changed_follows_each_push_round(connected, db, bus):
+    """Over a real WebSocket to a real server: the back office's sync indicator."""
     branch, variant, _ = (await mapped_levels())[0]
     await adjust(branch.id, variant.id, +1)
-    statuses = sync_status_changed(SimpleNamespace(context=SimpleNamespace(actor=SYSTEM)))
-
-    first = await anext(statuses)
-    assert (first.pending, first.last_pushed_at) == (1, None)
-    await shopify_push.push_due()
-    second = await asyncio.wait_for(anext(statuses), 5)
-    assert second.pending == 0 and second.last_pushed_at is not None
-    await statuses.aclose()
+    token = await signed_in_owner()
+    async with in_process_server(db) as server:
+        ws = await signed_in_socket(server, token)
+        await subscribe(ws, "sync", "subscription { syncStatusChanged { pending lastPushedAt } }")
+        first = (await next_data(ws, "sync"))["syncStatusChanged"]  # sent once subscribed
+        assert first == {"pending": 1, "lastPushedAt": None}
+        assert bus.subscribed(shopify_push.SYNC_CHANNEL) == 1
+        await shopify_push.push_due()
+        second = (await next_data(ws, "sync"))["syncStatusChanged"]
+        await ws.close()
+    assert second["pending"] == 0 and second["lastPushedAt"] is not None
 
 
 async def test_the_worker_pushes_in_the_background_until_stopped(connected):

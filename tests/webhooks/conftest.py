@@ -5,9 +5,11 @@ lifespan is skipped because the `db` and `bus` fixtures already provide the ORM 
 same way tests/api serves it through ASGITransport), so requests and the test share one database.
 """
 
+import asyncio
 import itertools
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -16,7 +18,6 @@ import pytest
 from models.inbox import WebhookInbox
 from operations.kernel import settings
 from operations.kernel.access import SYSTEM
-from operations.kernel.settings import ShopifySettings
 from operations.sync import catalog_import as shopify_import
 from operations.sync import connection as shopify_connection
 from operations.sync import push as shopify_push
@@ -87,7 +88,7 @@ async def branchline(db, bus, sim, fast_inbox):  # noqa: F811
     """The real app on a real port, connected to the simulator, whose webhooks come to that port."""
     app = create_app(Settings(database_url=db, debug=False))
     async with serve_app(without_lifespan(app)) as url:
-        with settings_changed(shopify=ShopifySettings(public_url=url, base_url=sim.url, timeout=2.0)):
+        with settings_changed(shopify={"public_url": url, "base_url": sim.url, "timeout": 2.0}):
             await shopify_connection.connect_shopify(SYSTEM, sim.domain, sim.token, sim.shop.client_secret)
             async with httpx.AsyncClient(timeout=10) as client:
                 try:
@@ -122,6 +123,15 @@ def next_id() -> int:
 
 async def rows(**filters) -> list[WebhookInbox]:
     return await WebhookInbox.filter(**filters).order_by("id")
+
+
+async def lease_ran_out(webhook_id: str) -> None:
+    """Waits until the row's lease (next_attempt_at while PROCESSING) is over, by the database's rows."""
+    while True:
+        [row] = await rows(webhook_id=webhook_id)
+        if row.next_attempt_at is not None and row.next_attempt_at <= datetime.now(UTC):
+            return
+        await asyncio.sleep(0.02)
 
 
 class Recorder:

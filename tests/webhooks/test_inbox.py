@@ -6,7 +6,7 @@ import inspect
 from models.inbox import InboxStatus
 from operations.kernel.errors import ErrorCode, OperationError
 from operations.sync import inbox as shopify_inbox
-from tests.webhooks.conftest import Recorder, next_id, order_payload, rows
+from tests.webhooks.conftest import Recorder, lease_ran_out, next_id, order_payload, rows
 
 
 def gid(order_id: int) -> str:
@@ -113,7 +113,7 @@ async def test_rows_of_a_dead_worker_are_claimed_again_after_the_lease(branchlin
     assert len(dead) == 1
     with shopify_inbox.override_handlers({"orders/create": recorder}):
         assert await shopify_inbox.process_inbox() == 0  # leased: nobody else takes it yet
-        await asyncio.sleep(0.4)
+        await lease_ran_out(dead[0].webhook_id)
         assert await shopify_inbox.process_inbox() == 1
     [row] = await rows()
     assert (row.status, row.attempts) == (InboxStatus.DONE, 2) and len(recorder.calls) == 1
