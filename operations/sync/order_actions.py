@@ -156,29 +156,27 @@ async def _run(client: ShopifyClient, row: Row) -> None:
 async def _finish(row: Row, status: str, error: str | None, *, outcome: str | None) -> None:
     if status == "parked":
         log.error("order action %s parked: %s", row.key, error)
-    changes = {
-        "status": status,
-        "outcome": (outcome or "")[:20] or None,
-        "last_error": error[:2000] if error else None,
-        "attempts": row.attempts + (status == "parked"),
-        "next_attempt_at": None,
-        "done_at": datetime.now(UTC) if status == "done" else None,
-    }
-    async with transaction() as tx:
-        await queue.record(tx.conn, QUEUE, changes, token=row.token, ids=[row.id])
+    await queue.settle(
+        QUEUE, row.id, row.token, row.attempts, parked_by=error if status == "parked" else None, outcome=outcome
+    )
 
 
 async def _back_off(row: Row, error: str) -> None:
-    attempts = row.attempts + 1
     push = current_settings().push
-    if queue.is_last_attempt(attempts, push.max_attempts):
-        await _finish(Row(row.id, row.key, row.payload, attempts - 1, row.token), "parked", error, outcome=None)
-        return
-    log.warning("order action %s failed (attempt %d), retrying later: %s", row.key, attempts, error)
-    when = queue.retry_at(datetime.now(UTC), attempts, push.backoff_base, push.backoff_cap)
-    async with transaction() as tx:
-        retry = {"attempts": attempts, "next_attempt_at": when, "last_error": error[:2000]}
-        await queue.record(tx.conn, QUEUE, retry, token=row.token, ids=[row.id])
+    parked = await queue.retry_later(
+        QUEUE,
+        row.id,
+        row.token,
+        row.attempts,
+        error,
+        max_attempts=push.max_attempts,
+        base=push.backoff_base,
+        cap=push.backoff_cap,
+    )
+    if parked:
+        log.error("order action %s parked after %d attempts: %s", row.key, row.attempts + 1, error)
+    else:
+        log.warning("order action %s failed (attempt %d), retrying later: %s", row.key, row.attempts + 1, error)
 
 
 # -- for syncStatus -------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from operations.kernel import db_time, fetch, is_sqlite, read_time
+from operations.kernel import db_time, fetch, is_sqlite, read_time, transaction
 
 
 @dataclass(frozen=True)
@@ -267,3 +267,43 @@ async def next_due(conn: BaseDBAsyncClient, queue: Queue) -> float | None:
     if not rows:
         return None
     return seconds_until_due(rows[0]["n"], read_time(rows[0]["due"]), datetime.now(UTC))
+
+
+# -- an outbox row's outcome, for the workers that carry out one row at a time ------------------------------
+
+
+async def settle(
+    queue: Queue, row_id: int, token: str, attempts: int, *, parked_by: str | None = None, outcome: str | None = None
+) -> None:
+    """A claimed outbox row carried out (`parked_by` None) or parked by the failure named, which counts as an
+    attempt on top of the `attempts` it had; written only where the claim still holds the row."""
+    parked = parked_by is not None
+    changes = {
+        "status": "parked" if parked else "done",
+        "outcome": (outcome or "")[:20] or None,
+        "last_error": parked_by[:2000] if parked else None,
+        "attempts": attempts + parked,
+        "next_attempt_at": None,
+        "done_at": None if parked else datetime.now(UTC),
+    }
+    async with transaction() as tx:
+        await record(tx.conn, queue, changes, token=token, ids=[row_id])
+
+
+async def retry_later(
+    queue: Queue, row_id: int, token: str, attempts: int, error: str, *, max_attempts: int, base: float, cap: float
+) -> bool:
+    """A failure that may heal, on an outbox row tried `attempts` times before: it backs off until its next
+    attempt, or is parked when this was its last. Returns True when parked."""
+    attempt = attempts + 1
+    if is_last_attempt(attempt, max_attempts):
+        await settle(queue, row_id, token, attempts, parked_by=error)
+        return True
+    retry = {
+        "attempts": attempt,
+        "next_attempt_at": retry_at(datetime.now(UTC), attempt, base, cap),
+        "last_error": error[:2000],
+    }
+    async with transaction() as tx:
+        await record(tx.conn, queue, retry, token=token, ids=[row_id])
+    return False
