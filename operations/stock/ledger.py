@@ -124,9 +124,9 @@ async def apply(tx: Transaction, posting: Posting, movements: list[Movement]) ->
 
     if not movements:  # e.g. a count that matched: recorded, so a retry returns the same
         return PostingResult(posting_id, posting.idempotency_key, [])
-    skus, negative_ok = await _check_references(tx, movements)
+    skus, negative_ok, untracked = await _check_references(tx, movements)
     levels = _group(movements)
-    after = await _update_levels(tx, levels, posting, negative_ok, skus, now)
+    after = await _update_levels(tx, levels, posting, negative_ok, untracked, skus, now)
     sequences = await _take_sequences(tx, levels)
     applied = await _append_movements(tx, posting_id, posting, levels, after, sequences, skus, occurred_at)
     pushed = [a for a, m in zip(applied, _flat(levels), strict=True) if m.shopify_effect is ShopifyEffect.PUSH]
@@ -205,10 +205,16 @@ def _in_list(values) -> str:
     return ", ".join("?" for _ in values)
 
 
-async def _check_references(tx: Transaction, movements: list[Movement]) -> tuple[dict[int, str], dict[int, bool]]:
+async def _check_references(
+    tx: Transaction, movements: list[Movement]
+) -> tuple[dict[int, str], dict[int, bool], set[int]]:
+    """The variants' SKUs, whether each branch may go below zero, and the variants whose stock is not
+    tracked (`Variant.tracked` false: a service, gift wrapping), which no shortage ever refuses."""
     variant_ids = sorted({m.variant_id for m in movements})
     branch_ids = sorted({m.branch_id for m in movements})
-    variants = await fetch(tx.conn, f"SELECT id, sku FROM variant WHERE id IN ({_in_list(variant_ids)})", variant_ids)
+    variants = await fetch(
+        tx.conn, f"SELECT id, sku, tracked FROM variant WHERE id IN ({_in_list(variant_ids)})", variant_ids
+    )
     branches = await fetch(
         tx.conn, f"SELECT id, allow_negative_stock FROM branch WHERE id IN ({_in_list(branch_ids)})", branch_ids
     )
@@ -223,7 +229,7 @@ async def _check_references(tx: Transaction, movements: list[Movement]) -> tuple
                 ErrorCode.NOT_FOUND, f"variant {m.variant_id} does not exist", f"lines.{line_of(i, m)}.variantId"
             )
     problems.raise_if_any()
-    return skus, negative_ok
+    return skus, negative_ok, {r["id"] for r in variants if not r["tracked"]}
 
 
 def _group(movements: list[Movement]) -> list[_Level]:
@@ -241,6 +247,7 @@ async def _update_levels(
     levels: list[_Level],
     posting: Posting,
     negative_ok: dict[int, bool],
+    untracked: set[int],
     skus: dict[int, str],
     now: datetime,
 ) -> dict[tuple[int, int], dict]:
@@ -252,6 +259,7 @@ async def _update_levels(
         key = (level.branch_id, level.variant_id)
         fields[key] = f"lines.{line_of(*level.movements[0])}.quantity"
         allow_negative = posting.allow_negative if posting.allow_negative is not None else negative_ok[level.branch_id]
+        allow_negative = allow_negative or level.variant_id in untracked
         sql, values = _guarded_update(tx, level, allow_negative, now)
         rows = await fetch(tx.conn, sql, values)
         if not rows and await _create_level_if_missing(tx, level):

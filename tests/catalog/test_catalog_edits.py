@@ -29,7 +29,7 @@ from operations.kernel.access import SYSTEM
 from operations.purchasing import orders as purchasing
 from operations.purchasing import receiving
 from operations.purchasing import suppliers as purchase_suppliers
-from tests.factories import key, make_branch, make_variants
+from tests.factories import deduct, key, make_branch, make_variants
 from tests.operations.conftest import staff_actor
 
 
@@ -202,3 +202,20 @@ async def test_the_database_refuses_a_negative_compare_at_price(db):
             f"tax_rate, tracked, created_at) SELECT product_id, "
             f"'X', '', 1, 0, TRUE, created_at FROM variant"
         )
+
+
+async def test_a_variant_whose_stock_is_not_tracked_sells_without_stock_and_a_tracked_one_does_not(db):
+    """`tracked: false` (a service, gift wrapping) is never refused for a shortage; its movements are still
+    recorded. Turning tracking back on guards it again."""
+    branch = await make_branch()
+    wrap, shawl = await make_variants(2, prefix="TRK")
+    manager = await staff_actor(Role.OWNER, [], email="trk@t.pk")
+    await update_variant(manager, wrap.id, VariantChanges(tracked=False), key())
+    await deduct([(branch.id, wrap.id, 2)])
+    with pytest.raises(OperationError) as refused:
+        await deduct([(branch.id, shawl.id, 1)])
+    assert refused.value.problems[0].code == ErrorCode.INSUFFICIENT_STOCK
+    await update_variant(manager, wrap.id, VariantChanges(tracked=True), key())
+    with pytest.raises(OperationError) as again:
+        await deduct([(branch.id, wrap.id, 1)])
+    assert again.value.problems[0].code == ErrorCode.INSUFFICIENT_STOCK
