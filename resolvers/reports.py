@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from models.reports import ExportFormat as ExportFormatModel
 from operations.directory import local_days_at
+from operations.fiscal import FiscalFigures
 from operations.kernel import OperationError
 from operations.reports import (
     ExportRequest,
@@ -30,6 +31,7 @@ from operations.reports import (
     valuation_report,
 )
 from resolvers.days import query_id
+from resolvers.fiscal import status_of
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -44,7 +46,9 @@ from schema.report_views import (
     ReturnsReportRow,
     SetCommissionRateInput,
     SetCommissionRatePayload,
+    ShopWritesSummary,
     StockReportLine,
+    SyncBranchSummary,
     SyncSummary,
     TransferAgeing,
     ValuationReportRow,
@@ -184,14 +188,37 @@ async def transfer_ageing_query(info: Info, branch_ids: list[strawberry.ID] | No
     ]
 
 
+def _shop_writes(f) -> ShopWritesSummary:
+    return ShopWritesSummary(pending=f.pending, parked=f.parked, last_done_at=f.last_done_at)
+
+
 async def sync_summary_query(info: Info, branch_ids: list[strawberry.ID] | None = None) -> SyncSummary:
-    s = await sync_summary(info.context.actor, _branch_ids(branch_ids))
+    """Shopify pushes and writes, drift, and fiscal reporting (pending, ageing, parked, flagged, not fiscalised)."""
+    try:
+        s = await sync_summary(info.context.actor, _branch_ids(branch_ids))
+    except OperationError as error:
+        raise _refused(error) from None
+    fiscal = status_of(s.fiscal)
+    # Every branch asked for, those with no fiscal document yet too (status_of lists only branches with some).
+    per_branch = status_of(FiscalFigures(s.fiscal.at, s.fiscal.ageing_hours, [b.fiscal for b in s.branches])).branches
     return SyncSummary(
         pushes_pending=s.pushes_pending,
         pushes_parked=s.pushes_parked,
         drift_lines_open=s.drift_lines_open,
+        catalog_edits=_shop_writes(s.catalog_edits),
+        customer_writes=_shop_writes(s.customer_writes),
         invoices_not_reported=s.invoices_not_reported,
-        fiscal_status="not available yet",
+        not_fiscalised=s.not_fiscalised,
+        fiscal=fiscal,
+        branches=[
+            SyncBranchSummary(
+                pushes_pending=b.pushes_pending,
+                pushes_parked=b.pushes_parked,
+                fiscal=branch_fiscal,
+                branch_pk=b.branch_id,
+            )
+            for b, branch_fiscal in zip(s.branches, per_branch, strict=True)
+        ],
     )
 
 

@@ -14,6 +14,7 @@ from operations import reports as ops
 from schema import ids
 from schema.enums import mirrored
 from schema.errors import UserError
+from schema.fiscal import BranchFiscalStatus, FiscalStatus
 from schema.inputs import KEY_DESCRIPTION
 from schema.registers import RegisterReport
 from schema.reports import SalesGroup
@@ -197,13 +198,38 @@ class OrdersReport:
         )
 
 
-@strawberry.type(description="Where the sync with Shopify stands, and fiscal reporting.")
-class SyncSummary:
+@strawberry.type(description="Writes waiting for Shopify: catalog edits or customers made here.")
+class ShopWritesSummary:
+    pending: int
+    parked: int = strawberry.field(description="Failed too often or refused: waiting for someone to retry them.")
+    last_done_at: datetime | None
+
+
+@strawberry.type(description="One branch in the sync report: its inventory pushes and its fiscal documents.")
+class SyncBranchSummary:
     pushes_pending: int
     pushes_parked: int
+    fiscal: BranchFiscalStatus = strawberry.field(
+        description="As fiscalStatus counts them; notFiscalised: sales at unregistered counters, never reported."
+    )
+    branch_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch | None:
+        return await _branch(info, self.branch_pk)
+
+
+@strawberry.type(description="Where the sync with Shopify stands, and fiscal reporting, over the branches asked for.")
+class SyncSummary:
+    pushes_pending: int = strawberry.field(description="Inventory pushes of these branches waiting to go.")
+    pushes_parked: int
     drift_lines_open: int = strawberry.field(description="Unexplained in the latest drift check, not repaired.")
-    invoices_not_reported: int | None = strawberry.field(description="Null until fiscal reporting exists.")
-    fiscal_status: str = strawberry.field(description='"not available yet" until fiscal reporting exists.')
+    catalog_edits: ShopWritesSummary = strawberry.field(description="For the whole shop (not per branch).")
+    customer_writes: ShopWritesSummary = strawberry.field(description="For the whole shop (not per branch).")
+    invoices_not_reported: int = strawberry.field(description="Fiscal documents pending (parked included) or refused.")
+    not_fiscalised: int = strawberry.field(description="Sales and returns at counters not registered: never reported.")
+    fiscal: FiscalStatus = strawberry.field(description="fiscalStatus over the same branches.")
+    branches: list[SyncBranchSummary]
 
 
 @strawberry.type(description="A salesperson's place on the commission leaderboard.")
