@@ -13,6 +13,7 @@ from operations.kernel import OperationError
 from operations.reports import (
     ExportRequest,
     NewRate,
+    Period,
     SalesFilter,
     SalesGroup,
     commission_report,
@@ -22,6 +23,7 @@ from operations.reports import (
     launch_export,
     low_stock,
     orders_report,
+    report_days,
     returns_report,
     sales_report,
     set_commission_rate,
@@ -58,17 +60,22 @@ from schema.reports import SalesReport, SalesReportInput, SalesReportRow
 from schema.types import Money
 
 
-def sales_filter(filter: SalesReportInput) -> SalesFilter:
+def _period_of(value) -> Period | None:
+    return None if value is None else Period(value.value)
+
+
+async def sales_filter(filter: SalesReportInput) -> SalesFilter:
     branch_ids = None
     if filter.branch_ids is not None:
         branch_ids = tuple(query_id(b, "Branch", "branchIds") for b in filter.branch_ids)
-    return SalesFilter(filter.from_, filter.to, branch_ids, tuple(SalesGroup(g.value) for g in filter.group_by))
+    first, last = await report_days(filter.from_, filter.to, _period_of(filter.period), branch_ids)
+    return SalesFilter(first, last, branch_ids, tuple(SalesGroup(g.value) for g in filter.group_by))
 
 
 async def sales_report_query(info: Info, filter: SalesReportInput) -> SalesReport:
     """Sales and returns over some local days, grouped as asked, with their totals."""
-    f = sales_filter(filter)
     try:
+        f = await sales_filter(filter)
         rows = await sales_report(info.context.actor, f)
         [totals] = (
             rows
@@ -86,11 +93,11 @@ def _refused(error: OperationError) -> BadRequest:
     return BadRequest(problem.message, code=problem.code.value, field=problem.field)
 
 
-def _period(period: ReportPeriodInput) -> tuple[date, date, tuple[int, ...] | None]:
+async def _period(period: ReportPeriodInput) -> tuple[date, date, tuple[int, ...] | None]:
     branch_ids = None
     if period.branch_ids is not None:
         branch_ids = tuple(query_id(b, "Branch", "branchIds") for b in period.branch_ids)
-    return period.from_, period.to, branch_ids
+    return (*await report_days(period.from_, period.to, _period_of(period.period), branch_ids), branch_ids)
 
 
 def _branch_ids(values: list[strawberry.ID] | None) -> tuple[int, ...] | None:
@@ -100,14 +107,14 @@ def _branch_ids(values: list[strawberry.ID] | None) -> tuple[int, ...] | None:
 async def day_close_query(info: Info, period: ReportPeriodInput) -> DayClose:
     """Every register's Z figures side by side over some days (X figures for those still open)."""
     try:
-        return DayClose.from_report(await day_close(info.context.actor, *_period(period)))
+        return DayClose.from_report(await day_close(info.context.actor, *await _period(period)))
     except OperationError as error:
         raise _refused(error) from None
 
 
 async def returns_report_query(info: Info, period: ReportPeriodInput) -> list[ReturnsReportRow]:
     try:
-        rows = await returns_report(info.context.actor, *_period(period))
+        rows = await returns_report(info.context.actor, *await _period(period))
     except OperationError as error:
         raise _refused(error) from None
     return [
@@ -126,7 +133,7 @@ async def returns_report_query(info: Info, period: ReportPeriodInput) -> list[Re
 
 async def orders_report_query(info: Info, period: ReportPeriodInput) -> OrdersReport:
     try:
-        return OrdersReport.from_report(await orders_report(info.context.actor, *_period(period)))
+        return OrdersReport.from_report(await orders_report(info.context.actor, *await _period(period)))
     except OperationError as error:
         raise _refused(error) from None
 
@@ -225,7 +232,7 @@ async def sync_summary_query(info: Info, branch_ids: list[strawberry.ID] | None 
 async def commission_report_query(info: Info, period: ReportPeriodInput) -> list[CommissionReportRow]:
     """Each salesperson's commission over some days, highest first."""
     try:
-        rows = await commission_report(info.context.actor, *_period(period))
+        rows = await commission_report(info.context.actor, *await _period(period))
     except OperationError as error:
         raise _refused(error) from None
     return [
@@ -260,12 +267,14 @@ async def export_report_mutation(info: Info, input: ExportReportInput) -> Export
     """Start writing a report to a file in the background; follow it with exportProgress."""
 
     async def run():
+        branch_ids = (
+            None if input.branch_ids is None else tuple(ids.decode(b, "Branch", "branchIds") for b in input.branch_ids)
+        )
         request = ExportRequest(
             input.report.value,
             ExportFormatModel(input.format.value),
-            input.from_,
-            input.to,
-            None if input.branch_ids is None else tuple(ids.decode(b, "Branch", "branchIds") for b in input.branch_ids),
+            *await report_days(input.from_, input.to, _period_of(input.period), branch_ids),
+            branch_ids,
             tuple(SalesGroup(g.value) for g in input.group_by),
         )
         export, replayed = await start_export(info.context.actor, request, input.idempotency_key)

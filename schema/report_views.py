@@ -17,7 +17,7 @@ from schema.errors import UserError
 from schema.fiscal import BranchFiscalStatus, FiscalStatus
 from schema.inputs import KEY_DESCRIPTION
 from schema.registers import RegisterReport
-from schema.reports import SalesGroup
+from schema.reports import ReportPeriod, SalesGroup
 from schema.staff import Staff, staff_member
 from schema.types import Branch, Money, Variant
 
@@ -53,8 +53,11 @@ async def _variant(info: Info, pk: int) -> Variant | None:
 
 @strawberry.input(description="Some local days (each branch's calendar) at some branches.")
 class ReportPeriodInput:
-    from_: date = strawberry.field(name="from")
-    to: date
+    from_: date | None = strawberry.field(default=None, name="from")
+    to: date | None = None
+    period: ReportPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="In place of from and to."
+    )
     branch_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Null: every branch the caller may see."
     )
@@ -319,8 +322,11 @@ class ReportExport:
 class ExportReportInput:
     report: ExportReport
     format: ExportFormat  # type: ignore[valid-type]
-    from_: date = strawberry.field(name="from")
-    to: date
+    from_: date | None = strawberry.field(default=None, name="from")
+    to: date | None = None
+    period: ReportPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="In place of from and to: the days are fixed when the export starts."
+    )
     branch_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Null: every branch.")
     group_by: list[SalesGroup] = strawberry.field(  # type: ignore[valid-type]
         default_factory=list, description="The sales report's grouping."

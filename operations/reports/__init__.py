@@ -29,6 +29,7 @@ from operations.reports.operational import (
     returns_report,
     sync_summary,
 )
+from operations.reports.periods import Period, period_days, report_days
 from operations.reports.sales import SalesFilter, SalesGroup, SalesRow, sales_report
 from operations.reports.stock import (
     StockLine,
@@ -48,6 +49,7 @@ __all__ = [
     "NewRate",
     "OrdersReport",
     "OrdersRow",
+    "Period",
     "ReturnsRow",
     "SalesFilter",
     "SalesGroup",
@@ -66,6 +68,8 @@ __all__ = [
     "launch_export",
     "low_stock",
     "orders_report",
+    "period_days",
+    "report_days",
     "returns_report",
     "run_export",
     "sales_report",
