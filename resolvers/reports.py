@@ -9,7 +9,7 @@ from strawberry.types import Info
 from models.reports import ExportFormat as ExportFormatModel
 from operations.directory import local_days_at
 from operations.fiscal import FiscalFigures
-from operations.kernel import OperationError
+from operations.kernel import ErrorCode, OperationError
 from operations.reports import (
     ExportRequest,
     NewRate,
@@ -263,6 +263,29 @@ def _url(info: Info, token: str | None) -> str | None:
     return f"{str(info.context.request.base_url).rstrip('/')}/exports/{token}"
 
 
+def _list_filters(input: ExportReportInput) -> dict | None:
+    """A list's filters as the export stores them (IDs decoded here, checked in operations)."""
+    if input.movements is not None and input.orders is not None:
+        raise OperationError.single(ErrorCode.INVALID, "movements or orders, not both", "orders")
+    if (m := input.movements) is not None:
+        return {
+            "variantIds": None
+            if m.variant_ids is None
+            else [ids.decode(v, "Variant", "movements.variantIds") for v in m.variant_ids],
+            "reasons": m.reasons,
+            "referenceType": m.reference_type,
+            "referenceId": m.reference_id,
+            "actor": m.actor,
+        }
+    if (o := input.orders) is not None:
+        return {
+            "status": None if o.status is None else o.status.value,
+            "codStatus": None if o.cod_status is None else o.cod_status.value,
+            "withException": o.with_exception,
+        }
+    return None
+
+
 async def export_report_mutation(info: Info, input: ExportReportInput) -> ExportReportPayload:
     """Start writing a report to a file in the background; follow it with exportProgress."""
 
@@ -276,6 +299,7 @@ async def export_report_mutation(info: Info, input: ExportReportInput) -> Export
             *await report_days(input.from_, input.to, _period_of(input.period), branch_ids),
             branch_ids,
             tuple(SalesGroup(g.value) for g in input.group_by),
+            _list_filters(input),
         )
         export, replayed = await start_export(info.context.actor, request, input.idempotency_key)
         if not replayed:

@@ -16,6 +16,7 @@ from schema.enums import mirrored
 from schema.errors import UserError
 from schema.fiscal import BranchFiscalStatus, FiscalStatus
 from schema.inputs import KEY_DESCRIPTION
+from schema.orders import CodStatus, OrderStatus
 from schema.registers import RegisterReport
 from schema.reports import ReportPeriod, SalesGroup
 from schema.staff import Staff, staff_member
@@ -35,6 +36,12 @@ class ExportReport(Enum):
     RETURNS = "returns"
     VALUATION = strawberry.enum_value("valuation", description="Stock value as it stood at the end of `to`.")
     ORDERS = "orders"
+    STOCK_MOVEMENTS = strawberry.enum_value(
+        "stock_movements", description="The stock movements themselves, one row each (filters in `movements`)."
+    )
+    ORDER_LIST = strawberry.enum_value(
+        "order_list", description="The online orders themselves, one row each (filters in `orders`)."
+    )
 
 
 def _money(amount: Decimal | None) -> Money | None:
@@ -318,6 +325,22 @@ class ReportExport:
         )
 
 
+@strawberry.input(description="The stockMovements query's filters, for a STOCK_MOVEMENTS export.")
+class MovementsExportFilter:
+    variant_ids: list[strawberry.ID] | None = None
+    reasons: list[str] | None = strawberry.field(default=None, description="At most 50 (e.g. sale).")
+    reference_type: str | None = None
+    reference_id: str | None = strawberry.field(default=None, description="With referenceType: one document.")
+    actor: str | None = strawberry.field(default=None, description='Who moved the stock ("staff:12 (…)").')
+
+
+@strawberry.input(description="The orders list's filters, for an ORDER_LIST export.")
+class OrdersExportFilter:
+    status: OrderStatus | None = None  # type: ignore[valid-type]
+    cod_status: CodStatus | None = None  # type: ignore[valid-type]
+    with_exception: bool | None = None
+
+
 @strawberry.input
 class ExportReportInput:
     report: ExportReport
@@ -331,6 +354,8 @@ class ExportReportInput:
     group_by: list[SalesGroup] = strawberry.field(  # type: ignore[valid-type]
         default_factory=list, description="The sales report's grouping."
     )
+    movements: MovementsExportFilter | None = None
+    orders: OrdersExportFilter | None = None
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 
