@@ -8,10 +8,12 @@ from strawberry.types import Info
 
 from models.reports import ExportFormat as ExportFormatModel
 from operations.directory import local_days_at
-from operations.kernel import OperationError
+from operations.fiscal import FiscalFigures
+from operations.kernel import ErrorCode, OperationError
 from operations.reports import (
     ExportRequest,
     NewRate,
+    Period,
     SalesFilter,
     SalesGroup,
     commission_report,
@@ -21,6 +23,7 @@ from operations.reports import (
     launch_export,
     low_stock,
     orders_report,
+    report_days,
     returns_report,
     sales_report,
     set_commission_rate,
@@ -30,6 +33,7 @@ from operations.reports import (
     valuation_report,
 )
 from resolvers.days import query_id
+from resolvers.fiscal import status_of
 from resolvers.mutations import payload
 from schema import ids
 from schema.errors import BadRequest
@@ -44,7 +48,9 @@ from schema.report_views import (
     ReturnsReportRow,
     SetCommissionRateInput,
     SetCommissionRatePayload,
+    ShopWritesSummary,
     StockReportLine,
+    SyncBranchSummary,
     SyncSummary,
     TransferAgeing,
     ValuationReportRow,
@@ -54,17 +60,22 @@ from schema.reports import SalesReport, SalesReportInput, SalesReportRow
 from schema.types import Money
 
 
-def sales_filter(filter: SalesReportInput) -> SalesFilter:
+def _period_of(value) -> Period | None:
+    return None if value is None else Period(value.value)
+
+
+async def sales_filter(filter: SalesReportInput) -> SalesFilter:
     branch_ids = None
     if filter.branch_ids is not None:
         branch_ids = tuple(query_id(b, "Branch", "branchIds") for b in filter.branch_ids)
-    return SalesFilter(filter.from_, filter.to, branch_ids, tuple(SalesGroup(g.value) for g in filter.group_by))
+    first, last = await report_days(filter.from_, filter.to, _period_of(filter.period), branch_ids)
+    return SalesFilter(first, last, branch_ids, tuple(SalesGroup(g.value) for g in filter.group_by))
 
 
 async def sales_report_query(info: Info, filter: SalesReportInput) -> SalesReport:
     """Sales and returns over some local days, grouped as asked, with their totals."""
-    f = sales_filter(filter)
     try:
+        f = await sales_filter(filter)
         rows = await sales_report(info.context.actor, f)
         [totals] = (
             rows
@@ -82,11 +93,11 @@ def _refused(error: OperationError) -> BadRequest:
     return BadRequest(problem.message, code=problem.code.value, field=problem.field)
 
 
-def _period(period: ReportPeriodInput) -> tuple[date, date, tuple[int, ...] | None]:
+async def _period(period: ReportPeriodInput) -> tuple[date, date, tuple[int, ...] | None]:
     branch_ids = None
     if period.branch_ids is not None:
         branch_ids = tuple(query_id(b, "Branch", "branchIds") for b in period.branch_ids)
-    return period.from_, period.to, branch_ids
+    return (*await report_days(period.from_, period.to, _period_of(period.period), branch_ids), branch_ids)
 
 
 def _branch_ids(values: list[strawberry.ID] | None) -> tuple[int, ...] | None:
@@ -96,14 +107,14 @@ def _branch_ids(values: list[strawberry.ID] | None) -> tuple[int, ...] | None:
 async def day_close_query(info: Info, period: ReportPeriodInput) -> DayClose:
     """Every register's Z figures side by side over some days (X figures for those still open)."""
     try:
-        return DayClose.from_report(await day_close(info.context.actor, *_period(period)))
+        return DayClose.from_report(await day_close(info.context.actor, *await _period(period)))
     except OperationError as error:
         raise _refused(error) from None
 
 
 async def returns_report_query(info: Info, period: ReportPeriodInput) -> list[ReturnsReportRow]:
     try:
-        rows = await returns_report(info.context.actor, *_period(period))
+        rows = await returns_report(info.context.actor, *await _period(period))
     except OperationError as error:
         raise _refused(error) from None
     return [
@@ -122,7 +133,7 @@ async def returns_report_query(info: Info, period: ReportPeriodInput) -> list[Re
 
 async def orders_report_query(info: Info, period: ReportPeriodInput) -> OrdersReport:
     try:
-        return OrdersReport.from_report(await orders_report(info.context.actor, *_period(period)))
+        return OrdersReport.from_report(await orders_report(info.context.actor, *await _period(period)))
     except OperationError as error:
         raise _refused(error) from None
 
@@ -184,21 +195,44 @@ async def transfer_ageing_query(info: Info, branch_ids: list[strawberry.ID] | No
     ]
 
 
+def _shop_writes(f) -> ShopWritesSummary:
+    return ShopWritesSummary(pending=f.pending, parked=f.parked, last_done_at=f.last_done_at)
+
+
 async def sync_summary_query(info: Info, branch_ids: list[strawberry.ID] | None = None) -> SyncSummary:
-    s = await sync_summary(info.context.actor, _branch_ids(branch_ids))
+    """Shopify pushes and writes, drift, and fiscal reporting (pending, ageing, parked, flagged, not fiscalised)."""
+    try:
+        s = await sync_summary(info.context.actor, _branch_ids(branch_ids))
+    except OperationError as error:
+        raise _refused(error) from None
+    fiscal = status_of(s.fiscal)
+    # Every branch asked for, those with no fiscal document yet too (status_of lists only branches with some).
+    per_branch = status_of(FiscalFigures(s.fiscal.at, s.fiscal.ageing_hours, [b.fiscal for b in s.branches])).branches
     return SyncSummary(
         pushes_pending=s.pushes_pending,
         pushes_parked=s.pushes_parked,
         drift_lines_open=s.drift_lines_open,
+        catalog_edits=_shop_writes(s.catalog_edits),
+        customer_writes=_shop_writes(s.customer_writes),
         invoices_not_reported=s.invoices_not_reported,
-        fiscal_status="not available yet",
+        not_fiscalised=s.not_fiscalised,
+        fiscal=fiscal,
+        branches=[
+            SyncBranchSummary(
+                pushes_pending=b.pushes_pending,
+                pushes_parked=b.pushes_parked,
+                fiscal=branch_fiscal,
+                branch_pk=b.branch_id,
+            )
+            for b, branch_fiscal in zip(s.branches, per_branch, strict=True)
+        ],
     )
 
 
 async def commission_report_query(info: Info, period: ReportPeriodInput) -> list[CommissionReportRow]:
     """Each salesperson's commission over some days, highest first."""
     try:
-        rows = await commission_report(info.context.actor, *_period(period))
+        rows = await commission_report(info.context.actor, *await _period(period))
     except OperationError as error:
         raise _refused(error) from None
     return [
@@ -229,17 +263,43 @@ def _url(info: Info, token: str | None) -> str | None:
     return f"{str(info.context.request.base_url).rstrip('/')}/exports/{token}"
 
 
+def _list_filters(input: ExportReportInput) -> dict | None:
+    """A list's filters as the export stores them (IDs decoded here, checked in operations)."""
+    if input.movements is not None and input.orders is not None:
+        raise OperationError.single(ErrorCode.INVALID, "movements or orders, not both", "orders")
+    if (m := input.movements) is not None:
+        return {
+            "variantIds": None
+            if m.variant_ids is None
+            else [ids.decode(v, "Variant", "movements.variantIds") for v in m.variant_ids],
+            "reasons": m.reasons,
+            "referenceType": m.reference_type,
+            "referenceId": m.reference_id,
+            "actor": m.actor,
+        }
+    if (o := input.orders) is not None:
+        return {
+            "status": None if o.status is None else o.status.value,
+            "codStatus": None if o.cod_status is None else o.cod_status.value,
+            "withException": o.with_exception,
+        }
+    return None
+
+
 async def export_report_mutation(info: Info, input: ExportReportInput) -> ExportReportPayload:
     """Start writing a report to a file in the background; follow it with exportProgress."""
 
     async def run():
+        branch_ids = (
+            None if input.branch_ids is None else tuple(ids.decode(b, "Branch", "branchIds") for b in input.branch_ids)
+        )
         request = ExportRequest(
             input.report.value,
             ExportFormatModel(input.format.value),
-            input.from_,
-            input.to,
-            None if input.branch_ids is None else tuple(ids.decode(b, "Branch", "branchIds") for b in input.branch_ids),
+            *await report_days(input.from_, input.to, _period_of(input.period), branch_ids),
+            branch_ids,
             tuple(SalesGroup(g.value) for g in input.group_by),
+            _list_filters(input),
         )
         export, replayed = await start_export(info.context.actor, request, input.idempotency_key)
         if not replayed:

@@ -14,9 +14,11 @@ from operations import reports as ops
 from schema import ids
 from schema.enums import mirrored
 from schema.errors import UserError
+from schema.fiscal import BranchFiscalStatus, FiscalStatus
 from schema.inputs import KEY_DESCRIPTION
+from schema.orders import CodStatus, OrderStatus
 from schema.registers import RegisterReport
-from schema.reports import SalesGroup
+from schema.reports import ReportPeriod, SalesGroup
 from schema.staff import Staff, staff_member
 from schema.types import Branch, Money, Variant
 
@@ -34,6 +36,12 @@ class ExportReport(Enum):
     RETURNS = "returns"
     VALUATION = strawberry.enum_value("valuation", description="Stock value as it stood at the end of `to`.")
     ORDERS = "orders"
+    STOCK_MOVEMENTS = strawberry.enum_value(
+        "stock_movements", description="The stock movements themselves, one row each (filters in `movements`)."
+    )
+    ORDER_LIST = strawberry.enum_value(
+        "order_list", description="The online orders themselves, one row each (filters in `orders`)."
+    )
 
 
 def _money(amount: Decimal | None) -> Money | None:
@@ -52,8 +60,11 @@ async def _variant(info: Info, pk: int) -> Variant | None:
 
 @strawberry.input(description="Some local days (each branch's calendar) at some branches.")
 class ReportPeriodInput:
-    from_: date = strawberry.field(name="from")
-    to: date
+    from_: date | None = strawberry.field(default=None, name="from")
+    to: date | None = None
+    period: ReportPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="In place of from and to."
+    )
     branch_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Null: every branch the caller may see."
     )
@@ -197,13 +208,38 @@ class OrdersReport:
         )
 
 
-@strawberry.type(description="Where the sync with Shopify stands, and fiscal reporting.")
-class SyncSummary:
+@strawberry.type(description="Writes waiting for Shopify: catalog edits or customers made here.")
+class ShopWritesSummary:
+    pending: int
+    parked: int = strawberry.field(description="Failed too often or refused: waiting for someone to retry them.")
+    last_done_at: datetime | None
+
+
+@strawberry.type(description="One branch in the sync report: its inventory pushes and its fiscal documents.")
+class SyncBranchSummary:
     pushes_pending: int
     pushes_parked: int
+    fiscal: BranchFiscalStatus = strawberry.field(
+        description="As fiscalStatus counts them; notFiscalised: sales at unregistered counters, never reported."
+    )
+    branch_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def branch(self, info: Info) -> Branch | None:
+        return await _branch(info, self.branch_pk)
+
+
+@strawberry.type(description="Where the sync with Shopify stands, and fiscal reporting, over the branches asked for.")
+class SyncSummary:
+    pushes_pending: int = strawberry.field(description="Inventory pushes of these branches waiting to go.")
+    pushes_parked: int
     drift_lines_open: int = strawberry.field(description="Unexplained in the latest drift check, not repaired.")
-    invoices_not_reported: int | None = strawberry.field(description="Null until fiscal reporting exists.")
-    fiscal_status: str = strawberry.field(description='"not available yet" until fiscal reporting exists.')
+    catalog_edits: ShopWritesSummary = strawberry.field(description="For the whole shop (not per branch).")
+    customer_writes: ShopWritesSummary = strawberry.field(description="For the whole shop (not per branch).")
+    invoices_not_reported: int = strawberry.field(description="Fiscal documents pending (parked included) or refused.")
+    not_fiscalised: int = strawberry.field(description="Sales and returns at counters not registered: never reported.")
+    fiscal: FiscalStatus = strawberry.field(description="fiscalStatus over the same branches.")
+    branches: list[SyncBranchSummary]
 
 
 @strawberry.type(description="A salesperson's place on the commission leaderboard.")
@@ -289,16 +325,37 @@ class ReportExport:
         )
 
 
+@strawberry.input(description="The stockMovements query's filters, for a STOCK_MOVEMENTS export.")
+class MovementsExportFilter:
+    variant_ids: list[strawberry.ID] | None = None
+    reasons: list[str] | None = strawberry.field(default=None, description="At most 50 (e.g. sale).")
+    reference_type: str | None = None
+    reference_id: str | None = strawberry.field(default=None, description="With referenceType: one document.")
+    actor: str | None = strawberry.field(default=None, description='Who moved the stock ("staff:12 (…)").')
+
+
+@strawberry.input(description="The orders list's filters, for an ORDER_LIST export.")
+class OrdersExportFilter:
+    status: OrderStatus | None = None  # type: ignore[valid-type]
+    cod_status: CodStatus | None = None  # type: ignore[valid-type]
+    with_exception: bool | None = None
+
+
 @strawberry.input
 class ExportReportInput:
     report: ExportReport
     format: ExportFormat  # type: ignore[valid-type]
-    from_: date = strawberry.field(name="from")
-    to: date
+    from_: date | None = strawberry.field(default=None, name="from")
+    to: date | None = None
+    period: ReportPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="In place of from and to: the days are fixed when the export starts."
+    )
     branch_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Null: every branch.")
     group_by: list[SalesGroup] = strawberry.field(  # type: ignore[valid-type]
         default_factory=list, description="The sales report's grouping."
     )
+    movements: MovementsExportFilter | None = None
+    orders: OrdersExportFilter | None = None
     idempotency_key: str = strawberry.field(description=KEY_DESCRIPTION)
 
 

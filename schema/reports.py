@@ -8,6 +8,7 @@ from typing import Annotated, Self
 import strawberry
 from strawberry.types import Info
 
+from operations.reports import Period as ops_Period
 from operations.reports import SalesGroup as ops_SalesGroup
 from operations.reports import SalesRow
 from schema.enums import mirrored
@@ -18,6 +19,14 @@ SalesGroup = mirrored(
     ops_SalesGroup,
     "SalesGroup",
     "What a sales report's rows are per. DAY, WEEK (starting Monday) and MONTH are each branch's own calendar.",
+)
+
+
+ReportPeriod = mirrored(
+    ops_Period,
+    "ReportPeriod",
+    "Days named relative to today, in place of from/to: TODAY, YESTERDAY, THIS_WEEK (Monday to today), THIS_MONTH "
+    "(the first to today), in the branches' time zone (branches in several zones: the lowest-numbered one's).",
 )
 
 
@@ -33,10 +42,13 @@ class ReportTender(Enum):
 
 @strawberry.input(description="Which sales a report covers and what its rows are per.")
 class SalesReportInput:
-    from_: Annotated[date, strawberry.argument(name="from")] = strawberry.field(
-        name="from", description="The first local day (each branch's own calendar)."
+    from_: Annotated[date | None, strawberry.argument(name="from")] = strawberry.field(
+        default=None, name="from", description="The first local day (each branch's own calendar); or a period."
     )
-    to: date = strawberry.field(description="The last local day, included.")
+    to: date | None = strawberry.field(default=None, description="The last local day, included.")
+    period: ReportPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="In place of from and to."
+    )
     branch_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Null: every branch the caller may see."
     )

@@ -22,12 +22,14 @@ from operations.reports.operational import (
     OrdersReport,
     OrdersRow,
     ReturnsRow,
+    SyncBranch,
     SyncSummary,
     day_close,
     orders_report,
     returns_report,
     sync_summary,
 )
+from operations.reports.periods import Period, period_days, report_days
 from operations.reports.sales import SalesFilter, SalesGroup, SalesRow, sales_report
 from operations.reports.stock import (
     StockLine,
@@ -47,11 +49,13 @@ __all__ = [
     "NewRate",
     "OrdersReport",
     "OrdersRow",
+    "Period",
     "ReturnsRow",
     "SalesFilter",
     "SalesGroup",
     "SalesRow",
     "StockLine",
+    "SyncBranch",
     "SyncSummary",
     "TransferAge",
     "ValuationRow",
@@ -64,6 +68,8 @@ __all__ = [
     "launch_export",
     "low_stock",
     "orders_report",
+    "period_days",
+    "report_days",
     "returns_report",
     "run_export",
     "sales_report",

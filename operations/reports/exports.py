@@ -1,5 +1,5 @@
-"""Exports: a report (or the sale lines themselves) written to a CSV or Excel file in the background, its
-progress, a short-lived signed download link, and the sweep that deletes expired files.
+"""Exports: a report (or the sale lines, stock movements or online orders themselves) written to a CSV or Excel
+file in the background, its progress, a short-lived signed download link, and the sweep that deletes expired files.
 
 Files stream: the sale lines are read in keyset batches (`id > last ORDER BY id LIMIT n`, each batch its own
 short statement) and written as they come, the CSV with the standard csv module and the Excel file with
@@ -50,6 +50,13 @@ from operations.kernel import (
     transaction,
 )
 from operations.reports.commission import commission_report
+from operations.reports.list_exports import (
+    MOVEMENT_COLUMNS,
+    ORDER_COLUMNS,
+    check_filters,
+    movement_rows,
+    order_rows,
+)
 from operations.reports.operational import orders_report, returns_report
 from operations.reports.periods import MAX_DAYS, Scope, in_scope, scope_for
 from operations.reports.sales import SalesFilter, SalesGroup, check_groups, sales_rows, sales_sql
@@ -59,7 +66,7 @@ log = logging.getLogger("branchline.reports")
 
 BATCH = 5000  # rows read per statement
 PROGRESS_EVERY = 20_000  # rows between progress updates
-REPORTS = ("sales", "sale_lines", "commission", "returns", "valuation", "orders")
+REPORTS = ("sales", "sale_lines", "commission", "returns", "valuation", "orders", "stock_movements", "order_list")
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class ExportRequest:
     last: date
     branch_ids: tuple[int, ...] | None = None
     group_by: tuple[SalesGroup, ...] = ()
+    filters: dict[str, Any] | None = None  # a list's own filters (operations/reports/list_exports.py)
 
 
 # A column: its title and its kind (text, int, money, date, datetime).
@@ -85,6 +93,7 @@ async def start_export(actor, request: ExportRequest, idempotency_key: str) -> t
     problems.raise_if_any()
     if request.report == "sales":
         check_groups(request.group_by)
+    filters = check_filters(request.report, request.filters or {})
     scope = await scope_for(actor, request.first, request.last, request.branch_ids, Permission.VIEW_REPORTS)
     parameters = {
         "from": request.first.isoformat(),
@@ -92,6 +101,8 @@ async def start_export(actor, request: ExportRequest, idempotency_key: str) -> t
         "branchIds": scope.branch_ids,
         "groupBy": [g.value for g in request.group_by],
     }
+    if filters:
+        parameters["filters"] = filters
 
     async def create() -> ReportExport:
         export = await ReportExport.create(
@@ -310,6 +321,12 @@ async def _source(export: ReportExport) -> tuple[list[Column], AsyncIterator[lis
     if export.report == "sale_lines":
         scope = await scope_for(SYSTEM, first, last, branch_ids, Permission.VIEW_REPORTS)
         return SALE_LINE_COLUMNS, _sale_lines(scope)
+    if export.report in ("stock_movements", "order_list"):
+        scope = await scope_for(SYSTEM, first, last, branch_ids, Permission.VIEW_REPORTS)
+        filters = p.get("filters") or {}
+        if export.report == "stock_movements":
+            return MOVEMENT_COLUMNS, movement_rows(scope, filters, BATCH)
+        return ORDER_COLUMNS, order_rows(scope, filters, BATCH)
     if export.report == "sales":
         groups = tuple(SalesGroup(g) for g in p["groupBy"])
         return await _sales(SalesFilter(first, last, branch_ids, groups))
@@ -429,14 +446,23 @@ async def _sales(f: SalesFilter) -> tuple[list[Column], AsyncIterator[list[tuple
     scope = await scope_for(SYSTEM, f.first, f.last, f.branch_ids, Permission.VIEW_REPORTS)
     columns = [_GROUP_COLUMNS[g] for g in f.group_by] + [(t, k) for t, k, _ in SALES_FIGURES]
 
+    # Not bounded by the report's 5,000 rows (MAX_ROWS in sales.py): an export is what a report too big for that
+    # is sent to, and DAY x VARIANT over a year can be hundreds of thousands of groups. So the grouped statement is
+    # read a page at a time (LIMIT/OFFSET over its ORDER BY, which is every group key: a total order), each page its
+    # own short statement, and only that page is held. The database groups again for each page (a cost paid in
+    # time, not memory), and no transaction is held between pages, as with the sale lines; a sale rung up
+    # while a period still open is exported can therefore shift a group between pages.
     async def batches() -> AsyncIterator[list[tuple]]:
-        async with transaction() as tx:
-            sql, values = sales_sql(scope, tx.conn, f.group_by)
-            raw = await fetch(tx.conn, sql, values) if scope.zones else []
-            rows = sales_rows(tx.conn, f.group_by, raw)
-        del raw
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start : start + BATCH]
+        offset = 0
+        while scope.zones:
+            async with transaction() as tx:
+                sql, values = sales_sql(scope, tx.conn, f.group_by)
+                raw = await fetch(tx.conn, f"{sql} LIMIT {BATCH} OFFSET {offset}", values)
+                chunk = sales_rows(tx.conn, f.group_by, raw)
+            del raw
+            if not chunk:
+                return
+            offset += len(chunk)
             names = {
                 g: await _names(_NAMED[g][0], [r.key[g] for r in chunk], _NAMED[g][1])
                 for g in f.group_by
@@ -447,6 +473,8 @@ async def _sales(f: SalesFilter) -> tuple[list[Column], AsyncIterator[list[tuple
                 + tuple(get(r) for _, _, get in SALES_FIGURES)
                 for r in chunk
             ]
+            if len(chunk) < BATCH:
+                return
 
     return columns, batches()
 

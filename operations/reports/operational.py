@@ -7,11 +7,13 @@ from decimal import Decimal
 
 from models.drift import DriftCheckStatus, DriftLineStatus, DriftRepairStatus
 from models.orders import CodStatus
-from models.outbox import OutboxStatus
 from models.registers import Register
 from operations.counter import RegisterReport, register_report
+from operations.directory import CATALOG_EDIT_TOPIC, CUSTOMER_CREATE_TOPIC
+from operations.fiscal import BranchFiscal, FiscalFigures, fiscal_figures
 from operations.kernel import Permission, fetch, is_sqlite, transaction
 from operations.reports.periods import among, branches_for, in_scope, scope_for
+from operations.sync import ShopWriteFigures, pushes_by_branch, shop_write_figures
 
 PKR = Decimal("0.01")
 
@@ -189,23 +191,38 @@ async def orders_report(actor, first: date, last: date, branch_ids=None) -> Orde
 
 
 @dataclass(frozen=True)
-class SyncSummary:
+class SyncBranch:
+    """One branch's share: its inventory pushes and its fiscal documents (operations.fiscal's own figures)."""
+
+    branch_id: int
     pushes_pending: int
     pushes_parked: int
+    fiscal: BranchFiscal
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    pushes_pending: int  # inventory pushes of the branches asked for (each row names its branch)
+    pushes_parked: int
     drift_lines_open: int  # unexplained in the latest finished check, and not repaired
-    # Fiscal reporting (FBR invoices) does not exist yet: None, which the API shows as "not available yet".
-    invoices_not_reported: int | None = None
+    catalog_edits: ShopWriteFigures  # catalog edits and customers made here, for Shopify: not per branch
+    customer_writes: ShopWriteFigures
+    fiscal: FiscalFigures  # fiscal_figures over the same branches: pending, ageing, parked, flagged, not fiscalised
+    branches: list[SyncBranch] = field(default_factory=list)  # every branch asked for, in id order
+
+    @property
+    def invoices_not_reported(self) -> int:
+        """Waiting for the authority's number: pending (parked ones included) or refused."""
+        return sum(b.pending + b.refused for b in self.fiscal.branches)
+
+    @property
+    def not_fiscalised(self) -> int:
+        return sum(b.not_fiscalised for b in self.fiscal.branches)
 
 
 async def sync_summary(actor, branch_ids=None) -> SyncSummary:
     branches = await branches_for(actor, branch_ids, Permission.VIEW_REPORTS)
     async with transaction() as tx:
-        [outbox] = await fetch(
-            tx.conn,
-            f"SELECT SUM(CASE WHEN status = '{OutboxStatus.PENDING.value}' THEN 1 ELSE 0 END) AS pending,"
-            f" SUM(CASE WHEN status = '{OutboxStatus.PARKED.value}' THEN 1 ELSE 0 END) AS parked FROM outbox"
-            f" WHERE status IN ('{OutboxStatus.PENDING.value}', '{OutboxStatus.PARKED.value}')",
-        )
         [drift] = await fetch(
             tx.conn,
             "SELECT COUNT(*) AS n FROM drift_line d WHERE d.check_id = (SELECT MAX(c.id) FROM drift_check c"
@@ -214,4 +231,16 @@ async def sync_summary(actor, branch_ids=None) -> SyncSummary:
             f" AND (d.repair_status IS NULL OR d.repair_status <> '{DriftRepairStatus.REPAIRED.value}')"
             f" AND {among('d.branch_id', branches)}",
         )
-    return SyncSummary(int(outbox["pending"] or 0), int(outbox["parked"] or 0), int(drift["n"]))
+    pushes = await pushes_by_branch(list(branches))
+    fiscal = await fiscal_figures(sorted(branches))
+    by_branch = {b.branch_id: b for b in fiscal.branches}
+    rows = [SyncBranch(pk, *pushes.get(pk, (0, 0)), by_branch.get(pk) or BranchFiscal(pk)) for pk in sorted(branches)]
+    return SyncSummary(
+        pushes_pending=sum(r.pushes_pending for r in rows),
+        pushes_parked=sum(r.pushes_parked for r in rows),
+        drift_lines_open=int(drift["n"]),
+        catalog_edits=await shop_write_figures(CATALOG_EDIT_TOPIC),
+        customer_writes=await shop_write_figures(CUSTOMER_CREATE_TOPIC),
+        fiscal=fiscal,
+        branches=rows,
+    )

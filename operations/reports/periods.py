@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from models.branches import Branch
@@ -26,6 +27,48 @@ from operations.kernel import (
 )
 
 MAX_DAYS = 400  # a report spans at most this many days (a year and a bit)
+
+
+class Period(StrEnum):
+    """A span named relative to today, in place of `from`/`to` (what a back office asks for most)."""
+
+    TODAY = "today"
+    YESTERDAY = "yesterday"
+    THIS_WEEK = "this_week"  # Monday to today
+    THIS_MONTH = "this_month"  # the first to today
+
+
+async def period_days(
+    period: Period, branch_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> tuple[date, date]:
+    """The local days a period names, in the time zone of the branches it is asked for (or of every branch).
+    Branches in several zones: the zone of the lowest-numbered of them, so one request names one span of days
+    for all (each branch then reads those days in its own calendar, as with `from`/`to`)."""
+    rows = Branch.all() if branch_ids is None else Branch.filter(id__in=list(branch_ids))
+    zones = await rows.order_by("id").limit(1).values_list("timezone", flat=True)
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(zones[0] if zones else "UTC")).date()
+    if period is Period.YESTERDAY:
+        return today - timedelta(days=1), today - timedelta(days=1)
+    if period is Period.THIS_WEEK:
+        return today - timedelta(days=today.weekday()), today
+    if period is Period.THIS_MONTH:
+        return today.replace(day=1), today
+    return today, today
+
+
+async def report_days(
+    first: date | None, last: date | None, period: Period | None, branch_ids: Iterable[int] | None = None
+) -> tuple[date, date]:
+    """A report's days: `from` and `to`, or a period (not both, not neither)."""
+    if period is not None:
+        if first is not None or last is not None:
+            raise OperationError.single(ErrorCode.INVALID, "give a period or from and to, not both", "period")
+        return await period_days(period, branch_ids)
+    if first is None or last is None:
+        raise OperationError.single(
+            ErrorCode.INVALID, "give from and to (or a period)", "from" if first is None else "to"
+        )
+    return first, last
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from operations.sync.order_actions import order_action_figures, parked_order_act
 from operations.sync.orders_poll import poll_orders
 from operations.sync.push import SYNC_CHANNEL, close_clients, push_due
 from operations.sync.push_claim import TOPIC as PUSH_TOPIC
-from operations.sync.push_status import parked_rows, push_figures
+from operations.sync.push_status import parked_rows, push_figures, pushes_by_branch
 
 # The queues' machinery, for the fiscal worker (operations/fiscal/reporting.py), which drains outbox rows of its
 # own topics the same way: claims, leases, backoff and parking written once.
@@ -47,7 +47,7 @@ from operations.sync.queue import record as record_queued
 from operations.sync.queue import renew as renew_lease
 from operations.sync.queue import requeue as requeue_rows
 from operations.sync.queue import take as take_queued
-from operations.sync.shop_writes import parked_shop_writes, push_shop_writes, shop_write_figures
+from operations.sync.shop_writes import ShopWriteFigures, parked_shop_writes, push_shop_writes, shop_write_figures
 from operations.sync.stuck import StuckWebhook, retry_parked, retry_stuck_webhooks, stuck_webhooks
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "ImportOutcome",
     "ImportPhase",
     "QueuedRows",
+    "ShopWriteFigures",
     "StuckWebhook",
     "changed_since",
     "clear_signals",
@@ -91,6 +92,7 @@ __all__ = [
     "push_figures",
     "push_order_actions",
     "push_shop_writes",
+    "pushes_by_branch",
     "record_queued",
     "reencrypt_stored_secrets",
     "renew_lease",

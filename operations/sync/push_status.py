@@ -61,3 +61,24 @@ async def parked_rows(limit: int = 20, after_id: int | None = None) -> list[Park
         [TOPIC, after_id or 0, limit],
     )
     return [ParkedRow(r["id"], r["key"], r["last_error"], r["attempts"], read_time(r["created_at"])) for r in rows]
+
+
+async def pushes_by_branch(branch_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Pending and parked inventory pushes per branch: each row's payload names its branch (`branchId`, written
+    with the movement in operations/stock/ledger.py). Branches with none are left out."""
+    if not branch_ids:
+        return {}
+    conn = Tortoise.get_connection("default")
+    sqlite = conn.capabilities.dialect == "sqlite"
+    branch = (
+        "CAST(json_extract(payload, '$.branchId') AS INTEGER)" if sqlite else "CAST(payload->>'branchId' AS INTEGER)"
+    )
+    rows = await fetch(
+        conn,
+        f"SELECT {branch} AS branch_id, SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,"
+        " SUM(CASE WHEN status = 'parked' THEN 1 ELSE 0 END) AS parked FROM outbox"
+        f" WHERE status IN ('pending', 'parked') AND topic = ? AND {branch} IN ({', '.join('?' for _ in branch_ids)})"
+        f" GROUP BY {branch}",
+        [TOPIC, *branch_ids],
+    )
+    return {int(r["branch_id"]): (int(r["pending"] or 0), int(r["parked"] or 0)) for r in rows}

@@ -62,6 +62,23 @@ async def test_a_bad_range_is_a_readable_error(world, api):  # noqa: F811
     assert body["errors"][0]["extensions"]["code"] == "INVALID"
 
 
+async def test_a_period_names_the_days_relative_to_today(world, api):  # noqa: F811
+    await sell(world, 0, [(world.variants[0], 2)], key="p1")
+    today = karachi_today()
+    day = today.isoformat()
+    dated = await api(SALES_REPORT, {"filter": {"from": day, "to": day}})
+    for period in ("TODAY", "THIS_WEEK", "THIS_MONTH"):
+        named = await api(SALES_REPORT, {"filter": {"period": period}})
+        assert named["salesReport"]["totals"] == dated["salesReport"]["totals"], period
+    yesterday = await api(SALES_REPORT, {"filter": {"period": "YESTERDAY"}})
+    assert yesterday["salesReport"]["totals"]["salesCount"] == 0
+    close = await api("query { dayClose(period: { period: TODAY }) { salesTotal { amount } } }")
+    assert Decimal(close["dayClose"]["salesTotal"]["amount"]) >= 0
+    for bad in ({"period": "TODAY", "from": day}, {"to": day}):
+        body = await api.raw(SALES_REPORT, {"filter": bad})
+        assert body["errors"][0]["extensions"]["code"] == "INVALID", bad
+
+
 MOVEMENTS = """
 query($branch: ID!, $reasons: [String!], $type: String, $ref: String, $from: Date, $to: Date) {
   stockMovements(branchId: $branch, first: 50, reasons: $reasons, referenceType: $type, referenceId: $ref,
