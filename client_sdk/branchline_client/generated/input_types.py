@@ -28,7 +28,7 @@ class CounterLoginInput(BaseModel):
 class ExportReportInput(BaseModel):
     report: ExportReport
     format: ExportFormat
-    from_: date = Field(alias="from")
+    from_: date = Field(serialization_alias="from")
     to: date
     branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
     "Null: every branch."
@@ -46,7 +46,7 @@ class LoginInput(BaseModel):
 class ReportPeriodInput(BaseModel):
     """Some local days (each branch's calendar) at some branches."""
 
-    from_: date = Field(alias="from")
+    from_: date = Field(serialization_alias="from")
     to: date
     branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
     "Null: every branch the caller may see."
@@ -55,7 +55,7 @@ class ReportPeriodInput(BaseModel):
 class SalesReportInput(BaseModel):
     """Which sales a report covers and what its rows are per."""
 
-    from_: date = Field(alias="from")
+    from_: date = Field(serialization_alias="from")
     "The first local day (each branch's own calendar)."
     to: date
     "The last local day, included."
