@@ -127,7 +127,7 @@ async def test_yesterdays_and_todays_sales_report_total_the_sales_made_and_an_ex
     assert now.totals.total.amount == sum(sold["today"]) == Decimal("4500.00")  # 1 + 2 units at 1,500
     assert now.totals.refunds.amount == 0 and now.totals.total_after_refunds.amount == sum(sold["today"])
 
-    # Both days, per day and per tender: the money in is the money charged, all of it cash.
+    # Both days per tender: the money in is the money charged, all of it cash.
     both = (
         await partner.sales_report(
             filter_=SalesReportInput(from_=yesterday, to=today, branchIds=[branch], groupBy=[SalesGroup.TENDER_TYPE])
