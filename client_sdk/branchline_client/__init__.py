@@ -10,7 +10,7 @@ docs/partners.md has worked examples; docs/api.md explains the API itself.
 
 from . import enums, input_types
 from . import generated as types
-from .client import BranchlineClient, change_of
+from .client import BranchlineClient, change_of, local_day
 from .errors import AuthError, BranchlineError, ConnectionLost
 from .generated import UserErrorFields as UserError
 
@@ -23,5 +23,6 @@ __all__ = [
     "change_of",
     "enums",
     "input_types",
+    "local_day",
     "types",
 ]

@@ -2,17 +2,24 @@
 
 Every generated operation is a method of `BranchlineClient` (queries/*.graphql → generated/client.py):
 `variants`, `variant_stock`, `stock_levels`, `stock_movements`, `adjust_stock`, `sales`, `returns`,
-`orders`, `sync_status`, `stock_changed`, `order_events`... This class adds `sign_in`, `counter_sign_in`,
-`movements_after`, `current_sequence` and `live_stock`.
+`orders`, `sales_report`, `day_close`, `stock_value_report`, `start_export`, `export_progress`, `sync_status`,
+`stock_changed`, `order_events`... This class adds `sign_in`, `counter_sign_in`, `movements_after`,
+`current_sequence`, `live_stock`, `finished_export` and `download_export`; `local_day` gives a branch's today or
+yesterday for the reports.
 """
 
 import asyncio
 import random
 from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
 
 from .errors import AuthError, BranchlineError, ConnectionLost
 from .generated import GeneratedClient, LoginInput, StockChangeFields, UserErrorFields
-from .generated.fragments import MovementFields, StaffSummary
+from .generated.enums import ExportStatus
+from .generated.fragments import MovementFields, ReportExportFields, StaffSummary
 from .generated.input_types import CounterLoginInput
 
 
@@ -45,6 +52,14 @@ def change_of(movement: MovementFields) -> StockChangeFields:
             "occurredAt": movement.occurred_at,
         }
     )
+
+
+def local_day(timezone: str, days_ago: int = 0, *, now: datetime | None = None) -> date:
+    """Today (`days_ago=1`: yesterday) on the calendar of a branch in `timezone` (`Branch.timezone`, e.g.
+    "Asia/Karachi"): the day the reports' `from`/`to` mean. The machine's own date can be another day: a
+    server in UTC at 21:00 is already tomorrow in Karachi."""
+    moment = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone))
+    return moment.date() - timedelta(days=days_ago)
 
 
 class _Lost:
@@ -109,6 +124,28 @@ class BranchlineClient(GeneratedClient):
             else:
                 high = middle
         return high
+
+    async def finished_export(self, export_id: str, *, every: float = 0.5) -> ReportExportFields:
+        """Asks `exportProgress` every `every` seconds until the export is no longer RUNNING (DONE: it has a
+        `download_url`; FAILED: `error` says why). To bound the wait: `async with asyncio.timeout(300): ...`."""
+        while True:
+            export = (await self.export_progress(id=export_id)).export_progress
+            if export.status != ExportStatus.RUNNING:
+                return export
+            await asyncio.sleep(every)
+
+    async def download_export(self, export_id: str) -> bytes:
+        """A DONE export's file (CSV or XLSX bytes), through a fresh signed link (links last minutes; the file
+        until the export expires). Raises BranchlineError: NOT_READY when it is not DONE, HTTP_<status> when
+        the link is refused (HTTP_404: the file has expired)."""
+        export = (await self.export_progress(id=export_id)).export_progress
+        if export.status != ExportStatus.DONE or export.download_url is None:
+            raise BranchlineError(code="NOT_READY", message=f"export {export_id} is {export.status.value}")
+        async with httpx.AsyncClient(headers=self.headers, timeout=self.timeout) as http:
+            answer = await http.get(export.download_url)
+        if answer.status_code != 200:
+            raise BranchlineError(code=f"HTTP_{answer.status_code}", message=answer.text[:200])
+        return answer.content
 
     async def live_stock(
         self,

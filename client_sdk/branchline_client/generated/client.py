@@ -8,8 +8,17 @@ from .base_model import UNSET, UnsetType
 from .branches import Branches
 from .counter_login import CounterLogin
 from .counters import Counters
+from .day_close import DayClose
 from .enums import OrderStatus, SaleStatus
-from .input_types import AdjustStockInput, CounterLoginInput, LoginInput
+from .export_progress import ExportProgress
+from .input_types import (
+    AdjustStockInput,
+    CounterLoginInput,
+    ExportReportInput,
+    LoginInput,
+    ReportPeriodInput,
+    SalesReportInput,
+)
 from .login import Login
 from .low_stock import LowStock
 from .me import Me
@@ -17,9 +26,12 @@ from .order_events import OrderEvents
 from .orders import Orders
 from .returns import Returns
 from .sales import Sales
+from .sales_report import SalesReport
+from .start_export import StartExport
 from .stock_changed import StockChanged
 from .stock_levels import StockLevels
 from .stock_movements import StockMovements
+from .stock_value_report import StockValueReport
 from .sync_status import SyncStatus
 from .sync_status_changed import SyncStatusChanged
 from .variant_stock import VariantStock
@@ -558,6 +570,327 @@ class GeneratedClient(GqlBaseClient):
         )
         data = self.get_data(response)
         return Orders.model_validate(data)
+
+    async def sales_report(
+        self, filter_: SalesReportInput, **kwargs: Any
+    ) -> SalesReport:
+        query = gql("""
+            query SalesReport($filter: SalesReportInput!) {
+              salesReport(filter: $filter) {
+                rows {
+                  ...SalesReportRowFields
+                }
+                totals {
+                  ...SalesReportRowFields
+                }
+              }
+            }
+
+            fragment BranchSummary on Branch {
+              id
+              code
+              name
+              timezone
+            }
+
+            fragment MoneyFields on Money {
+              amount
+              currency
+            }
+
+            fragment SalesReportRowFields on SalesReportRow {
+              day
+              week
+              month
+              tenderType
+              productType
+              gross {
+                ...MoneyFields
+              }
+              discounts {
+                ...MoneyFields
+              }
+              net {
+                ...MoneyFields
+              }
+              tax {
+                ...MoneyFields
+              }
+              total {
+                ...MoneyFields
+              }
+              units
+              salesCount
+              averageBasket {
+                ...MoneyFields
+              }
+              returnsCount
+              returnedUnits
+              refunds {
+                ...MoneyFields
+              }
+              refundedNet {
+                ...MoneyFields
+              }
+              totalAfterRefunds {
+                ...MoneyFields
+              }
+              costOfGoods {
+                ...MoneyFields
+              }
+              margin {
+                ...MoneyFields
+              }
+              uncostedUnits
+              branch {
+                ...BranchSummary
+              }
+              counter {
+                id
+                code
+              }
+              cashier {
+                id
+                name
+              }
+              salesperson {
+                id
+                name
+              }
+              product {
+                id
+                title
+              }
+              variant {
+                id
+                sku
+              }
+            }
+            """)
+        variables: dict[str, object] = {"filter": filter_}
+        response = await self.execute(
+            query=query, operation_name="SalesReport", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SalesReport.model_validate(data)
+
+    async def day_close(self, period: ReportPeriodInput, **kwargs: Any) -> DayClose:
+        query = gql("""
+            query DayClose($period: ReportPeriodInput!) {
+              dayClose(period: $period) {
+                salesTotal {
+                  ...MoneyFields
+                }
+                refundedTotal {
+                  ...MoneyFields
+                }
+                overShort {
+                  ...MoneyFields
+                }
+                cashToBank {
+                  ...MoneyFields
+                }
+                registers {
+                  final
+                  openedAt
+                  openedByName
+                  closedAt
+                  closedByName
+                  openingFloat {
+                    ...MoneyFields
+                  }
+                  salesCount
+                  grossSales {
+                    ...MoneyFields
+                  }
+                  discounts {
+                    ...MoneyFields
+                  }
+                  tax {
+                    ...MoneyFields
+                  }
+                  salesTotal {
+                    ...MoneyFields
+                  }
+                  voidedCount
+                  voidedTotal {
+                    ...MoneyFields
+                  }
+                  returnsCount
+                  refundedTotal {
+                    ...MoneyFields
+                  }
+                  salesByTender {
+                    ...TenderTotalsFields
+                  }
+                  refundsByTender {
+                    ...TenderTotalsFields
+                  }
+                  cashSales {
+                    ...MoneyFields
+                  }
+                  cashRefunds {
+                    ...MoneyFields
+                  }
+                  cashIn {
+                    ...MoneyFields
+                  }
+                  cashOut {
+                    ...MoneyFields
+                  }
+                  expectedCash {
+                    ...MoneyFields
+                  }
+                  countedCash {
+                    ...MoneyFields
+                  }
+                  overShort {
+                    ...MoneyFields
+                  }
+                  counter {
+                    id
+                    code
+                  }
+                  branch {
+                    id
+                    code
+                  }
+                }
+              }
+            }
+
+            fragment MoneyFields on Money {
+              amount
+              currency
+            }
+
+            fragment TenderTotalsFields on TenderTotals {
+              cash {
+                ...MoneyFields
+              }
+              card {
+                ...MoneyFields
+              }
+              bank {
+                ...MoneyFields
+              }
+              loyalty {
+                ...MoneyFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {"period": period}
+        response = await self.execute(
+            query=query, operation_name="DayClose", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DayClose.model_validate(data)
+
+    async def stock_value_report(
+        self,
+        branch_ids: Union[Optional[list[str]], UnsetType] = UNSET,
+        as_of: Union[Optional[date], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> StockValueReport:
+        query = gql("""
+            query StockValueReport($branchIds: [ID!], $asOf: Date) {
+              stockValueReport(branchIds: $branchIds, asOf: $asOf) {
+                productType
+                units
+                value {
+                  ...MoneyFields
+                }
+                uncostedUnits
+                branch {
+                  id
+                  code
+                }
+              }
+            }
+
+            fragment MoneyFields on Money {
+              amount
+              currency
+            }
+            """)
+        variables: dict[str, object] = {"branchIds": branch_ids, "asOf": as_of}
+        response = await self.execute(
+            query=query,
+            operation_name="StockValueReport",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return StockValueReport.model_validate(data)
+
+    async def start_export(
+        self, input: ExportReportInput, **kwargs: Any
+    ) -> StartExport:
+        query = gql("""
+            mutation StartExport($input: ExportReportInput!) {
+              exportReport(input: $input) {
+                export {
+                  ...ReportExportFields
+                }
+                errors {
+                  ...UserErrorFields
+                }
+              }
+            }
+
+            fragment ReportExportFields on ReportExport {
+              id
+              report
+              format
+              status
+              rowsWritten
+              createdAt
+              finishedAt
+              expiresAt
+              error
+              downloadUrl
+            }
+
+            fragment UserErrorFields on UserError {
+              field
+              message
+              code
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="StartExport", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return StartExport.model_validate(data)
+
+    async def export_progress(self, id: str, **kwargs: Any) -> ExportProgress:
+        query = gql("""
+            query ExportProgress($id: ID!) {
+              exportProgress(id: $id) {
+                ...ReportExportFields
+              }
+            }
+
+            fragment ReportExportFields on ReportExport {
+              id
+              report
+              format
+              status
+              rowsWritten
+              createdAt
+              finishedAt
+              expiresAt
+              error
+              downloadUrl
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="ExportProgress", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ExportProgress.model_validate(data)
 
     async def sales(
         self,

@@ -51,6 +51,27 @@ class ErrorCode(str, Enum):
     BUYER_DETAILS_REQUIRED = "BUYER_DETAILS_REQUIRED"
 
 
+class ExportFormat(str, Enum):
+    CSV = "CSV"
+    XLSX = "XLSX"
+
+
+class ExportReport(str, Enum):
+    SALES = "SALES"
+    SALE_LINES = "SALE_LINES"
+    COMMISSION = "COMMISSION"
+    RETURNS = "RETURNS"
+    VALUATION = "VALUATION"
+    ORDERS = "ORDERS"
+
+
+class ExportStatus(str, Enum):
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+
+
 class LowStockCrossing(str, Enum):
     LOW = "LOW"
     OUT = "OUT"
@@ -100,6 +121,13 @@ class OrderStatus(str, Enum):
     CANCELLED = "CANCELLED"
 
 
+class ReportTender(str, Enum):
+    CASH = "CASH"
+    CARD = "CARD"
+    BANK = "BANK"
+    EXCHANGE_CREDIT = "EXCHANGE_CREDIT"
+
+
 class Restock(str, Enum):
     RESTOCK = "RESTOCK"
     NO_RESTOCK = "NO_RESTOCK"
@@ -112,6 +140,20 @@ class SaleStatus(str, Enum):
     UPDATED = "UPDATED"
     REFUNDED = "REFUNDED"
     VOIDED = "VOIDED"
+
+
+class SalesGroup(str, Enum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    BRANCH = "BRANCH"
+    COUNTER = "COUNTER"
+    CASHIER = "CASHIER"
+    SALESPERSON = "SALESPERSON"
+    TENDER_TYPE = "TENDER_TYPE"
+    PRODUCT = "PRODUCT"
+    PRODUCT_TYPE = "PRODUCT_TYPE"
+    VARIANT = "VARIANT"
 
 
 class StaffRole(str, Enum):

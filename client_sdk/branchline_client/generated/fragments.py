@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
@@ -8,9 +8,12 @@ from .base_model import BaseModel
 from .enums import (
     CodStatus,
     ErrorCode,
+    ExportFormat,
+    ExportStatus,
     OrderExceptionCode,
     OrderFinancialStatus,
     OrderStatus,
+    ReportTender,
     StaffRole,
     StockBucket,
     StockMovementReason,
@@ -90,6 +93,130 @@ class PageInfoFields(BaseModel):
     end_cursor: Optional[str] = Field(alias="endCursor")
 
 
+class ReportExportFields(BaseModel):
+    id: str
+    report: str
+    format: ExportFormat
+    status: ExportStatus
+    rows_written: int = Field(alias="rowsWritten")
+    created_at: datetime = Field(alias="createdAt")
+    finished_at: Optional[datetime] = Field(alias="finishedAt")
+    expires_at: Optional[datetime] = Field(alias="expiresAt")
+    error: Optional[str]
+    download_url: Optional[str] = Field(alias="downloadUrl")
+
+
+class SalesReportRowFields(BaseModel):
+    day: Optional[date]
+    week: Optional[date]
+    month: Optional[date]
+    tender_type: Optional[ReportTender] = Field(alias="tenderType")
+    product_type: Optional[str] = Field(alias="productType")
+    gross: Optional["SalesReportRowFieldsGross"]
+    discounts: Optional["SalesReportRowFieldsDiscounts"]
+    net: Optional["SalesReportRowFieldsNet"]
+    tax: Optional["SalesReportRowFieldsTax"]
+    total: "SalesReportRowFieldsTotal"
+    units: Optional[int]
+    sales_count: int = Field(alias="salesCount")
+    average_basket: Optional["SalesReportRowFieldsAverageBasket"] = Field(
+        alias="averageBasket"
+    )
+    returns_count: int = Field(alias="returnsCount")
+    returned_units: Optional[int] = Field(alias="returnedUnits")
+    refunds: "SalesReportRowFieldsRefunds"
+    refunded_net: Optional["SalesReportRowFieldsRefundedNet"] = Field(
+        alias="refundedNet"
+    )
+    total_after_refunds: "SalesReportRowFieldsTotalAfterRefunds" = Field(
+        alias="totalAfterRefunds"
+    )
+    cost_of_goods: Optional["SalesReportRowFieldsCostOfGoods"] = Field(
+        alias="costOfGoods"
+    )
+    margin: Optional["SalesReportRowFieldsMargin"]
+    uncosted_units: Optional[int] = Field(alias="uncostedUnits")
+    branch: Optional["SalesReportRowFieldsBranch"]
+    counter: Optional["SalesReportRowFieldsCounter"]
+    cashier: Optional["SalesReportRowFieldsCashier"]
+    salesperson: Optional["SalesReportRowFieldsSalesperson"]
+    product: Optional["SalesReportRowFieldsProduct"]
+    variant: Optional["SalesReportRowFieldsVariant"]
+
+
+class SalesReportRowFieldsGross(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsDiscounts(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsNet(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsTax(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsTotal(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsAverageBasket(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsRefunds(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsRefundedNet(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsTotalAfterRefunds(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsCostOfGoods(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsMargin(MoneyFields):
+    pass
+
+
+class SalesReportRowFieldsBranch(BranchSummary):
+    pass
+
+
+class SalesReportRowFieldsCounter(BaseModel):
+    id: str
+    code: str
+
+
+class SalesReportRowFieldsCashier(BaseModel):
+    id: str
+    name: str
+
+
+class SalesReportRowFieldsSalesperson(BaseModel):
+    id: str
+    name: str
+
+
+class SalesReportRowFieldsProduct(BaseModel):
+    id: str
+    title: str
+
+
+class SalesReportRowFieldsVariant(BaseModel):
+    id: str
+    sku: str
+
+
 class StaffSummary(BaseModel):
     id: str
     name: str
@@ -135,6 +262,29 @@ class StockLevelFieldsVariant(BaseModel):
     sku: str
 
 
+class TenderTotalsFields(BaseModel):
+    cash: "TenderTotalsFieldsCash"
+    card: "TenderTotalsFieldsCard"
+    bank: "TenderTotalsFieldsBank"
+    loyalty: "TenderTotalsFieldsLoyalty"
+
+
+class TenderTotalsFieldsCash(MoneyFields):
+    pass
+
+
+class TenderTotalsFieldsCard(MoneyFields):
+    pass
+
+
+class TenderTotalsFieldsBank(MoneyFields):
+    pass
+
+
+class TenderTotalsFieldsLoyalty(MoneyFields):
+    pass
+
+
 class UserErrorFields(BaseModel):
     field: Optional[str]
     message: str
@@ -169,8 +319,11 @@ MoneyFields.model_rebuild()
 MovementFields.model_rebuild()
 OrderFields.model_rebuild()
 PageInfoFields.model_rebuild()
+ReportExportFields.model_rebuild()
+SalesReportRowFields.model_rebuild()
 StaffSummary.model_rebuild()
 StockChangeFields.model_rebuild()
 StockLevelFields.model_rebuild()
+TenderTotalsFields.model_rebuild()
 UserErrorFields.model_rebuild()
 VariantFields.model_rebuild()

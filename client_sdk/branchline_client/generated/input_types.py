@@ -1,9 +1,10 @@
+from datetime import date
 from typing import Optional
 
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import AdjustmentReason
+from .enums import AdjustmentReason, ExportFormat, ExportReport, SalesGroup
 
 
 class AdjustStockInput(BaseModel):
@@ -24,9 +25,44 @@ class CounterLoginInput(BaseModel):
     "Optional: the cashier picked from a list, then the PIN."
 
 
+class ExportReportInput(BaseModel):
+    report: ExportReport
+    format: ExportFormat
+    from_: date = Field(serialization_alias="from")
+    to: date
+    branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
+    "Null: every branch."
+    group_by: list[SalesGroup] = Field(alias="groupBy", default_factory=lambda: [])
+    "The sales report's grouping."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Repeating a request with the same key returns the first result and changes nothing."
+
+
 class LoginInput(BaseModel):
     email: str
     password: str
+
+
+class ReportPeriodInput(BaseModel):
+    """Some local days (each branch's calendar) at some branches."""
+
+    from_: date = Field(serialization_alias="from")
+    to: date
+    branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
+    "Null: every branch the caller may see."
+
+
+class SalesReportInput(BaseModel):
+    """Which sales a report covers and what its rows are per."""
+
+    from_: date = Field(serialization_alias="from")
+    "The first local day (each branch's own calendar)."
+    to: date
+    "The last local day, included."
+    branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
+    "Null: every branch the caller may see."
+    group_by: list[SalesGroup] = Field(alias="groupBy", default_factory=lambda: [])
+    "Empty: one row of totals."
 
 
 class StockLineInput(BaseModel):
