@@ -35,6 +35,7 @@ class ReportTender(Enum):
     CASH = "cash"
     CARD = "card"
     BANK = "bank"
+    LOYALTY = strawberry.enum_value("loyalty", description="The customer's loyalty points.")
     EXCHANGE_CREDIT = strawberry.enum_value(
         "exchange_credit", description="What an exchange's returned goods paid towards its new sale."
     )

@@ -78,3 +78,9 @@ async def test_the_wallet_over_graphql(anonymous, api, db):  # noqa: F811
     after = wallet["entries"]["pageInfo"]["endCursor"]
     rest = (await cashier(WALLET, {"id": customer_id, "after": after}))["node"]["loyalty"]["entries"]
     assert [e["node"]["kind"] for e in rest["edges"]] == ["ADJUST"] and not rest["pageInfo"]["hasNextPage"]
+
+    # The sales report by tender shows what points paid as its own tender (schema/reports.py ReportTender).
+    by_tender = """query { salesReport(filter: {period: TODAY, groupBy: [TENDER_TYPE]}) {
+      rows { tenderType total { amount } } } }"""
+    rows = (await api(by_tender))["salesReport"]["rows"]
+    assert {r["tenderType"]: r["total"]["amount"] for r in rows} == {"LOYALTY": "100.00", "CASH": "900.00"}

@@ -63,6 +63,8 @@ class ExportReport(str, Enum):
     RETURNS = "RETURNS"
     VALUATION = "VALUATION"
     ORDERS = "ORDERS"
+    STOCK_MOVEMENTS = "STOCK_MOVEMENTS"
+    ORDER_LIST = "ORDER_LIST"
 
 
 class ExportStatus(str, Enum):
@@ -121,10 +123,18 @@ class OrderStatus(str, Enum):
     CANCELLED = "CANCELLED"
 
 
+class ReportPeriod(str, Enum):
+    TODAY = "TODAY"
+    YESTERDAY = "YESTERDAY"
+    THIS_WEEK = "THIS_WEEK"
+    THIS_MONTH = "THIS_MONTH"
+
+
 class ReportTender(str, Enum):
     CASH = "CASH"
     CARD = "CARD"
     BANK = "BANK"
+    LOYALTY = "LOYALTY"
     EXCHANGE_CREDIT = "EXCHANGE_CREDIT"
 
 

@@ -4,7 +4,15 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import AdjustmentReason, ExportFormat, ExportReport, SalesGroup
+from .enums import (
+    AdjustmentReason,
+    CodStatus,
+    ExportFormat,
+    ExportReport,
+    OrderStatus,
+    ReportPeriod,
+    SalesGroup,
+)
 
 
 class AdjustStockInput(BaseModel):
@@ -28,12 +36,16 @@ class CounterLoginInput(BaseModel):
 class ExportReportInput(BaseModel):
     report: ExportReport
     format: ExportFormat
-    from_: date = Field(serialization_alias="from")
-    to: date
+    from_: Optional[date] = Field(serialization_alias="from", default=None)
+    to: Optional[date] = None
+    period: Optional[ReportPeriod] = None
+    "In place of from and to: the days are fixed when the export starts."
     branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
     "Null: every branch."
     group_by: list[SalesGroup] = Field(alias="groupBy", default_factory=lambda: [])
     "The sales report's grouping."
+    movements: Optional["MovementsExportFilter"] = None
+    orders: Optional["OrdersExportFilter"] = None
     idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
     "Repeating a request with the same key returns the first result and changes nothing."
 
@@ -43,11 +55,34 @@ class LoginInput(BaseModel):
     password: str
 
 
+class MovementsExportFilter(BaseModel):
+    """The stockMovements query's filters, for a STOCK_MOVEMENTS export."""
+
+    variant_ids: Optional[list[str]] = Field(alias="variantIds", default=None)
+    reasons: Optional[list[str]] = None
+    "At most 50 (e.g. sale)."
+    reference_type: Optional[str] = Field(alias="referenceType", default=None)
+    reference_id: Optional[str] = Field(alias="referenceId", default=None)
+    "With referenceType: one document."
+    actor: Optional[str] = None
+    'Who moved the stock ("staff:12 (…)").'
+
+
+class OrdersExportFilter(BaseModel):
+    """The orders list's filters, for an ORDER_LIST export."""
+
+    status: Optional[OrderStatus] = None
+    cod_status: Optional[CodStatus] = Field(alias="codStatus", default=None)
+    with_exception: Optional[bool] = Field(alias="withException", default=None)
+
+
 class ReportPeriodInput(BaseModel):
     """Some local days (each branch's calendar) at some branches."""
 
-    from_: date = Field(serialization_alias="from")
-    to: date
+    from_: Optional[date] = Field(serialization_alias="from", default=None)
+    to: Optional[date] = None
+    period: Optional[ReportPeriod] = None
+    "In place of from and to."
     branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
     "Null: every branch the caller may see."
 
@@ -55,10 +90,12 @@ class ReportPeriodInput(BaseModel):
 class SalesReportInput(BaseModel):
     """Which sales a report covers and what its rows are per."""
 
-    from_: date = Field(serialization_alias="from")
-    "The first local day (each branch's own calendar)."
-    to: date
+    from_: Optional[date] = Field(serialization_alias="from", default=None)
+    "The first local day (each branch's own calendar); or a period."
+    to: Optional[date] = None
     "The last local day, included."
+    period: Optional[ReportPeriod] = None
+    "In place of from and to."
     branch_ids: Optional[list[str]] = Field(alias="branchIds", default=None)
     "Null: every branch the caller may see."
     group_by: list[SalesGroup] = Field(alias="groupBy", default_factory=lambda: [])
@@ -82,4 +119,5 @@ class VariantRefInput(BaseModel):
 
 
 AdjustStockInput.model_rebuild()
+ExportReportInput.model_rebuild()
 StockLineInput.model_rebuild()
