@@ -1,5 +1,8 @@
 """GraphQL documents and a shop builder shared by the end-to-end tests."""
 
+import asyncio
+import itertools
+
 from gql import GraphQLRequest
 
 CREATE_BRANCH = """mutation($input: CreateBranchInput!) {
@@ -56,3 +59,33 @@ async def all_movements(session, branch: str, after: int = 0) -> list[dict]:
         if not page["pageInfo"]["hasNextPage"]:
             return out
         after = int(page["pageInfo"]["endCursor"])
+
+
+async def until_live(session, branch: str, variant: str, heard, *, key: str, within: float = 30) -> int:
+    """Readiness of a live subscription without a fixed sleep and without asking the server how many
+    subscribe: commit +1 of `variant` until `heard()` says the subscription delivered one of them (it
+    starts asynchronously after the client subscribes, and sees only later commits). Returns the
+    branch's sequence after the last of these commits: every later change on the branch comes after it,
+    and every one of them after the one heard is delivered too, in order, before later changes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    for attempt in itertools.count():
+        result = await adjust(session, branch, [{"variant": {"id": variant}, "quantity": 1}], key=f"{key}-{attempt}")
+        assert result["errors"] == [], result
+        last = result["movements"][-1]["sequence"]
+        # Each try waits a little longer: a slow machine is not provoked with dozens of extra commits.
+        give_up = loop.time() + min(0.2 * (attempt + 1), 2.0)
+        while loop.time() < give_up:
+            if heard():
+                return last
+            await asyncio.sleep(0.02)
+        assert loop.time() < deadline, f"the subscription delivered nothing in {within}s"
+
+
+async def wait_until(condition, what: str, within: float = 30) -> None:
+    """Polls `condition()` until it holds (a deadline, not a speed check)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        assert loop.time() < deadline, f"not within {within}s: {what}"
+        await asyncio.sleep(0.02)

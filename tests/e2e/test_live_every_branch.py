@@ -7,7 +7,7 @@ import itertools
 import pytest
 from gql.transport.exceptions import TransportQueryError
 
-from tests.e2e.shop import adjust, all_movements, build_shop, request
+from tests.e2e.shop import adjust, all_movements, build_shop, request, until_live, wait_until
 
 STOCK_CHANGED_ANYWHERE = """subscription($variants: [ID!]) { stockChanged(variantIds: $variants) {
   branchId variantId sku delta onHand sequence } }"""
@@ -32,11 +32,12 @@ async def test_without_branch_ids_a_manager_hears_their_branches_and_resumes_eac
     from models.staff import Role
 
     async with server.http_client(owner_token) as http:
-        shops = [await build_shop(http, code(), ["A", "B"], stock=50) for _ in range(3)]
-        (lahore, _), (karachi, _), (quetta, _) = shops
+        shops = [await build_shop(http, code(), ["A", "B", "R"], stock=50) for _ in range(3)]  # R: readiness
+        (lahore, lahore_ids), (karachi, _), (quetta, _) = shops
         opening = {branch: (await all_movements(http, branch))[-1]["sequence"] for branch, _ in shops}
     manager = await _staff(Role.BRANCH_MANAGER, [lahore, karachi], "manager@live-every.pk")
     seen: list[dict] = []
+    ready: list[dict] = []
     stop_after = 9
 
     async def writer(i: int):
@@ -48,12 +49,17 @@ async def test_without_branch_ids_a_manager_hears_their_branches_and_resumes_eac
 
         async def listen():
             async for event in ws.subscribe(request(STOCK_CHANGED_ANYWHERE)):
+                if event["stockChanged"]["variantId"] == lahore_ids["R"]:
+                    ready.append(event["stockChanged"])
+                    continue
                 seen.append(event["stockChanged"])
                 if len(seen) == stop_after:
                     return  # the dashboard loses its connection mid-burst
 
         listener = asyncio.create_task(listen())
-        await asyncio.sleep(0.5)  # subscribed
+        async with server.http_client(owner_token) as http:
+            # One subscription over all the manager's branches: once Lahore's reach it, Karachi's do too.
+            opening[lahore] = await until_live(http, lahore, lahore_ids["R"], lambda: bool(ready), key="ready-every")
         burst = asyncio.gather(*(writer(i) for i in range(30)))
         await asyncio.wait_for(listener, timeout=30)
     await burst
@@ -71,28 +77,37 @@ async def test_without_branch_ids_a_manager_hears_their_branches_and_resumes_eac
 
 async def test_without_branch_ids_an_owner_hears_every_branch_and_variants_still_filter(server, owner_token):
     async with server.http_client(owner_token) as http:
-        (first, first_ids), (second, second_ids) = [await build_shop(http, code(), ["A", "B"], stock=5) for _ in "12"]
+        first, first_ids = await build_shop(http, code(), ["A", "B"], stock=5)
+        second, second_ids = await build_shop(http, code(), ["A", "B", "R"], stock=5)  # R: readiness, end marker
+        marker = second_ids["R"]
         async with server.ws_client(owner_token) as ws_all, server.ws_client(owner_token) as ws_one:
             everything: list[dict] = []
             only_b: list[dict] = []
+            markers: dict[str, list[int]] = {"all": [], "one": []}  # R's sequences, per socket
 
-            async def listen(ws, variables, into):
+            async def listen(ws, variables, into, name):
                 async for event in ws.subscribe(request(STOCK_CHANGED_ANYWHERE, **variables)):
-                    into.append(event["stockChanged"])
+                    event = event["stockChanged"]
+                    if event["variantId"] == marker:
+                        markers[name].append(event["sequence"])
+                    else:
+                        into.append(event)
 
             listeners = [
-                asyncio.create_task(listen(ws_all, {}, everything)),
-                asyncio.create_task(listen(ws_one, {"variants": [second_ids["B"]]}, only_b)),
+                asyncio.create_task(listen(ws_all, {}, everything, "all")),
+                asyncio.create_task(listen(ws_one, {"variants": [second_ids["B"], marker]}, only_b, "one")),
             ]
-            await asyncio.sleep(0.5)  # subscribed
-            await adjust(http, first, [{"variant": {"id": first_ids["A"]}, "quantity": -1}], key="own-1")
-            await adjust(http, second, [{"variant": {"id": second_ids["A"]}, "quantity": -2}], key="own-2")
-            await adjust(http, second, [{"variant": {"id": second_ids["B"]}, "quantity": -3}], key="own-3")
-            for _ in range(50):
-                if len(everything) >= 3 and only_b:
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(0.3)
+            await until_live(http, second, marker, lambda: all(markers.values()), key="ready-own")
+            changes = [
+                await adjust(http, first, [{"variant": {"id": first_ids["A"]}, "quantity": -1}], key="own-1"),
+                await adjust(http, second, [{"variant": {"id": second_ids["A"]}, "quantity": -2}], key="own-2"),
+                await adjust(http, second, [{"variant": {"id": second_ids["B"]}, "quantity": -3}], key="own-3"),
+            ]
+            # A last change on R: events reach a subscription in publish order, so once it is on both
+            # sockets, everything announced before it has arrived too (and nothing else will).
+            end = await adjust(http, second, [{"variant": {"id": marker}, "quantity": 1}], key="own-end")
+            end = end["movements"][-1]["sequence"]
+            await wait_until(lambda: all(end in heard for heard in markers.values()), "the end marker on both sockets")
             for listener in listeners:
                 listener.cancel()
     assert [(e["branchId"], e["variantId"], e["delta"], e["onHand"]) for e in everything] == [
@@ -100,8 +115,8 @@ async def test_without_branch_ids_an_owner_hears_every_branch_and_variants_still
         (second, second_ids["A"], -2, 3),
         (second, second_ids["B"], -3, 2),
     ]
-    # Each branch counts its own sequence: both opened with two movements.
-    assert [e["sequence"] for e in everything] == [3, 3, 4]
+    # Each branch counts its own sequence: what each change was given, in each branch.
+    assert [e["sequence"] for e in everything] == [c["movements"][-1]["sequence"] for c in changes]
     assert [(e["variantId"], e["delta"]) for e in only_b] == [(second_ids["B"], -3)]
 
 

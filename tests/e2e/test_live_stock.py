@@ -8,7 +8,7 @@ import pytest
 from gql.transport.exceptions import TransportQueryError
 
 from tests.e2e.conftest import redis_url_for_two_processes, running_server
-from tests.e2e.shop import STOCK_CHANGED, adjust, all_movements, build_shop, request
+from tests.e2e.shop import STOCK_CHANGED, adjust, all_movements, build_shop, request, until_live, wait_until
 
 _codes = itertools.count(1)
 
@@ -39,7 +39,7 @@ async def test_fifty_concurrent_http_sellers_against_ten_units(server, owner_tok
 
 async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(server, owner_token):
     async with server.http_client(owner_token) as http:
-        branch, ids = await build_shop(http, code(), ["A", "B"], stock=5)
+        branch, ids = await build_shop(http, code(), ["A", "B", "R"], stock=5)  # R: readiness and the end marker
         async with server.ws_client(owner_token) as ws:
             received: list[dict] = []
 
@@ -48,7 +48,7 @@ async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(ser
                     received.append(event["stockChanged"])
 
             listener = asyncio.create_task(listen())
-            await asyncio.sleep(0.5)  # let the subscription start
+            ready = await until_live(http, branch, ids["R"], lambda: bool(received), key="ready")
             await adjust(http, branch, [{"variant": {"id": ids["A"]}, "quantity": -2}], key="a1")
             # Rolled back as a whole: B's good line must never be announced.
             failed = await adjust(
@@ -59,25 +59,25 @@ async def test_subscriber_gets_each_committed_change_and_nothing_rolled_back(ser
             )
             assert failed["errors"][0]["code"] == "INSUFFICIENT_STOCK"
             await adjust(http, branch, [{"variant": {"id": ids["B"]}, "quantity": 3}], key="a3")
-            for _ in range(50):
-                if len(received) >= 2:
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(0.3)
+            # A last change on R: the branch's events arrive in order, so once it is here anything
+            # announced before it (a rolled-back line included) has arrived too.
+            end = await adjust(http, branch, [{"variant": {"id": ids["R"]}, "quantity": 1}], key="end")
+            end = end["movements"][-1]["sequence"]
+            await wait_until(lambda: any(e["sequence"] == end for e in received), "the end marker")
             listener.cancel()
-    assert [(e["sku"].split("-")[-1], e["delta"], e["onHand"], e["available"], e["sequence"]) for e in received] == [
-        ("A", -2, 3, 3, 3),
-        ("B", 3, 8, 8, 4),
+    between = [e for e in received if ready < e["sequence"] < end]
+    assert [(e["sku"].split("-")[-1], e["delta"], e["onHand"], e["available"], e["sequence"]) for e in between] == [
+        ("A", -2, 3, 3, ready + 1),
+        ("B", 3, 8, 8, ready + 2),
     ]
     assert all(e["branchId"] == branch and e["reason"] == "correction" for e in received)
 
 
 async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(server, owner_token):
     async with server.http_client(owner_token) as http:
-        branch, ids = await build_shop(http, code(), ["A", "B", "C"], stock=100)
-        opening = await all_movements(http, branch)
-        last_seen = opening[-1]["sequence"]
+        branch, ids = await build_shop(http, code(), ["A", "B", "C", "R"], stock=100)
         seen: list[int] = []
+        ready: list[int] = []
         stop_after = 7
 
         async def writer(i: int):
@@ -89,12 +89,15 @@ async def test_resume_after_disconnect_during_a_burst_sees_every_change_once(ser
 
             async def listen():
                 async for event in ws.subscribe(request(STOCK_CHANGED, branches=[branch])):
+                    if event["stockChanged"]["variantId"] == ids["R"]:
+                        ready.append(event["stockChanged"]["sequence"])
+                        continue
                     seen.append(event["stockChanged"]["sequence"])
                     if len(seen) == stop_after:
                         return  # the counter loses its connection mid-burst
 
             listener = asyncio.create_task(listen())
-            await asyncio.sleep(0.5)  # subscribed
+            last_seen = await until_live(http, branch, ids["R"], lambda: bool(ready), key="ready")
             burst = asyncio.gather(*(writer(i) for i in range(40)))
             await asyncio.wait_for(listener, timeout=30)
         await burst
@@ -119,17 +122,21 @@ async def test_change_through_process_a_reaches_subscriber_on_process_b(database
         pytest.skip("no Redis to share between two server processes")
     with running_server(database_url, redis_url) as a, running_server(database_url, redis_url) as b:
         async with a.http_client(owner_token) as http_a:
-            branch, ids = await build_shop(http_a, code(), ["A"], stock=4)
+            branch, ids = await build_shop(http_a, code(), ["A", "R"], stock=4)
             async with b.ws_client(owner_token) as ws_b:
                 got = asyncio.get_running_loop().create_future()
+                ready: list[dict] = []
 
                 async def listen():
                     async for event in ws_b.subscribe(request(STOCK_CHANGED, branches=[branch])):
+                        if event["stockChanged"]["variantId"] == ids["R"]:
+                            ready.append(event["stockChanged"])  # through process A: B is subscribed
+                            continue
                         got.set_result(event["stockChanged"])
                         return
 
                 listener = asyncio.create_task(listen())
-                await asyncio.sleep(0.5)
+                await until_live(http_a, branch, ids["R"], lambda: bool(ready), key="ready")
                 await adjust(http_a, branch, [{"variant": {"id": ids["A"]}, "quantity": -1}], key="via-a")
                 event = await asyncio.wait_for(got, timeout=10)
                 await listener

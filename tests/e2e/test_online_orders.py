@@ -286,8 +286,7 @@ async def place(stack: Stack, shopify_variant: str, location: str, qty: int) -> 
 
 async def test_an_order_placed_in_shopify_reaches_the_branch_live_and_is_reserved(stack):
     location = locations(stack)[0]
-    branch, variant, shopify_variant = await stack.stocked(location)
-    before = await stack.level(branch, variant)
+    branch, variant, shopify_variant = await stack.stocked(location, min_units=8)  # 2, and warm-up orders
     async with stack.ws() as ws:
         events: list[dict] = []
 
@@ -296,7 +295,20 @@ async def test_an_order_placed_in_shopify_reaches_the_branch_live_and_is_reserve
                 events.append(event["orderEvents"])
 
         listener = asyncio.create_task(listen())
-        await asyncio.sleep(0.5)  # subscribed
+        # Readiness, not a fixed sleep: one-unit warm-up orders until one of them is announced.
+        for attempt in itertools.count():
+            warm_up = await place(stack, shopify_variant, location, 1)
+
+            async def warm_up_announced(warm_up=warm_up):
+                return any(e["shopifyOrderId"] == warm_up["id"] for e in events)
+
+            try:
+                await eventually(warm_up_announced, "a warm-up order announced", within=5)
+                break
+            except AssertionError:
+                assert attempt < 5, "orderEvents never delivered"
+        await stack.settled()
+        before = await stack.level(branch, variant)
         placed = await place(stack, shopify_variant, location, 2)
 
         async def announced():

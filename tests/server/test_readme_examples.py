@@ -13,6 +13,7 @@ it is run here too.
 import asyncio
 import base64
 import io
+import itertools
 import json
 import os
 import re
@@ -186,15 +187,49 @@ class Subscription:
             raise event
         return event
 
-    async def started(self) -> "Subscription":
-        # The server subscribes to the bus when the operation arrives; nothing says when it has.
-        await asyncio.sleep(1)
-        if self.task.done():  # refused or ended already: next() says how
-            await self.next(seconds=0.1)
+    async def heard(self, provoke) -> "Subscription":
+        """Readiness without a fixed sleep (the server subscribes to the bus when the operation arrives;
+        nothing says when it has): `await provoke()` makes a stock change this subscription should hear
+        and returns its sequence. It is repeated until an event arrives; then the events of the later
+        provocations are read off, up to the last one's (a branch's events come in order)."""
+        for attempt in itertools.count():
+            last = await provoke()
+            try:
+                event = await self.next(seconds=min(0.25 * 2**attempt, 5))
+                break
+            except TimeoutError:
+                assert attempt < 8, "the subscription heard nothing"
+        while event["stockChanged"]["sequence"] != last:
+            event = await self.next()
         return self
 
     def stop(self) -> None:
         self.task.cancel()
+
+
+NUDGE = """mutation($input: AdjustStockInput!) {
+  adjustStock(input: $input) { movements { sequence } errors { code message } } }"""
+_nudges = itertools.count(1)
+
+
+def nudge(http: httpx.AsyncClient, token: str):
+    """A provocation for Lahore's live subscription that leaves its stock as it was: one unit of the
+    README's lawn in and out again (a correction each). Returns the sequence of the second."""
+
+    async def in_and_out() -> int:
+        sequence = 0
+        for quantity in (1, -1):
+            lines = [{"variant": {"sku": "LAWN-0101-TEAL"}, "quantity": quantity}]
+            key = f"nudge-{next(_nudges)}"
+            body = {"branchId": LAHORE, "reason": "CORRECTION", "lines": lines, "idempotencyKey": key}
+            headers = {"Authorization": f"Bearer {token}"}
+            response = await http.post("/graphql", json={"query": NUDGE, "variables": {"input": body}}, headers=headers)
+            result = response.json()["data"]["adjustStock"]
+            assert result["errors"] == [], result
+            sequence = result["movements"][-1]["sequence"]
+        return sequence
+
+    return in_and_out
 
 
 async def stock_events(live: Subscription, n: int) -> list[dict]:
@@ -214,7 +249,7 @@ async def test_every_readme_example_runs_on_the_demo_as_written(demo):
             assert len(stock["stockLevels"]["edges"]) == 5 and stock["stockLevels"]["pageInfo"]["hasNextPage"]
 
             # "Open a second GraphiQL tab ... start this subscription", then the damaged units.
-            live = await Subscription(ws, examples.take("subscription Live", LAHORE)).started()
+            live = await Subscription(ws, examples.take("subscription Live", LAHORE)).heard(nudge(http, owner))
             damaged_example = examples.take("mutation Damaged", LAHORE)
             damaged = await run(http, damaged_example, owner)
             movements = damaged["adjustStock"]["movements"]
@@ -291,13 +326,22 @@ async def test_every_readme_example_runs_on_the_demo_as_written(demo):
             while status not in ("COMPLETED", "FAILED"):
                 status = (await progress.next(seconds=60))["importProgress"]["status"]
             assert status == "COMPLETED"
-            await asyncio.sleep(0.5)
-            assert live.events.empty(), "the re-run import changed Lahore's stock"
+            # A marker after it: Lahore's events come in order, so a change the import made would come first.
+            marker = await nudge(http, owner)()
+            assert (await live.next())["stockChanged"]["sequence"] == marker - 1, "the re-run import changed stock"
+            assert (await live.next())["stockChanged"]["sequence"] == marker
 
             # Online orders: the subscription first, then the order placed in the demo's simulator.
-            order_events = await Subscription(ws, examples.take("orderEvents(", LAHORE)).started()
-            await place_the_readmes_order(demo.simulator)
-            arrived = (await order_events.next())["orderEvents"]
+            order_events = Subscription(ws, examples.take("orderEvents(", LAHORE))
+            # Readiness without a fixed sleep: the README's order is placed again only if nothing was
+            # announced for a while (the subscription had not started); any copy's event will do.
+            for attempt in itertools.count():
+                await place_the_readmes_order(demo.simulator)
+                try:
+                    arrived = (await order_events.next(seconds=3 * 2**attempt))["orderEvents"]
+                    break
+                except TimeoutError:
+                    assert attempt < 3, "orderEvents announced nothing"
             orders_example = examples.take("orders(", LAHORE)
             for _ in range(50):
                 listed = await run(http, orders_example, owner)
