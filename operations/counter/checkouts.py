@@ -10,23 +10,21 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tortoise.transactions import in_transaction
-
 from models.branches import Branch, Counter
 from models.catalog import Variant
-from models.fiscal import FiscalDocument, FiscalKind, FiscalStatus
+from models.fiscal import FiscalAuthority, FiscalDocument, FiscalKind, FiscalStatus
 from models.sales import Sale, SaleLine, SaleStatus, Tender, TenderType
 from models.staff import Staff
 from operations.counter import pricing
 from operations.counter.fiscal_outbox import check_buyer, queue_invoice
 from operations.counter.receipts import ReceiptData, ReceiptLine, ReceiptTender
-from operations.counter.registers import current_register, shift_for
+from operations.counter.registers import Held, hold_counter_register, shift_for
 from operations.directory import (
     VariantRef,
     check_loyalty_tenders,
     customer_for_sale,
     post_sale_points,
-    resolve_variant_refs,
+    variants_for_refs,
     vouch,
 )
 from operations.kernel import (
@@ -44,7 +42,7 @@ from operations.kernel import (
     require,
     transaction,
 )
-from operations.stock import Movement, Posting, apply_to_ledger
+from operations.stock import Movement, Posting, References, apply_to_ledger
 
 MAX_LINES = 200
 MAX_TENDERS = 10
@@ -132,9 +130,7 @@ async def price_basket(c: Checkout, *, sell_archived: bool = False) -> _Priced:
     tenders against the difference after the return, which it only knows inside its transaction.
     An archived product's variant is refused (ARCHIVED) unless `sell_archived`: a sale made offline
     already happened."""
-    variant_ids = await resolve_variant_refs([line.variant for line in c.lines])
-    by_id = {v.id: v for v in await Variant.filter(id__in=variant_ids).prefetch_related("product")}
-    variants = [by_id[i] for i in variant_ids]
+    variants = await variants_for_refs([line.variant for line in c.lines])
     if not sell_archived:
         archived = Problems()
         for i, variant in enumerate(variants):
@@ -160,7 +156,8 @@ async def price_basket(c: Checkout, *, sell_archived: bool = False) -> _Priced:
 
 async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
     """Returns (sale, replayed). Business failures raise OperationError and write nothing."""
-    counter = await Counter.get_or_none(id=c.counter_id)
+    # The branch comes with the counter: the sale's number, its fiscal document and the ledger read it.
+    counter = await Counter.filter(id=c.counter_id).select_related("branch").first()
     if counter is None:
         raise OperationError.single(ErrorCode.NOT_FOUND, "counter does not exist", "counterId")
     require(actor, Permission.SELL, counter.branch_id)
@@ -182,15 +179,14 @@ async def checkout(actor: Actor, c: Checkout) -> tuple[Sale, bool]:
         approver = approval.required("a price override or large discount")
     await _check_salesperson(c.salesperson_id, counter.branch_id)
     await check_buyer(counter, priced.priced.total, c.customer_id)
-    register = await current_register(counter.id)
-    if register is None:
-        raise OperationError.single(ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId")
+    # The key was looked up just above: only a retry racing this one is left to settle (first_or_run).
     return await first_or_run(
         Sale,
         c.idempotency_key,
         request_hash,
         "sale",
-        lambda: _place(actor, c, counter, register, priced, request_hash, approver),
+        lambda: _place(actor, c, counter, priced, request_hash, approver),
+        checked=True,
     )
 
 
@@ -204,8 +200,13 @@ async def _check_salesperson(staff_id: int | None, branch_id: int) -> None:
 
 async def _next_number(tx, counter: Counter, column: str) -> str:
     """Sequential per counter, taken inside the document's transaction so a rollback leaves no hole."""
-    sql = f"UPDATE sale_number_sequence SET {column} = {column} + 1 WHERE counter_id = ? RETURNING {column}"
-    rows = await fetch(tx.conn, sql, [counter.id])
+    # The branch's code comes back with the number: the number is made of it.
+    sql = (
+        f"UPDATE sale_number_sequence SET {column} = {column} + 1 WHERE counter_id = ? RETURNING {column},"
+        " (SELECT b.code FROM branch b WHERE b.id = ?) AS branch_code"
+    )
+    values = [counter.id, counter.branch_id]
+    rows = await fetch(tx.conn, sql, values)
     if not rows:
         await fetch(
             tx.conn,
@@ -213,9 +214,8 @@ async def _next_number(tx, counter: Counter, column: str) -> str:
             " ON CONFLICT (counter_id) DO NOTHING",
             [counter.id],
         )
-        rows = await fetch(tx.conn, sql, [counter.id])
-    branch = await Branch.get(id=counter.branch_id)
-    return f"{branch.code}-{counter.code}-{rows[0][column]:06d}"
+        rows = await fetch(tx.conn, sql, values)
+    return f"{rows[0]['branch_code']}-{counter.code}-{rows[0][column]:06d}"
 
 
 async def next_sale_number(tx, counter: Counter) -> str:
@@ -227,15 +227,20 @@ async def next_return_number(tx, counter: Counter) -> str:
     return "R-" + await _next_number(tx, counter, "last_return_number")
 
 
-async def _place(actor, c: Checkout, counter, register, priced: _Priced, request_hash, approver) -> Sale:
+async def _place(actor, c: Checkout, counter, priced: _Priced, request_hash, approver) -> Sale:
     now = datetime.now(UTC)
     async with transaction() as tx:
+        held = await hold_counter_register(tx, counter.id, actor.staff_id)
+        if held is None:
+            raise OperationError.single(
+                ErrorCode.REGISTER_CLOSED, "open the register at this counter first", "counterId"
+            )
         sale = await write_sale(
             tx,
             actor,
             c,
             counter,
-            register,
+            held,
             priced,
             now=now,
             idempotency_key=c.idempotency_key,
@@ -248,6 +253,12 @@ async def _place(actor, c: Checkout, counter, register, priced: _Priced, request
             tx,
             Posting(f"sale:{sale.id}", "sale", actor.label, "sale", str(sale.id), occurred_at=now),
             sale_movements(counter, priced),
+            # What the ledger would read again: the variants' SKUs and the branch's setting, read for this sale.
+            References(
+                {v.id: v.sku for v in priced.variants},
+                {counter.branch_id: counter.branch.allow_negative_stock},
+                frozenset(v.id for v in priced.variants if not v.tracked),
+            ),
         )
         if approver:
             await record_audit(
@@ -277,43 +288,56 @@ async def write_sale(
 ) -> Sale:
     """Write a placed sale's rows (sale, shift, number, lines, tenders, its fiscal invoice's outbox row) inside
     the caller's transaction — everything but the stock, so an exchange can post its return and its new sale
-    in one ledger batch. `priced.settlement` must be set; `occurred_at` is an offline sale's own time."""
+    in one ledger batch. `priced.settlement` must be set; `occurred_at` is an offline sale's own time.
+    `register` is a Register (its cashier's shift is found here) or what `hold_counter_register` held.
+
+    The register is held and the number taken before the sale's row is inserted, so the row is written whole
+    in one INSERT. A duplicate idempotency key fails that INSERT and the whole transaction with it, which
+    `first_or_run` (outside it) answers with the first sale: nothing here catches it, so no savepoint."""
     p, settlement = priced.priced, priced.settlement
-    async with in_transaction():  # savepoint: a duplicate key must not abort PostgreSQL's transaction
-        sale = await Sale.create(
-            branch_id=counter.branch_id,
-            counter_id=counter.id,
-            register_id=register.id,
-            cashier_id=actor.staff_id,
-            salesperson_id=c.salesperson_id,
-            customer_id=c.customer_id,
-            customer_name=c.customer_name,
-            customer_phone=c.customer_phone,
-            status=SaleStatus.PLACED,
-            tax_inclusive=current_settings().policy.prices_include_tax,
-            currency=current_settings().policy.currency,
-            order_discount=c.order_discount,
-            subtotal=p.subtotal,
-            discount_total=p.discount_total,
-            net_total=p.net_total,
-            tax_total=p.tax_total,
-            total=p.total,
-            paid=settlement.paid,
-            change_due=settlement.change_due,
-            cash_taken=settlement.cash_taken,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-            approved_by_id=approver.id if approver else None,
-            note=c.note,
-            occurred_at=occurred_at or now,
-            placed_at=now,
-        )
-    shift = await shift_for(register, actor.staff_id)
-    sale.shift_id = shift.id
-    sale.number = await next_sale_number(tx, counter)
-    await sale.save(update_fields=["shift_id", "number"])
+    if isinstance(register, Held):
+        held = register
+    else:
+        held = Held(register.id, (await shift_for(register, actor.staff_id)).id)
+    number = await next_sale_number(tx, counter)
+    sale = await Sale.create(
+        number=number,
+        shift_id=held.shift_id,
+        branch_id=counter.branch_id,
+        counter_id=counter.id,
+        register_id=held.register_id,
+        cashier_id=actor.staff_id,
+        salesperson_id=c.salesperson_id,
+        customer_id=c.customer_id,
+        customer_name=c.customer_name,
+        customer_phone=c.customer_phone,
+        status=SaleStatus.PLACED,
+        tax_inclusive=current_settings().policy.prices_include_tax,
+        currency=current_settings().policy.currency,
+        order_discount=c.order_discount,
+        subtotal=p.subtotal,
+        discount_total=p.discount_total,
+        net_total=p.net_total,
+        tax_total=p.tax_total,
+        total=p.total,
+        paid=settlement.paid,
+        change_due=settlement.change_due,
+        cash_taken=settlement.cash_taken,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        approved_by_id=approver.id if approver else None,
+        note=c.note,
+        occurred_at=occurred_at or now,
+        placed_at=now,
+    )
     await write_lines(sale, c, priced)
-    await queue_invoice(sale, counter)
+    branch = counter.branch if isinstance(counter.branch, Branch) else None  # when read with the counter
+    await queue_invoice(
+        sale,
+        counter,
+        pct_codes=[(v.sku, v.pct_code) for v in priced.variants],
+        authority=FiscalAuthority(branch.fiscal_authority) if branch is not None else None,
+    )
     return sale
 
 

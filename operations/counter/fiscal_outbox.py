@@ -55,14 +55,27 @@ async def _authority(branch_id: int) -> FiscalAuthority:
 
 
 async def _write(
-    *, kind: FiscalKind, sale: Sale, counter: Counter, usin: str, issued_at: datetime, ref_usin=None, sale_return=None
+    *,
+    kind: FiscalKind,
+    sale: Sale,
+    counter: Counter,
+    usin: str,
+    issued_at: datetime,
+    ref_usin=None,
+    sale_return=None,
+    pct_codes: list[tuple[str, str | None]] | None = None,
+    authority: FiscalAuthority | None = None,
 ) -> FiscalDocument:
     flags = []
     status = (
         FiscalStatus.PENDING if counter.fiscal_registered and counter.fiscal_pos_id else FiscalStatus.NOT_FISCALISED
     )
     if kind is FiscalKind.INVOICE:
-        lines = await SaleLine.filter(sale_id=sale.id).values_list("sku", "pct_code")
+        lines = (
+            pct_codes
+            if pct_codes is not None
+            else await SaleLine.filter(sale_id=sale.id).values_list("sku", "pct_code")
+        )
         missing = sorted({sku for sku, pct in lines if not (pct or "").strip()})
         if missing:
             flags.append("no PCT code: " + ", ".join(missing))
@@ -83,7 +96,7 @@ async def _write(
         sale_return_id=sale_return.id if sale_return else None,
         branch_id=counter.branch_id,
         counter_id=counter.id,
-        authority=await _authority(counter.branch_id),
+        authority=authority or await _authority(counter.branch_id),
         pos_id=counter.fiscal_pos_id,
         usin=usin,
         ref_usin=ref_usin,
@@ -97,11 +110,24 @@ async def _write(
     return doc
 
 
-async def queue_invoice(sale: Sale, counter: Counter) -> FiscalDocument:
+async def queue_invoice(
+    sale: Sale,
+    counter: Counter,
+    *,
+    pct_codes: list[tuple[str, str | None]] | None = None,
+    authority: FiscalAuthority | None = None,
+) -> FiscalDocument:
     """A placed sale's invoice: USIN = the sale number, its time the sale's own (an offline sale's too).
-    Call inside the sale's transaction, after its lines are written."""
+    Call inside the sale's transaction, after its lines are written. A caller that has just written the lines
+    may pass their (SKU, PCT code) and the branch's authority, which are otherwise read back."""
     return await _write(
-        kind=FiscalKind.INVOICE, sale=sale, counter=counter, usin=sale.number, issued_at=sale.occurred_at
+        kind=FiscalKind.INVOICE,
+        sale=sale,
+        counter=counter,
+        usin=sale.number,
+        issued_at=sale.occurred_at,
+        pct_codes=pct_codes,
+        authority=authority,
     )
 
 

@@ -146,6 +146,33 @@ async def shift_for(register: Register, staff_id: int) -> Shift:
     return shift or await Shift.create(register_id=register.id, cashier_id=staff_id)
 
 
+@dataclass(frozen=True)
+class Held:
+    """The counter's open register, held open until the transaction ends, and the cashier's shift in it."""
+
+    register_id: int
+    shift_id: int
+
+
+async def hold_counter_register(tx, counter_id: int, staff_id: int) -> Held | None:
+    """`current_register` + `shift_for` in one statement, for a sale's transaction: the counter's open register
+    row locked as `_hold_open` locks it (a close waits for the sale; a sale after a close finds none), with this
+    cashier's open shift, which is started if there is none. None when the counter has no open register."""
+    rows = await fetch(
+        tx.conn,
+        "UPDATE register SET status = status WHERE open_counter_id = ? AND status = 'open'"
+        " RETURNING id, (SELECT s.id FROM shift s WHERE s.register_id = register.id AND s.cashier_id = ?"
+        " AND s.ended_at IS NULL ORDER BY s.id LIMIT 1) AS shift_id",
+        [counter_id, staff_id],
+    )
+    if not rows:
+        return None
+    register_id, shift_id = rows[0]["id"], rows[0]["shift_id"]
+    if shift_id is None:
+        shift_id = (await Shift.create(register_id=register_id, cashier_id=staff_id)).id
+    return Held(register_id, shift_id)
+
+
 async def open_register(
     actor: Actor, counter_id: int, opening_float: Decimal, idempotency_key: str | None = None
 ) -> Register:

@@ -22,6 +22,7 @@ from operations.directory.catalog import (
     create_product,
     resolve_distinct_variants,
     resolve_variant_refs,
+    variants_for_refs,
 )
 from operations.directory.catalog_edits import (
     KEEP,
@@ -176,5 +177,6 @@ __all__ = [
     "update_product",
     "update_staff",
     "update_variant",
+    "variants_for_refs",
     "vouch",
 ]

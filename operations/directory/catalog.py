@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.catalog import Product, Variant
@@ -171,12 +172,34 @@ class VariantRef:
     barcode: str | None = None
 
 
-async def resolve_variant_refs(refs: list[VariantRef], field: str = "lines") -> list[int]:
+def _check_refs(refs: list[VariantRef], field: str) -> None:
     problems = Problems()
     for i, ref in enumerate(refs):
         if sum(x is not None for x in (ref.id, ref.sku, ref.barcode)) != 1:
             problems.add(ErrorCode.INVALID, "give exactly one of id, sku, barcode", f"{field}.{i}.variant")
     problems.raise_if_any()
+
+
+def _match_refs(refs: list[VariantRef], field: str, by_id: dict, by_sku: dict, by_barcode: dict) -> list:
+    """What each ref names, in order; NOT_FOUND for every one that names nothing."""
+    problems = Problems()
+    found_all = []
+    for i, ref in enumerate(refs):
+        if ref.id is not None:
+            found, what, name = by_id.get(ref.id), f"id {ref.id}", "id"
+        elif ref.sku is not None:
+            found, what, name = by_sku.get(ref.sku), f"SKU {ref.sku!r}", "sku"
+        else:
+            found, what, name = by_barcode.get(ref.barcode), f"barcode {ref.barcode!r}", "barcode"
+        if found is None:
+            problems.add(ErrorCode.NOT_FOUND, f"no variant with {what}", f"{field}.{i}.variant.{name}")
+        found_all.append(found)
+    problems.raise_if_any()
+    return found_all
+
+
+async def resolve_variant_refs(refs: list[VariantRef], field: str = "lines") -> list[int]:
+    _check_refs(refs, field)
     # Only the lookups a basket needs: a scanned basket has no IDs, an app's basket no barcodes.
     wanted_ids = [r.id for r in refs if r.id is not None]
     wanted_skus = [r.sku for r in refs if r.sku is not None]
@@ -187,19 +210,29 @@ async def resolve_variant_refs(refs: list[VariantRef], field: str = "lines") -> 
     by_barcode = (
         dict(await Variant.filter(barcode__in=wanted_barcodes).values_list("barcode", "id")) if wanted_barcodes else {}
     )
-    ids: list[int] = []
-    for i, ref in enumerate(refs):
-        if ref.id is not None:
-            found, what, name = by_id.get(ref.id), f"id {ref.id}", "id"
-        elif ref.sku is not None:
-            found, what, name = by_sku.get(ref.sku), f"SKU {ref.sku!r}", "sku"
-        else:
-            found, what, name = by_barcode.get(ref.barcode), f"barcode {ref.barcode!r}", "barcode"
-        if found is None:
-            problems.add(ErrorCode.NOT_FOUND, f"no variant with {what}", f"{field}.{i}.variant.{name}")
-        ids.append(found or 0)
-    problems.raise_if_any()
-    return ids
+    return _match_refs(refs, field, by_id, by_sku, by_barcode)
+
+
+async def variants_for_refs(refs: list[VariantRef], field: str = "lines") -> list[Variant]:
+    """Each ref's variant with its product (`variant.product`), in the refs' order, the same refusals as
+    `resolve_variant_refs`: one query whichever ways the basket names them (a checkout reads its variants
+    on every sale)."""
+    _check_refs(refs, field)
+    if not refs:
+        return []
+    wanted = Q()
+    for name, values in (
+        ("id__in", [r.id for r in refs if r.id is not None]),
+        ("sku__in", [r.sku for r in refs if r.sku is not None]),
+        ("barcode__in", [r.barcode for r in refs if r.barcode is not None]),
+    ):
+        if values:
+            wanted |= Q(**{name: values})
+    rows = await Variant.filter(wanted).select_related("product")
+    by_id = {v.id: v for v in rows}
+    by_sku = {v.sku: v for v in rows}
+    by_barcode = {v.barcode: v for v in rows if v.barcode is not None}
+    return _match_refs(refs, field, by_id, by_sku, by_barcode)
 
 
 async def resolve_distinct_variants(refs: list[VariantRef], field: str = "lines") -> list[int]:

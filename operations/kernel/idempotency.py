@@ -97,13 +97,21 @@ async def earlier_document(model: Any, key: str, request_hash: str, what: str, f
 
 
 async def first_or_run(
-    model: Any, key: str, request_hash: str, what: str, run: Callable[[], Awaitable[Any]], field: str = "idempotencyKey"
+    model: Any,
+    key: str,
+    request_hash: str,
+    what: str,
+    run: Callable[[], Awaitable[Any]],
+    field: str = "idempotencyKey",
+    *,
+    checked: bool = False,
 ) -> tuple[Any, bool]:
     """Run `run` (which inserts the document under the unique key), or return the first result.
 
     A concurrent retry that commits first makes our insert fail on the unique index; its
-    document is then the answer. Returns (document, replayed)."""
-    if (earlier := await earlier_document(model, key, request_hash, what, field)) is not None:
+    document is then the answer. Returns (document, replayed). `checked`: the caller has just
+    looked the key up with `earlier_document` and found nothing, so it is not read again first."""
+    if not checked and (earlier := await earlier_document(model, key, request_hash, what, field)) is not None:
         return earlier, True
     try:
         return await run(), False

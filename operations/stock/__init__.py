@@ -12,7 +12,7 @@ from operations.stock.adjustments import (
     set_reorder_points,
 )
 from operations.stock.entries import Movement, Posting, PostingResult
-from operations.stock.ledger import MAX_UNITS_PER_MOVEMENT, movements_after
+from operations.stock.ledger import MAX_UNITS_PER_MOVEMENT, References, movements_after
 from operations.stock.ledger import apply as apply_to_ledger
 from operations.stock.opening_stock import ROWS_PER_STATEMENT, OpeningLine, take_opening_stock
 from operations.stock.reorder import Crossing, ReorderLevel, reorder_suggestions, set_reorder_levels
@@ -29,6 +29,7 @@ __all__ = [
     "OpeningLine",
     "Posting",
     "PostingResult",
+    "References",
     "ReorderLevel",
     "adjust_stock",
     "apply_to_ledger",

@@ -94,7 +94,23 @@ def validate(posting: Posting, movements: list[Movement]) -> None:
 _REASONS = frozenset(r.value for r in MovementReason)
 
 
-async def apply(tx: Transaction, posting: Posting, movements: list[Movement]) -> PostingResult:
+@dataclass(frozen=True)
+class References:
+    """What a caller read for this very request and the ledger would read again: each variant's
+    SKU (for the events and errors), each branch's allow_negative_stock, and which of the variants are not
+    tracked (no shortage refuses them). Only ids that exist belong here."""
+
+    skus: dict[int, str]
+    negative_ok: dict[int, bool]
+    untracked: frozenset[int] = frozenset()
+
+    def cover(self, movements: list[Movement]) -> bool:
+        return all(m.variant_id in self.skus and m.branch_id in self.negative_ok for m in movements)
+
+
+async def apply(
+    tx: Transaction, posting: Posting, movements: list[Movement], references: References | None = None
+) -> PostingResult:
     validate(posting, movements)
     conn = tx.conn
     now = datetime.now(UTC)
@@ -124,7 +140,10 @@ async def apply(tx: Transaction, posting: Posting, movements: list[Movement]) ->
 
     if not movements:  # e.g. a count that matched: recorded, so a retry returns the same
         return PostingResult(posting_id, posting.idempotency_key, [])
-    skus, negative_ok, untracked = await _check_references(tx, movements)
+    if references is not None and references.cover(movements):
+        skus, negative_ok, untracked = references.skus, references.negative_ok, references.untracked
+    else:
+        skus, negative_ok, untracked = await _check_references(tx, movements)
     levels = _group(movements)
     after = await _update_levels(tx, levels, posting, negative_ok, untracked, skus, now)
     sequences = await _take_sequences(tx, levels)

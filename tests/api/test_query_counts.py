@@ -30,6 +30,7 @@ from operations.counts import counting, review
 from operations.directory.branches import NewCounter, OnlineSettings, create_counter, set_online_settings
 from operations.directory.catalog import VariantRef
 from operations.directory.customers import NewCustomer, create_customer
+from operations.directory.staff import authenticate
 from operations.kernel import audit
 from operations.kernel.access import SYSTEM
 from operations.orders import fulfillment
@@ -491,3 +492,44 @@ async def test_a_page_of_stock_movements_with_who_and_what_for_costs_the_same_fo
     assert [n["note"] for n in nodes] == [f"shelf {i}" for i in range(ROWS)]
     assert {(n["actor"]["name"], n["reference"]["type"]) for n in nodes} == {("inventory person", "ADJUSTMENT")}
     _assert_flat(costs, "stock movements with who and what for")
+
+
+CHECKOUT = """mutation($input: CheckoutInput!) { checkout(input: $input) {
+  sale { id number total { amount } changeDue { amount } } errors { code } } }"""
+# Signing in, the counter with its branch, the key, the variants with their products; then the sale: register and
+# shift, number, the sale, lines, tenders, fiscal document, posting, a level per line, the sequence, movements,
+# outbox (BEGIN and COMMIT are not counted here). bench/checkout.py measures what each statement costs.
+CHECKOUT_MOST = 17
+
+
+async def test_a_three_line_checkout_sends_a_fixed_number_of_statements(anonymous, db):
+    branch = await make_branch("ISB")
+    counter, _ = await create_counter(SYSTEM, NewCounter(branch.id, "C1", "Counter 1"))
+    variants = await make_variants(3, prefix="Q")
+    for variant in variants:
+        await stock(branch.id, variant.id, 10)
+    api = await anonymous.as_staff(Role.CASHIER, [branch.id])
+    await open_register(await authenticate(api.token), counter.id, Decimal("0"), "open")
+    lines = [{"variant": {"id": str(global_id("Variant", v.id))}, "quantity": 1} for v in variants]
+
+    async def sell(idempotency_key: str) -> dict:
+        variables = {
+            "input": {
+                "counterId": str(global_id("Counter", counter.id)),
+                "lines": lines,
+                "tenders": [{"type": "CASH", "amount": "100000"}],
+                "idempotencyKey": idempotency_key,
+            }
+        }
+        return (await api(CHECKOUT, variables))["checkout"]
+
+    assert (await sell("first"))["errors"] == []  # the first sale makes the counter's number row
+    with QueryCount() as cost:
+        sale = await sell("second")
+    assert sale["errors"] == [] and sale["sale"]["number"].endswith("000002")
+    repeated = Counter(q[:100] for q in cost.statements).most_common(2)
+    assert len(cost) <= CHECKOUT_MOST, f"{len(cost)} statements for a checkout; the most sent: {repeated}"
+    with QueryCount() as replay:
+        again = await sell("second")  # a retry: the first sale, read back, nothing written
+    assert again["sale"]["number"] == sale["sale"]["number"]
+    assert len(replay) <= 4, replay.statements

@@ -12,7 +12,9 @@ from tortoise.exceptions import IntegrityError
 
 from models.catalog import Product, Variant
 from models.outbox import OutboxRow
+from models.sales import TenderType
 from models.staff import Role
+from operations.counter import checkouts as sales
 from operations.directory import (
     CATALOG_EDIT_TOPIC,
     MAX_ROWS,
@@ -30,7 +32,7 @@ from operations.purchasing import orders as purchasing
 from operations.purchasing import receiving
 from operations.purchasing import suppliers as purchase_suppliers
 from tests.factories import deduct, key, make_branch, make_variants
-from tests.operations.conftest import staff_actor
+from tests.operations.conftest import shop, staff_actor  # noqa: F401  (fixture)
 
 
 def xlsx(rows: list[list]) -> bytes:
@@ -219,3 +221,17 @@ async def test_a_variant_whose_stock_is_not_tracked_sells_without_stock_and_a_tr
     with pytest.raises(OperationError) as again:
         await deduct([(branch.id, wrap.id, 1)])
     assert again.value.problems[0].code == ErrorCode.INSUFFICIENT_STOCK
+
+
+async def test_a_checkout_sells_an_untracked_variant_beyond_its_stock(shop):  # noqa: F811
+    """The counter's path hands the ledger what it read (operations/stock/ledger.py References): the variant's
+    tracking travels with it, so checkout follows the same rule as any posting."""
+    owner = await staff_actor(Role.OWNER, [], email="trk-owner@t.pk")
+    line = [sales.CheckoutLine(VariantRef(id=shop.kurta.id), 12)]  # 10 on the shelf
+    cash = [sales.Payment(TenderType.CASH, Decimal("20000"))]
+    with pytest.raises(OperationError) as refused:
+        await sales.checkout(shop.cashier, sales.Checkout(shop.counter.id, line, cash, idempotency_key="trk-1"))
+    assert refused.value.problems[0].code == ErrorCode.INSUFFICIENT_STOCK
+    await update_variant(owner, shop.kurta.id, VariantChanges(tracked=False), key())
+    sale, _ = await sales.checkout(shop.cashier, sales.Checkout(shop.counter.id, line, cash, idempotency_key="trk-2"))
+    assert sale.number is not None
