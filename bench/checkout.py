@@ -1,13 +1,16 @@
 """Benchmark: concurrent counters checking out 3-line sales over real HTTP against the same transaction as raw SQL.
 
     python bench/checkout.py [--seconds 5] [--counters 8] [--database-url postgres://...] [--fiscal]
+                             [--servers 2 --broadcast-url redis://127.0.0.1:6379/0]
 
 With `--fiscal` a third side runs in the same rounds: the same counters, registered with the tax authority
 (each sale also writes its fiscal document and outbox row), and `fiscal_ratio` compares it with `http`.
 
 It starts the server (`python -m server.cli serve`) as a subprocess on PostgreSQL and drives the `checkout`
 mutation from one keep-alive httpx client per counter; beside it, in the same run, an asyncpg pool performs the
-same transaction's statements directly. Prints ONE JSON line on stdout (progress and the server's log go to
+same transaction's statements directly. With `--servers N` it starts N server processes on the same database, joined
+by the Redis bus named in `--broadcast-url`, and the counters' clients are dealt out among them (counter i to server
+i mod N), as a load balancer would spread the tills. Prints ONE JSON line on stdout (progress and the server's log go to
 stderr). It DROPS and re-creates the database named in `--database-url` (default `branchline_bench_checkout`);
 the name must contain "bench". See bench/README.md for what each side does per sale and how to read the figures.
 """
@@ -196,10 +199,12 @@ SECRET_KEY = generate_secret()
 install_settings(DomainSettings(keys=SecretKeys(SECRET_KEY)))
 
 
-def launch_server(database_url: str, port: int, profile: str | None = None) -> subprocess.Popen:
+def launch_server(
+    database_url: str, port: int, profile: str | None = None, broadcast_url: str = "memory://"
+) -> subprocess.Popen:
     env = os.environ | {
         "BRANCHLINE_DATABASE_URL": database_url,
-        "BRANCHLINE_BROADCAST_URL": "memory://",
+        "BRANCHLINE_BROADCAST_URL": broadcast_url,
         "BRANCHLINE_SECRET_KEY": SECRET_KEY,
         # The fiscal side measures the sale, not the reporting: the worker's one round at start finds nothing.
         "BRANCHLINE_FBR_INTERVAL": "3600",
@@ -211,9 +216,11 @@ def launch_server(database_url: str, port: int, profile: str | None = None) -> s
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=sys.stderr, stderr=sys.stderr)
 
 
-async def start_server(database_url: str, port: int, profile: str | None = None) -> subprocess.Popen:
+async def start_server(
+    database_url: str, port: int, profile: str | None = None, broadcast_url: str = "memory://"
+) -> subprocess.Popen:
     """The server as a subprocess (it applies migrations on start), once GET /health answers 200."""
-    server = launch_server(database_url, port, profile)
+    server = launch_server(database_url, port, profile, broadcast_url)
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
         while True:
@@ -475,10 +482,13 @@ def _postgres_cpu() -> float | None:
 
 @dataclass
 class CpuMeter:
-    server_pid: int
+    server_pids: list[int]
 
     def read(self) -> tuple[float, float | None, float | None]:
-        return time.process_time(), _proc_cpu(self.server_pid), _postgres_cpu()
+        """This process's CPU, the server processes' together, PostgreSQL's."""
+        servers = [_proc_cpu(pid) for pid in self.server_pids]
+        server = None if None in servers else sum(s for s in servers if s is not None)
+        return time.process_time(), server, _postgres_cpu()
 
 
 # --- load generation --------------------------------------------------------------------------
@@ -589,23 +599,29 @@ async def bench(args: argparse.Namespace) -> dict:
     async with open_database(args.database_url):
         log(f"seeding: 1 branch, {args.counters} counters with a cashier and a register each, {args.variants} variants")
         seeded = await seed(args.counters, args.variants)
-        port = args.port or free_port()
-        log(f"starting the server on port {port}")
-        server = await start_server(args.database_url, port, args.server_profile)
+        ports = [args.port + i if args.port else free_port() for i in range(args.servers)]
+        servers: list[subprocess.Popen] = []
         clients: list[httpx.AsyncClient] = []
         raw_pool = None
         try:
+            for i, port in enumerate(ports):
+                log(f"starting server {i + 1}/{args.servers} on port {port} (bus {args.broadcast_url})")
+                # One at a time: each applies the migrations on start (the first does the work).
+                profile = f"{args.server_profile}.{i + 1}" if args.server_profile and args.servers > 1 else None
+                servers.append(
+                    await start_server(args.database_url, port, profile or args.server_profile, args.broadcast_url)
+                )
             clients = [
                 httpx.AsyncClient(
-                    base_url=f"http://127.0.0.1:{port}",
+                    base_url=f"http://127.0.0.1:{ports[i % args.servers]}",
                     headers={"Authorization": f"Bearer {c.token}"},
                     timeout=30,
                     limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                 )
-                for c in seeded.counters
+                for i, c in enumerate(seeded.counters)
             ]
             raw_pool = await target.create_pool(min_size=args.counters, max_size=args.counters)
-            meter = CpuMeter(server.pid)
+            meter = CpuMeter([s.pid for s in servers])
             impls = {"raw_sql": raw_op(raw_pool, seeded), "http": http_op(clients, seeded)}
             if args.fiscal:
                 impls["http_fiscal"] = impls["http"]  # the same requests; the counters registered while it runs
@@ -631,8 +647,9 @@ async def bench(args: argparse.Namespace) -> dict:
                 await client.aclose()
             if raw_pool is not None:
                 await raw_pool.close()
-            log("stopping the server")
-            stop_server(server, profiled=bool(args.server_profile))
+            log("stopping the server(s)")
+            for server in servers:
+                stop_server(server, profiled=bool(args.server_profile))
         checks = await verify(committed, args.counters)
 
     http, raw = results["http"].summary(with_server=True), results["raw_sql"].summary(with_server=False)
@@ -650,6 +667,8 @@ async def bench(args: argparse.Namespace) -> dict:
         "bench": "checkout",
         "database": "postgresql",
         "counters": args.counters,
+        "servers": args.servers,
+        "broadcast": args.broadcast_url.split(":", 1)[0],
         "seconds": args.seconds,
         "http": http,
         "raw_sql": raw,
@@ -680,7 +699,16 @@ def main(argv: list[str] | None = None) -> int:
     add_rounds_argument(parser, per="side")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per side (default 1)")
     parser.add_argument("--variants", type=int, default=50, help="variants the sales pick from (default 50)")
-    parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="the (first) server's port, the next ones follow (default: free ones)"
+    )
+    parser.add_argument("--servers", type=int, default=1, help="server processes, the counters dealt out (default 1)")
+    parser.add_argument(
+        "--broadcast-url",
+        default=None,
+        help="the servers' live bus (BRANCHLINE_BROADCAST_URL); required with --servers > 1, e.g. redis://…/0;"
+        " default memory:// for one",
+    )
     parser.add_argument(
         "--fiscal", action="store_true", help="also run the counters registered with the tax authority (fiscal_ratio)"
     )
@@ -688,6 +716,12 @@ def main(argv: list[str] | None = None) -> int:
         "--server-profile", metavar="FILE", help="run the server under cProfile and write its stats to FILE"
     )
     args = parse_args(parser, argv)
+    if args.servers < 1:
+        parser.error("--servers must be >= 1")
+    if args.broadcast_url is None:
+        if args.servers > 1:
+            parser.error("--servers > 1 needs --broadcast-url (a redis:// bus the processes share)")
+        args.broadcast_url = "memory://"
     if args.counters < 1 or args.rounds < 1 or args.variants < LINES or args.seconds <= 0 or args.warmup < 0:
         parser.error(f"--counters and --rounds must be >= 1, --variants >= {LINES}, --seconds > 0, --warmup >= 0")
 
