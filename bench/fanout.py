@@ -91,6 +91,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used (/proc/<pid>/stat utime and stime)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the line)
+    return total / ticks
+
+
 def rss_kib(pid: int) -> int:
     """The process's resident set (VmRSS) in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -308,7 +318,10 @@ async def drive(clients: list[Client], commit, changes: int, rate: float) -> lis
     return sequences
 
 
-def figures(clients: list[Client], sequences: list[int], rss_before: list[int], rss_after: list[int]) -> dict:
+def figures(
+    clients: list[Client], sequences: list[int], rss_before: list[int], rss_after: list[int], cpu: float
+) -> dict:
+    """Latency over the measured changes at every client; `cpu`: the two processes' CPU seconds over the stream."""
     measured = set(sequences)
     latencies: list[float] = []
     delivered = 0
@@ -336,6 +349,9 @@ def figures(clients: list[Client], sequences: list[int], rss_before: list[int], 
         "rss_kib_before": rss_before,
         "rss_kib_after": rss_after,
         "kib_per_subscriber": round(grown / n, 1) if n else None,
+        # Over the measured stream, its drain and the warm-up (commits included on the branchline side).
+        "process_cpu_s": round(cpu, 2),
+        "cpu_us_per_delivery": round(cpu / delivered * 1e6, 1) if delivered else None,
     }
     closed = [c.closed_with for c in clients if c.closed_with]
     if closed:
@@ -412,7 +428,9 @@ async def branchline_side(args: argparse.Namespace) -> dict:
         clients = await open_clients(
             [f"ws://127.0.0.1:{port}/graphql" for port in ports], tokens, branch_gid, args.subscribers
         )
+        cpu_before = cpu_seconds([s.pid for s in servers])
         sequences = await drive(clients, commit, args.changes, args.rate)
+        cpu = cpu_seconds([s.pid for s in servers]) - cpu_before
         rss_after = [rss_kib(s.pid) for s in servers]
         template = next(m for _, m in clients[0].received if parsed(m))
         for client in https:
@@ -421,7 +439,7 @@ async def branchline_side(args: argparse.Namespace) -> dict:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
         log("stopping the servers")
         stop(servers)
-    return figures(clients, sequences, rss_before, rss_after) | {"_template": template}
+    return figures(clients, sequences, rss_before, rss_after, cpu) | {"_template": template}
 
 
 async def bare_side(args: argparse.Namespace, template: str) -> dict:
@@ -452,14 +470,16 @@ async def bare_side(args: argparse.Namespace, template: str) -> dict:
         clients = await open_clients(
             [f"ws://127.0.0.1:{port}/" for port in ports], ["unused"] * args.subscribers, "unused", args.subscribers
         )
+        cpu_before = cpu_seconds([r.pid for r in relays])
         sequences = await drive(clients, commit, args.changes, args.rate)
+        cpu = cpu_seconds([r.pid for r in relays]) - cpu_before
         rss_after = [rss_kib(r.pid) for r in relays]
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
         await bus.aclose()
         log("stopping the relays")
         stop(relays)
-    return figures(clients, sequences, rss_before, rss_after)
+    return figures(clients, sequences, rss_before, rss_after, cpu)
 
 
 async def bench(args: argparse.Namespace) -> dict:
