@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -135,10 +136,11 @@ def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=os.environ | env, stdout=sys.stderr, stderr=sys.stderr)
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
+def stop(processes: list[subprocess.Popen], how: signal.Signals = signal.SIGTERM) -> None:
+    """SIGINT lets a server under cProfile write its stats (uvicorn ends SIGTERM by re-raising it)."""
     for p in processes:
         if p.poll() is None:
-            p.terminate()
+            p.send_signal(how)
     for p in processes:
         try:
             p.wait(timeout=15)
@@ -147,7 +149,9 @@ def stop(processes: list[subprocess.Popen]) -> None:
             p.wait()
 
 
-async def start_servers(database_url: str, redis_url: str) -> tuple[list[subprocess.Popen], list[int]]:
+async def start_servers(
+    database_url: str, redis_url: str, profile: str | None
+) -> tuple[list[subprocess.Popen], list[int]]:
     ports = [free_port(), free_port()]
     env = {
         "BRANCHLINE_DATABASE_URL": database_url,
@@ -156,7 +160,11 @@ async def start_servers(database_url: str, redis_url: str) -> tuple[list[subproc
         "BRANCHLINE_RUN_WORKERS": "false",  # nothing to push; the servers do only what is measured
     }
     command = [sys.executable, "-m", "server.cli", "serve", "--log-level", "warning", "--port"]
-    servers = [start([*command, str(port)], env) for port in ports]
+    servers = []
+    for i, port in enumerate(ports):
+        # The first server under cProfile with --server-profile: it writes its stats when SIGINT ends it.
+        prefix = ["-m", "cProfile", "-o", profile] if profile and i == 0 else []
+        servers.append(start([command[0], *prefix, *command[1:], str(port)], env))
     try:
         for server, port in zip(servers, ports, strict=True):
             await wait_listening(server, port, "the server", health=True)
@@ -389,7 +397,7 @@ async def branchline_side(args: argparse.Namespace) -> dict:
     branch_gid, variant_gid = str(global_id("Branch", branch.id)), str(global_id("Variant", variant_id))
 
     log("starting two servers")
-    servers, ports = await start_servers(args.database_url, args.redis_url)
+    servers, ports = await start_servers(args.database_url, args.redis_url, args.server_profile)
     clients: list[Client] = []
     try:
         https = [
@@ -438,7 +446,7 @@ async def branchline_side(args: argparse.Namespace) -> dict:
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
         log("stopping the servers")
-        stop(servers)
+        stop(servers, signal.SIGINT if args.server_profile else signal.SIGTERM)
     return figures(clients, sequences, rss_before, rss_after, cpu) | {"_template": template}
 
 
@@ -535,10 +543,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=30, help="measured stock changes (default 30)")
     parser.add_argument("--rate", type=float, default=20.0, help="changes per second (default 20)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="the bus both sides use (pub/sub only)")
+    parser.add_argument("--server-profile", metavar="FILE", help="run the first server under cProfile, stats to FILE")
     parser.set_defaults(rounds=0)  # parse_args defaults --rounds from --seconds, which this benchmark lacks
     args = parse_args(parser, argv)
     if args.subscribers < 1 or args.changes < 1 or args.rate <= 0:
         parser.error("--subscribers and --changes must be >= 1, --rate > 0")
+    if args.server_profile:  # the server runs in the project root, not necessarily here
+        args.server_profile = os.path.abspath(args.server_profile)
     out = run(bench, args, parser)
     return 0 if out["ok"] else 1
 
