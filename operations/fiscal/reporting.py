@@ -23,7 +23,6 @@ document `refused` with the authority's words, for a person to fix and requeue (
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise import Tortoise
@@ -48,25 +47,21 @@ from operations.kernel import (
     SecretUnreadable,
     Transaction,
     current_settings,
-    json_value,
     record_audit,
     require,
     run_once,
     transaction,
 )
 from operations.sync import (
+    QueuedRow,
     QueuedRows,
-    due_queued_rows,
+    claim_queued,
     is_last_attempt,
-    lease_until,
-    lock_for_claim,
-    new_claim_token,
     next_queued_due,
     record_queued,
-    renew_lease,
+    renew_queued_claim,
     requeue_rows,
     retry_at,
-    take_queued,
 )
 from subscriptions import live
 
@@ -76,17 +71,9 @@ FISCAL_CHANNEL = "fiscal"  # one message after a round that changed something: f
 QUEUE = QueuedRows(
     "outbox", ("pending",), "pending", "batch", "topic IN (?, ?)", (FISCAL_INVOICE_TOPIC, FISCAL_CREDIT_NOTE_TOPIC)
 )
+Row = QueuedRow  # a claimed row (operations/sync/queue.py)
 WAIT_FOR_ORIGINAL_SECONDS = 1.0  # a credit note looks again this soon for its original's number
 NO_TOKEN_WAIT_SECONDS = 60.0  # ... and this late when only a person can help (no token, original refused)
-
-
-@dataclass
-class Row:
-    id: int
-    key: str
-    payload: dict
-    attempts: int
-    token: str
 
 
 class _Wait(Exception):
@@ -102,20 +89,11 @@ class _Wait(Exception):
 
 
 async def _claim(limit: int, lease_seconds: float) -> list[Row]:
-    now = datetime.now(UTC)
-    token = new_claim_token()
-    async with transaction() as tx:
-        lock = await lock_for_claim(tx.conn, QUEUE.table)
-        rows = await due_queued_rows(tx.conn, QUEUE, "id, key, payload, attempts", now, limit, lock)
-        if rows:
-            await take_queued(tx.conn, QUEUE, [r["id"] for r in rows], lease_until(now, lease_seconds), token)
-    return [Row(r["id"], r["key"], json_value(r["payload"]), r["attempts"], token) for r in rows]
+    return await claim_queued(QUEUE, limit, lease_seconds)
 
 
 async def _renew(row: Row, lease_seconds: float) -> bool:
-    async with transaction() as tx:
-        until = lease_until(datetime.now(UTC), lease_seconds)
-        return await renew_lease(tx.conn, QUEUE, [row.token], until, row_id=row.id)
+    return await renew_queued_claim(QUEUE, row, lease_seconds)
 
 
 async def report_due(limit: int | None = None) -> int:

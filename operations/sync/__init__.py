@@ -37,16 +37,14 @@ from operations.sync.push_status import parked_rows, push_figures, pushes_by_bra
 
 # The queues' machinery, for the fiscal worker (operations/fiscal/reporting.py), which drains outbox rows of its
 # own topics the same way: claims, leases, backoff and parking written once.
+from operations.sync.queue import Claimed as QueuedRow
 from operations.sync.queue import Queue as QueuedRows
-from operations.sync.queue import claim_lock as lock_for_claim
-from operations.sync.queue import due_rows as due_queued_rows
-from operations.sync.queue import is_last_attempt, lease_until, retry_at
-from operations.sync.queue import new_token as new_claim_token
+from operations.sync.queue import claim_outbox as claim_queued
+from operations.sync.queue import is_last_attempt, retry_at
 from operations.sync.queue import next_due as next_queued_due
 from operations.sync.queue import record as record_queued
-from operations.sync.queue import renew as renew_lease
+from operations.sync.queue import renew_claim as renew_queued_claim
 from operations.sync.queue import requeue as requeue_rows
-from operations.sync.queue import take as take_queued
 from operations.sync.shop_writes import ShopWriteFigures, parked_shop_writes, push_shop_writes, shop_write_figures
 from operations.sync.stuck import StuckWebhook, retry_parked, retry_stuck_webhooks, stuck_webhooks
 
@@ -59,26 +57,24 @@ __all__ = [
     "ImportKind",
     "ImportOutcome",
     "ImportPhase",
+    "QueuedRow",
     "QueuedRows",
     "ShopWriteFigures",
     "StuckWebhook",
     "changed_since",
+    "claim_queued",
     "clear_signals",
     "client_for",
     "close_clients",
     "connect_shopify",
     "current_connection",
     "disconnect_shopify",
-    "due_queued_rows",
     "fail_interrupted_jobs",
     "import_channel",
     "inbox_figures",
     "is_last_attempt",
     "launch_import",
-    "lease_until",
-    "lock_for_claim",
     "map_location",
-    "new_claim_token",
     "next_queued_due",
     "on_inventory_level_webhook",
     "order_action_figures",
@@ -95,7 +91,7 @@ __all__ = [
     "pushes_by_branch",
     "record_queued",
     "reencrypt_stored_secrets",
-    "renew_lease",
+    "renew_queued_claim",
     "requeue_rows",
     "retry_at",
     "retry_parked",
@@ -106,6 +102,5 @@ __all__ = [
     "start_import",
     "store_webhook",
     "stuck_webhooks",
-    "take_queued",
     "webhook_secrets",
 ]

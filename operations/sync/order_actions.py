@@ -32,7 +32,7 @@ Parked rows are counted by `order_action_figures()` for syncStatus and put back 
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise import Tortoise
 
@@ -42,7 +42,6 @@ from operations.kernel import (
     Permission,
     current_settings,
     fetch,
-    json_value,
     read_time,
     record_audit,
     require,
@@ -53,50 +52,33 @@ from operations.sync import push as shopify_push
 from operations.sync import queue
 from operations.sync.order_calls import ACTIONS, NotYet, Refused
 from shopify.client import ShopifyClient
-from shopify.errors import ShopifyGraphQLError, ShopifyUnavailable, ShopifyUserErrors
+from shopify.errors import ShopifyGraphQLError, ShopifyUserErrors
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (ShopifyUnavailable, OSError, TimeoutError, *shopify_push._TRANSIENT_ERRORS)
+_TRANSIENT = shopify_push.TRANSIENT_ERRORS
 
 QUEUE = queue.outbox(TOPIC)
-
-
-@dataclass
-class Row:
-    id: int
-    key: str
-    payload: dict
-    attempts: int
-    token: str = ""  # this claim's mark on the row (outbox.batch, unused otherwise by order actions)
+Row = queue.Claimed  # a claimed row (operations/sync/queue.py)
 
 
 # -- claiming -------------------------------------------------------------------------------------
 
 
 async def _claim(limit: int, lease_seconds: float) -> list[Row]:
-    now = datetime.now(UTC)
-    token = queue.new_token()
-    async with transaction() as tx:
-        lock = await queue.claim_lock(tx.conn, QUEUE.table)
-        rows = await queue.due_rows(tx.conn, QUEUE, "id, key, payload, attempts", now, limit, lock)
-        if rows:
-            await queue.take(tx.conn, QUEUE, [r["id"] for r in rows], queue.lease_until(now, lease_seconds), token)
-    return [Row(r["id"], r["key"], json_value(r["payload"]), r["attempts"], token) for r in rows]
+    return await queue.claim_outbox(QUEUE, limit, lease_seconds)
 
 
 async def _renew(row: Row, lease_seconds: float) -> bool:
     """A fresh lease right before carrying the row out (two fulfillmentCreate calls otherwise, see
     operations/sync/queue.py). False when this claim no longer holds the row."""
-    async with transaction() as tx:
-        until = queue.lease_until(datetime.now(UTC), lease_seconds)
-        return await queue.renew(tx.conn, QUEUE, [row.token], until, row_id=row.id)
+    return await queue.renew_claim(QUEUE, row, lease_seconds)
 
 
 async def push_order_actions(limit: int = 100) -> int:
     """One round: claim up to `limit` due rows and carry them out, in the order they were written (a move
     before the fulfillment that follows it). Returns the rows claimed."""
-    client = await shopify_push._client()
+    client = await shopify_push.shopify_client()
     if client is None:
         return 0
     lease_seconds = current_settings().push.lease_seconds
@@ -118,7 +100,7 @@ async def drain_order_actions(max_seconds: float = 30.0) -> int:
         if n:
             continue
         wait = await _seconds_until_next_due()
-        if wait is None or await shopify_push._client() is None:
+        if wait is None or await shopify_push.shopify_client() is None:
             break
         await asyncio.sleep(min(max(wait, 0.01), max(deadline - loop.time(), 0)))
     return claimed

@@ -58,9 +58,10 @@ log = logging.getLogger(__name__)
 
 SYNC_CHANNEL = "sync:shopify"  # one message after each push round that changed something
 
-# Refusals that say "not now" rather than "never": retried with the same key.
+# Refusals that say "not now" rather than "never": retried with the same key. The errors are the
+# transient ones for every worker that calls Shopify (order actions and shop writes add their own).
 _TRANSIENT_CODES = {"IDEMPOTENCY_CONCURRENT_REQUEST", "SERVICE_UNAVAILABLE"}
-_TRANSIENT_ERRORS = (
+TRANSIENT_ERRORS = (
     ShopifyUnavailable,
     ShopifyShopUnavailable,
     ShopifyAuthError,  # the merchant reconnects; until then the rows wait (and park if it takes long)
@@ -99,7 +100,9 @@ class PushReport:
 _clients: dict[tuple, ShopifyClient] = {}
 
 
-async def _client() -> ShopifyClient | None:
+async def shopify_client() -> ShopifyClient | None:
+    """The connected shop's client for this event loop, shared by the sync's workers (push, order actions,
+    shop writes); None while no shop is connected."""
     connection = await current_connection()
     if connection is None:
         return None
@@ -126,7 +129,7 @@ async def close_clients() -> None:
 
 async def push_due(limit: int = 1000) -> PushReport:
     """One round: claim up to `limit` due rows, push them, record the outcomes, announce the change."""
-    client = await _client()
+    client = await shopify_client()
     if client is None:
         return PushReport(not_connected=True)
     claimed = await claim(limit, current_settings().push.lease_seconds)
@@ -203,7 +206,7 @@ async def _push(client: ShopifyClient, batch: Batch) -> dict[str, int]:
     except ShopifyGraphQLError as error:
         # The document itself was refused: nothing ran, and nothing will until the code changes.
         return await _park(batch, batch.row_ids, str(error), fresh_key=True)
-    except _TRANSIENT_ERRORS as error:
+    except TRANSIENT_ERRORS as error:
         return await _back_off(batch, f"{type(error).__name__}: {error}")
     except Exception as error:  # a bug: keep the rows, count the attempt, park eventually
         log.exception("pushing outbox batch %s failed unexpectedly", batch.id)

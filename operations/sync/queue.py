@@ -33,7 +33,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from operations.kernel import db_time, fetch, is_sqlite, read_time, transaction
+from operations.kernel import db_time, fetch, is_sqlite, json_value, read_time, transaction
 
 
 @dataclass(frozen=True)
@@ -269,7 +269,38 @@ async def next_due(conn: BaseDBAsyncClient, queue: Queue) -> float | None:
     return seconds_until_due(rows[0]["n"], read_time(rows[0]["due"]), datetime.now(UTC))
 
 
-# -- an outbox row's outcome, for the workers that carry out one row at a time ------------------------------
+# -- outbox rows carried out one at a time (order actions, shop writes, fiscal reports) --------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row a claim took, and the claim's token: its outcome is written only while the token holds it."""
+
+    id: int
+    topic: str
+    key: str
+    payload: dict
+    attempts: int
+    token: str
+
+
+async def claim_outbox(queue: Queue, limit: int, lease_seconds: float) -> list[Claimed]:
+    """Claim up to `limit` due outbox rows of the queue, oldest first, leased for `lease_seconds` (steps 1 and 2)."""
+    now = datetime.now(UTC)
+    token = new_token()
+    async with transaction() as tx:
+        lock = await claim_lock(tx.conn, queue.table)
+        rows = await due_rows(tx.conn, queue, "id, topic, key, payload, attempts", now, limit, lock)
+        if rows:
+            await take(tx.conn, queue, [r["id"] for r in rows], lease_until(now, lease_seconds), token)
+    return [Claimed(r["id"], r["topic"], r["key"], json_value(r["payload"]), r["attempts"], token) for r in rows]
+
+
+async def renew_claim(queue: Queue, row: Claimed, lease_seconds: float) -> bool:
+    """A fresh lease right before the row is carried out (step 3); False when the claim no longer holds it."""
+    async with transaction() as tx:
+        until = lease_until(datetime.now(UTC), lease_seconds)
+        return await renew(tx.conn, queue, [row.token], until, row_id=row.id)
 
 
 async def settle(

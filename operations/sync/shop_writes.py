@@ -32,7 +32,7 @@ row of a product in the same round finds nothing left to send.
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from tortoise import Tortoise
@@ -41,7 +41,7 @@ from tortoise.exceptions import IntegrityError
 from models.catalog import Product, Variant
 from models.customers import Customer
 from operations.directory import CATALOG_EDIT_TOPIC, CUSTOMER_CREATE_TOPIC
-from operations.kernel import current_settings, fetch, json_value, read_time, transaction
+from operations.kernel import current_settings, fetch, read_time, transaction
 from operations.sync import push as shopify_push
 from operations.sync import queue
 from operations.sync.order_calls import NotYet, Refused
@@ -53,44 +53,26 @@ log = logging.getLogger(__name__)
 
 TOPICS = (CATALOG_EDIT_TOPIC, CUSTOMER_CREATE_TOPIC)
 QUEUE = queue.Queue("outbox", ("pending",), "pending", "batch", "topic IN (?, ?)", TOPICS)
-_TRANSIENT = (NotYet, *shopify_push._TRANSIENT_ERRORS)
+Row = queue.Claimed  # a claimed row (operations/sync/queue.py)
+_TRANSIENT = (NotYet, *shopify_push.TRANSIENT_ERRORS)
 _TAKEN = "has already been taken"  # customerCreate's message for a phone or email another customer has
-
-
-@dataclass
-class Row:
-    id: int
-    topic: str
-    key: str
-    payload: dict
-    attempts: int
-    token: str
 
 
 # -- claiming and running -------------------------------------------------------------------------
 
 
 async def _claim(limit: int, lease_seconds: float) -> list[Row]:
-    now = datetime.now(UTC)
-    token = queue.new_token()
-    async with transaction() as tx:
-        lock = await queue.claim_lock(tx.conn, QUEUE.table)
-        rows = await queue.due_rows(tx.conn, QUEUE, "id, topic, key, payload, attempts", now, limit, lock)
-        if rows:
-            await queue.take(tx.conn, QUEUE, [r["id"] for r in rows], queue.lease_until(now, lease_seconds), token)
-    return [Row(r["id"], r["topic"], r["key"], json_value(r["payload"]), r["attempts"], token) for r in rows]
+    return await queue.claim_outbox(QUEUE, limit, lease_seconds)
 
 
 async def _renew(row: Row, lease_seconds: float) -> bool:
-    async with transaction() as tx:
-        until = queue.lease_until(datetime.now(UTC), lease_seconds)
-        return await queue.renew(tx.conn, QUEUE, [row.token], until, row_id=row.id)
+    return await queue.renew_claim(QUEUE, row, lease_seconds)
 
 
 async def push_shop_writes(limit: int = 100) -> int:
     """One round: claim up to `limit` due rows and carry them out in the order they were written. Returns
     the rows claimed; 0 without a connected shop (the rows wait)."""
-    client = await shopify_push._client()
+    client = await shopify_push.shopify_client()
     if client is None:
         return 0
     lease_seconds = current_settings().push.lease_seconds
@@ -112,7 +94,7 @@ async def drain_shop_writes(max_seconds: float = 30.0) -> int:
         if n:
             continue
         wait = await queue.next_due(Tortoise.get_connection("default"), QUEUE)
-        if wait is None or await shopify_push._client() is None:
+        if wait is None or await shopify_push.shopify_client() is None:
             break
         await asyncio.sleep(min(max(wait, 0.01), max(deadline - loop.time(), 0)))
     return claimed
