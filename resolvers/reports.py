@@ -65,9 +65,7 @@ def _period_of(value) -> Period | None:
 
 
 async def sales_filter(filter: SalesReportInput) -> SalesFilter:
-    branch_ids = None
-    if filter.branch_ids is not None:
-        branch_ids = tuple(query_id(b, "Branch", "branchIds") for b in filter.branch_ids)
+    branch_ids = _branch_ids(filter.branch_ids)
     first, last = await report_days(filter.from_, filter.to, _period_of(filter.period), branch_ids)
     return SalesFilter(first, last, branch_ids, tuple(SalesGroup(g.value) for g in filter.group_by))
 
@@ -83,8 +81,7 @@ async def sales_report_query(info: Info, filter: SalesReportInput) -> SalesRepor
             else await sales_report(info.context.actor, SalesFilter(f.first, f.last, f.branch_ids))
         )
     except OperationError as error:
-        problem = error.problems[0]
-        raise BadRequest(problem.message, code=problem.code.value, field=problem.field) from None
+        raise _refused(error) from None
     return SalesReport(rows=[SalesReportRow.from_row(r) for r in rows], totals=SalesReportRow.from_row(totals))
 
 
@@ -94,9 +91,7 @@ def _refused(error: OperationError) -> BadRequest:
 
 
 async def _period(period: ReportPeriodInput) -> tuple[date, date, tuple[int, ...] | None]:
-    branch_ids = None
-    if period.branch_ids is not None:
-        branch_ids = tuple(query_id(b, "Branch", "branchIds") for b in period.branch_ids)
+    branch_ids = _branch_ids(period.branch_ids)
     return (*await report_days(period.from_, period.to, _period_of(period.period), branch_ids), branch_ids)
 
 
